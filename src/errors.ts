@@ -1,0 +1,52 @@
+// The one error shape of the project: every failure a user or a caller can act on is a
+// PerceptError with a stable `code`. Retry and skip decisions read codes, never messages.
+
+export type ErrorCode =
+  | 'ERR_CONFIG'
+  | 'ERR_MODEL_NOT_FOUND'
+  | 'ERR_MODEL_INVALID'
+  | 'ERR_MANIFEST_INVALID'
+  | 'ERR_MANIFEST_MISMATCH'
+  | 'ERR_SOURCE_UNREADABLE'
+  | 'ERR_SOURCE_FAILED'
+  | 'ERR_FRAME_CORRUPT'
+  | 'ERR_WORKER_CRASHED'
+  | 'ERR_WORKER_START'
+  | 'ERR_POOL_CLOSED'
+  | 'ERR_PROVIDER'
+  | 'ERR_DECODE'
+  | 'ERR_HUB'
+  | 'ERR_EMULATOR'
+  | 'ERR_TPM'
+  | 'ERR_USAGE';
+
+const brand = Symbol.for('percept.error');
+
+export class PerceptError extends Error {
+  readonly code: ErrorCode;
+  readonly [brand] = true;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = 'PerceptError';
+  }
+
+  static is(value: unknown, code?: ErrorCode): value is PerceptError {
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[brand] === true &&
+      (code === undefined || (value as PerceptError).code === code)
+    );
+  }
+
+  /** A plain object that survives structured clone (worker messages) and JSON. */
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+
+  static fromJSON(value: { code: ErrorCode; message: string }): PerceptError {
+    return new PerceptError(value.code, value.message);
+  }
+}

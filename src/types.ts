@@ -1,0 +1,34 @@
+// Types shared across the layers: what a frame is and what a detection is.
+
+export type FrameFormat = 'jpeg' | 'png' | 'rgb24' | 'yuyv' | 'encoded';
+
+export interface Frame {
+  /** Id of the source that produced the frame (from config). */
+  source: string;
+  /** 1-based sequence number within the source's life. */
+  seq: number;
+  /** Capture time, milliseconds since the epoch. */
+  capturedAt: number;
+  /** Pixel size; 0 when the frame is still encoded and the size is not yet known. */
+  width: number;
+  height: number;
+  format: FrameFormat;
+  data: Buffer;
+  /** Where the frame came from (file path or URI), for output and logs. */
+  origin?: string;
+}
+
+/** Box as [x0, y0, x1, y1]. */
+export type Box = [number, number, number, number];
+
+export interface Detection {
+  label: string;
+  classId: number;
+  confidence: number;
+  /** In source-image pixels. */
+  box: Box;
+  /** Normalised to the source image, 0..1. */
+  boxNorm: Box;
+  /** Optional key points in source pixels (BlazeFace). */
+  keypoints?: Array<[number, number]>;
+}
