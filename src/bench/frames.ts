@@ -1,0 +1,28 @@
+// The benchmark's frames: the shared test photos re-encoded as JPEG, and a 1280x720 stream
+// from ffmpeg's test source, all held in memory so every section sees the same bytes.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import sharp from 'sharp';
+import { MjpegSplitter } from '../capture/mjpeg.js';
+
+export interface BenchFrame {
+  name: string;
+  data: Buffer;
+}
+
+export async function benchFrames(imagesDir: string, streamFrames = 60): Promise<BenchFrame[]> {
+  const out: BenchFrame[] = [];
+  const names = fs.existsSync(imagesDir) ? fs.readdirSync(imagesDir).filter((n) => /\.(png|jpe?g)$/i.test(n)).sort() : [];
+  for (const n of names) {
+    const data = await sharp(path.join(imagesDir, n)).removeAlpha().toColourspace('srgb').jpeg({ quality: 90 }).toBuffer();
+    out.push({ name: n, data });
+  }
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-frames:v', String(streamFrames), '-c:v', 'mjpeg', '-q:v', '3', '-pix_fmt', 'yuvj420p', '-f', 'mjpeg', 'pipe:1'], { maxBuffer: 512 * 1024 * 1024 });
+  if (r.status === 0) {
+    const frames = new MjpegSplitter().push(r.stdout);
+    frames.forEach((data, i) => out.push({ name: `testsrc2-720p#${i}`, data }));
+  }
+  return out;
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+// The `percept` command: the only place that wires the layers together. Each subcommand
+// lives in src/cli/; errors become one readable line and an exit code.
+
+// onnxruntime-node reports usage to Microsoft and writes to /tmp unless told not to; a
+// device agent must not phone home unasked. Set before any module loads the runtime.
+if (process.env.PERCEPT_ORT_TELEMETRY !== '1') process.env.ORT_DISABLE_TELEMETRY = '1';
+
+const HELP = `Usage: percept <command> [options]
+
+Commands:
+  run       run the vision pipeline (sources -> model -> detections)
+  start     run the whole loop locally: the IoT Hub emulator plus the agent on the defaults
+  hub       run the local IoT Hub emulator, or manage its devices (hub device add <id>)
+  bench     measure throughput and latency (npm run bench)
+
+Run 'percept <command> --help' for a command's options.`;
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  switch (cmd) {
+    case 'run': {
+      const { runCommand } = await import('./cli/run.js');
+      return runCommand(rest);
+    }
+    case 'start': {
+      const { startCommand } = await import('./cli/start.js');
+      return startCommand(rest);
+    }
+    case 'hub': {
+      const { hubCommand } = await import('./emulator/cli.js');
+      return hubCommand(rest);
+    }
+    case 'bench': {
+      const { benchCommand } = await import('./cli/bench.js');
+      return benchCommand(rest);
+    }
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(HELP + '\n');
+      return cmd === undefined ? 2 : 0;
+    default:
+      process.stderr.write(`percept: unknown command '${cmd}'\n\n${HELP}\n`);
+      return 2;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    const e = err as { code?: string; message?: string };
+    const usage = e.code === 'ERR_USAGE' || e.code === 'ERR_CONFIG' || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL';
+    process.stderr.write(`percept: ${e.code ? `[${e.code}] ` : ''}${e.message ?? String(err)}\n`);
+    process.exitCode = usage ? 2 : 1;
+  },
+);

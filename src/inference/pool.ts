@@ -1,0 +1,271 @@
+// The inference pool: N worker threads, one session each. Jobs wait in a bounded queue; a
+// worker that crashes fails only its own job and is replaced, and a worker that fails while
+// starting stops the pool from respawning in a loop.
+
+import { Worker } from 'node:worker_threads';
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type { Frame, Detection } from '../types.js';
+import type { ModelManifest } from '../models/types.js';
+import type { Logger } from '../log.js';
+import { PerceptError } from '../errors.js';
+import type { JobMessage, Timings, WorkerInit, WorkerMessage } from './protocol.js';
+
+export interface PoolOptions {
+  manifest: ModelManifest;
+  modelPath: string;
+  workers: number;
+  threads: number;
+  providers: string[];
+  /** Jobs that may wait for a worker, beyond one running per worker. */
+  queueDepth?: number;
+  logger?: Logger;
+  faultInjection?: boolean;
+  /** Replacements allowed in a row that die before becoming ready. */
+  maxStartFailures?: number;
+}
+
+export interface InferenceResult {
+  source: string;
+  seq: number;
+  capturedAt: number;
+  origin?: string;
+  width: number;
+  height: number;
+  detections: Detection[];
+  timings: Timings & { queueMs: number; totalMs: number };
+}
+
+export interface PoolStats {
+  workers: number;
+  ready: number;
+  busy: number;
+  queued: number;
+  provider: string | null;
+  fallbacks: string[];
+  completed: number;
+  failed: number;
+  restarts: number;
+}
+
+interface Job {
+  id: number;
+  frame: Frame;
+  enqueuedAt: number;
+  fault?: JobMessage['fault'];
+  resolve: (r: InferenceResult) => void;
+  reject: (e: PerceptError) => void;
+}
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  ready: boolean;
+  job: Job | null;
+  dispatchedAt: number;
+}
+
+const WORKER_URL = new URL('./worker.js', import.meta.url);
+
+export class InferencePool extends EventEmitter {
+  readonly #opts: Required<Omit<PoolOptions, 'logger'>> & { logger?: Logger };
+  readonly #slots: Slot[] = [];
+  readonly #queue: Job[] = [];
+  readonly #spaceWaiters: Array<() => void> = [];
+  #nextId = 1;
+  #closed = false;
+  #startFailures = 0;
+  #fatal: PerceptError | null = null;
+  #provider: string | null = null;
+  #fallbacks: string[] = [];
+  #stats = { completed: 0, failed: 0, restarts: 0 };
+
+  private constructor(opts: PoolOptions) {
+    super();
+    this.#opts = { queueDepth: opts.workers, faultInjection: false, maxStartFailures: 3, ...opts };
+  }
+
+  /** Starts the workers and resolves once every one has its session, or rejects with the first start error. */
+  static async start(opts: PoolOptions): Promise<InferencePool> {
+    const pool = new InferencePool(opts);
+    const ready = Array.from({ length: opts.workers }, (_, i) => pool.#spawn(i));
+    try {
+      await Promise.all(ready);
+    } catch (e) {
+      await pool.close();
+      throw e;
+    }
+    return pool;
+  }
+
+  get capacity(): number {
+    return this.#slots.length + this.#opts.queueDepth;
+  }
+
+  get inFlight(): number {
+    return this.#slots.filter((s) => s.job).length + this.#queue.length;
+  }
+
+  stats(): PoolStats {
+    return {
+      workers: this.#slots.length,
+      ready: this.#slots.filter((s) => s.ready).length,
+      busy: this.#slots.filter((s) => s.job).length,
+      queued: this.#queue.length,
+      provider: this.#provider,
+      fallbacks: [...this.#fallbacks],
+      ...this.#stats,
+    };
+  }
+
+  #spawn(index: number): Promise<void> {
+    const init: WorkerInit = {
+      manifest: this.#opts.manifest,
+      modelPath: this.#opts.modelPath,
+      providers: this.#opts.providers,
+      threads: this.#opts.threads,
+      faultInjection: this.#opts.faultInjection,
+    };
+    const worker = new Worker(WORKER_URL, { workerData: init, env: process.env });
+    const slot: Slot = { index, worker, ready: false, job: null, dispatchedAt: 0 };
+    this.#slots[index] = slot;
+    return new Promise<void>((resolveReady, rejectReady) => {
+      worker.on('message', (m: WorkerMessage) => {
+        switch (m.type) {
+          case 'ready':
+            slot.ready = true;
+            this.#startFailures = 0;
+            if (this.#provider === null) {
+              this.#provider = m.provider;
+              this.#fallbacks = m.fallbacks;
+              for (const f of m.fallbacks) this.#opts.logger?.warn({ fallback: f }, `execution provider unavailable, falling back`);
+              this.#opts.logger?.info({ provider: m.provider, model: this.#opts.manifest.name }, 'execution provider in use');
+            }
+            resolveReady();
+            this.#pump();
+            break;
+          case 'startError':
+            rejectReady(PerceptError.fromJSON(m.error));
+            void worker.terminate();
+            break;
+          case 'result':
+          case 'jobError':
+            this.#finish(slot, m);
+            break;
+        }
+      });
+      worker.on('error', (err) => {
+        this.#opts.logger?.error({ worker: index, err }, 'inference worker crashed');
+        if (!slot.ready) rejectReady(new PerceptError('ERR_WORKER_START', `inference worker failed while starting: ${err.message}`));
+      });
+      worker.on('exit', (code) => this.#exited(slot, code));
+    });
+  }
+
+  #exited(slot: Slot, code: number): void {
+    const job = slot.job;
+    slot.job = null;
+    if (job) {
+      this.#stats.failed++;
+      job.reject(new PerceptError('ERR_WORKER_CRASHED', `inference worker ${slot.index} died (exit code ${code}) while processing frame ${job.frame.source}#${job.frame.seq}; the frame is skipped and the worker replaced`));
+    }
+    if (this.#closed || this.#slots[slot.index] !== slot) return;
+    if (!slot.ready) {
+      this.#startFailures++;
+    }
+    if (this.#startFailures >= this.#opts.maxStartFailures) {
+      this.#fatal = new PerceptError('ERR_WORKER_START', `inference workers keep failing while starting (${this.#startFailures} in a row); not respawning`);
+      this.#opts.logger?.error(this.#fatal.message);
+      this.#failQueue(this.#fatal);
+      this.emit('fatal', this.#fatal);
+      return;
+    }
+    if (slot.ready || this.#startFailures > 0) {
+      this.#stats.restarts++;
+      this.emit('restart', slot.index);
+      this.#spawn(slot.index).catch((e: PerceptError) => this.#opts.logger?.error({ err: e }, 'replacement worker failed to start'));
+    }
+  }
+
+  #finish(slot: Slot, m: Extract<WorkerMessage, { type: 'result' | 'jobError' }>): void {
+    const job = slot.job;
+    slot.job = null;
+    if (job && job.id === m.id) {
+      if (m.type === 'result') {
+        this.#stats.completed++;
+        const now = performance.now();
+        job.resolve({
+          source: job.frame.source,
+          seq: job.frame.seq,
+          capturedAt: job.frame.capturedAt,
+          origin: job.frame.origin,
+          width: m.width,
+          height: m.height,
+          detections: m.detections,
+          timings: { ...m.timings, queueMs: slot.dispatchedAt - job.enqueuedAt, totalMs: now - job.enqueuedAt },
+        });
+      } else {
+        this.#stats.failed++;
+        job.reject(PerceptError.fromJSON(m.error));
+      }
+    }
+    this.#pump();
+  }
+
+  #pump(): void {
+    for (const slot of this.#slots) {
+      if (!slot || !slot.ready || slot.job) continue;
+      const job = this.#queue.shift();
+      if (!job) break;
+      slot.job = job;
+      slot.dispatchedAt = performance.now();
+      const buf = job.frame.data;
+      // Transfer needs a buffer that owns its memory exactly; copy otherwise.
+      const ab =
+        buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.buffer instanceof ArrayBuffer
+          ? buf.buffer
+          : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+      const msg: JobMessage = { type: 'job', id: job.id, format: job.frame.format, width: job.frame.width, height: job.frame.height, data: ab as ArrayBuffer, fault: job.fault };
+      slot.worker.postMessage(msg, [ab as ArrayBuffer]);
+    }
+    while (this.#spaceWaiters.length && this.inFlight < this.capacity) this.#spaceWaiters.shift()!();
+  }
+
+  /** Resolves when a new job would not exceed the pool's capacity. */
+  whenAvailable(signal?: AbortSignal): Promise<void> {
+    if (this.inFlight < this.capacity || this.#closed) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onAbort = () => reject(signal?.reason);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#spaceWaiters.push(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+  }
+
+  /** Runs one frame. The frame's buffer is transferred: do not use it afterwards. */
+  run(frame: Frame, opts: { fault?: JobMessage['fault'] } = {}): Promise<InferenceResult> {
+    if (this.#fatal) return Promise.reject(this.#fatal);
+    if (this.#closed) return Promise.reject(new PerceptError('ERR_POOL_CLOSED', 'the inference pool is closed'));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ id: this.#nextId++, frame, enqueuedAt: performance.now(), fault: opts.fault, resolve, reject });
+      this.#pump();
+    });
+  }
+
+  #failQueue(err: PerceptError): void {
+    for (const job of this.#queue.splice(0)) job.reject(err);
+    while (this.#spaceWaiters.length) this.#spaceWaiters.shift()!();
+  }
+
+  /** Waits for running jobs (up to `graceMs`), then stops every worker. */
+  async close(graceMs = 5000): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#failQueue(new PerceptError('ERR_POOL_CLOSED', 'the inference pool is closed'));
+    const deadline = Date.now() + graceMs;
+    while (this.#slots.some((s) => s?.job) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    await Promise.all(this.#slots.filter(Boolean).map((s) => s.worker.terminate()));
+  }
+}

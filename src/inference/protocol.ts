@@ -1,0 +1,38 @@
+// Messages between the pool (main thread) and its workers. Plain data only: frames travel
+// as transferred ArrayBuffers, errors as {code, message}.
+
+import type { ModelManifest } from '../models/types.js';
+import type { Detection, FrameFormat } from '../types.js';
+import type { ErrorCode } from '../errors.js';
+
+export interface WorkerInit {
+  manifest: ModelManifest;
+  modelPath: string;
+  providers: string[];
+  threads: number;
+  /** Lets tests make a worker throw or exit on demand. */
+  faultInjection: boolean;
+}
+
+export interface JobMessage {
+  type: 'job';
+  id: number;
+  format: FrameFormat;
+  width: number;
+  height: number;
+  data: ArrayBuffer;
+  /** Tests only (with faultInjection): make this job crash the worker. */
+  fault?: 'throw' | 'exit';
+}
+
+export interface Timings {
+  preprocessMs: number;
+  inferenceMs: number;
+  decodeMs: number;
+}
+
+export type WorkerMessage =
+  | { type: 'ready'; provider: string; fallbacks: string[]; inputNames: string[]; outputNames: string[] }
+  | { type: 'startError'; error: { code: ErrorCode; message: string } }
+  | { type: 'result'; id: number; width: number; height: number; detections: Detection[]; timings: Timings }
+  | { type: 'jobError'; id: number; error: { code: ErrorCode; message: string } };

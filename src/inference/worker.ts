@@ -1,0 +1,71 @@
+// Inside one inference worker thread: one ONNX Runtime session; for each job, preprocess
+// with sharp, run, decode to detections. Nothing here blocks the main thread.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import { performance } from 'node:perf_hooks';
+import sharp from 'sharp';
+import * as ort from 'onnxruntime-node';
+import { createSession } from './session.js';
+import { preprocess } from './preprocess.js';
+import type { JobMessage, WorkerInit, WorkerMessage } from './protocol.js';
+import { decode, checkAgainstSession } from '../models/index.js';
+import type { Outputs } from '../models/types.js';
+import { PerceptError } from '../errors.js';
+
+// One libvips thread per worker: the pool, not sharp, spreads work across cores.
+sharp.concurrency(1);
+sharp.cache(false);
+
+const init = workerData as WorkerInit;
+const port = parentPort!;
+const post = (m: WorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer ?? []);
+
+function errorOf(e: unknown, fallback: PerceptError['code']): { code: PerceptError['code']; message: string } {
+  if (PerceptError.is(e)) return e.toJSON();
+  return { code: fallback, message: (e as Error)?.message ?? String(e) };
+}
+
+async function main(): Promise<void> {
+  let session: ort.InferenceSession;
+  try {
+    const r = await createSession(init.modelPath, init.providers, init.threads);
+    session = r.session;
+    checkAgainstSession(init.manifest, [...session.inputNames], [...session.outputNames], (session as unknown as { inputMetadata?: unknown }).inputMetadata as never);
+    post({ type: 'ready', provider: r.provider, fallbacks: r.fallbacks, inputNames: [...session.inputNames], outputNames: [...session.outputNames] });
+  } catch (e) {
+    post({ type: 'startError', error: errorOf(e, 'ERR_WORKER_START') });
+    return;
+  }
+  const { input } = init.manifest;
+  const dims = input.layout === 'NCHW' ? [1, 3, input.height, input.width] : [1, input.height, input.width, 3];
+  const fetches = init.manifest.outputs.length ? init.manifest.outputs : [...session.outputNames];
+
+  port.on('message', async (job: JobMessage) => {
+    if (job.type !== 'job') return;
+    if (init.faultInjection && job.fault === 'throw') throw new Error('injected worker fault');
+    if (init.faultInjection && job.fault === 'exit') process.exit(3);
+    try {
+      const t0 = performance.now();
+      const pre = await preprocess(Buffer.from(job.data), job.format, job.width, job.height, input);
+      const t1 = performance.now();
+      const out = await session.run({ [input.name]: new ort.Tensor('float32', pre.tensor, dims) }, fetches);
+      const t2 = performance.now();
+      const outputs: Outputs = {};
+      for (const [name, t] of Object.entries(out)) outputs[name] = { data: t.data as Float32Array, dims: t.dims };
+      const detections = decode(outputs, init.manifest, pre.geom);
+      const t3 = performance.now();
+      post({
+        type: 'result',
+        id: job.id,
+        width: pre.geom.srcWidth,
+        height: pre.geom.srcHeight,
+        detections,
+        timings: { preprocessMs: t1 - t0, inferenceMs: t2 - t1, decodeMs: t3 - t2 },
+      });
+    } catch (e) {
+      post({ type: 'jobError', id: job.id, error: errorOf(e, 'ERR_DECODE') });
+    }
+  });
+}
+
+void main();

@@ -1,0 +1,83 @@
+// The project's logger: pino, JSON lines on stderr when stderr is not a terminal, readable
+// when it is. Secrets never reach a line: known key fields are redacted and any string that
+// looks like a SAS key or token is scrubbed before it is written.
+
+import { pino, type Logger, type LevelWithSilent } from 'pino';
+import pretty from 'pino-pretty';
+
+export type { Logger };
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const SECRET_PATTERNS: Array<[RegExp, string]> = [
+  [/(SharedAccessKey=)[^;"\s]+/gi, '$1[redacted]'],
+  [/(SharedAccessSignature\s+)[^"\s]+/gi, '$1[redacted]'],
+  [/(sig=)[^&"\s]+/gi, '$1[redacted]'],
+  [/(token=)[^&"\s]+/gi, '$1[redacted]'],
+];
+
+/** Removes anything that looks like a key or token from a string. */
+export function scrub(text: string): string {
+  let out = text;
+  for (const [re, rep] of SECRET_PATTERNS) out = out.replace(re, rep);
+  return out;
+}
+
+const REDACT = [
+  'key', 'sharedAccessKey', 'connectionString', 'token', 'password', 'sas', 'secret',
+  '*.key', '*.sharedAccessKey', '*.connectionString', '*.token', '*.password', '*.sas', '*.secret',
+];
+
+export interface LogOptions {
+  level?: LevelWithSilent;
+  /** Force pretty (true) or JSON (false); default: pretty when stderr is a TTY. */
+  pretty?: boolean;
+  /** Destination stream (tests); default stderr. */
+  destination?: NodeJS.WritableStream;
+}
+
+export function createLogger(opts: LogOptions = {}): Logger {
+  const level = opts.level ?? (process.env.PERCEPT_LOG_LEVEL as LevelWithSilent | undefined) ?? 'info';
+  const usePretty = opts.pretty ?? (opts.destination === undefined && process.stderr.isTTY === true);
+  const base = {
+    level,
+    base: undefined,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    hooks: {
+      // Scrub every string argument: messages can carry a connection string by accident.
+      logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
+        method.apply(this, args.map((a) => (typeof a === 'string' ? scrub(a) : a)));
+      },
+    },
+    formatters: {
+      log(obj: Record<string, unknown>) {
+        return scrubObject(obj) as Record<string, unknown>;
+      },
+    },
+  };
+  if (usePretty) {
+    return pino(base, pretty({ colorize: true, destination: 2, sync: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }));
+  }
+  const dest = opts.destination ?? pino.destination({ dest: 2, sync: true });
+  return pino(base, dest as pino.DestinationStream);
+}
+
+function scrubObject(value: unknown, depth = 0): unknown {
+  if (depth > 6) return value;
+  if (typeof value === 'string') return scrub(value);
+  if (Array.isArray(value)) return value.map((v) => scrubObject(v, depth + 1));
+  if (value instanceof Error) {
+    return { type: value.name, message: scrub(value.message), code: (value as { code?: unknown }).code, stack: value.stack && scrub(value.stack) };
+  }
+  if (value && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) out[k] = scrubObject(v, depth + 1);
+    return out;
+  }
+  return value;
+}
+
+/** A logger that writes nothing (library use and tests). */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

@@ -1,0 +1,228 @@
+// The pipeline: opens the model pools and the sources, then for each source pulls a frame
+// whenever its pool has room (so live sources hand over their newest frame and file sources
+// are paced by the pool), and emits results in capture order per source.
+
+import { EventEmitter } from 'node:events';
+import type { Config, ModelRef, SourceConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { PerceptError } from '../errors.js';
+import { createSource, type FrameSource } from '../capture/index.js';
+import { InferencePool, type InferenceResult } from '../inference/pool.js';
+import { loadModel, type LoadedModel } from './model.js';
+import { LatencyWindow, RateMeter } from './stats.js';
+
+export interface PipelineStatus {
+  running: boolean;
+  sources: Array<{ id: string; kind: string; live: boolean; open: boolean; captured: number; dropped: number; corrupt: number; restarts: number; inferred: number; failed: number }>;
+  models: Array<{ name: string; version: string; sha256: string; provider: string | null; fallbacks: string[]; workers: number; restarts: number }>;
+  frames: { inferred: number; failed: number; corrupt: number };
+  fps: number;
+  latencyMs: { p50: number; p99: number; mean: number };
+  stagesMs: { queue: number; preprocess: number; inference: number; decode: number };
+  lastResultAt: number | null;
+}
+
+interface SourceRun {
+  cfg: SourceConfig;
+  source: FrameSource;
+  pool: InferencePool;
+  model: LoadedModel;
+  open: boolean;
+  inferred: number;
+  failed: number;
+  corrupt: number;
+  /** Results waiting for an earlier frame of the same source. */
+  pending: Map<number, InferenceResult | null>;
+  /** Sequence numbers of frames now in the pool. */
+  inflight: Set<number>;
+  done: Promise<void>;
+}
+
+export interface PipelineEvents {
+  result: [InferenceResult, LoadedModel];
+  frameError: [PerceptError, { source: string; seq: number }];
+  end: [];
+}
+
+export class Pipeline extends EventEmitter<PipelineEvents> {
+  readonly #cfg: Config;
+  readonly #log: Logger;
+  readonly #pools = new Map<string, { pool: InferencePool; model: LoadedModel }>();
+  readonly #runs: SourceRun[] = [];
+  readonly #abort = new AbortController();
+  readonly #latency = new LatencyWindow();
+  readonly #stages = { queue: new LatencyWindow(256), preprocess: new LatencyWindow(256), inference: new LatencyWindow(256), decode: new LatencyWindow(256) };
+  readonly #rate = new RateMeter();
+  #emitted = 0;
+  #running = false;
+  #lastResultAt: number | null = null;
+  #stopping: Promise<void> | null = null;
+  readonly #faultInjection: boolean;
+
+  constructor(cfg: Config, opts: { logger: Logger; faultInjection?: boolean }) {
+    super();
+    this.#cfg = cfg;
+    this.#log = opts.logger;
+    this.#faultInjection = opts.faultInjection ?? false;
+  }
+
+  get signal(): AbortSignal {
+    return this.#abort.signal;
+  }
+
+  /** Loads models and starts workers, then opens sources. Throws when nothing can run. */
+  async start(): Promise<void> {
+    const refs = new Map<string, ModelRef>();
+    const keyOf = (m: ModelRef) => `${m.name}|${m.path ?? ''}|${m.scoreThreshold ?? ''}|${m.iou ?? ''}`;
+    for (const s of this.#cfg.sources) refs.set(keyOf(s.model ?? this.#cfg.model), s.model ?? this.#cfg.model);
+    try {
+      for (const [key, ref] of refs) {
+        const model = loadModel(ref);
+        const pool = await InferencePool.start({
+          manifest: model.manifest,
+          modelPath: model.path,
+          workers: this.#cfg.workers,
+          threads: this.#cfg.threads,
+          providers: this.#cfg.providers,
+          logger: this.#log,
+          faultInjection: this.#faultInjection,
+        });
+        pool.on('fatal', (e: PerceptError) => {
+          this.#log.error({ code: e.code }, e.message);
+          void this.stop();
+        });
+        this.#pools.set(key, { pool, model });
+        this.#log.info({ model: model.manifest.name, version: model.manifest.version, sha256: model.sha256.slice(0, 12), workers: this.#cfg.workers, threads: this.#cfg.threads }, 'model loaded');
+      }
+    } catch (e) {
+      await this.#closePools();
+      throw e;
+    }
+    let firstError: unknown = null;
+    for (const cfg of this.#cfg.sources) {
+      const { pool, model } = this.#pools.get(keyOf(cfg.model ?? this.#cfg.model))!;
+      const source = createSource(cfg, { logger: this.#log });
+      const run: SourceRun = { cfg, source, pool, model, open: false, inferred: 0, failed: 0, corrupt: 0, pending: new Map(), inflight: new Set(), done: Promise.resolve() };
+      try {
+        await source.open();
+        run.open = true;
+        this.#log.info({ source: cfg.id, kind: cfg.kind, uri: cfg.uri || undefined, live: source.live }, 'source open');
+      } catch (e) {
+        firstError ??= e;
+        this.#log.error({ source: cfg.id, code: (e as PerceptError).code }, (e as Error).message);
+        continue;
+      }
+      this.#runs.push(run);
+    }
+    if (this.#runs.length === 0) {
+      await this.#closePools();
+      throw firstError ?? new PerceptError('ERR_SOURCE_UNREADABLE', 'no source could be opened');
+    }
+    this.#running = true;
+    for (const run of this.#runs) run.done = this.#loop(run);
+    void Promise.all(this.#runs.map((r) => r.done)).then(() => {
+      if (this.#running) void this.stop().then(() => this.emit('end'));
+    });
+  }
+
+  async #loop(run: SourceRun): Promise<void> {
+    const signal = this.#abort.signal;
+    const inflight = new Set<Promise<void>>();
+    try {
+      for (;;) {
+        await run.pool.whenAvailable(signal);
+        const frame = await run.source.next(signal);
+        if (!frame) break;
+        const seq = frame.seq;
+        run.inflight.add(seq);
+        const p = run.pool
+          .run(frame)
+          .then(
+            (r) => this.#deliver(run, seq, r),
+            (err: unknown) => {
+              const e = PerceptError.is(err) ? err : new PerceptError('ERR_WORKER_CRASHED', String((err as Error)?.message ?? err));
+              run.failed++;
+              if (e.code === 'ERR_FRAME_CORRUPT') run.corrupt++;
+              if (e.code !== 'ERR_POOL_CLOSED') {
+                this.#log.warn({ source: run.cfg.id, seq, code: e.code }, e.message);
+                this.emit('frameError', e, { source: run.cfg.id, seq });
+              }
+              this.#deliver(run, seq, null);
+            },
+          )
+          .finally(() => inflight.delete(p));
+        inflight.add(p);
+      }
+    } catch (e) {
+      if (!signal.aborted) throw e;
+    }
+    await Promise.all(inflight);
+  }
+
+  /**
+   * Emits results of one source in capture order: a result waits only while an earlier frame
+   * of the same source is still in a worker. Failed and dropped frames leave gaps, skipped.
+   */
+  #deliver(run: SourceRun, seq: number, r: InferenceResult | null): void {
+    run.inflight.delete(seq);
+    run.pending.set(seq, r);
+    while (run.pending.size) {
+      let lowest = Infinity;
+      for (const k of run.pending.keys()) if (k < lowest) lowest = k;
+      for (const k of run.inflight) if (k < lowest) return;
+      const res = run.pending.get(lowest);
+      run.pending.delete(lowest);
+      if (res) this.#emitResult(run, res);
+    }
+  }
+
+  #emitResult(run: SourceRun, r: InferenceResult): void {
+    if (this.#cfg.frames !== undefined && this.#emitted >= this.#cfg.frames) return;
+    run.inferred++;
+    this.#emitted++;
+    this.#lastResultAt = Date.now();
+    this.#rate.mark();
+    this.#latency.add(r.timings.totalMs);
+    this.#stages.queue.add(r.timings.queueMs);
+    this.#stages.preprocess.add(r.timings.preprocessMs);
+    this.#stages.inference.add(r.timings.inferenceMs);
+    this.#stages.decode.add(r.timings.decodeMs);
+    this.emit('result', r, run.model);
+    if (this.#cfg.frames !== undefined && this.#emitted >= this.#cfg.frames) void this.stop().then(() => this.emit('end'));
+  }
+
+  status(): PipelineStatus {
+    const inferred = this.#runs.reduce((a, r) => a + r.inferred, 0);
+    const failed = this.#runs.reduce((a, r) => a + r.failed, 0);
+    const corrupt = this.#runs.reduce((a, r) => a + r.corrupt, 0);
+    return {
+      running: this.#running,
+      sources: this.#runs.map((r) => ({ id: r.cfg.id, kind: r.cfg.kind, live: r.source.live, open: r.open, ...r.source.stats, inferred: r.inferred, failed: r.failed, corrupt: r.source.stats.corrupt + r.corrupt })),
+      models: [...this.#pools.values()].map(({ pool, model }) => {
+        const s = pool.stats();
+        return { name: model.manifest.name, version: model.manifest.version, sha256: model.sha256, provider: s.provider, fallbacks: s.fallbacks, workers: s.workers, restarts: s.restarts };
+      }),
+      frames: { inferred, failed, corrupt },
+      fps: this.#rate.rate(),
+      latencyMs: { p50: this.#latency.percentile(50), p99: this.#latency.percentile(99), mean: this.#latency.mean() },
+      stagesMs: { queue: this.#stages.queue.mean(), preprocess: this.#stages.preprocess.mean(), inference: this.#stages.inference.mean(), decode: this.#stages.decode.mean() },
+      lastResultAt: this.#lastResultAt,
+    };
+  }
+
+  /** Stops pulling frames, lets running jobs finish, closes sources and workers. */
+  stop(): Promise<void> {
+    this.#stopping ??= (async () => {
+      this.#running = false;
+      this.#abort.abort(new PerceptError('ERR_POOL_CLOSED', 'pipeline stopping'));
+      await Promise.all(this.#runs.map((r) => r.source.close().catch(() => undefined)));
+      await Promise.all(this.#runs.map((r) => r.done.catch(() => undefined)));
+      await this.#closePools();
+    })();
+    return this.#stopping;
+  }
+
+  async #closePools(): Promise<void> {
+    await Promise.all([...this.#pools.values()].map(({ pool }) => pool.close()));
+  }
+}
