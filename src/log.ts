@@ -46,7 +46,7 @@ export function createLogger(opts: LogOptions = {}): Logger {
     hooks: {
       // Scrub every string argument: messages can carry a connection string by accident.
       logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
-        method.apply(this, args.map((a) => (typeof a === 'string' ? scrub(a) : a)));
+        method.apply(this, args.map((a) => (typeof a === 'string' ? scrub(a) : a instanceof Error ? scrubError(a) : a)));
       },
     },
     formatters: {
@@ -60,6 +60,15 @@ export function createLogger(opts: LogOptions = {}): Logger {
   }
   const dest = opts.destination ?? pino.destination({ dest: 2, sync: true });
   return pino(base, dest as pino.DestinationStream);
+}
+
+function scrubError(e: Error): Error {
+  const copy = new Error(scrub(e.message));
+  copy.name = e.name;
+  copy.stack = e.stack && scrub(e.stack);
+  const code = (e as { code?: unknown }).code;
+  if (code !== undefined) (copy as { code?: unknown }).code = code;
+  return copy;
 }
 
 function scrubObject(value: unknown, depth = 0): unknown {

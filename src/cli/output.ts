@@ -79,7 +79,9 @@ export class SummaryWriter {
   }
 
   stop(): void {
-    if (this.#timer) clearInterval(this.#timer);
+    if (!this.#timer) return;
+    clearInterval(this.#timer);
+    this.#timer = null;
     this.#draw();
     if (this.#tty) process.stdout.write('\n');
   }

@@ -63,6 +63,8 @@ interface Slot {
   ready: boolean;
   job: Job | null;
   dispatchedAt: number;
+  startFailed?: boolean;
+  exited?: boolean;
 }
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
@@ -75,6 +77,7 @@ export class InferencePool extends EventEmitter {
   #nextId = 1;
   #closed = false;
   #startFailures = 0;
+  #everReady = false;
   #fatal: PerceptError | null = null;
   #provider: string | null = null;
   #fallbacks: string[] = [];
@@ -134,6 +137,7 @@ export class InferencePool extends EventEmitter {
         switch (m.type) {
           case 'ready':
             slot.ready = true;
+            this.#everReady = true;
             this.#startFailures = 0;
             if (this.#provider === null) {
               this.#provider = m.provider;
@@ -145,8 +149,9 @@ export class InferencePool extends EventEmitter {
             this.#pump();
             break;
           case 'startError':
+            // The worker leaves by itself; the exit is not a crash to respawn.
+            slot.startFailed = true;
             rejectReady(PerceptError.fromJSON(m.error));
-            void worker.terminate();
             break;
           case 'result':
           case 'jobError':
@@ -163,6 +168,7 @@ export class InferencePool extends EventEmitter {
   }
 
   #exited(slot: Slot, code: number): void {
+    slot.exited = true;
     const job = slot.job;
     slot.job = null;
     if (job) {
@@ -172,6 +178,8 @@ export class InferencePool extends EventEmitter {
     if (this.#closed || this.#slots[slot.index] !== slot) return;
     if (!slot.ready) {
       this.#startFailures++;
+      // The first start of a pool is all or nothing: start() has already rejected.
+      if (slot.startFailed && !this.#everReady) return;
     }
     if (this.#startFailures >= this.#opts.maxStartFailures) {
       this.#fatal = new PerceptError('ERR_WORKER_START', `inference workers keep failing while starting (${this.#startFailures} in a row); not respawning`);
@@ -266,6 +274,20 @@ export class InferencePool extends EventEmitter {
     this.#failQueue(new PerceptError('ERR_POOL_CLOSED', 'the inference pool is closed'));
     const deadline = Date.now() + graceMs;
     while (this.#slots.some((s) => s?.job) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-    await Promise.all(this.#slots.filter(Boolean).map((s) => s.worker.terminate()));
+    // Ask each worker to release its session and leave; terminate only one that will not.
+    await Promise.all(
+      this.#slots.filter(Boolean).map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            if (s.exited) return resolve();
+            const t = setTimeout(() => void s.worker.terminate(), Math.max(1000, deadline - Date.now()));
+            s.worker.once('exit', () => {
+              clearTimeout(t);
+              resolve();
+            });
+            s.worker.postMessage({ type: 'close' });
+          }),
+      ),
+    );
   }
 }

@@ -25,30 +25,51 @@ function errorOf(e: unknown, fallback: PerceptError['code']): { code: PerceptErr
   return { code: fallback, message: (e as Error)?.message ?? String(e) };
 }
 
+// Close requests may arrive while the session is still being created: the worker always
+// leaves by itself after releasing its session, because terminating a thread inside
+// onnxruntime's native code aborts the whole process.
+let closing = false;
+let session: ort.InferenceSession | null = null;
+const leave = async () => {
+  await session?.release().catch(() => undefined);
+  session = null;
+  port.close();
+};
+port.on('message', (m: { type: string }) => {
+  if (m.type !== 'close') return;
+  closing = true;
+  if (!busy) void leave();
+});
+let busy = true;
+
 async function main(): Promise<void> {
-  let session: ort.InferenceSession;
   try {
     const r = await createSession(init.modelPath, init.providers, init.threads);
     session = r.session;
-    checkAgainstSession(init.manifest, [...session.inputNames], [...session.outputNames], (session as unknown as { inputMetadata?: unknown }).inputMetadata as never);
-    post({ type: 'ready', provider: r.provider, fallbacks: r.fallbacks, inputNames: [...session.inputNames], outputNames: [...session.outputNames] });
+    checkAgainstSession(init.manifest, [...r.session.inputNames], [...r.session.outputNames], (r.session as unknown as { inputMetadata?: unknown }).inputMetadata as never);
+    post({ type: 'ready', provider: r.provider, fallbacks: r.fallbacks, inputNames: [...r.session.inputNames], outputNames: [...r.session.outputNames] });
   } catch (e) {
     post({ type: 'startError', error: errorOf(e, 'ERR_WORKER_START') });
+    await leave();
     return;
   }
+  busy = false;
+  if (closing) return leave();
+  const live = session;
   const { input } = init.manifest;
   const dims = input.layout === 'NCHW' ? [1, 3, input.height, input.width] : [1, input.height, input.width, 3];
-  const fetches = init.manifest.outputs.length ? init.manifest.outputs : [...session.outputNames];
+  const fetches = init.manifest.outputs.length ? init.manifest.outputs : [...live.outputNames];
 
   port.on('message', async (job: JobMessage) => {
-    if (job.type !== 'job') return;
+    if (job.type !== 'job' || closing) return;
+    busy = true;
     if (init.faultInjection && job.fault === 'throw') throw new Error('injected worker fault');
     if (init.faultInjection && job.fault === 'exit') process.exit(3);
     try {
       const t0 = performance.now();
       const pre = await preprocess(Buffer.from(job.data), job.format, job.width, job.height, input);
       const t1 = performance.now();
-      const out = await session.run({ [input.name]: new ort.Tensor('float32', pre.tensor, dims) }, fetches);
+      const out = await live.run({ [input.name]: new ort.Tensor('float32', pre.tensor, dims) }, fetches);
       const t2 = performance.now();
       const outputs: Outputs = {};
       for (const [name, t] of Object.entries(out)) outputs[name] = { data: t.data as Float32Array, dims: t.dims };
@@ -64,6 +85,9 @@ async function main(): Promise<void> {
       });
     } catch (e) {
       post({ type: 'jobError', id: job.id, error: errorOf(e, 'ERR_DECODE') });
+    } finally {
+      busy = false;
+      if (closing) void leave();
     }
   });
 }
