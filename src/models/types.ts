@@ -25,8 +25,11 @@ export interface InputSpec {
 }
 
 export interface NmsSpec {
+  /** Suppress a box whose IoU with a kept one is above this; 1 keeps everything (outputs already NMSed). */
   iou: number;
   classAgnostic: boolean;
+  /** Average the suppressed boxes into the kept one, weighted by score (MediaPipe's WEIGHTED mode). */
+  weighted?: boolean;
 }
 
 export type DecoderSpec =
@@ -67,6 +70,8 @@ export interface ModelManifest {
   description?: string;
   /** ONNX file: a path relative to the manifest, absolute, or `npm:<package>/<path>`. */
   file?: string;
+  /** Labels as a text file (one per line, relative to the manifest); read into `labels` on load. */
+  labelsFile?: string;
   input: InputSpec;
   outputs: string[];
   labels: string[];
