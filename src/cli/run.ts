@@ -2,9 +2,10 @@
 // results, and shuts down cleanly on SIGINT/SIGTERM or after --frames results.
 
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../config/load.js';
+import { loadConfig, type Overrides } from '../config/load.js';
 import { createLogger, type Logger } from '../log.js';
-import { Pipeline } from '../pipeline/pipeline.js';
+import { Agent } from './agent.js';
+import { Control } from './control.js';
 import { JsonlWriter, SummaryWriter } from './output.js';
 import { intFlag, numFlag } from './args.js';
 
@@ -29,6 +30,23 @@ Inference:
   --threads N              intra-op threads per worker (default 1)
   --providers a,b          execution providers in order, e.g. openvino,cpu (default cpu)
 
+IoT Hub (telemetry, module twin, direct methods):
+  --connection-string <cs>   device or module connection string (also PERCEPT_CONNECTION_STRING)
+  --ca <ca.pem>              CA to trust, e.g. the local emulator's <state>/ca.pem
+  --cert <pem> --key <pem>   X.509 client certificate and key (connection string with x509=true)
+  --edge                     run as an IoT Edge module (automatic when IoT Edge's variables are set)
+  --transport mqtt|mqttws    MQTT over TLS (8883, default) or over WebSockets (443)
+  --telemetry-interval MS    one message per source per interval (default 1000)
+  --telemetry-schema percept|percept-compat   this project's schema, or azureeyemodule's body
+  --outbox <file.db>         the durable outbox (default <state-dir>/outbox.db)
+  --state-dir <dir>          outbox, last applied twin configuration (default .percept/state)
+
+Preview (http://127.0.0.1:8090: live frames with boxes, /metrics, /healthz, /readyz):
+  --preview-port N           0 picks a free port
+  --preview-host <addr>      other than loopback requires a token (printed at start)
+  --preview-token <token>    at least 16 characters
+  --no-preview               do not serve the preview
+
 Output:
   --frames N               stop after N results
   --output jsonl|summary|none   one JSON object per frame on stdout, or a live summary (default)
@@ -38,7 +56,7 @@ Output:
 
 Logs go to stderr: JSON lines, or readable text on a terminal.`;
 
-export async function runCommand(argv: string[], opts: { logger?: Logger; faultInjection?: boolean } = {}): Promise<number> {
+export async function runCommand(argv: string[], opts: { logger?: Logger; faultInjection?: boolean; extra?: Overrides } = {}): Promise<number> {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -56,6 +74,20 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
       output: { type: 'string' },
       config: { type: 'string' },
       'log-level': { type: 'string' },
+      'connection-string': { type: 'string' },
+      edge: { type: 'boolean' },
+      ca: { type: 'string' },
+      cert: { type: 'string' },
+      key: { type: 'string' },
+      transport: { type: 'string' },
+      outbox: { type: 'string' },
+      'state-dir': { type: 'string' },
+      'telemetry-interval': { type: 'string' },
+      'telemetry-schema': { type: 'string' },
+      'preview-port': { type: 'string' },
+      'preview-host': { type: 'string' },
+      'preview-token': { type: 'string' },
+      'no-preview': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -65,7 +97,7 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
     process.stdout.write(RUN_HELP + '\n');
     return 0;
   }
-  const cfg = loadConfig({
+  const base = loadConfig({
     file: values.config,
     env: process.env,
     flags: {
@@ -82,41 +114,72 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
       frames: intFlag('frames', values.frames, 1, Number.MAX_SAFE_INTEGER),
       output: values.output,
       logLevel: values['log-level'],
+      connectionString: values['connection-string'],
+      edge: values.edge,
+      ca: values.ca,
+      cert: values.cert,
+      key: values.key,
+      transport: values.transport,
+      outbox: values.outbox,
+      stateDir: values['state-dir'],
+      telemetryInterval: intFlag('telemetry-interval', values['telemetry-interval'], 100, 3_600_000),
+      telemetrySchema: values['telemetry-schema'],
+      previewPort: intFlag('preview-port', values['preview-port'], 0, 65535),
+      previewHost: values['preview-host'],
+      previewToken: values['preview-token'],
+      preview: values['no-preview'] ? false : undefined,
+      ...opts.extra,
     },
   });
-  const log = opts.logger ?? createLogger({ level: cfg.logLevel });
-  const pipeline = new Pipeline(cfg, { logger: log, faultInjection: opts.faultInjection });
+  const log = opts.logger ?? createLogger({ level: base.logLevel });
+  const boot = Control.bootConfig(base, log);
+  const cfg = boot.config;
+  let summary: SummaryWriter | null = null;
   const jsonl = cfg.output === 'jsonl' ? new JsonlWriter() : null;
-  const summary = cfg.output === 'summary' ? new SummaryWriter(() => pipeline.status()) : null;
-  pipeline.on('result', (r, model) => {
-    jsonl?.write(r, model);
-    summary?.write(r);
+  const agent = new Agent(cfg, {
+    logger: log,
+    faultInjection: opts.faultInjection,
+    onResult: (r, model) => {
+      jsonl?.write(r, model);
+      summary?.write(r);
+    },
   });
+  agent.configVersion = boot.version;
+  const control = new Control(agent, base);
+  summary = cfg.output === 'summary' ? new SummaryWriter(() => agent.status().pipeline) : null;
 
-  let signals = 0;
+  let stopping = false;
+  let firstSignalAt = 0;
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
   const onSignal = (sig: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
+    // A second signal forces the exit; one that arrives with the first (a process-group
+    // signal delivered twice) does not.
+    if (firstSignalAt && Date.now() - firstSignalAt > 1000) {
       log.warn({ signal: sig }, 'second signal: exiting now');
       process.exit(130);
     }
+    if (firstSignalAt) return;
+    firstSignalAt = Date.now();
     log.info({ signal: sig }, 'stopping');
-    void pipeline.stop();
+    stop();
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const ended = new Promise<void>((resolve) => pipeline.once('end', resolve));
   try {
-    await pipeline.start();
+    await agent.start();
+    control.attach(boot.desired);
     summary?.start();
-    await Promise.race([ended, new Promise<void>((resolve) => pipeline.signal.addEventListener('abort', () => resolve(), { once: true }))]);
-    await pipeline.stop();
+    await Promise.race([agent.ended, stopped]);
+    stopping = true;
   } finally {
     summary?.stop();
+    if (!stopping) log.debug('start failed; cleaning up');
+    const { drained } = await agent.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    const s = agent.status();
+    log.info({ inferred: s.pipeline.frames.inferred, failed: s.pipeline.frames.failed, corrupt: s.pipeline.frames.corrupt, provider: s.pipeline.models[0]?.provider, drained }, 'stopped');
   }
-  const s = pipeline.status();
-  log.info({ inferred: s.frames.inferred, failed: s.frames.failed, corrupt: s.frames.corrupt, provider: s.models[0]?.provider }, 'stopped');
   return 0;
 }

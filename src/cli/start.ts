@@ -1,14 +1,130 @@
-// `percept start` (npm start): the whole loop on its embedded defaults.
+// `percept start` (npm start): the whole loop with no cloud. Starts the local IoT Hub
+// emulator as a child process, registers a device, runs the agent against it on the default
+// source and model, and prints each message the emulator receives under the live summary.
 
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { runCommand } from './run.js';
+import { PerceptError } from '../errors.js';
+
+const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli.js');
+
+export const START_HELP = `Usage: percept start [--state <dir>] [--device <id>] [run options]
+
+Runs the whole loop locally, with no cloud: starts the IoT Hub emulator (state in
+.percept/hub, MQTT on 127.0.0.1:8883 and its API on :8884, or free ports when those are
+busy), registers the device (default percept-dev), and runs the agent against it on the
+defaults (the first webcam, else the demo; blazeface-back). Every message the emulator
+receives is printed as it arrives. Other options are those of 'percept run'.`;
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+async function startHub(stateDir: string): Promise<{ child: ChildProcess; api: number; mqtt: number }> {
+  const ports = path.join(stateDir, 'ports.json');
+  fs.rmSync(ports, { force: true });
+  const mqtt = (await portFree(8883)) ? 8883 : 0;
+  const api = (await portFree(8884)) ? 8884 : 0;
+  const child = spawn(process.execPath, [CLI, 'hub', '--state', stateDir, '--mqtt-port', String(mqtt), '--api-port', String(api), '--log-level', 'warn'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    // Its own process group: Ctrl-C stops the agent, which drains to the hub before the hub stops.
+    detached: true,
+  });
+  let stderr = '';
+  child.stderr!.on('data', (c) => (stderr = (stderr + c).slice(-4000)));
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new PerceptError('ERR_EMULATOR', `the IoT Hub emulator exited: ${stderr.trim()}`);
+    try {
+      const p = JSON.parse(fs.readFileSync(ports, 'utf8')) as { mqtt: number; api: number };
+      return { child, api: p.api, mqtt: p.mqtt };
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  child.kill();
+  throw new PerceptError('ERR_EMULATOR', 'the IoT Hub emulator did not start within 20 s');
+}
+
+function request(port: number, method: string, urlPath: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {} }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null }));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+/** Prints one line per message the emulator receives from the device. */
+function followMessages(api: number, deviceId: string): http.ClientRequest {
+  const req = http.get({ host: '127.0.0.1', port: api, path: `/devices/${encodeURIComponent(deviceId)}/messages/stream?format=ndjson` }, (res) => {
+    let buf = '';
+    res.on('data', (c) => {
+      buf += c;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i).trim();
+        buf = buf.slice(i + 1);
+        if (!line) continue;
+        const m = JSON.parse(line) as { enqueuedTime: string; messageId?: string; properties?: Record<string, string>; body?: { counts?: Record<string, number>; window?: { frames: number }; source?: { id: string } }; bodyBase64?: string };
+        const counts = Object.entries(m.body?.counts ?? {}).map(([l, n]) => `${n} ${l}`).join(', ') || 'nothing';
+        const bytes = m.bodyBase64 ? Math.round((m.bodyBase64.length * 3) / 4) : 0;
+        const at = m.enqueuedTime.slice(11, 19);
+        const text = `hub <- ${at} ${m.messageId ?? ''} ${m.body?.source?.id ?? m.properties?.source ?? ''}: ${m.body?.window?.frames ?? '?'} frames, ${counts} (${bytes} B)`;
+        process.stdout.write(process.stdout.isTTY ? `\r\x1b[2K${text}\n` : `${text}\n`);
+      }
+    });
+  });
+  req.on('error', () => undefined);
+  return req;
+}
 
 export async function startCommand(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`Usage: percept start [run options]
-
-Runs the agent on its defaults (the first webcam, else the demo source; the blazeface-back
-model) with a live summary. Options are those of 'percept run'.\n`);
+  const { values, tokens } = parseArgs({ args: argv, options: { state: { type: 'string' }, device: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: false, tokens: true });
+  if (values.help) {
+    process.stdout.write(START_HELP + '\n');
     return 0;
   }
-  return runCommand(argv);
+  // Everything that is not ours goes to `run`.
+  const own = new Set(['state', 'device']);
+  const rest: string[] = [];
+  for (const t of tokens ?? []) {
+    if (t.kind === 'option' && own.has(t.name)) continue;
+    if (t.kind === 'option') rest.push(t.rawName, ...(t.value !== undefined ? [t.value] : []));
+    else if (t.kind === 'positional') rest.push(t.value);
+  }
+  const stateDir = path.resolve(String(values.state ?? path.join('.percept', 'hub')));
+  const deviceId = String(values.device ?? 'percept-dev');
+  const hub = await startHub(stateDir);
+  const stopHub = () => hub.child.exitCode === null && hub.child.kill('SIGTERM');
+  process.on('exit', stopHub);
+  let follow: http.ClientRequest | null = null;
+  try {
+    const added = await request(hub.api, 'POST', '/devices', { id: deviceId });
+    if (added.status >= 300 && added.status !== 409) throw new PerceptError('ERR_EMULATOR', `could not register device ${deviceId}: ${JSON.stringify(added.json)}`);
+    const got = await request(hub.api, 'GET', `/devices/${encodeURIComponent(deviceId)}`);
+    const cs = (got.json as { connectionString?: string } | null)?.connectionString ?? (added.json as { connectionString?: string } | null)?.connectionString;
+    if (!cs) throw new PerceptError('ERR_EMULATOR', `the emulator did not return a connection string for ${deviceId}`);
+    process.stderr.write(`percept: local IoT Hub emulator on mqtts://localhost:${hub.mqtt} (API http://127.0.0.1:${hub.api}, state ${stateDir}); device ${deviceId}\n`);
+    follow = followMessages(hub.api, deviceId);
+    return await runCommand(rest, { extra: { connectionString: cs, ca: path.join(stateDir, 'ca.pem'), stateDir: path.join(path.dirname(stateDir), 'state') } });
+  } finally {
+    follow?.destroy();
+    stopHub();
+    process.off('exit', stopHub);
+  }
 }

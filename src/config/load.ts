@@ -20,6 +20,20 @@ export interface Overrides {
   logLevel?: string;
   fps?: number;
   loop?: boolean;
+  connectionString?: string;
+  edge?: boolean;
+  ca?: string;
+  cert?: string;
+  key?: string;
+  transport?: string;
+  outbox?: string;
+  stateDir?: string;
+  telemetryInterval?: number;
+  telemetrySchema?: string;
+  previewPort?: number;
+  previewHost?: string;
+  previewToken?: string;
+  preview?: boolean;
 }
 
 export function formatZodError(err: z.ZodError, origin: string): string {
@@ -87,6 +101,11 @@ export function envOverrides(env: NodeJS.ProcessEnv): Overrides {
     providers: list(env.PERCEPT_PROVIDERS),
     scoreThreshold: num('PERCEPT_SCORE_THRESHOLD', env.PERCEPT_SCORE_THRESHOLD),
     logLevel: env.PERCEPT_LOG_LEVEL || undefined,
+    connectionString: env.PERCEPT_CONNECTION_STRING || undefined,
+    edge: env.PERCEPT_EDGE === '1' || (env.IOTEDGE_WORKLOADURI !== undefined && env.IOTEDGE_MODULEID !== undefined && !env.PERCEPT_CONNECTION_STRING) || undefined,
+    ca: env.PERCEPT_CA || undefined,
+    stateDir: env.PERCEPT_STATE_DIR || undefined,
+    previewToken: env.PERCEPT_PREVIEW_TOKEN || undefined,
   };
 }
 
@@ -142,6 +161,33 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags
     if (o.frames !== undefined) raw.frames = o.frames;
     if (o.output) raw.output = o.output;
     if (o.logLevel) raw.logLevel = o.logLevel;
+    const hubSet = o.connectionString || o.edge || o.ca || o.cert || o.key || o.transport || o.outbox;
+    if (hubSet) {
+      const hub = { ...((raw.hub as Record<string, unknown>) ?? {}) };
+      if (o.connectionString) hub.connectionString = o.connectionString;
+      if (o.edge) hub.edge = true;
+      if (o.ca) hub.ca = o.ca;
+      if (o.cert) hub.cert = o.cert;
+      if (o.key) hub.key = o.key;
+      if (o.transport) hub.transport = o.transport;
+      if (o.outbox) hub.outbox = o.outbox;
+      raw.hub = hub;
+    }
+    if (o.stateDir) raw.stateDir = o.stateDir;
+    if (o.telemetryInterval !== undefined || o.telemetrySchema) {
+      const t = { ...((raw.telemetry as Record<string, unknown>) ?? {}) };
+      if (o.telemetryInterval !== undefined) t.intervalMs = o.telemetryInterval;
+      if (o.telemetrySchema) t.schema = o.telemetrySchema;
+      raw.telemetry = t;
+    }
+    if (o.previewPort !== undefined || o.previewHost || o.previewToken || o.preview !== undefined) {
+      const p = { ...((raw.preview as Record<string, unknown>) ?? {}) };
+      if (o.previewPort !== undefined) p.port = o.previewPort;
+      if (o.previewHost) p.host = o.previewHost;
+      if (o.previewToken) p.token = o.previewToken;
+      if (o.preview !== undefined) p.enabled = o.preview;
+      raw.preview = p;
+    }
   }
   if (!raw.sources) raw.sources = [defaultSource()];
   const origin = [opts.file && `file ${opts.file}`, 'environment', 'flags'].filter(Boolean).join(' + ');

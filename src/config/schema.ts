@@ -48,7 +48,47 @@ export const configSchema = z.strictObject({
   /** Stop after this many results (all sources together). */
   frames: z.number().int().positive().optional(),
   output: z.enum(['jsonl', 'summary', 'none']).default('summary'),
+  preview: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      /** Loopback by default; any other address requires a token. */
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(0).max(65535).default(8090),
+      /** Required when host is not loopback; generated and logged when missing. */
+      token: z.string().min(16).optional(),
+      /** Frames per second sent to an open page. */
+      maxFps: z.number().positive().max(30).default(10),
+    })
+    .prefault({}),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  telemetry: z
+    .strictObject({
+      /** One message per source per interval. */
+      intervalMs: z.number().int().min(100).max(3_600_000).default(1000),
+      /** `percept` (this project's schema) or `percept-compat` (azureeyemodule's NEURAL_NETWORK body). */
+      schema: z.enum(['percept', 'percept-compat']).default('percept'),
+    })
+    .prefault({}),
+  hub: z
+    .strictObject({
+      /** Device or module connection string (SAS key, or x509=true with cert and key). */
+      connectionString: z.string().min(1).optional(),
+      /** Run as an IoT Edge module: identity and trust from the IoT Edge environment. */
+      edge: z.boolean().default(false),
+      /** CA certificate (PEM file) to trust, e.g. the local emulator's ca.pem. */
+      ca: z.string().min(1).optional(),
+      /** X.509 client certificate and key (PEM files) for x509=true connection strings. */
+      cert: z.string().min(1).optional(),
+      key: z.string().min(1).optional(),
+      transport: z.enum(['mqtt', 'mqttws']).default('mqtt'),
+      /** Output name for module messages (edgeHub routes). */
+      output: z.string().min(1).default('detections'),
+      /** SQLite file of the durable outbox. */
+      outbox: z.string().min(1).optional(),
+    })
+    .optional(),
+  /** Folder for the outbox, the last applied twin configuration and keys. */
+  stateDir: z.string().min(1).default('.percept/state'),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -9,7 +9,7 @@ import type { Frame, Detection } from '../types.js';
 import type { ModelManifest } from '../models/types.js';
 import type { Logger } from '../log.js';
 import { PerceptError } from '../errors.js';
-import type { JobMessage, Timings, WorkerInit, WorkerMessage } from './protocol.js';
+import type { JobMessage, Thresholds, Timings, WorkerInit, WorkerMessage } from './protocol.js';
 
 export interface PoolOptions {
   manifest: ModelManifest;
@@ -53,6 +53,7 @@ interface Job {
   frame: Frame;
   enqueuedAt: number;
   fault?: JobMessage['fault'];
+  thresholds?: Thresholds;
   resolve: (r: InferenceResult) => void;
   reject: (e: PerceptError) => void;
 }
@@ -233,7 +234,7 @@ export class InferencePool extends EventEmitter {
         buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.buffer instanceof ArrayBuffer
           ? buf.buffer
           : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-      const msg: JobMessage = { type: 'job', id: job.id, format: job.frame.format, width: job.frame.width, height: job.frame.height, data: ab as ArrayBuffer, fault: job.fault };
+      const msg: JobMessage = { type: 'job', id: job.id, format: job.frame.format, width: job.frame.width, height: job.frame.height, data: ab as ArrayBuffer, fault: job.fault, thresholds: job.thresholds };
       slot.worker.postMessage(msg, [ab as ArrayBuffer]);
     }
     while (this.#spaceWaiters.length && this.inFlight < this.capacity) this.#spaceWaiters.shift()!();
@@ -253,11 +254,11 @@ export class InferencePool extends EventEmitter {
   }
 
   /** Runs one frame. The frame's buffer is transferred: do not use it afterwards. */
-  run(frame: Frame, opts: { fault?: JobMessage['fault'] } = {}): Promise<InferenceResult> {
+  run(frame: Frame, opts: { fault?: JobMessage['fault']; thresholds?: Thresholds } = {}): Promise<InferenceResult> {
     if (this.#fatal) return Promise.reject(this.#fatal);
     if (this.#closed) return Promise.reject(new PerceptError('ERR_POOL_CLOSED', 'the inference pool is closed'));
     return new Promise((resolve, reject) => {
-      this.#queue.push({ id: this.#nextId++, frame, enqueuedAt: performance.now(), fault: opts.fault, resolve, reject });
+      this.#queue.push({ id: this.#nextId++, frame, enqueuedAt: performance.now(), fault: opts.fault, thresholds: opts.thresholds, resolve, reject });
       this.#pump();
     });
   }

@@ -21,8 +21,15 @@ export interface JobMessage {
   width: number;
   height: number;
   data: ArrayBuffer;
+  /** Live threshold overrides (twin changes) without restarting the worker. */
+  thresholds?: Thresholds;
   /** Tests only (with faultInjection): make this job crash the worker. */
   fault?: 'throw' | 'exit';
+}
+
+export interface Thresholds {
+  scoreThreshold?: number;
+  iou?: number;
 }
 
 export interface Timings {

@@ -7,9 +7,9 @@ import sharp from 'sharp';
 import * as ort from 'onnxruntime-node';
 import { createSession } from './session.js';
 import { preprocess } from './preprocess.js';
-import type { JobMessage, WorkerInit, WorkerMessage } from './protocol.js';
+import type { JobMessage, Thresholds, WorkerInit, WorkerMessage } from './protocol.js';
 import { decode, checkAgainstSession } from '../models/index.js';
-import type { Outputs } from '../models/types.js';
+import type { ModelManifest, Outputs } from '../models/types.js';
 import { PerceptError } from '../errors.js';
 
 // One libvips thread per worker: the pool, not sharp, spreads work across cores.
@@ -42,6 +42,22 @@ port.on('message', (m: { type: string }) => {
 });
 let busy = true;
 
+// Manifests with overridden thresholds, built once per distinct override.
+const overridden = new Map<string, ModelManifest>();
+function manifestFor(t: Thresholds | undefined): ModelManifest {
+  if (!t || (t.scoreThreshold === undefined && t.iou === undefined)) return init.manifest;
+  const key = `${t.scoreThreshold}|${t.iou}`;
+  let m = overridden.get(key);
+  if (!m) {
+    const decoder = { ...init.manifest.decoder } as ModelManifest['decoder'];
+    if (t.scoreThreshold !== undefined) decoder.scoreThreshold = t.scoreThreshold;
+    if (t.iou !== undefined && 'nms' in decoder) decoder.nms = { ...decoder.nms, iou: t.iou };
+    m = { ...init.manifest, decoder };
+    overridden.set(key, m);
+  }
+  return m;
+}
+
 async function main(): Promise<void> {
   try {
     const r = await createSession(init.modelPath, init.providers, init.threads);
@@ -73,7 +89,7 @@ async function main(): Promise<void> {
       const t2 = performance.now();
       const outputs: Outputs = {};
       for (const [name, t] of Object.entries(out)) outputs[name] = { data: t.data as Float32Array, dims: t.dims };
-      const detections = decode(outputs, init.manifest, pre.geom);
+      const detections = decode(outputs, manifestFor(job.thresholds), pre.geom);
       const t3 = performance.now();
       post({
         type: 'result',

@@ -4,10 +4,12 @@
 
 import { EventEmitter } from 'node:events';
 import type { Config, ModelRef, SourceConfig } from '../config/schema.js';
+import type { Frame } from '../types.js';
 import type { Logger } from '../log.js';
 import { PerceptError } from '../errors.js';
 import { createSource, type FrameSource } from '../capture/index.js';
 import { InferencePool, type InferenceResult } from '../inference/pool.js';
+import type { Thresholds } from '../inference/protocol.js';
 import { loadModel, type LoadedModel } from './model.js';
 import { LatencyWindow, RateMeter } from './stats.js';
 
@@ -38,8 +40,18 @@ interface SourceRun {
   done: Promise<void>;
 }
 
+/** A processed frame with its encoded bytes, for previews and snapshots. */
+export interface TappedFrame {
+  data: Buffer;
+  format: Frame['format'];
+  result: InferenceResult;
+  model: LoadedModel;
+}
+
 export interface PipelineEvents {
   result: [InferenceResult, LoadedModel];
+  /** Emitted only while someone listens: the frame bytes are copied just for them. */
+  frame: [TappedFrame];
   frameError: [PerceptError, { source: string; seq: number }];
   end: [];
 }
@@ -58,6 +70,12 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   #lastResultAt: number | null = null;
   #stopping: Promise<void> | null = null;
   readonly #faultInjection: boolean;
+  #thresholds: Thresholds | undefined;
+
+  /** Changes score and NMS thresholds from the next frame on, without restarting workers. */
+  setThresholds(t: Thresholds | undefined): void {
+    this.#thresholds = t;
+  }
 
   constructor(cfg: Config, opts: { logger: Logger; faultInjection?: boolean }) {
     super();
@@ -135,10 +153,15 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         if (!frame) break;
         const seq = frame.seq;
         run.inflight.add(seq);
+        // The frame's buffer moves to a worker; keep a copy only when a tap wants it.
+        const kept = this.listenerCount('frame') > 0 ? { data: Buffer.from(frame.data), format: frame.format } : null;
         const p = run.pool
-          .run(frame)
+          .run(frame, { thresholds: this.#thresholds })
           .then(
-            (r) => this.#deliver(run, seq, r),
+            (r) => {
+              if (kept) this.emit('frame', { ...kept, result: r, model: run.model });
+              this.#deliver(run, seq, r);
+            },
             (err: unknown) => {
               const e = PerceptError.is(err) ? err : new PerceptError('ERR_WORKER_CRASHED', String((err as Error)?.message ?? err));
               run.failed++;

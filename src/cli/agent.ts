@@ -1,0 +1,245 @@
+// The running agent: the pipeline, the telemetry path (windows -> encoder -> durable outbox
+// -> sender -> hub), the preview server, and the control plane (twin and direct methods).
+// The one place where the layers meet; a reconfiguration rebuilds only what changed.
+
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import { Pipeline, type PipelineStatus } from '../pipeline/pipeline.js';
+import type { InferenceResult } from '../inference/pool.js';
+import type { LoadedModel } from '../pipeline/model.js';
+import { Windows, type ClosedWindow } from '../telemetry/window.js';
+import { encodeWindow } from '../telemetry/encode.js';
+import { Outbox } from '../hub/outbox.js';
+import { HubLink } from '../hub/link.js';
+import { Sender } from '../hub/sender.js';
+import type { AgentStatus, HubStatus } from '../status.js';
+import { PerceptError } from '../errors.js';
+import { startPreview, type PreviewServer } from '../web/index.js';
+
+export const VERSION = '0.1.0';
+
+export interface AgentOptions {
+  logger: Logger;
+  faultInjection?: boolean;
+  /** Called for every result (jsonl / summary output). */
+  onResult?: (r: InferenceResult, m: LoadedModel) => void;
+}
+
+function readPem(file: string | undefined, what: string): string | undefined {
+  if (!file) return undefined;
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new PerceptError('ERR_CONFIG', `cannot read the ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export class Agent {
+  readonly #log: Logger;
+  readonly #opts: AgentOptions;
+  #cfg: Config;
+  #pipeline: Pipeline | null = null;
+  #windows: Windows | null = null;
+  #outbox: Outbox | null = null;
+  #link: HubLink | null = null;
+  #sender: Sender | null = null;
+  #preview: PreviewServer | null = null;
+  #ended: () => void = () => undefined;
+  readonly ended: Promise<void>;
+  readonly #startedAt = Date.now();
+  /** Twin state, set by the control plane. */
+  configVersion: number | null = null;
+  configError: string | null = null;
+
+  constructor(cfg: Config, opts: AgentOptions) {
+    this.#cfg = cfg;
+    this.#opts = opts;
+    this.#log = opts.logger;
+    this.ended = new Promise((resolve) => (this.#ended = resolve));
+  }
+
+  get config(): Config {
+    return this.#cfg;
+  }
+  get logger(): Logger {
+    return this.#log;
+  }
+  get pipeline(): Pipeline | null {
+    return this.#pipeline;
+  }
+  get link(): HubLink | null {
+    return this.#link;
+  }
+
+  /** Opens the outbox and the hub link (if configured), then the pipeline and the preview. */
+  async start(): Promise<void> {
+    const hub = this.#cfg.hub;
+    if (hub && (hub.connectionString || hub.edge)) {
+      this.#outbox = new Outbox(hub.outbox ?? path.join(this.#cfg.stateDir, 'outbox.db'));
+      this.#link = new HubLink({
+        connectionString: hub.connectionString,
+        edge: hub.edge,
+        ca: readPem(hub.ca, 'CA certificate (--ca)'),
+        cert: readPem(hub.cert, 'client certificate (--cert)'),
+        key: readPem(hub.key, 'client key (--key)'),
+        transport: hub.transport,
+        output: hub.output,
+        logger: this.#log,
+      });
+      this.#sender = new Sender(this.#outbox, this.#link, this.#log);
+      this.#windows = new Windows(this.#cfg.telemetry.intervalMs, (w) => this.#publish(w));
+      const pending = this.#outbox.stats().depth;
+      if (pending) this.#log.info({ pending }, 'outbox holds messages from an earlier run; sending them first');
+      this.#sender.start();
+      void this.#link.open();
+    }
+    await this.#startPipeline();
+    await this.#startPreview();
+  }
+
+  async #startPipeline(): Promise<void> {
+    const p = new Pipeline(this.#cfg, { logger: this.#log, faultInjection: this.#opts.faultInjection });
+    p.on('result', (r, m) => this.#onResult(r, m));
+    p.on('end', () => {
+      if (this.#pipeline === p) this.#ended();
+    });
+    await p.start();
+    this.#pipeline = p;
+    this.#preview?.setPipeline(p);
+  }
+
+  async #startPreview(): Promise<void> {
+    const pv = this.#cfg.preview;
+    if (!pv.enabled || !this.#pipeline) return;
+    try {
+      this.#preview = await startPreview({
+        host: pv.host,
+        port: pv.port,
+        token: pv.token,
+        maxFps: pv.maxFps,
+        logger: this.#log,
+        pipeline: this.#pipeline,
+        status: () => this.status(),
+      });
+    } catch (e) {
+      this.#log.warn({ code: (e as PerceptError).code, port: pv.port }, `preview not started: ${(e as Error).message}`);
+    }
+  }
+
+  #onResult(r: InferenceResult, m: LoadedModel): void {
+    this.#opts.onResult?.(r, m);
+    const src = this.#cfg.sources.find((s) => s.id === r.source);
+    this.#windows?.add(r.source, src?.kind ?? 'unknown', { name: m.manifest.name, version: m.manifest.version, sha256: m.sha256 }, {
+      seq: r.seq,
+      capturedAt: r.capturedAt,
+      width: r.width,
+      height: r.height,
+      detections: r.detections,
+    });
+  }
+
+  #publish(w: ClosedWindow): void {
+    if (!this.#outbox || !this.#link) return;
+    const msgs = encodeWindow(w, this.#cfg.telemetry.schema, { deviceId: this.#link.deviceId, moduleId: this.#link.moduleId });
+    try {
+      this.#outbox.enqueue(msgs);
+      this.#sender?.poke();
+    } catch (e) {
+      this.#log.error({ code: (e as PerceptError).code, source: w.source }, (e as Error).message);
+    }
+  }
+
+  /** Applies a new configuration: live where possible, rebuilding the pipeline only when needed. */
+  async reconfigure(next: Config): Promise<void> {
+    const prev = this.#cfg;
+    const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+    const pipelineKey = (c: Config) => ({ s: c.sources, m: { ...c.model, scoreThreshold: undefined, iou: undefined }, w: c.workers, t: c.threads, p: c.providers });
+    this.#cfg = next;
+    if (next.logLevel !== prev.logLevel) this.#log.level = next.logLevel;
+    if (this.#windows && next.telemetry.intervalMs !== prev.telemetry.intervalMs) this.#windows.setInterval(next.telemetry.intervalMs);
+    if (!same(pipelineKey(next), pipelineKey(prev))) {
+      this.#log.info('configuration changed: rebuilding the pipeline');
+      const old = this.#pipeline;
+      this.#pipeline = null;
+      await old?.stop();
+      try {
+        await this.#startPipeline();
+      } catch (e) {
+        // Go back to what worked; the caller reports the error.
+        this.#cfg = prev;
+        await this.#startPipeline().catch((e2: Error) => this.#log.error({ err: e2 }, 'could not restart the previous pipeline'));
+        throw e;
+      }
+    } else if (next.model.scoreThreshold !== prev.model.scoreThreshold || next.model.iou !== prev.model.iou) {
+      this.#pipeline?.setThresholds({ scoreThreshold: next.model.scoreThreshold, iou: next.model.iou });
+    }
+    if (!same(next.preview, prev.preview)) {
+      await this.#preview?.close();
+      this.#preview = null;
+      await this.#startPreview();
+    }
+  }
+
+  async restartPipeline(): Promise<void> {
+    const old = this.#pipeline;
+    this.#pipeline = null;
+    await old?.stop();
+    await this.#startPipeline();
+  }
+
+  hubStatus(): HubStatus | null {
+    if (!this.#link || !this.#outbox || !this.#sender) return null;
+    const o = this.#outbox.stats();
+    const s = this.#sender.stats();
+    return {
+      state: this.#link.state,
+      host: this.#link.host,
+      deviceId: this.#link.deviceId,
+      moduleId: this.#link.moduleId,
+      auth: this.#link.auth,
+      transport: this.#cfg.hub?.transport ?? 'mqtt',
+      outbox: { depth: o.depth, bytes: o.bytes, oldestAgeMs: o.oldestAgeMs, deadLettered: o.deadLettered, dropped: {} },
+      accepted: o.accepted,
+      sent: s.sent,
+      acknowledged: s.acknowledged,
+      retried: s.retried,
+      reconnects: this.#link.reconnects,
+      lastError: this.#link.lastError,
+      sendRate: s.sendRate,
+    };
+  }
+
+  status(): AgentStatus {
+    const empty: PipelineStatus = { running: false, sources: [], models: [], frames: { inferred: 0, failed: 0, corrupt: 0 }, fps: 0, latencyMs: { p50: 0, p99: 0, mean: 0 }, stagesMs: { queue: 0, preprocess: 0, inference: 0, decode: 0 }, lastResultAt: null };
+    return {
+      version: VERSION,
+      startedAt: new Date(this.#startedAt).toISOString(),
+      uptimeS: Math.round((Date.now() - this.#startedAt) / 1000),
+      pipeline: this.#pipeline?.status() ?? empty,
+      hub: this.hubStatus(),
+      telemetry: this.#windows ? { intervalMs: this.#cfg.telemetry.intervalMs, schema: this.#cfg.telemetry.schema } : null,
+      config: { version: this.configVersion, error: this.configError },
+    };
+  }
+
+  /** Stops capture, publishes the open windows, waits up to `drainMs` for acknowledgements. */
+  async stop(drainMs = 10_000): Promise<{ drained: boolean }> {
+    await this.#pipeline?.stop();
+    await this.#preview?.close();
+    let drained = true;
+    if (this.#windows) {
+      this.#windows.flush();
+      this.#windows.stop();
+    }
+    if (this.#sender && this.#link) {
+      drained = this.#link.state === 'connected' || drainMs > 0 ? await this.#sender.drain(drainMs) : false;
+      if (!drained) this.#log.warn({ pending: this.#outbox?.stats().depth }, 'not every message was acknowledged before shutdown; they stay in the outbox for the next run');
+      await this.#sender.stop();
+      await this.#link.close();
+    }
+    this.#outbox?.close();
+    return { drained };
+  }
+}

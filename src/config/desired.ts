@@ -1,0 +1,86 @@
+// The module twin's desired properties as configuration: a patch merges into the last
+// desired document (null deletes, as in IoT Hub), and the result is validated by the same
+// schema as the config file. A bad document is rejected whole, with the reason.
+
+import { z } from 'zod';
+import { configSchema, modelRefSchema, sourceSchema, PROVIDERS, type Config } from './schema.js';
+import { formatZodError } from './load.js';
+import { PerceptError } from '../errors.js';
+
+/** What the twin may set. Hub identity, state folder and run length stay local. */
+export const desiredSchema = z.strictObject({
+  sources: z.array(sourceSchema).min(1).max(16).optional(),
+  model: modelRefSchema.optional(),
+  scoreThreshold: z.number().min(0).max(1).optional(),
+  workers: z.number().int().min(1).max(16).optional(),
+  threads: z.number().int().min(1).max(64).optional(),
+  providers: z.array(z.enum(PROVIDERS)).min(1).optional(),
+  telemetry: z.strictObject({ intervalMs: z.number().int().min(100).max(3_600_000).optional(), schema: z.enum(['percept', 'percept-compat']).optional() }).optional(),
+  preview: z.strictObject({ enabled: z.boolean().optional(), maxFps: z.number().positive().max(30).optional() }).optional(),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
+  // azureeyemodule's names, accepted where they map.
+  TelemetryIntervalNeuralNetworkMs: z.number().int().min(100).max(3_600_000).optional(),
+  /** Reserved for over-the-air model updates; accepted and reported as not yet applied. */
+  ModelZipUrl: z.string().optional(),
+});
+export type Desired = z.infer<typeof desiredSchema>;
+
+/** Merges a desired-properties patch into a document (JSON merge patch, as the twin does). */
+export function mergePatch(doc: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...doc };
+  for (const [k, v] of Object.entries(patch)) {
+    if (k.startsWith('$')) continue;
+    if (v === null) delete out[k];
+    else if (typeof v === 'object' && !Array.isArray(v) && typeof out[k] === 'object' && out[k] !== null && !Array.isArray(out[k])) {
+      out[k] = mergePatch(out[k] as Record<string, unknown>, v as Record<string, unknown>);
+    } else out[k] = v;
+  }
+  return out;
+}
+
+/** Strips the twin's metadata ($version, $metadata) at every level. */
+export function stripMeta(doc: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(doc)) {
+    if (k.startsWith('$')) continue;
+    out[k] = v && typeof v === 'object' && !Array.isArray(v) ? stripMeta(v as Record<string, unknown>) : v;
+  }
+  return out;
+}
+
+export interface Applied {
+  config: Config;
+  /** Names accepted but not acted on (reserved for later work). */
+  ignored: string[];
+}
+
+/** The configuration the desired document asks for, on top of the local one; throws ERR_CONFIG. */
+export function applyDesired(base: Config, desiredDoc: Record<string, unknown>): Applied {
+  const parsed = desiredSchema.safeParse(stripMeta(desiredDoc));
+  if (!parsed.success) throw new PerceptError('ERR_CONFIG', formatZodError(parsed.error, 'desired properties'));
+  const d = parsed.data;
+  const ignored: string[] = [];
+  const next: Record<string, unknown> = structuredClone(base) as unknown as Record<string, unknown>;
+  if (d.sources) next.sources = d.sources;
+  if (d.model) next.model = d.model;
+  if (d.scoreThreshold !== undefined) next.model = { ...(next.model as object), scoreThreshold: d.scoreThreshold };
+  if (d.workers !== undefined) next.workers = d.workers;
+  if (d.threads !== undefined) next.threads = d.threads;
+  if (d.providers) next.providers = d.providers;
+  if (d.logLevel) next.logLevel = d.logLevel;
+  const telemetry = { ...base.telemetry };
+  if (d.TelemetryIntervalNeuralNetworkMs !== undefined) telemetry.intervalMs = d.TelemetryIntervalNeuralNetworkMs;
+  if (d.telemetry?.intervalMs !== undefined) telemetry.intervalMs = d.telemetry.intervalMs;
+  if (d.telemetry?.schema) telemetry.schema = d.telemetry.schema;
+  next.telemetry = telemetry;
+  if (d.preview) next.preview = { ...base.preview, ...d.preview };
+  if (d.ModelZipUrl !== undefined) ignored.push('ModelZipUrl');
+  const r = configSchema.safeParse(next);
+  if (!r.success) throw new PerceptError('ERR_CONFIG', formatZodError(r.error, 'desired properties'));
+  const ids = new Set<string>();
+  for (const s of r.data.sources) {
+    if (ids.has(s.id)) throw new PerceptError('ERR_CONFIG', `invalid configuration in desired properties: two sources share the id '${s.id}'`);
+    ids.add(s.id);
+  }
+  return { config: r.data, ignored };
+}

@@ -1,0 +1,39 @@
+// Loads the Azure IoT device SDK (CommonJS) and adds the one thing its MQTT transports lack:
+// an answer (404) to direct methods that have no handler, instead of letting the caller wait
+// for the hub's 504 timeout.
+
+import { createRequire } from 'node:module';
+
+const require = createRequire(import.meta.url);
+export const device = require('azure-iot-device') as typeof import('azure-iot-device');
+const mqttPkg = require('azure-iot-device-mqtt') as typeof import('azure-iot-device-mqtt');
+
+type MethodMessage = { methods: { methodName: string }; requestId: string };
+type Responder = { sendMethodResponse(r: { requestId: string; status: number; payload: unknown }, done: (e?: Error) => void): void };
+
+type Emitting = { emit(ev: string | symbol, ...a: unknown[]): boolean; listenerCount(ev: string | symbol): number };
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- TypeScript requires any[] for mixin constructors
+type Ctor = new (...args: any[]) => Emitting;
+
+function answersUnknownMethods<T extends Ctor>(Base: T): T {
+  return class extends Base {
+    override emit(ev: string | symbol, ...args: unknown[]): boolean {
+      if (typeof ev === 'string' && ev.startsWith('method_') && this.listenerCount(ev) === 0) {
+        const m = args[0] as MethodMessage;
+        const payload = { error: { code: 'ERR_UNKNOWN_METHOD', message: `no method '${m.methods.methodName}'; methods: getStatus, snapshot, restartPipeline, setLogLevel, attest` } };
+        (this as unknown as Responder).sendMethodResponse({ requestId: m.requestId, status: 404, payload }, () => undefined);
+        return true;
+      }
+      return super.emit(ev, ...args);
+    }
+  };
+}
+
+export const Mqtt = answersUnknownMethods(mqttPkg.Mqtt as unknown as Ctor) as unknown as typeof mqttPkg.Mqtt;
+export const MqttWs = answersUnknownMethods(mqttPkg.MqttWs as unknown as Ctor) as unknown as typeof mqttPkg.MqttWs;
+
+export type Client = import('azure-iot-device').Client;
+export type ModuleClient = import('azure-iot-device').ModuleClient;
+export type Twin = import('azure-iot-device').Twin;
+export type DeviceMethodRequest = import('azure-iot-device').DeviceMethodRequest;
+export type DeviceMethodResponse = import('azure-iot-device').DeviceMethodResponse;

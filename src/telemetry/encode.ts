@@ -1,0 +1,107 @@
+// Telemetry encoders: the percept schema (one JSON message per window and source) and the
+// Percept-compatible body azureeyemodule sent. A window whose message would pass IoT Hub's
+// 256 KB limit is split by frames before encoding, so nothing is dropped for size.
+
+import type { ClosedWindow, WindowFrame } from './window.js';
+
+export const SCHEMA_PERCEPT = 'percept.detections/1';
+export const SCHEMA_COMPAT = 'azureeye.neural-network/1';
+export type TelemetrySchema = 'percept' | 'percept-compat';
+
+/** IoT Hub's limit for one device-to-cloud message, body and properties together. */
+export const HUB_MESSAGE_LIMIT = 256 * 1024;
+/** Room kept for properties, the message id and the attestation properties. */
+export const PROPERTY_RESERVE = 4 * 1024;
+
+export interface OutgoingMessage {
+  body: Buffer;
+  contentType: 'application/json';
+  contentEncoding: 'utf-8';
+  /** Application properties, for routing. */
+  properties: Record<string, string>;
+}
+
+export interface Identity {
+  deviceId: string;
+  moduleId?: string;
+}
+
+const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
+const r1 = (v: number) => Math.round(v * 10) / 10;
+
+function perceptBody(w: ClosedWindow, frames: WindowFrame[], id: Identity, part?: { index: number; count: number }): Buffer {
+  const counts: Record<string, number> = {};
+  for (const f of frames) for (const d of f.detections) counts[d.label] = (counts[d.label] ?? 0) + 1;
+  return Buffer.from(
+    JSON.stringify({
+      schema: SCHEMA_PERCEPT,
+      deviceId: id.deviceId,
+      ...(id.moduleId ? { moduleId: id.moduleId } : {}),
+      source: { id: w.source, kind: w.sourceKind },
+      model: w.model,
+      window: { start: new Date(w.start).toISOString(), end: new Date(w.end).toISOString(), intervalMs: w.intervalMs, frames: frames.length },
+      ...(part ? { part } : {}),
+      counts,
+      frames: frames.map((f) => ({
+        seq: f.seq,
+        capturedAt: new Date(f.capturedAt).toISOString(),
+        width: f.width,
+        height: f.height,
+        detections: f.detections.map((d) => ({ label: d.label, confidence: r4(d.confidence), box: d.box.map(r1), boxNorm: d.boxNorm.map(r4) })),
+      })),
+    }),
+    'utf8',
+  );
+}
+
+/** azureeyemodule's body: normalised [x0,y0,x1,y1], confidence as a string, timestamp in ns. */
+function compatBody(frames: WindowFrame[]): Buffer {
+  const nn: Array<{ bbox: number[]; label: string; confidence: string; timestamp: string }> = [];
+  for (const f of frames) {
+    const ts = (BigInt(Math.round(f.capturedAt)) * 1_000_000n).toString();
+    for (const d of f.detections) nn.push({ bbox: d.boxNorm.map((v) => Math.round(v * 1000) / 1000), label: d.label, confidence: String(d.confidence), timestamp: ts });
+  }
+  return Buffer.from(JSON.stringify({ NEURAL_NETWORK: nn }), 'utf8');
+}
+
+/**
+ * Encodes a window as one or more messages, each within the hub's limit. Percept-compat
+ * windows with no detections send nothing, as azureeyemodule did not.
+ */
+export function encodeWindow(w: ClosedWindow, schema: TelemetrySchema, id: Identity, limit = HUB_MESSAGE_LIMIT - PROPERTY_RESERVE): OutgoingMessage[] {
+  const props = (extra: Record<string, string> = {}) => ({
+    schema: schema === 'percept' ? SCHEMA_PERCEPT : SCHEMA_COMPAT,
+    eventType: 'detections',
+    source: w.source,
+    ...extra,
+  });
+  const msg = (body: Buffer, extra?: Record<string, string>): OutgoingMessage => ({ body, contentType: 'application/json', contentEncoding: 'utf-8', properties: props(extra) });
+  if (schema === 'percept-compat') {
+    if (!w.frames.some((f) => f.detections.length)) return [];
+    return partition(w.frames, limit, compatBody).map((fs) => msg(compatBody(fs)));
+  }
+  const whole = perceptBody(w, w.frames, id);
+  if (whole.length <= limit) return [msg(whole)];
+  // Sized with two-digit part numbers, then encoded with the real ones (never longer).
+  const groups = partition(w.frames, limit, (fs) => perceptBody(w, fs, id, { index: 99, count: 99 }));
+  return groups.map((fs, i) => msg(perceptBody(w, fs, id, { index: i, count: groups.length }), { part: `${i + 1}/${groups.length}` }));
+}
+
+/** Halves the frame list until every part encodes within the limit; a single frame's detections are halved too. */
+function partition(frames: WindowFrame[], limit: number, encode: (fs: WindowFrame[]) => Buffer): WindowFrame[][] {
+  const b = encode(frames);
+  if (b.length <= limit) return [frames];
+  if (frames.length === 1) {
+    // One frame with more detections than fit: split its detections (lowest confidence last).
+    const f = frames[0];
+    if (f.detections.length <= 1) return [frames];
+    const sorted = [...f.detections].sort((a, z) => z.confidence - a.confidence);
+    const mid = Math.ceil(sorted.length / 2);
+    return [
+      ...partition([{ ...f, detections: sorted.slice(0, mid) }], limit, encode),
+      ...partition([{ ...f, detections: sorted.slice(mid) }], limit, encode),
+    ];
+  }
+  const mid = Math.ceil(frames.length / 2);
+  return [...partition(frames.slice(0, mid), limit, encode), ...partition(frames.slice(mid), limit, encode)];
+}
