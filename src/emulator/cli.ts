@@ -1,0 +1,167 @@
+// `percept hub`: runs the emulator in the foreground until SIGINT/SIGTERM, and `percept hub
+// device add|list` manages identities — through the running emulator's API when one answers
+// (found via <state>/ports.json), else directly in <state>/registry.json.
+import os from 'node:os';
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino } from 'pino';
+import { EmulatorError } from './errors.js';
+import { DEFAULT_API_PORT, DEFAULT_MQTT_PORT, HubEmulator, type PortsFile } from './index.js';
+import { Registry } from './registry.js';
+import type { EmulatorLogger } from './types.js';
+
+export const DEFAULT_STATE_DIR = path.join(os.homedir(), '.percept', 'hub');
+
+const HELP = `Usage:
+  percept hub [--state <dir>] [--mqtt-port N] [--api-port N] [--device <id>] [--log-level <level>]
+      Run the local IoT Hub emulator in the foreground (Ctrl-C stops it). Prints the CA file
+      devices must trust and a connection string per device; with no device registered it
+      adds one (--device, default "percept").
+  percept hub device add <id> [--module <m>] [--state <dir>]
+      Register a device (or a module of it) and print its connection string on stdout. A
+      running emulator with the same state folder accepts it at once.
+  percept hub device list [--state <dir>]
+      Print the registered devices and modules.
+
+Options:
+  --state <dir>       state folder: CA, certificates, registry, twins, messages (default ${DEFAULT_STATE_DIR})
+  --mqtt-port N       MQTT over TLS port on 127.0.0.1 (default ${DEFAULT_MQTT_PORT}; 0 = any free port)
+  --api-port N        HTTP service API port on 127.0.0.1 (default ${DEFAULT_API_PORT}; 0 = any free port)
+  --log-level <l>     fatal, error, warn, info, debug or silent (default info; logs go to stderr)
+  -h, --help          show this help`;
+
+class UsageError extends Error {}
+
+function port(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+$/.test(value) || Number(value) > 65535) throw new UsageError(`Expected a port between 0 and 65535 for ${name} but received ${value}`);
+  return Number(value);
+}
+
+export async function hubCommand(argv: string[]): Promise<number> {
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(argv);
+  } catch (err) {
+    process.stderr.write(`percept hub: ${(err as Error).message}\n\n${HELP}\n`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    process.stdout.write(HELP + '\n');
+    return 0;
+  }
+  try {
+    const [sub, verb, id, ...extra] = parsed.positionals;
+    const stateDir = path.resolve(parsed.values.state ?? DEFAULT_STATE_DIR);
+    if (sub === undefined) return await serve(stateDir, parsed.values);
+    if (sub === 'device' && verb === 'add' && id !== undefined && extra.length === 0) {
+      process.stdout.write((await addDevice(stateDir, id, parsed.values.module ?? null, parsed.values['mqtt-port'])) + '\n');
+      return 0;
+    }
+    if (sub === 'device' && verb === 'list' && id === undefined) {
+      for (const d of new Registry(stateDir).list()) process.stdout.write([d.deviceId, ...d.modules.map((m) => `${d.deviceId}/${m}`)].join('\n') + '\n');
+      return 0;
+    }
+    throw new UsageError(`unknown arguments: ${parsed.positionals.join(' ')}`);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`percept hub: ${err.message}\n\n${HELP}\n`);
+      return 2;
+    }
+    const code = EmulatorError.is(err) ? `[${err.code}] ` : '';
+    process.stderr.write(`percept hub: ${code}${(err as Error).message ?? String(err)}\n`);
+    return 1;
+  }
+}
+
+function parse(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      state: { type: 'string' },
+      'mqtt-port': { type: 'string' },
+      'api-port': { type: 'string' },
+      device: { type: 'string' },
+      module: { type: 'string' },
+      'log-level': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+async function serve(stateDir: string, values: ReturnType<typeof parse>['values']): Promise<number> {
+  const level = values['log-level'] ?? 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
+    throw new UsageError(`Expected fatal, error, warn, info, debug or silent for --log-level but received ${level}`);
+  }
+  const logger: EmulatorLogger = pino({ level, base: { name: 'hub' } }, pino.destination(2));
+  const hub = await HubEmulator.start({
+    stateDir,
+    mqttPort: port(values['mqtt-port'], '--mqtt-port', DEFAULT_MQTT_PORT),
+    apiPort: port(values['api-port'], '--api-port', DEFAULT_API_PORT),
+    logger,
+  });
+  const devices = new Registry(stateDir).list();
+  if (devices.length === 0 || values.device !== undefined) hub.addDevice(values.device ?? 'percept');
+  const lines = [
+    'IoT Hub emulator ready',
+    `  MQTT over TLS  ${hub.hostName}`,
+    `  service API    http://127.0.0.1:${hub.apiPort}`,
+    `  CA certificate ${hub.caPath}`,
+    `  state          ${hub.stateDir}`,
+    'Connection strings (give devices the CA with setOptions({ca})):',
+  ];
+  for (const d of new Registry(stateDir).list()) {
+    lines.push(`  ${hub.connectionString(d.deviceId)}`);
+    for (const m of d.modules) lines.push(`  ${hub.connectionString(d.deviceId, m)}`);
+  }
+  process.stdout.write(lines.join('\n') + '\n');
+  await new Promise<void>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      logger.info({ signal }, 'stopping');
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+  await hub.close();
+  return 0;
+}
+
+function readPorts(stateDir: string): PortsFile | null {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(stateDir, 'ports.json'), 'utf8')) as PortsFile;
+  } catch {
+    return null;
+  }
+}
+
+/** Through the running emulator when it answers, so it knows the device at once; else on disk. */
+async function addDevice(stateDir: string, deviceId: string, moduleId: string | null, mqttPortFlag: string | undefined): Promise<string> {
+  const ports = readPorts(stateDir);
+  if (ports) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${ports.api}/devices`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ id: deviceId, ...(moduleId === null ? {} : { moduleId }) }),
+        signal: AbortSignal.timeout(5000),
+      });
+      const body = (await res.json()) as { connectionString?: string; error?: { code: string; message: string } };
+      if (body.connectionString) return body.connectionString;
+      throw new EmulatorError('BadRequest', body.error?.message ?? `emulator answered ${res.status}`);
+    } catch (err) {
+      if (EmulatorError.is(err)) throw err;
+      // not running (stale ports.json): fall through to the file
+    }
+  }
+  fs.mkdirSync(stateDir, { recursive: true });
+  const { key } = new Registry(stateDir).add(deviceId, moduleId);
+  const mqttPort = port(mqttPortFlag, '--mqtt-port', ports?.mqtt ?? DEFAULT_MQTT_PORT);
+  const host = ports?.host ?? 'localhost';
+  return `HostName=${host}:${mqttPort};DeviceId=${deviceId};` + (moduleId === null ? '' : `ModuleId=${moduleId};`) + `SharedAccessKey=${key}`;
+}

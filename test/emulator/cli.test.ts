@@ -1,0 +1,66 @@
+// `percept hub` as a process: it prints the CA path and a connection string, `hub device add`
+// registers a device the running emulator accepts at once, SIGINT stops it cleanly; without a
+// running emulator `device add` writes the registry itself.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { azureDevice, deviceClient } from '../helpers/emulator.js';
+import { ROOT, tempDir } from '../helpers/paths.js';
+
+const MAIN = path.join(ROOT, 'dist', 'src', 'emulator', 'main.js');
+const run = promisify(execFile);
+
+test('hub runs in the foreground, accepts devices added while running, stops on SIGINT', { timeout: 30_000 }, async () => {
+  const stateDir = tempDir('percept-hub-cli-');
+  const child = spawn(process.execPath, [MAIN, '--state', stateDir, '--mqtt-port', '0', '--api-port', '0', '--log-level', 'warn'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    const ready = await new Promise<string>((resolve, reject) => {
+      child.stdout.on('data', () => /DeviceId=percept;SharedAccessKey=\S+\n/.test(out) && resolve(out));
+      child.once('exit', (code) => reject(new Error(`hub exited with ${code}: ${out}`)));
+    });
+    assert.match(ready, new RegExp(`CA certificate ${path.join(stateDir, 'ca.pem').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    const ports = JSON.parse(fs.readFileSync(path.join(stateDir, 'ports.json'), 'utf8')) as { mqtt: number; api: number };
+    assert.match(ready, new RegExp(`HostName=localhost:${ports.mqtt};DeviceId=percept;`));
+
+    const added = await run(process.execPath, [MAIN, 'device', 'add', 'cam-2', '--state', stateDir]);
+    const cs = added.stdout.trim();
+    assert.match(cs, new RegExp(`^HostName=localhost:${ports.mqtt};DeviceId=cam-2;SharedAccessKey=[A-Za-z0-9+/=]+$`));
+    const client = await deviceClient(cs, fs.readFileSync(path.join(stateDir, 'ca.pem'), 'utf8'));
+    await client.open();
+    await client.sendEvent(new azureDevice.Message('{"via":"cli"}'));
+    await client.close();
+    const listed = (await (await fetch(`http://127.0.0.1:${ports.api}/devices/cam-2/messages`)).json()) as Array<{ body: unknown }>;
+    assert.deepEqual(listed.map((m) => m.body), [{ via: 'cli' }]);
+
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    child.kill('SIGINT');
+    assert.equal(await exited, 0);
+    assert.equal(fs.existsSync(path.join(stateDir, 'ports.json')), false);
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+});
+
+test('device add without a running hub, --help and usage errors', { timeout: 15_000 }, async () => {
+  const stateDir = tempDir('percept-hub-cli-');
+  const added = await run(process.execPath, [MAIN, 'device', 'add', 'edge-1', '--module', 'percept', '--state', stateDir]);
+  assert.match(added.stdout.trim(), /^HostName=localhost:8883;DeviceId=edge-1;ModuleId=percept;SharedAccessKey=\S+$/);
+  const registry = JSON.parse(fs.readFileSync(path.join(stateDir, 'registry.json'), 'utf8')) as { devices: Record<string, { modules: object }> };
+  assert.deepEqual(Object.keys(registry.devices['edge-1'].modules), ['percept']);
+
+  const help = await run(process.execPath, [MAIN, '--help']);
+  assert.match(help.stdout, /percept hub device add <id>/);
+  await assert.rejects(run(process.execPath, [MAIN, '--mqtt-port', 'many', '--state', stateDir]), (e: { code?: number; stderr?: string }) => {
+    assert.equal(e.code, 2);
+    assert.match(e.stderr ?? '', /Expected a port between 0 and 65535 for --mqtt-port/);
+    return true;
+  });
+  await assert.rejects(run(process.execPath, [MAIN, 'device', 'add', 'bad/id', '--state', stateDir]), (e: { code?: number }) => e.code === 1);
+});
