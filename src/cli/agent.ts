@@ -93,10 +93,14 @@ export class Agent {
       const pending = this.#outbox.stats().depth;
       if (pending) this.#log.info({ pending }, 'outbox holds messages from an earlier run; sending them first');
       this.#sender.start();
-      void this.#link.open();
     }
     await this.#startPipeline();
     await this.#startPreview();
+  }
+
+  /** Connects to the hub, once the control plane listens to the twin and methods. */
+  connect(): void {
+    void this.#link?.open();
   }
 
   async #startPipeline(): Promise<void> {

@@ -85,7 +85,7 @@ export class Control {
       const err = PerceptError.is(e) ? e : new PerceptError('ERR_CONFIG', (e as Error).message);
       this.agent.configError = err.message;
       log.warn({ version, code: err.code }, `desired properties rejected: ${err.message}`);
-      await this.#report({ status: 'rejected', error: { code: err.code, message: err.message.slice(0, 2000), $version: version } });
+      await this.#report({ status: 'rejected', error: { code: err.code, message: err.message.slice(0, 2000), version } });
     }
   }
 
@@ -96,7 +96,7 @@ export class Control {
       percept: {
         agent: { version: s.version, startedAt: s.startedAt },
         config: {
-          $version: this.agent.configVersion,
+          version: this.agent.configVersion,
           status: extra.status ?? (this.agent.configError ? 'rejected' : 'applied'),
           error: extra.error ?? null,
           ignored: extra.ignored ?? [],

@@ -169,6 +169,7 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
   try {
     await agent.start();
     control.attach(boot.desired);
+    agent.connect();
     summary?.start();
     await Promise.race([agent.ended, stopped]);
     stopping = true;

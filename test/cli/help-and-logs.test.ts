@@ -9,7 +9,7 @@ for (const cmd of ['run', 'start', 'bench', 'hub']) {
   test(`percept ${cmd} --help`, async () => {
     const r = await runCli([cmd, '--help']);
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /Usage: percept/);
+    assert.match(r.stdout, /Usage:\s+percept/);
   });
 }
 

@@ -1,0 +1,94 @@
+// The agent's telemetry reaches the emulator through the real SDK over TLS with the
+// documented schema, properties and message ids; the open window is published at the end.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import { startTestHub } from '../helpers/emulator.js';
+import { agentArgs, startAgent } from '../helpers/agent.js';
+import { tempDir } from '../helpers/paths.js';
+import { messageDigest, GENESIS } from '../../src/telemetry/chain.js';
+
+test('telemetry arrives with the documented schema and properties, chained, and the last window is flushed', async () => {
+  const hub = await startTestHub();
+  try {
+    const state = tempDir();
+    const agent = startAgent(agentArgs(hub, state, ['--frames', '12', '--telemetry-interval', '500']), { stateDir: state });
+    const code = await agent.exited;
+    assert.equal(code, 0, agent.stderr());
+    const msgs = hub.hub.messages(hub.deviceId);
+    assert.ok(msgs.length >= 2, `several windows, got ${msgs.length}`);
+    let prev = GENESIS;
+    let frames = 0;
+    for (const [i, m] of msgs.entries()) {
+      assert.equal(m.systemProperties.contentType, 'application/json');
+      assert.equal(m.properties.schema, 'percept.detections/1');
+      assert.equal(m.properties.eventType, 'detections');
+      assert.equal(m.properties.source, 'dog');
+      const boot = m.properties['percept-boot'];
+      const seq = Number(m.properties['percept-seq']);
+      assert.equal(seq, i + 1);
+      assert.equal(m.messageId, `${boot}:${seq}`);
+      assert.equal(m.properties['percept-prev'], prev);
+      prev = messageDigest({ boot, seq, prev }, Buffer.from(m.bodyBase64, 'base64'), m.properties);
+      const body = m.body as { schema: string; deviceId: string; model: { name: string; sha256: string }; frames: Array<{ detections: Array<{ label: string; confidence: number; box: number[]; boxNorm: number[] }> }>; counts: Record<string, number>; window: { frames: number } };
+      assert.equal(body.schema, 'percept.detections/1');
+      assert.equal(body.deviceId, hub.deviceId);
+      assert.equal(body.model.name, 'yolox-nano');
+      assert.match(body.model.sha256, /^[0-9a-f]{64}$/);
+      assert.equal(body.window.frames, body.frames.length);
+      for (const f of body.frames) {
+        assert.deepEqual(f.detections.map((d) => d.label).sort(), ['bicycle', 'car', 'dog']);
+        for (const d of f.detections) {
+          assert.equal(typeof d.confidence, 'number');
+          assert.equal(d.box.length, 4);
+          assert.ok(d.boxNorm.every((v) => v >= 0 && v <= 1));
+        }
+      }
+      assert.equal(body.counts.dog, body.frames.length);
+      frames += body.frames.length;
+    }
+    assert.equal(frames, 12, 'every result of the run is in a message, the last window included');
+    assert.match(agent.stderr(), /"drained":true/);
+  } finally {
+    await hub.close();
+  }
+});
+
+test('the Percept-compatible encoder sends azureeyemodule\'s body unchanged in shape', async () => {
+  const hub = await startTestHub();
+  try {
+    const state = tempDir();
+    const agent = startAgent(agentArgs(hub, state, ['--frames', '4', '--telemetry-schema', 'percept-compat']), { stateDir: state });
+    assert.equal(await agent.exited, 0, agent.stderr());
+    const msgs = hub.hub.messages(hub.deviceId);
+    assert.ok(msgs.length >= 1);
+    for (const m of msgs) {
+      assert.equal(m.properties.schema, 'azureeye.neural-network/1');
+      const body = m.body as Record<string, unknown>;
+      assert.deepEqual(Object.keys(body), ['NEURAL_NETWORK']);
+      for (const d of body.NEURAL_NETWORK as Array<Record<string, unknown>>) {
+        assert.deepEqual(Object.keys(d).sort(), ['bbox', 'confidence', 'label', 'timestamp']);
+        assert.equal(typeof d.confidence, 'string');
+        assert.match(String(d.timestamp), /^\d{19}$/);
+        assert.equal((d.bbox as number[]).length, 4);
+      }
+      assert.ok(m.properties['percept-seq'], 'chain fields ride in properties');
+    }
+  } finally {
+    await hub.close();
+  }
+});
+
+test('a module identity works through ModuleClient', async () => {
+  const hub = await startTestHub({ deviceId: 'edge-device', moduleId: 'percept' });
+  try {
+    const state = tempDir();
+    const agent = startAgent(agentArgs(hub, state, ['--frames', '3']), { stateDir: state });
+    assert.equal(await agent.exited, 0, agent.stderr());
+    const msgs = hub.hub.messages('edge-device', 'percept');
+    assert.ok(msgs.length >= 1);
+    assert.equal(msgs[0].moduleId, 'percept');
+    assert.equal((msgs[0].body as { moduleId: string }).moduleId, 'percept');
+  } finally {
+    await hub.close();
+  }
+});
