@@ -18,6 +18,7 @@ export type ErrorCode =
   | 'ERR_HUB'
   | 'ERR_EMULATOR'
   | 'ERR_TPM'
+  | 'ERR_PREVIEW'
   | 'ERR_USAGE';
 
 const brand = Symbol.for('percept.error');
