@@ -11,7 +11,9 @@ import type { InferenceResult } from '../inference/pool.js';
 import type { LoadedModel } from '../pipeline/model.js';
 import { Windows, type ClosedWindow } from '../telemetry/window.js';
 import { encodeWindow } from '../telemetry/encode.js';
-import { Outbox } from '../hub/outbox.js';
+import { Outbox, type Checkpointer } from '../hub/outbox.js';
+import type { Signer } from '../attest/signer.js';
+import { checkpointMessage } from '../telemetry/checkpoint.js';
 import { HubLink } from '../hub/link.js';
 import { Sender } from '../hub/sender.js';
 import type { AgentStatus, HubStatus } from '../status.js';
@@ -46,6 +48,11 @@ export class Agent {
   #link: HubLink | null = null;
   #sender: Sender | null = null;
   #preview: PreviewServer | null = null;
+  #signer: Signer | null = null;
+  #lastCheckpointAt = 0;
+  #lastEnqueueAt = 0;
+  #checkpointTimer: NodeJS.Timeout | null = null;
+  #closing = false;
   #ended: () => void = () => undefined;
   readonly ended: Promise<void>;
   readonly #startedAt = Date.now();
@@ -89,6 +96,12 @@ export class Agent {
         logger: this.#log,
       });
       this.#sender = new Sender(this.#outbox, this.#link, this.#log);
+      this.#signer = await this.#openSigner();
+      if (this.#signer) {
+        this.#log.info({ kid: this.#signer.kid, attestation: this.#signer.attestation }, 'telemetry checkpoints are signed');
+        this.#checkpointTimer = setInterval(() => void this.#idleCheckpoint(), this.#cfg.attest.checkpointMs);
+        this.#checkpointTimer.unref();
+      }
       this.#windows = new Windows(this.#cfg.telemetry.intervalMs, (w) => this.#publish(w));
       const pending = this.#outbox.stats().depth;
       if (pending) this.#log.info({ pending }, 'outbox holds messages from an earlier run; sending them first');
@@ -144,14 +157,56 @@ export class Agent {
     });
   }
 
+  async #openSigner(): Promise<Signer | null> {
+    const a = this.#cfg.attest;
+    if (a.signer === 'none') return null;
+    if (a.signer === 'tpm') {
+      const { TpmSigner } = await import('../attest/tpm-signer.js');
+      return TpmSigner.open({ tcti: a.tcti });
+    }
+    const { SoftwareSigner } = await import('../attest/software.js');
+    return SoftwareSigner.open(a.keyFile ?? path.join(this.#cfg.stateDir, 'signing-key.pem'));
+  }
+
+  readonly #checkpointer: Checkpointer = async (digest) => {
+    const s = this.#signer!;
+    const sig = await s.sign(digest);
+    return { 'percept-sig': sig.toString('base64'), 'percept-kid': s.kid, 'percept-att': s.attestation };
+  };
+
+  /** One signature per checkpoint interval rides on the message that closes it. */
+  #dueCheckpoint(): Checkpointer | undefined {
+    if (!this.#signer) return undefined;
+    const now = Date.now();
+    // The last windows of a run always close the chain with a signature.
+    if (!this.#closing && now - this.#lastCheckpointAt < this.#cfg.attest.checkpointMs) return undefined;
+    this.#lastCheckpointAt = now;
+    return this.#checkpointer;
+  }
+
   #publish(w: ClosedWindow): void {
     if (!this.#outbox || !this.#link) return;
     const msgs = encodeWindow(w, this.#cfg.telemetry.schema, { deviceId: this.#link.deviceId, moduleId: this.#link.moduleId });
+    if (!msgs.length) return;
+    this.#lastEnqueueAt = Date.now();
+    this.#outbox.enqueue(msgs, this.#dueCheckpoint()).then(
+      () => this.#sender?.poke(),
+      (e: PerceptError) => this.#log.error({ code: e.code, source: w.source }, e.message),
+    );
+  }
+
+  /** With no telemetry for a whole interval, a standalone checkpoint signs the chain's tail. */
+  async #idleCheckpoint(force = false): Promise<void> {
+    const o = this.#outbox;
+    if (!o || !this.#signer || !this.#link || o.headSigned) return;
+    const quiet = Date.now() - this.#lastEnqueueAt >= this.#cfg.attest.checkpointMs;
+    if (!force && !quiet) return;
+    this.#lastCheckpointAt = Date.now();
     try {
-      this.#outbox.enqueue(msgs);
+      await o.enqueue([checkpointMessage({ deviceId: this.#link.deviceId, moduleId: this.#link.moduleId })], this.#checkpointer);
       this.#sender?.poke();
     } catch (e) {
-      this.#log.error({ code: (e as PerceptError).code, source: w.source }, (e as Error).message);
+      this.#log.error({ code: (e as PerceptError).code }, `checkpoint failed: ${(e as Error).message}`);
     }
   }
 
@@ -233,9 +288,16 @@ export class Agent {
     await this.#pipeline?.stop();
     await this.#preview?.close();
     let drained = true;
+    this.#closing = true;
     if (this.#windows) {
       this.#windows.flush();
       this.#windows.stop();
+    }
+    if (this.#checkpointTimer) clearInterval(this.#checkpointTimer);
+    // Shutdown closes the chain with a signature, so the tail is not left unsigned.
+    if (this.#outbox && this.#signer) {
+      await this.#outbox.enqueue([]);
+      await this.#idleCheckpoint(true);
     }
     if (this.#sender && this.#link) {
       drained = this.#link.state === 'connected' || drainMs > 0 ? await this.#sender.drain(drainMs) : false;
@@ -244,6 +306,7 @@ export class Agent {
       await this.#link.close();
     }
     this.#outbox?.close();
+    await this.#signer?.close();
     return { drained };
   }
 }

@@ -9,13 +9,14 @@ import { loadModel } from '../pipeline/model.js';
 import { projectRoot } from '../models/manifest.js';
 import { numFlag } from './args.js';
 
-const SECTIONS = ['pipeline'] as const;
+const SECTIONS = ['pipeline', 'preview'] as const;
 
 export const BENCH_HELP = `Usage: percept bench [--json] [--section ${SECTIONS.join('|')}] [--seconds N] [--model-path file.onnx]
 
 Measures, in one run on this machine:
   pipeline   YOLOX-Nano: raw session.run (1 and 2 threads), the naive main-thread loop,
              the worker pool, the 2-core bound, and p50/p99 latency at a 30 fps source.
+  preview    inference fps with no preview client and with an HTTP client on the frame stream.
 Frames: the shared test photos re-encoded as JPEG plus a 1280x720 ffmpeg test stream.
   --json       end with one JSON line of all figures
   --seconds N  time per measurement (default 4)`;
@@ -55,6 +56,11 @@ export async function benchCommand(argv: string[]): Promise<number> {
     say(`frames: ${frames.length} (${frames.filter((f) => !f.name.startsWith('testsrc')).length} photos as JPEG, ${frames.filter((f) => f.name.startsWith('testsrc')).length} 1280x720 test-stream frames)`);
     const r = await benchPipeline(model, frames, say, seconds);
     Object.assign(result, r, { pool_fps_vs_naive: r.pool_vs_naive });
+  }
+  if (sections.includes('preview')) {
+    say('== preview (YOLOX-Nano, 2 workers, lossless image loop) ==');
+    const { benchPreview } = await import('../web/bench.js');
+    Object.assign(result, await benchPreview(say, seconds));
   }
   result.bench_seconds = (Date.now() - t0) / 1000;
   if (values.json) {

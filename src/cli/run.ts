@@ -41,6 +41,10 @@ IoT Hub (telemetry, module twin, direct methods):
   --outbox <file.db>         the durable outbox (default <state-dir>/outbox.db)
   --state-dir <dir>          outbox, last applied twin configuration (default .percept/state)
 
+Attestation (signed hash chain over the telemetry):
+  --signer tpm|software|none   who signs checkpoints (default software: a key file, marked so)
+  --tcti <string>            TPM access, e.g. swtpm:host=127.0.0.1,port=2321 (default device:/dev/tpmrm0)
+
 Preview (http://127.0.0.1:8090: live frames with boxes, /metrics, /healthz, /readyz):
   --preview-port N           0 picks a free port
   --preview-host <addr>      other than loopback requires a token (printed at start)
@@ -88,6 +92,8 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
       'preview-host': { type: 'string' },
       'preview-token': { type: 'string' },
       'no-preview': { type: 'boolean' },
+      signer: { type: 'string' },
+      tcti: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -128,6 +134,8 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
       previewHost: values['preview-host'],
       previewToken: values['preview-token'],
       preview: values['no-preview'] ? false : undefined,
+      signer: values.signer,
+      tcti: values.tcti,
       ...opts.extra,
     },
   });

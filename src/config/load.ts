@@ -34,6 +34,8 @@ export interface Overrides {
   previewHost?: string;
   previewToken?: string;
   preview?: boolean;
+  signer?: string;
+  tcti?: string;
 }
 
 export function formatZodError(err: z.ZodError, origin: string): string {
@@ -106,6 +108,8 @@ export function envOverrides(env: NodeJS.ProcessEnv): Overrides {
     ca: env.PERCEPT_CA || undefined,
     stateDir: env.PERCEPT_STATE_DIR || undefined,
     previewToken: env.PERCEPT_PREVIEW_TOKEN || undefined,
+    signer: env.PERCEPT_SIGNER || undefined,
+    tcti: env.PERCEPT_TCTI || undefined,
   };
 }
 
@@ -174,6 +178,12 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags
       raw.hub = hub;
     }
     if (o.stateDir) raw.stateDir = o.stateDir;
+    if (o.signer || o.tcti) {
+      const a = { ...((raw.attest as Record<string, unknown>) ?? {}) };
+      if (o.signer) a.signer = o.signer;
+      if (o.tcti) a.tcti = o.tcti;
+      raw.attest = a;
+    }
     if (o.telemetryInterval !== undefined || o.telemetrySchema) {
       const t = { ...((raw.telemetry as Record<string, unknown>) ?? {}) };
       if (o.telemetryInterval !== undefined) t.intervalMs = o.telemetryInterval;

@@ -87,6 +87,18 @@ export const configSchema = z.strictObject({
       outbox: z.string().min(1).optional(),
     })
     .optional(),
+  attest: z
+    .strictObject({
+      /** Who signs checkpoints: the TPM, a software key (marked as such), or nobody. */
+      signer: z.enum(['tpm', 'software', 'none']).default('software'),
+      /** TPM access: device:/dev/tpmrm0 (default) or swtpm:host=127.0.0.1,port=2321. */
+      tcti: z.string().min(1).default('device:/dev/tpmrm0'),
+      /** Software signing key (PEM), created on first use; default <stateDir>/signing-key.pem. */
+      keyFile: z.string().min(1).optional(),
+      /** A signature at most this often; it covers every message before it. */
+      checkpointMs: z.number().int().min(100).max(3_600_000).default(1000),
+    })
+    .prefault({}),
   /** Folder for the outbox, the last applied twin configuration and keys. */
   stateDir: z.string().min(1).default('.percept/state'),
 });

@@ -122,8 +122,12 @@ export class HubLink extends EventEmitter {
   }
 
   #register(client: Client | ModuleClient, name: string, handler: MethodHandler): void {
-    // Both client kinds have onDeviceMethod; their declared overloads do not unify.
-    (client as Client).onDeviceMethod(name, (req, res) => {
+    // Device clients call it onDeviceMethod, module clients onMethod.
+    type Register = (n: string, cb: (req: { payload: unknown }, res: { send(s: number, p: unknown, done: () => void): void }) => void) => void;
+    const c = client as unknown as { onMethod?: Register; onDeviceMethod?: Register };
+    const register = (this.moduleId ? c.onMethod : c.onDeviceMethod)?.bind(client);
+    if (!register) throw new PerceptError('ERR_HUB', 'the SDK client cannot register direct methods');
+    register(name, (req, res) => {
       let payload: unknown = req.payload;
       if (Buffer.isBuffer(payload)) payload = payload.length ? JSON.parse(payload.toString('utf8')) : null;
       handler(payload).then(

@@ -38,6 +38,9 @@ interface RawRow {
   created_at: number;
 }
 
+/** Signs a checkpoint digest; returns the signature properties (percept-sig, -kid, -att). */
+export type Checkpointer = (digest: Buffer) => Promise<Record<string, string>>;
+
 export interface OutboxStats {
   depth: number;
   bytes: number;
@@ -73,7 +76,9 @@ export class Outbox {
   #lastStats: OutboxStats = { depth: 0, bytes: 0, oldestAgeMs: null, accepted: 0, acknowledged: 0, deadLettered: 0 };
   readonly #insert: Database.Statement;
   readonly #setMeta: Database.Statement;
-  readonly #enqueueTx: (msgs: OutgoingMessage[], now: number) => OutboxRow[];
+  readonly #insertTx: (rows: OutboxRow[]) => void;
+  #tail: Promise<unknown> = Promise.resolve();
+  #headSigned = true;
 
   constructor(file: string) {
     try {
@@ -94,40 +99,62 @@ export class Outbox {
     );
     this.#setMeta = this.#db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
     this.#setMeta.run('boot', this.boot);
-    this.#enqueueTx = this.#db.transaction((msgs: OutgoingMessage[], now: number) => {
-      const rows: OutboxRow[] = [];
-      let seq = this.#seq;
-      let head = this.#head;
-      for (const m of msgs) {
-        seq++;
-        const fields = { boot: this.boot, seq, prev: head };
-        const properties = { ...m.properties, ...chainProperties(fields) };
-        const digest = messageDigest(fields, m.body, properties);
-        const id = messageId(fields);
-        const r = this.#insert.run(this.boot, seq, id, head, digest, JSON.stringify(properties), m.body, m.contentType, m.contentEncoding, now, m.body.length);
-        rows.push({ id: Number(r.lastInsertRowid), boot: this.boot, seq, messageId: id, prev: head, digest, properties, body: m.body, contentType: m.contentType, contentEncoding: m.contentEncoding, createdAt: now });
-        head = digest;
+    this.#insertTx = this.#db.transaction((rows: OutboxRow[]) => {
+      for (const r of rows) {
+        const res = this.#insert.run(r.boot, r.seq, r.messageId, r.prev, r.digest, JSON.stringify(r.properties), r.body, r.contentType, r.contentEncoding, r.createdAt, r.body.length);
+        r.id = Number(res.lastInsertRowid);
       }
-      this.#setMeta.run('head_digest', head);
-      this.#setMeta.run('head_seq', `${this.boot}:${seq}`);
-      // Only once the transaction commits do the in-memory head and counters move.
-      return rows;
+      const last = rows[rows.length - 1];
+      // The chain head moves in the same transaction as the rows: a crash cannot open a gap.
+      this.#setMeta.run('head_digest', last.digest);
+      this.#setMeta.run('head_seq', `${last.boot}:${last.seq}`);
     });
   }
 
-  /** Commits messages durably, in order, extending the chain; returns the rows. */
-  enqueue(msgs: OutgoingMessage[]): OutboxRow[] {
+  /**
+   * Commits messages durably, in order, extending the chain. When `checkpoint` is given, the
+   * last message carries its signature over its digest (which covers the whole chain before
+   * it). Calls are serialised: the chain has one writer.
+   */
+  enqueue(msgs: OutgoingMessage[], checkpoint?: Checkpointer): Promise<OutboxRow[]> {
+    const run = this.#tail.then(() => this.#enqueueNow(msgs, checkpoint));
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async #enqueueNow(msgs: OutgoingMessage[], checkpoint?: Checkpointer): Promise<OutboxRow[]> {
     if (msgs.length === 0) return [];
-    let rows: OutboxRow[];
+    const now = Date.now();
+    const rows: OutboxRow[] = [];
+    let seq = this.#seq;
+    let head = this.#head;
+    for (const m of msgs) {
+      seq++;
+      const fields = { boot: this.boot, seq, prev: head };
+      const properties = { ...m.properties, ...chainProperties(fields) };
+      const digest = messageDigest(fields, m.body, properties);
+      rows.push({ id: 0, boot: this.boot, seq, messageId: messageId(fields), prev: head, digest, properties, body: m.body, contentType: m.contentType, contentEncoding: m.contentEncoding, createdAt: now });
+      head = digest;
+    }
+    if (checkpoint) {
+      const last = rows[rows.length - 1];
+      Object.assign(last.properties, await checkpoint(Buffer.from(last.digest, 'hex')));
+    }
     try {
-      rows = this.#enqueueTx(msgs, Date.now());
+      this.#insertTx(rows);
     } catch (e) {
       throw new PerceptError('ERR_HUB', `outbox write failed: ${(e as Error).message}`);
     }
-    this.#seq = rows[rows.length - 1].seq;
-    this.#head = rows[rows.length - 1].digest;
+    this.#seq = seq;
+    this.#head = head;
+    this.#headSigned = checkpoint !== undefined;
     this.#accepted += rows.length;
     return rows;
+  }
+
+  /** True when the newest accepted message carries a signature (or there is none). */
+  get headSigned(): boolean {
+    return this.#headSigned;
   }
 
   /** Oldest rows first, after `afterId`. */

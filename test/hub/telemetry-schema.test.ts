@@ -2,6 +2,9 @@
 // documented schema, properties and message ids; the open window is published at the end.
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { startTestHub } from '../helpers/emulator.js';
 import { agentArgs, startAgent } from '../helpers/agent.js';
 import { tempDir } from '../helpers/paths.js';
@@ -47,6 +50,17 @@ test('telemetry arrives with the documented schema and properties, chained, and 
       frames += body.frames.length;
     }
     assert.equal(frames, 12, 'every result of the run is in a message, the last window included');
+    // Checkpoints: signatures ride on telemetry, at most one a second, and the run's last
+    // message is signed (software signer by default, marked as such).
+    const key = crypto.createPublicKey(fs.readFileSync(path.join(state, 'signing-key.pem')));
+    const signed = msgs.filter((m) => m.properties['percept-sig']);
+    assert.ok(signed.length >= 1 && signed.length <= msgs.length);
+    assert.ok(msgs.at(-1)!.properties['percept-sig'], 'the last message closes the chain with a signature');
+    for (const m of signed) {
+      assert.equal(m.properties['percept-att'], 'software');
+      const digest = messageDigest({ boot: m.properties['percept-boot'], seq: Number(m.properties['percept-seq']), prev: m.properties['percept-prev'] }, Buffer.from(m.bodyBase64, 'base64'), m.properties);
+      assert.ok(crypto.verify('sha256', Buffer.from(digest, 'hex'), key, Buffer.from(m.properties['percept-sig'], 'base64')), 'the signature verifies');
+    }
     assert.match(agent.stderr(), /"drained":true/);
   } finally {
     await hub.close();
