@@ -91,7 +91,8 @@ export function toTensor(rgb: Uint8Array, input: InputSpec, out?: Float32Array):
   return t;
 }
 
-export async function preprocess(data: Buffer, format: FrameFormat, width: number, height: number, input: InputSpec): Promise<Preprocessed> {
+/** `out`, when given, is reused for the tensor (a worker runs one job at a time). */
+export async function preprocess(data: Buffer, format: FrameFormat, width: number, height: number, input: InputSpec, out?: Float32Array): Promise<Preprocessed> {
   const { rgb, geom } = await resizeToInput(data, format, width, height, input);
-  return { tensor: toTensor(rgb, input), geom };
+  return { tensor: toTensor(rgb, input, out), geom };
 }

@@ -74,6 +74,7 @@ async function main(): Promise<void> {
   const live = session;
   const { input } = init.manifest;
   const dims = input.layout === 'NCHW' ? [1, 3, input.height, input.width] : [1, input.height, input.width, 3];
+  const tensorBuffer = new Float32Array(input.width * input.height * 3);
   const fetches = init.manifest.outputs.length ? init.manifest.outputs : [...live.outputNames];
 
   port.on('message', async (job: JobMessage) => {
@@ -83,7 +84,9 @@ async function main(): Promise<void> {
     if (init.faultInjection && job.fault === 'exit') process.exit(3);
     try {
       const t0 = performance.now();
-      const pre = await preprocess(Buffer.from(job.data), job.format, job.width, job.height, input);
+      // One tensor buffer per worker: jobs run one at a time, and a fresh 2 MB array per
+      // frame would keep the garbage collector busy.
+      const pre = await preprocess(Buffer.from(job.data), job.format, job.width, job.height, input, tensorBuffer);
       const t1 = performance.now();
       const out = await live.run({ [input.name]: new ort.Tensor('float32', pre.tensor, dims) }, fetches);
       const t2 = performance.now();
