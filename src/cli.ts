@@ -13,6 +13,9 @@ Commands:
   start     run the whole loop locally: the IoT Hub emulator plus the agent on the defaults
   hub       run the local IoT Hub emulator, or manage its devices (hub device add <id>)
   bench     measure throughput and latency (npm run bench)
+  doctor    check what this machine offers (ffmpeg, cameras, runtime, models, TPM)
+  verify    verify the attestation chain of received telemetry against enrolled keys
+  tpm       TPM keys: enroll (print the keys a verifier needs), import-key (SAS key into the TPM)
 
 Run 'percept <command> --help' for a command's options.`;
 
@@ -31,9 +34,21 @@ async function main(argv: string[]): Promise<number> {
       const { hubCommand } = await import('./emulator/cli.js');
       return hubCommand(rest);
     }
+    case 'doctor': {
+      const { doctorCommand } = await import('./cli/doctor.js');
+      return doctorCommand(rest);
+    }
     case 'bench': {
       const { benchCommand } = await import('./cli/bench.js');
       return benchCommand(rest);
+    }
+    case 'verify': {
+      const { verifyCommand } = await import('./cli/verify.js');
+      return verifyCommand(rest);
+    }
+    case 'tpm': {
+      const { tpmCommand } = await import('./cli/tpm.js');
+      return tpmCommand(rest);
     }
     case undefined:
     case '-h':
