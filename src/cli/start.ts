@@ -35,7 +35,7 @@ async function startHub(stateDir: string): Promise<{ child: ChildProcess; api: n
   fs.rmSync(ports, { force: true });
   const mqtt = (await portFree(8883)) ? 8883 : 0;
   const api = (await portFree(8884)) ? 8884 : 0;
-  const child = spawn(process.execPath, [CLI, 'hub', '--state', stateDir, '--mqtt-port', String(mqtt), '--api-port', String(api), '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [CLI, 'hub', '--state', stateDir, '--mqtt-port', String(mqtt), '--api-port', String(api), '--ws-port', 'off', '--log-level', 'warn'], {
     stdio: ['ignore', 'ignore', 'pipe'],
     // Its own process group: Ctrl-C stops the agent, which drains to the hub before the hub stops.
     detached: true,

@@ -1,9 +1,10 @@
-// The service side over HTTP on loopback, JSON in and out: the registry, received messages
-// (listed or followed as server-sent events / NDJSON), twins, direct methods, cloud-to-device
-// and module input messages, and fault injection. Errors are `{error:{code,message}}`.
+// The service side over HTTP on loopback, JSON in and out: the registry (SAS and X.509 devices,
+// CA certificates), received messages (listed or followed as server-sent events / NDJSON), twins,
+// direct methods, cloud-to-device and module input messages, and fault injection.
 import http from 'node:http';
 import type net from 'node:net';
 import type { Faults } from './broker.js';
+import type { DeviceCertificateFiles } from './device-certs.js';
 import { EmulatorError } from './errors.js';
 import { parseCloudMessage, type CloudMessage } from './hub.js';
 import { readJson, sendError, sendJson, trackSockets } from './http-util.js';
@@ -12,12 +13,24 @@ import type { MessageQuery } from './store.js';
 import type { TwinDocument } from './twin.js';
 import type { Identity, ReceivedMessage } from './types.js';
 import * as v from './validate.js';
+import type { X509Auth } from './x509.js';
 
 /** What the API needs from the emulator. */
 export interface ServiceBackend {
   addIdentity(deviceId: string, moduleId: string | null): { created: boolean; key: string; connectionString: string };
-  identities(): Array<{ deviceId: string; connected: boolean; modules: Array<{ moduleId: string; connected: boolean }> }>;
-  identity(id: Identity): { key: string; connectionString: string; connected: boolean; subscriptions: string[] };
+  addX509(deviceId: string, opts: { thumbprint?: string; ca?: boolean }): { created: boolean; connectionString: string; files?: DeviceCertificateFiles };
+  certificates(): Record<string, string>;
+  addCertificate(name: string, pem: string): { created: boolean };
+  identities(): Array<{ deviceId: string; auth: 'sas' | 'x509'; connected: boolean; modules: Array<{ moduleId: string; connected: boolean }> }>;
+  identity(id: Identity): {
+    auth: 'sas' | 'x509';
+    /** null for an X.509 device */
+    key: string | null;
+    x509?: X509Auth;
+    connectionString: string;
+    connected: boolean;
+    subscriptions: string[];
+  };
   query(q: MessageQuery): ReceivedMessage[];
   follow(listener: (m: ReceivedMessage) => void): () => void;
   twin(id: Identity): TwinDocument;
@@ -112,6 +125,21 @@ async function route(req: http.IncomingMessage, res: http.ServerResponse, b: Ser
     if (method === 'POST') return [200, faults(await readJson(req), b)];
     notAllowed(method, path);
   }
+  if (segs[0] === 'certificates') {
+    if (segs.length === 1 && method === 'GET') return [200, b.certificates()];
+    if (segs.length !== 2) throw new EmulatorError('NotFound', `No route ${path}`);
+    if (method === 'GET') {
+      const pem = b.certificates()[segs[1]];
+      if (pem === undefined) throw new EmulatorError('NotFound', `No CA certificate named ${segs[1]}`);
+      return [200, { name: segs[1], certificate: pem }];
+    }
+    if (method !== 'PUT' && method !== 'POST') notAllowed(method, path);
+    const body = v.object(await readJson(req), 'the request body');
+    v.onlyKeys(body, ['certificate'], 'the request body');
+    if (typeof body.certificate !== 'string') v.fail('a PEM CA certificate', 'certificate', body.certificate);
+    const r = b.addCertificate(segs[1], body.certificate);
+    return [r.created ? 201 : 200, { name: segs[1], created: r.created }];
+  }
   if (segs[0] === 'messages' && segs.length === 1) {
     if (method !== 'GET') notAllowed(method, path);
     return [200, b.query(parseQuery(url))];
@@ -122,11 +150,22 @@ async function route(req: http.IncomingMessage, res: http.ServerResponse, b: Ser
     if (method === 'GET') return [200, b.identities()];
     if (method === 'POST') {
       const body = v.object(await readJson(req), 'the request body');
-      v.onlyKeys(body, ['id', 'deviceId', 'moduleId'], 'the request body');
+      v.onlyKeys(body, ['id', 'deviceId', 'moduleId', 'auth', 'thumbprint'], 'the request body');
       const deviceId = body.id ?? body.deviceId;
       if (typeof deviceId !== 'string') v.fail('a device id string', 'id', deviceId);
       const moduleId = v.optionalString(body.moduleId, 'moduleId') ?? null;
-      return added(deviceId, moduleId, b);
+      const auth = body.auth ?? 'sas';
+      if (auth !== 'sas' && auth !== 'x509' && auth !== 'x509-ca') v.fail('"sas", "x509" or "x509-ca"', 'auth', auth);
+      const thumbprint = v.optionalString(body.thumbprint, 'thumbprint');
+      if (auth === 'sas') {
+        if (thumbprint !== undefined) v.fail('no thumbprint for a SAS device (auth "x509" takes one)', 'thumbprint', thumbprint);
+        return added(deviceId, moduleId, b);
+      }
+      if (moduleId !== null) v.fail('no moduleId: X.509 is served for devices (modules use SAS)', 'moduleId', moduleId);
+      const r = b.addX509(deviceId, { ca: auth === 'x509-ca', ...(thumbprint === undefined ? {} : { thumbprint }) });
+      const { x509 } = b.identity({ deviceId, moduleId: null });
+      // a generated certificate's files are named; the key stays on disk, never in a response
+      return [r.created ? 201 : 200, { deviceId, moduleId: null, auth: 'x509', x509, connectionString: r.connectionString, ...r.files }];
     }
     notAllowed(method, path);
   }

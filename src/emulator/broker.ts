@@ -1,20 +1,27 @@
-// The MQTT front end: aedes over node:tls on loopback. It authenticates CONNECTs with SAS
-// tokens, closes connections whose token expires, confines each identity to IoT Hub's topics,
-// hands publishes to the hub and delivers the hub's messages to one connection at a time.
-import net from 'node:net';
+// The MQTT front end: aedes over node:tls on loopback (and over WebSockets, whose streams are
+// handed in). It authenticates CONNECTs by SAS token or client certificate, closes connections
+// whose token expires, confines each identity to IoT Hub's topics, and delivers the hub's messages.
+import type crypto from 'node:crypto';
+import type http from 'node:http';
+import type net from 'node:net';
 import tls from 'node:tls';
+import type { Duplex } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
+import { authenticate } from './auth.js';
 import { EmulatorError } from './errors.js';
-import { parseSas, resourceMatches, signatureMatches } from './sas.js';
+import type { Credential } from './registry.js';
 import { allowedFilters, parseInbound, type Inbound } from './topics.js';
-import { identityKey, type EmulatorLogger, type Identity } from './types.js';
+import type { EmulatorLogger, Identity } from './types.js';
+import { peerChain } from './x509.js';
 
 export interface Session {
   id: Identity;
   key: string;
   client: Client;
-  /** Token expiry, ms since the epoch. */
+  auth: 'sas' | 'x509';
+  transport: 'mqtts' | 'wss';
+  /** Token expiry, ms since the epoch; Infinity for a certificate. */
   expiresAt: number;
 }
 
@@ -29,8 +36,10 @@ export interface Faults {
 }
 
 export interface BrokerHandler {
-  /** The key of a registered identity, or null. */
-  keyOf(id: Identity): string | null;
+  /** How a registered identity authenticates, or null. */
+  credentialOf(id: Identity): Credential | null;
+  /** Registered CA certificates, for CA-signed X.509 devices. */
+  certificateAuthorities(): crypto.X509Certificate[];
   /** Handles a device's publish; throwing an EmulatorError drops the connection (IoT Hub's answer to a bad PUBLISH). */
   onPublish(session: Session, inbound: Inbound, payload: Buffer): void;
   onSubscribed(session: Session, filters: string[]): void;
@@ -47,7 +56,7 @@ export interface BrokerOptions {
 
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
-function authError(returnCode: 4 | 5, message: string): AuthenticateError {
+function authError(returnCode: 3 | 4 | 5, message: string): AuthenticateError {
   return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
 }
 
@@ -61,6 +70,8 @@ export class Broker {
   #timers = new Map<Client, NodeJS.Timeout>();
   #heldAcks: Array<{ client: Client; ack: () => void }> = [];
   #sockets = new Set<net.Socket>();
+  /** The TLS socket under each client (the connection itself, or the one carrying its WebSocket). */
+  #tlsOf = new WeakMap<Client, { socket: tls.TLSSocket; transport: 'mqtts' | 'wss' }>();
 
   private constructor(aedes: Aedes, server: tls.Server, opts: BrokerOptions) {
     this.#aedes = aedes;
@@ -77,7 +88,8 @@ export class Broker {
       authorizePublish: (client, packet, done) => ref.self!.#authorizePublish(client, packet, done),
       authorizeSubscribe: (client, sub, done) => ref.self!.#authorizeSubscribe(client, sub, done),
     });
-    const server = tls.createServer({ key: opts.tls.keyPem, cert: opts.tls.certPem, minVersion: 'TLSv1.2' });
+    // IoT Hub asks every client for a certificate and decides at CONNECT, so none is refused here
+    const server = tls.createServer({ key: opts.tls.keyPem, cert: opts.tls.certPem, minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false });
     const self = new Broker(aedes, server, opts);
     ref.self = self;
     self.#wire();
@@ -160,24 +172,28 @@ export class Broker {
     await closed;
   }
 
+  /** Serves one MQTT connection: a TLS socket, or a stream over a WebSocket carried by `socket`. */
+  accept(stream: Duplex, socket: tls.TLSSocket, req?: http.IncomingMessage): void {
+    this.#sockets.add(socket);
+    socket.on('close', () => this.#sockets.delete(socket));
+    const client = this.#aedes.handle(stream, req);
+    this.#tlsOf.set(client, { socket, transport: stream === socket ? 'mqtts' : 'wss' });
+    stream.on('close', () => {
+      const t = this.#timers.get(client);
+      if (t) clearTimeout(t);
+      this.#timers.delete(client);
+    });
+  }
+
   #wire(): void {
     const log = this.#opts.logger;
-    this.#server.on('secureConnection', (socket: tls.TLSSocket) => {
-      this.#sockets.add(socket);
-      socket.on('close', () => this.#sockets.delete(socket));
-      const client = this.#aedes.handle(socket);
-      socket.on('close', () => {
-        const t = this.#timers.get(client);
-        if (t) clearTimeout(t);
-        this.#timers.delete(client);
-      });
-    });
+    this.#server.on('secureConnection', (socket: tls.TLSSocket) => this.accept(socket, socket));
     this.#server.on('tlsClientError', (err) => log.debug({ err: err.message }, 'TLS handshake failed'));
     this.#aedes.on('client', (client) => {
       const s = this.#pending.get(client);
       if (!s) return;
       this.#active.set(s.key, s);
-      log.info({ key: s.key }, 'device connected');
+      log.info({ key: s.key, auth: s.auth, transport: s.transport }, 'device connected');
     });
     this.#aedes.on('clientDisconnect', (client) => {
       const s = this.#pending.get(client);
@@ -206,35 +222,23 @@ export class Broker {
       else reply();
     };
     if (this.faults.refuseAuth) return finish(authError(5, 'authentication refused (fault injection)'));
-    const parts = (client.id ?? '').split('/');
-    if (parts.length > 2 || parts.some((p) => p === '')) return finish(authError(4, `client id ${client.id} is not deviceId or deviceId/moduleId`));
-    const id: Identity = { deviceId: parts[0], moduleId: parts[1] ?? null };
-    const key = identityKey(id);
-    // IoT Hub's username: {host}/{deviceId}[/{moduleId}]/?api-version=…
-    const user = username ?? '';
-    const hosts = this.#opts.hostNames();
-    const userOk = hosts.some((h) => {
-      const prefix = `${h}/${key}/`;
-      return user.toLowerCase().startsWith(prefix.toLowerCase()) && user.slice(prefix.length).startsWith('?') && /[?&]api-version=/.test(user);
-    });
-    if (!userOk) return finish(authError(4, `username ${JSON.stringify(user)} is not {host}/${key}/?api-version=…`));
-    const sas = password ? parseSas(password.toString('utf8')) : null;
-    if (!sas) return finish(authError(4, 'password is not a SharedAccessSignature token (X.509 is not supported)'));
-    let deviceKey: string | null;
-    try {
-      deviceKey = this.#opts.handler.keyOf(id);
-    } catch (err) {
+    const conn = this.#tlsOf.get(client);
+    const result = authenticate(
+      { clientId: client.id ?? '', username, password, peer: () => (conn ? peerChain(conn.socket) : []) },
+      {
+        hostNames: this.#opts.hostNames(),
+        credentialOf: (id) => this.#opts.handler.credentialOf(id),
+        certificateAuthorities: () => this.#opts.handler.certificateAuthorities(),
+      },
+    );
+    if (!result.ok) {
       // a registry file another process broke: refuse as "server unavailable" and keep serving
-      this.#opts.logger.error({ err: (err as Error).message }, 'registry unreadable');
-      return finish(Object.assign(new Error((err as Error).message), { returnCode: 3 }) as AuthenticateError);
+      if (result.returnCode === 3) this.#opts.logger.error({ err: result.reason }, 'registry unreadable');
+      return finish(authError(result.returnCode, result.reason));
     }
-    if (deviceKey === null) return finish(authError(5, `identity ${key} is not registered`));
-    if (!resourceMatches(sas, hosts, id)) return finish(authError(5, `token resource ${sas.sr} does not name ${key} on this hub`));
-    if (!signatureMatches(sas, deviceKey)) return finish(authError(5, `token signature for ${key} does not match its key`));
-    const expiresAt = sas.se * 1000;
-    if (expiresAt <= Date.now()) return finish(authError(5, `token for ${key} expired at ${new Date(expiresAt).toISOString()}`));
-    this.#pending.set(client, { id, key, client, expiresAt });
-    this.#armExpiry(client, expiresAt, key);
+    const { id, key, auth, expiresAt } = result;
+    this.#pending.set(client, { id, key, client, auth, transport: conn?.transport ?? 'mqtts', expiresAt });
+    if (expiresAt !== Infinity) this.#armExpiry(client, expiresAt, key);
     finish(null);
   }
 

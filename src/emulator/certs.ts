@@ -53,14 +53,15 @@ function writePrivate(file: string, pem: string): void {
   fs.writeFileSync(file, pem, { mode: 0o600 });
 }
 
-function rsaKeyPair(): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; pem: string } {
+/** An RSA-2048 key from node:crypto (forge's pure-JS generation is slow), in both forms. */
+export function rsaKeyPair(): { privateKey: forge.pki.rsa.PrivateKey; publicKey: forge.pki.rsa.PublicKey; pem: string } {
   const { privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pem = privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
   const key = forge.pki.privateKeyFromPem(pem);
   return { privateKey: key, publicKey: forge.pki.setRsaPublicKey(key.n, key.e), pem };
 }
 
-function serial(): string {
+export function serial(): string {
   // positive, 16 bytes
   return '01' + crypto.randomBytes(15).toString('hex');
 }

@@ -6,21 +6,28 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { ensureDeviceCertificate } from './device-certs.js';
 import { EmulatorError } from './errors.js';
 import { DEFAULT_API_PORT, DEFAULT_MQTT_PORT, HubEmulator, type PortsFile } from './index.js';
 import { Registry } from './registry.js';
 import type { EmulatorLogger } from './types.js';
+import { WEBSOCKET_PORT } from './websocket.js';
+import { normalizeThumbprint } from './x509.js';
 
 export const DEFAULT_STATE_DIR = path.join(os.homedir(), '.percept', 'hub');
 
 const HELP = `Usage:
-  percept hub [--state <dir>] [--mqtt-port N] [--api-port N] [--device <id>] [--log-level <level>]
+  percept hub [--state <dir>] [--mqtt-port N] [--api-port N] [--ws-port N] [--device <id>] [--log-level <level>]
       Run the local IoT Hub emulator in the foreground (Ctrl-C stops it). Prints the CA file
       devices must trust and a connection string per device; with no device registered it
       adds one (--device, default "percept").
   percept hub device add <id> [--module <m>] [--state <dir>]
       Register a device (or a module of it) and print its connection string on stdout. A
       running emulator with the same state folder accepts it at once.
+  percept hub device add <id> --x509 [--thumbprint <hex>] [--state <dir>]
+      Register an X.509 device: make a self-signed certificate and key in <state>/devices/
+      (paths on stderr), or, with --thumbprint, trust the SHA-1/SHA-256 thumbprint of your own.
+      Prints HostName=...;DeviceId=<id>;x509=true (run the agent with --cert and --key).
   percept hub device list [--state <dir>]
       Print the registered devices and modules.
 
@@ -28,10 +35,18 @@ Options:
   --state <dir>       state folder: CA, certificates, registry, twins, messages (default ${DEFAULT_STATE_DIR})
   --mqtt-port N       MQTT over TLS port on 127.0.0.1 (default ${DEFAULT_MQTT_PORT}; 0 = any free port)
   --api-port N        HTTP service API port on 127.0.0.1 (default ${DEFAULT_API_PORT}; 0 = any free port)
+  --ws-port N|off     MQTT over WebSockets (wss, path /$iothub/websocket) on 127.0.0.1; default: ${WEBSOCKET_PORT},
+                      the only port the SDK's MqttWs dials, when it can be bound (root) and is free, else off
   --log-level <l>     fatal, error, warn, info, debug or silent (default info; logs go to stderr)
   -h, --help          show this help`;
 
 class UsageError extends Error {}
+
+function wsPort(value: string | undefined): number | 'auto' | undefined {
+  if (value === undefined || value === 'auto') return 'auto';
+  if (value === 'off') return undefined;
+  return port(value, '--ws-port', 0);
+}
 
 function port(value: string | undefined, name: string, fallback: number): number {
   if (value === undefined) return fallback;
@@ -56,7 +71,13 @@ export async function hubCommand(argv: string[]): Promise<number> {
     const stateDir = path.resolve(parsed.values.state ?? DEFAULT_STATE_DIR);
     if (sub === undefined) return await serve(stateDir, parsed.values);
     if (sub === 'device' && verb === 'add' && id !== undefined && extra.length === 0) {
-      process.stdout.write((await addDevice(stateDir, id, parsed.values.module ?? null, parsed.values['mqtt-port'])) + '\n');
+      const { x509, thumbprint, module: moduleId } = parsed.values;
+      if (thumbprint !== undefined && !x509) throw new UsageError('--thumbprint goes with --x509');
+      if (x509 && moduleId !== undefined) throw new UsageError('--x509 is for devices; modules use symmetric keys');
+      const cs = x509
+        ? await addX509Device(stateDir, id, thumbprint, parsed.values['mqtt-port'])
+        : await addDevice(stateDir, id, moduleId ?? null, parsed.values['mqtt-port']);
+      process.stdout.write(cs + '\n');
       return 0;
     }
     if (sub === 'device' && verb === 'list' && id === undefined) {
@@ -83,6 +104,9 @@ function parse(argv: string[]) {
       state: { type: 'string' },
       'mqtt-port': { type: 'string' },
       'api-port': { type: 'string' },
+      'ws-port': { type: 'string' },
+      x509: { type: 'boolean' },
+      thumbprint: { type: 'string' },
       device: { type: 'string' },
       module: { type: 'string' },
       'log-level': { type: 'string' },
@@ -101,6 +125,7 @@ async function serve(stateDir: string, values: ReturnType<typeof parse>['values'
     stateDir,
     mqttPort: port(values['mqtt-port'], '--mqtt-port', DEFAULT_MQTT_PORT),
     apiPort: port(values['api-port'], '--api-port', DEFAULT_API_PORT),
+    wsPort: wsPort(values['ws-port']),
     logger,
   });
   const devices = new Registry(stateDir).list();
@@ -108,11 +133,13 @@ async function serve(stateDir: string, values: ReturnType<typeof parse>['values'
   const lines = [
     'IoT Hub emulator ready',
     `  MQTT over TLS  ${hub.hostName}`,
+    `  MQTT over WSS  ${hub.wsNote}`,
     `  service API    http://127.0.0.1:${hub.apiPort}`,
     `  CA certificate ${hub.caPath}`,
     `  state          ${hub.stateDir}`,
     'Connection strings (give devices the CA with setOptions({ca})):',
   ];
+  if (hub.wsPort === WEBSOCKET_PORT) lines.splice(-1, 0, `  (over WebSockets the SDK dials port ${WEBSOCKET_PORT}: write HostName=${hub.host}, without the port)`);
   for (const d of new Registry(stateDir).list()) {
     lines.push(`  ${hub.connectionString(d.deviceId)}`);
     for (const m of d.modules) lines.push(`  ${hub.connectionString(d.deviceId, m)}`);
@@ -140,28 +167,55 @@ function readPorts(stateDir: string): PortsFile | null {
   }
 }
 
+/** POST /devices to a running emulator; null when none answers (a stale ports.json). */
+async function viaApi<T extends object = object>(apiPort: number, request: object): Promise<(T & { connectionString: string }) | null> {
+  let res: Response;
+  try {
+    res = await fetch(`http://127.0.0.1:${apiPort}/devices`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+      signal: AbortSignal.timeout(5000),
+    });
+  } catch {
+    return null;
+  }
+  const body = (await res.json().catch(() => ({}))) as T & { connectionString?: string; error?: { code: string; message: string } };
+  if (body.connectionString) return body as T & { connectionString: string };
+  throw new EmulatorError(res.status === 409 ? 'DeviceAlreadyExists' : 'BadRequest', body.error?.message ?? `emulator answered ${res.status}`);
+}
+
 /** Through the running emulator when it answers, so it knows the device at once; else on disk. */
 async function addDevice(stateDir: string, deviceId: string, moduleId: string | null, mqttPortFlag: string | undefined): Promise<string> {
   const ports = readPorts(stateDir);
-  if (ports) {
-    try {
-      const res = await fetch(`http://127.0.0.1:${ports.api}/devices`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ id: deviceId, ...(moduleId === null ? {} : { moduleId }) }),
-        signal: AbortSignal.timeout(5000),
-      });
-      const body = (await res.json()) as { connectionString?: string; error?: { code: string; message: string } };
-      if (body.connectionString) return body.connectionString;
-      throw new EmulatorError('BadRequest', body.error?.message ?? `emulator answered ${res.status}`);
-    } catch (err) {
-      if (EmulatorError.is(err)) throw err;
-      // not running (stale ports.json): fall through to the file
-    }
-  }
+  const r = ports ? await viaApi(ports.api, { id: deviceId, ...(moduleId === null ? {} : { moduleId }) }) : null;
+  if (r) return r.connectionString;
   fs.mkdirSync(stateDir, { recursive: true });
   const { key } = new Registry(stateDir).add(deviceId, moduleId);
   const mqttPort = port(mqttPortFlag, '--mqtt-port', ports?.mqtt ?? DEFAULT_MQTT_PORT);
   const host = ports?.host ?? 'localhost';
   return `HostName=${host}:${mqttPort};DeviceId=${deviceId};` + (moduleId === null ? '' : `ModuleId=${moduleId};`) + `SharedAccessKey=${key}`;
+}
+
+/** Through the running emulator when it answers (it writes the files in the same state folder); else here. */
+async function addX509Device(stateDir: string, deviceId: string, thumbprint: string | undefined, mqttPortFlag: string | undefined): Promise<string> {
+  if (thumbprint !== undefined) normalizeThumbprint(thumbprint); // a usage error before anything is written
+  const ports = readPorts(stateDir);
+  const report = (r: { certPath?: string; keyPath?: string }) => {
+    if (r.certPath) process.stderr.write(`certificate ${r.certPath}\nkey         ${r.keyPath}\n`);
+  };
+  if (ports) {
+    const body = { id: deviceId, auth: 'x509', ...(thumbprint === undefined ? {} : { thumbprint }) };
+    const r = await viaApi<{ certPath?: string; keyPath?: string }>(ports.api, body);
+    if (r) {
+      report(r);
+      return r.connectionString;
+    }
+  }
+  fs.mkdirSync(stateDir, { recursive: true });
+  const registry = new Registry(stateDir);
+  if (thumbprint !== undefined) registry.addX509(deviceId, { type: 'selfSigned', thumbprints: [thumbprint] });
+  else report(ensureDeviceCertificate(stateDir, deviceId, (t) => registry.addX509(deviceId, { type: 'selfSigned', thumbprints: [t.sha1, t.sha256] })));
+  const mqttPort = port(mqttPortFlag, '--mqtt-port', ports?.mqtt ?? DEFAULT_MQTT_PORT);
+  return `HostName=${ports?.host ?? 'localhost'}:${mqttPort};DeviceId=${deviceId};x509=true`;
 }

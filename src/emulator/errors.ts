@@ -15,6 +15,7 @@ export type EmulatorErrorCode =
   | 'MethodNotAllowed'
   | 'Closed'
   | 'PortInUse'
+  | 'PortNotAllowed'
   | 'StateInvalid';
 
 const STATUS: Record<EmulatorErrorCode, number> = {
@@ -31,6 +32,7 @@ const STATUS: Record<EmulatorErrorCode, number> = {
   MethodNotAllowed: 405,
   Closed: 503,
   PortInUse: 500,
+  PortNotAllowed: 500,
   StateInvalid: 500,
 };
 

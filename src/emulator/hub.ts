@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import type { Broker, BrokerHandler, Session } from './broker.js';
 import { EmulatorError } from './errors.js';
 import { MethodCalls, methodTimeout, type MethodResult } from './methods.js';
-import type { Registry } from './registry.js';
+import type { Credential, Registry } from './registry.js';
 import { toReceived, type MessageStore } from './store.js';
 import {
   FILTER,
@@ -85,8 +85,19 @@ export class HubCore implements BrokerHandler {
     this.#log = log;
   }
 
-  keyOf(id: Identity): string | null {
-    return this.#registry.keyOf(id);
+  credentialOf(id: Identity): Credential | null {
+    return this.#registry.credential(id);
+  }
+
+  certificateAuthorities(): crypto.X509Certificate[] {
+    // a CA that no longer parses is skipped, not fatal: it was checked when registered
+    return Object.values(this.#registry.certificates()).flatMap((pem) => {
+      try {
+        return [new crypto.X509Certificate(pem)];
+      } catch {
+        return [];
+      }
+    });
   }
 
   onPublish(session: Session, inbound: Inbound, payload: Buffer): void {
@@ -245,8 +256,8 @@ export class HubCore implements BrokerHandler {
   }
 
   #requireIdentity(id: Identity): void {
-    if (this.#registry.keyOf(id) !== null) return;
-    if (id.moduleId !== null && this.#registry.keyOf({ deviceId: id.deviceId, moduleId: null }) !== null) {
+    if (this.#registry.has(id)) return;
+    if (id.moduleId !== null && this.#registry.has({ deviceId: id.deviceId, moduleId: null })) {
       throw new EmulatorError('ModuleNotFound', `Module ${id.moduleId} of device ${id.deviceId} is not registered`);
     }
     throw new EmulatorError('DeviceNotFound', `Device ${id.deviceId} is not registered: add it first`);

@@ -1,9 +1,10 @@
-// The local IoT Hub emulator: MQTT over TLS for devices and modules (azure-iot-device + Mqtt),
-// an HTTP service API, and iotedged's workload API, all on loopback with state in one folder.
-// `HubEmulator.start()` is the whole public surface; everything else is internal.
+// The local IoT Hub emulator: MQTT over TLS and over WebSockets for devices and modules (SAS or
+// X.509), an HTTP service API, and iotedged's workload API, all on loopback with state in one
+// folder. `HubEmulator.start()` is the whole public surface; everything else is internal.
 import fs from 'node:fs';
 import path from 'node:path';
 import { Broker, type Faults } from './broker.js';
+import { ensureDeviceCertificate, type DeviceCertificateFiles } from './device-certs.js';
 import { ensureCerts } from './certs.js';
 import { EmulatorError } from './errors.js';
 import { HubCore, type CloudMessage } from './hub.js';
@@ -13,7 +14,9 @@ import { MessageStore, matches, type MessageQuery } from './store.js';
 import { ServiceApi, type ServiceBackend } from './api.js';
 import { TwinStore, type TwinDocument } from './twin.js';
 import { identityKey, silentLogger, type EmulatorLogger, type Identity, type ReceivedMessage } from './types.js';
+import { WEBSOCKET_PORT, startWebSocketPort, type WebSocketFront } from './websocket.js';
 import { WORKLOAD_API_VERSION, WorkloadApi, workloadSocketPath } from './workload.js';
+import { normalizeThumbprint } from './x509.js';
 
 export { EmulatorError } from './errors.js';
 export type { EmulatorErrorCode } from './errors.js';
@@ -24,6 +27,8 @@ export type { CloudMessage } from './hub.js';
 export type { MethodResult } from './methods.js';
 export type { TwinDocument } from './twin.js';
 export { createSas } from './sas.js';
+export { makeCertificate, type CertificateAndKey } from './device-certs.js';
+export { WEBSOCKET_PATH, WEBSOCKET_PORT } from './websocket.js';
 
 export const DEFAULT_MQTT_PORT = 8883;
 export const DEFAULT_API_PORT = 8884;
@@ -35,6 +40,11 @@ export interface HubEmulatorOptions {
   mqttPort?: number;
   /** 8884 by default; 0 picks a free port. */
   apiPort?: number;
+  /**
+   * MQTT over WebSockets: a port (0 picks a free one), or `auto` for 443 when it can be bound
+   * (root, and free), else off. Off when absent: the SDK's MqttWs only dials 443.
+   */
+  wsPort?: number | 'auto';
   /** Host name put in connection strings (the server certificate covers localhost, 127.0.0.1, ::1). */
   host?: string;
   logger?: EmulatorLogger;
@@ -45,6 +55,8 @@ export interface HubEmulatorOptions {
 export interface PortsFile {
   mqtt: number;
   api: number;
+  /** MQTT over WebSockets, or null when not served. */
+  ws: number | null;
   pid: number;
   host: string;
 }
@@ -55,6 +67,9 @@ async function listening<T>(what: string, port: number, start: () => Promise<T>)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
       throw new EmulatorError('PortInUse', `Port ${port} for the ${what} is in use: stop what holds it or choose another port (0 picks a free one)`, { cause: err });
+    }
+    if ((err as NodeJS.ErrnoException).code === 'EACCES') {
+      throw new EmulatorError('PortNotAllowed', `Port ${port} for the ${what} needs root (or CAP_NET_BIND_SERVICE): run as root or choose a port above 1023`, { cause: err });
     }
     throw err;
   }
@@ -67,6 +82,10 @@ export class HubEmulator {
   readonly caPem: string;
   readonly mqttPort: number;
   readonly apiPort: number;
+  /** The MQTT over WebSockets port, or null when not served (see `wsNote`). */
+  readonly wsPort: number | null;
+  /** Where MQTT over WebSockets is served, or why it is off. */
+  readonly wsNote: string;
   readonly workloadSocket: string;
   #registry: Registry;
   #store: MessageStore;
@@ -74,6 +93,7 @@ export class HubEmulator {
   #broker: Broker;
   #api: ServiceApi;
   #workload: WorkloadApi;
+  #ws: WebSocketFront | null;
   #closed = false;
 
   private constructor(parts: {
@@ -87,6 +107,7 @@ export class HubEmulator {
     broker: Broker;
     api: ServiceApi;
     workload: WorkloadApi;
+    ws: { front: WebSocketFront | null; note: string };
   }) {
     this.stateDir = parts.stateDir;
     this.host = parts.host;
@@ -101,6 +122,9 @@ export class HubEmulator {
     this.mqttPort = parts.broker.port;
     this.apiPort = parts.api.port;
     this.workloadSocket = parts.workload.socketPath;
+    this.#ws = parts.ws.front;
+    this.wsPort = parts.ws.front?.port ?? null;
+    this.wsNote = parts.ws.note;
   }
 
   static async start(opts: HubEmulatorOptions): Promise<HubEmulator> {
@@ -122,26 +146,33 @@ export class HubEmulator {
     ref.broker = broker;
     core.broker = broker;
     const backend = (): ServiceBackend => (ref.backend ??= ref.hub!.#backend());
+    // each part started is closed again when a later one fails
+    const started: Array<{ close(): Promise<void> }> = [broker];
     let api: ServiceApi;
     let workload: WorkloadApi;
+    let ws: { front: WebSocketFront | null; note: string } = { front: null, note: 'off: not asked for (--ws-port)' };
     try {
       const apiPort = opts.apiPort ?? DEFAULT_API_PORT;
       api = await listening('service API', apiPort, () => ServiceApi.start(apiPort, lazyBackend(backend)));
-      try {
-        workload = await WorkloadApi.start({ socketPath: workloadSocketPath(stateDir), registry, caPem: tlsMaterial.caPem, logger });
-      } catch (err) {
-        await api.close();
-        throw err;
+      started.push(api);
+      workload = await WorkloadApi.start({ socketPath: workloadSocketPath(stateDir), registry, caPem: tlsMaterial.caPem, logger });
+      started.push(workload);
+      const wsPort = opts.wsPort;
+      if (wsPort !== undefined) {
+        ws = await listening('MQTT over WebSockets', wsPort === 'auto' ? WEBSOCKET_PORT : wsPort, () =>
+          startWebSocketPort(wsPort, { tls: tlsMaterial, logger, onStream: (stream, socket, req) => broker.accept(stream, socket, req) }),
+        );
       }
     } catch (err) {
-      await broker.close();
+      await Promise.all(started.map((p) => p.close()));
       throw err;
     }
-    const hub = new HubEmulator({ stateDir, host, caPath: tlsMaterial.caPath, caPem: tlsMaterial.caPem, registry, store, core, broker, api, workload });
+    const hub = new HubEmulator({ stateDir, host, caPath: tlsMaterial.caPath, caPem: tlsMaterial.caPem, registry, store, core, broker, api, workload, ws });
     ref.hub = hub;
-    const ports: PortsFile = { mqtt: hub.mqttPort, api: hub.apiPort, pid: process.pid, host };
+    const ports: PortsFile = { mqtt: hub.mqttPort, api: hub.apiPort, ws: hub.wsPort, pid: process.pid, host };
     fs.writeFileSync(path.join(stateDir, 'ports.json'), JSON.stringify(ports) + '\n');
-    logger.info({ mqttPort: hub.mqttPort, apiPort: hub.apiPort, caPath: hub.caPath, stateDir }, 'IoT Hub emulator listening');
+    if (hub.wsPort === null && opts.wsPort === 'auto') logger.warn({ reason: hub.wsNote }, 'MQTT over WebSockets is off');
+    logger.info({ mqttPort: hub.mqttPort, apiPort: hub.apiPort, wsPort: hub.wsPort, caPath: hub.caPath, stateDir }, 'IoT Hub emulator listening');
     return hub;
   }
 
@@ -156,10 +187,39 @@ export class HubEmulator {
     return { key, connectionString: this.connectionString(deviceId, moduleId) };
   }
 
+  /**
+   * Registers an X.509 device. With a `thumbprint` (SHA-1 or SHA-256 of its certificate) it is
+   * self-signed and brings its own certificate; with `ca` a registered CA must have issued it
+   * (CN = device id); with neither, a self-signed certificate and key are made in
+   * `<state>/devices/`. Idempotent; refused when the id is registered otherwise.
+   */
+  addX509Device(deviceId: string, opts: { thumbprint?: string; ca?: boolean } = {}): { connectionString: string; created: boolean; files?: DeviceCertificateFiles } {
+    let created = false;
+    let files: DeviceCertificateFiles | undefined;
+    if (opts.ca) {
+      if (opts.thumbprint !== undefined) throw new EmulatorError('BadRequest', 'A CA-signed device is known by its CA, not a thumbprint: pass one or the other');
+      created = this.#registry.addX509(deviceId, { type: 'certificateAuthority', thumbprints: [] }).created;
+    } else if (opts.thumbprint !== undefined) {
+      created = this.#registry.addX509(deviceId, { type: 'selfSigned', thumbprints: [normalizeThumbprint(opts.thumbprint)] }).created;
+    } else {
+      files = ensureDeviceCertificate(this.stateDir, deviceId, (t) => {
+        created = this.#registry.addX509(deviceId, { type: 'selfSigned', thumbprints: [t.sha1, t.sha256] }).created;
+      });
+    }
+    return { connectionString: this.connectionString(deviceId), created, ...(files ? { files } : {}) };
+  }
+
+  /** Registers a CA certificate (PEM) that issues CA-signed devices' certificates; idempotent per name. */
+  addCertificateAuthority(name: string, pem: string): { created: boolean } {
+    return this.#registry.addCertificate(name, pem);
+  }
+
+  /** `HostName=…;DeviceId=…;[ModuleId=…;]SharedAccessKey=…`, or `…;x509=true` for an X.509 device. */
   connectionString(deviceId: string, moduleId?: string): string {
-    const key = this.#registry.keyOf({ deviceId, moduleId: moduleId ?? null });
-    if (key === null) throw new EmulatorError(moduleId ? 'ModuleNotFound' : 'DeviceNotFound', `${deviceId}${moduleId ? '/' + moduleId : ''} is not registered`);
-    return `HostName=${this.hostName};DeviceId=${deviceId};` + (moduleId ? `ModuleId=${moduleId};` : '') + `SharedAccessKey=${key}`;
+    const cred = this.#registry.credential({ deviceId, moduleId: moduleId ?? null });
+    if (cred === null) throw new EmulatorError(moduleId ? 'ModuleNotFound' : 'DeviceNotFound', `${deviceId}${moduleId ? '/' + moduleId : ''} is not registered`);
+    const head = `HostName=${this.hostName};DeviceId=${deviceId};` + (moduleId ? `ModuleId=${moduleId};` : '');
+    return head + (cred.kind === 'sas' ? `SharedAccessKey=${cred.key}` : 'x509=true');
   }
 
   /** Received messages, oldest first: all, one device's (its modules included), or one module's. */
@@ -259,7 +319,7 @@ export class HubEmulator {
     if (this.#closed) return;
     this.#closed = true;
     this.#core.close();
-    await Promise.all([this.#api.close(), this.#workload.close(), this.#broker.close()]);
+    await Promise.all([this.#api.close(), this.#workload.close(), this.#broker.close(), this.#ws?.close()]);
     const portsFile = path.join(this.stateDir, 'ports.json');
     try {
       const ports = JSON.parse(fs.readFileSync(portsFile, 'utf8')) as PortsFile;
@@ -276,17 +336,23 @@ export class HubEmulator {
         const r = this.#registry.add(deviceId, moduleId);
         return { ...r, connectionString: this.connectionString(deviceId, moduleId ?? undefined) };
       },
+      addX509: (deviceId, opts) => this.addX509Device(deviceId, opts),
+      certificates: () => this.#registry.certificates(),
+      addCertificate: (name, pem) => this.addCertificateAuthority(name, pem),
       identities: () =>
         this.#registry.list().map((d) => ({
           deviceId: d.deviceId,
+          auth: d.auth,
           connected: this.isConnected(d.deviceId),
           modules: d.modules.map((moduleId) => ({ moduleId, connected: this.isConnected(d.deviceId, moduleId) })),
         })),
       identity: (id) => {
-        const k = this.#registry.keyOf(id);
-        if (k === null) this.#core.twin(id); // throws the right not-found error
+        const cred = this.#registry.credential(id);
+        if (cred === null) this.#core.twin(id); // throws the right not-found error
         return {
-          key: k!,
+          auth: cred!.kind,
+          key: cred!.kind === 'sas' ? cred!.key : null,
+          ...(cred!.kind === 'x509' ? { x509: cred!.x509 } : {}),
           connectionString: this.connectionString(id.deviceId, id.moduleId ?? undefined),
           connected: this.#broker.session(key(id)) !== undefined,
           subscriptions: this.#broker.subscriptions(key(id)),

@@ -1,11 +1,12 @@
-// The identity registry: devices and their modules with symmetric keys, persisted in
-// `<state>/registry.json`. Another process may add identities to the file (the `hub device
-// add` command when no emulator answers), so an unknown identity triggers a reload.
+// The identity registry: devices (symmetric key or X.509), their modules (symmetric keys) and
+// verified CA certificates, persisted in `<state>/registry.json`. Another process may add to the
+// file (the `hub device add` command when no emulator answers), so a miss triggers a reload.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EmulatorError } from './errors.js';
 import type { Identity } from './types.js';
+import { caCertificate, normalizeThumbprint, type X509Auth } from './x509.js';
 
 export interface ModuleEntry {
   key: string;
@@ -15,14 +16,26 @@ export interface ModuleEntry {
 }
 
 export interface DeviceEntry {
-  key: string;
+  /** The symmetric key of a SAS device; absent for an X.509 device. */
+  key?: string;
+  x509?: X509Auth;
   createdAt: string;
   modules: Record<string, ModuleEntry>;
 }
 
+/** A CA certificate registered (and, in IoT Hub's terms, verified) for CA-signed devices. */
+export interface CertificateEntry {
+  pem: string;
+  createdAt: string;
+}
+
+/** How an identity proves itself at CONNECT. */
+export type Credential = { kind: 'sas'; key: string } | { kind: 'x509'; x509: X509Auth };
+
 interface RegistryFile {
   version: 1;
   devices: Record<string, DeviceEntry>;
+  certificates?: Record<string, CertificateEntry>;
 }
 
 /** IoT Hub's device and module id alphabet, up to 128 characters. */
@@ -45,6 +58,7 @@ export function newKey(): string {
 export class Registry {
   readonly file: string;
   #devices: Record<string, DeviceEntry> = Object.create(null);
+  #certificates: Record<string, CertificateEntry> = Object.create(null);
   #mtimeMs = -1;
 
   constructor(stateDir: string) {
@@ -71,6 +85,7 @@ export class Registry {
       throw new EmulatorError('StateInvalid', `${this.file} has no "devices" object: fix or delete it`);
     }
     this.#devices = Object.assign(Object.create(null) as Record<string, DeviceEntry>, parsed.devices);
+    this.#certificates = Object.assign(Object.create(null) as Record<string, CertificateEntry>, parsed.certificates ?? {});
     this.#mtimeMs = stat.mtimeMs;
   }
 
@@ -87,6 +102,9 @@ export class Registry {
       created = true;
     }
     if (moduleId === null) {
+      if (device.key === undefined) {
+        throw new EmulatorError('DeviceAlreadyExists', `Device ${deviceId} is registered with X.509 authentication: use its certificate, or register another id`);
+      }
       if (created) this.#save();
       return { key: device.key, created };
     }
@@ -100,13 +118,59 @@ export class Registry {
     return { key: mod.key, created };
   }
 
-  /** The key of an identity, or null when it is not registered (after a reload from disk). */
-  keyOf(id: Identity): string | null {
-    const find = () => {
+  /**
+   * Registers an X.509 device: `selfSigned` with its certificate's thumbprints, or
+   * `certificateAuthority` (a registered CA issued its certificate, CN = device id). Adding
+   * the same registration again is a no-op; a different one for an existing id is refused.
+   */
+  addX509(deviceId: string, x509: X509Auth): { created: boolean } {
+    validateId('device', deviceId);
+    const auth: X509Auth =
+      x509.type === 'selfSigned' ? { type: 'selfSigned', thumbprints: [...new Set(x509.thumbprints.map(normalizeThumbprint))] } : { type: 'certificateAuthority', thumbprints: [] };
+    if (auth.type === 'selfSigned' && auth.thumbprints.length === 0) throw new EmulatorError('BadRequest', 'A self-signed X.509 device needs the SHA-1 or SHA-256 thumbprint of its certificate');
+    this.reload();
+    const existing = this.#devices[deviceId];
+    if (existing) {
+      const same = existing.x509?.type === auth.type && auth.thumbprints.every((t) => existing.x509!.thumbprints.includes(t));
+      if (same) return { created: false };
+      const how = existing.x509 ? `X.509 (${existing.x509.type}) with other thumbprints` : 'a symmetric key';
+      throw new EmulatorError('DeviceAlreadyExists', `Device ${deviceId} is already registered with ${how}: register another id`);
+    }
+    this.#devices[deviceId] = { x509: auth, createdAt: new Date().toISOString(), modules: {} };
+    this.#save();
+    return { created: true };
+  }
+
+  /** Registers a CA certificate for CA-signed devices (the PEM must be a CA). Idempotent per name. */
+  addCertificate(name: string, pem: string): { created: boolean } {
+    if (typeof name !== 'string' || !/^[A-Za-z0-9\-._]{1,64}$/.test(name)) {
+      throw new EmulatorError('BadRequest', `Expected a certificate name of 1-64 letters, digits or -._ but received ${JSON.stringify(name)}`);
+    }
+    caCertificate(pem); // throws BadRequest when it is not a CA certificate
+    this.reload();
+    if (this.#certificates[name]?.pem === pem) return { created: false };
+    this.#certificates[name] = { pem, createdAt: new Date().toISOString() };
+    this.#save();
+    return { created: true };
+  }
+
+  /** The registered CA certificates, PEM by name. */
+  certificates(): Record<string, string> {
+    this.reload();
+    return Object.fromEntries(Object.entries(this.#certificates).map(([n, c]) => [n, c.pem]));
+  }
+
+  /** How an identity authenticates, or null when it is not registered (after a reload from disk). */
+  credential(id: Identity): Credential | null {
+    const find = (): Credential | null => {
       const device = this.#devices[id.deviceId];
       if (!device) return null;
-      if (id.moduleId === null) return device.key;
-      return device.modules[id.moduleId]?.key ?? null;
+      if (id.moduleId !== null) {
+        const mod = device.modules[id.moduleId];
+        return mod ? { kind: 'sas', key: mod.key } : null;
+      }
+      if (device.x509) return { kind: 'x509', x509: device.x509 };
+      return device.key === undefined ? null : { kind: 'sas', key: device.key };
     };
     const found = find();
     if (found !== null) return found;
@@ -114,8 +178,14 @@ export class Registry {
     return find();
   }
 
+  /** The symmetric key of an identity, or null when it is not registered or uses X.509. */
+  keyOf(id: Identity): string | null {
+    const c = this.credential(id);
+    return c?.kind === 'sas' ? c.key : null;
+  }
+
   has(id: Identity): boolean {
-    return this.keyOf(id) !== null;
+    return this.credential(id) !== null;
   }
 
   device(deviceId: string): DeviceEntry | null {
@@ -123,9 +193,9 @@ export class Registry {
     return this.#devices[deviceId] ?? null;
   }
 
-  list(): Array<{ deviceId: string; modules: string[] }> {
+  list(): Array<{ deviceId: string; auth: 'sas' | 'x509'; modules: string[] }> {
     this.reload();
-    return Object.entries(this.#devices).map(([deviceId, d]) => ({ deviceId, modules: Object.keys(d.modules) }));
+    return Object.entries(this.#devices).map(([deviceId, d]) => ({ deviceId, auth: d.x509 ? 'x509' : 'sas', modules: Object.keys(d.modules) }));
   }
 
   /** The module holding this generation id (the workload API names modules by id and generation). */
@@ -139,7 +209,7 @@ export class Registry {
   }
 
   #save(): void {
-    const body: RegistryFile = { version: 1, devices: this.#devices };
+    const body: RegistryFile = { version: 1, devices: this.#devices, certificates: this.#certificates };
     const tmp = `${this.file}.${process.pid}.tmp`;
     fs.writeFileSync(tmp, JSON.stringify(body, null, 2) + '\n', { mode: 0o600 });
     fs.renameSync(tmp, this.file);

@@ -1,41 +1,10 @@
-// CONNECT is accepted only with a valid SAS token: a wrong key, an unknown device and an
-// expired token are refused (CONNACK 5), a malformed password or username is CONNACK 4, and a
-// token that expires on an open connection closes it.
+// CONNECT of a SAS identity is accepted only with a valid SAS token: a wrong key, an unknown
+// device, an expired token or no password are refused (CONNACK 5), a malformed password or
+// username is CONNACK 4, and a token that expires on an open connection closes it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import tls from 'node:tls';
 import { createSas } from '../../src/emulator/index.js';
-import { azureDevice, azureMqtt, deviceClient, startTestHub } from '../helpers/emulator.js';
-
-function str(s: string): Buffer {
-  const b = Buffer.from(s);
-  const len = Buffer.alloc(2);
-  len.writeUInt16BE(b.length);
-  return Buffer.concat([len, b]);
-}
-
-/** Sends a bare MQTT 3.1.1 CONNECT and returns the CONNACK return code. */
-async function connack(port: number, ca: string, clientId: string, username: string, password: string): Promise<number> {
-  const body = Buffer.concat([str('MQTT'), Buffer.from([4, 0xc2, 0, 60]), str(clientId), str(username), str(password)]);
-  const len: number[] = [];
-  let n = body.length;
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    len.push(byte);
-  } while (n > 0);
-  const socket = tls.connect({ host: '127.0.0.1', port, ca, servername: 'localhost' });
-  try {
-    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
-    socket.write(Buffer.concat([Buffer.from([0x10, ...len]), body]));
-    const reply = await new Promise<Buffer>((resolve, reject) => socket.once('data', resolve).once('error', reject));
-    assert.equal(reply[0], 0x20);
-    return reply[3];
-  } finally {
-    socket.destroy();
-  }
-}
+import { azureDevice, azureMqtt, connack, deviceClient, startTestHub } from '../helpers/emulator.js';
 
 test('wrong key, unknown device, expired token and malformed credentials are refused', { timeout: 20_000 }, async () => {
   const h = await startTestHub();
@@ -62,6 +31,7 @@ test('wrong key, unknown device, expired token and malformed credentials are ref
     assert.equal(await connack(h.hub.mqttPort, h.ca, h.deviceId, user, createSas('LOCALHOST', { deviceId: h.deviceId, moduleId: null }, key, se)), 0);
     assert.equal(await connack(h.hub.mqttPort, h.ca, h.deviceId, user, good), 0);
     assert.equal(await connack(h.hub.mqttPort, h.ca, h.deviceId, user, 'not a token'), 4);
+    assert.equal(await connack(h.hub.mqttPort, h.ca, h.deviceId, user, undefined), 5, 'a SAS device needs its token');
     assert.equal(await connack(h.hub.mqttPort, h.ca, h.deviceId, `elsewhere/${h.deviceId}/?api-version=1`, good), 4);
     assert.equal(await connack(h.hub.mqttPort, h.ca, 'other', `${h.hub.hostName}/other/?api-version=1`, good), 5);
     // a token for another hub host

@@ -1,13 +1,13 @@
 // `percept hub` as a process: it prints the CA path and a connection string, `hub device add`
-// registers a device the running emulator accepts at once, SIGINT stops it cleanly; without a
-// running emulator `device add` writes the registry itself.
+// (SAS or --x509) registers a device the running emulator accepts at once, SIGINT stops it
+// cleanly; without a running emulator `device add` writes the registry and certificate itself.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { azureDevice, deviceClient } from '../helpers/emulator.js';
+import { azureDevice, deviceClient, x509DeviceClient } from '../helpers/emulator.js';
 import { ROOT, tempDir } from '../helpers/paths.js';
 
 const MAIN = path.join(ROOT, 'dist', 'src', 'emulator', 'main.js');
@@ -15,7 +15,7 @@ const run = promisify(execFile);
 
 test('hub runs in the foreground, accepts devices added while running, stops on SIGINT', { timeout: 30_000 }, async () => {
   const stateDir = tempDir('percept-hub-cli-');
-  const child = spawn(process.execPath, [MAIN, '--state', stateDir, '--mqtt-port', '0', '--api-port', '0', '--log-level', 'warn'], {
+  const child = spawn(process.execPath, [MAIN, '--state', stateDir, '--mqtt-port', '0', '--api-port', '0', '--ws-port', '0', '--log-level', 'warn'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   try {
@@ -26,8 +26,10 @@ test('hub runs in the foreground, accepts devices added while running, stops on 
       child.once('exit', (code) => reject(new Error(`hub exited with ${code}: ${out}`)));
     });
     assert.match(ready, new RegExp(`CA certificate ${path.join(stateDir, 'ca.pem').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
-    const ports = JSON.parse(fs.readFileSync(path.join(stateDir, 'ports.json'), 'utf8')) as { mqtt: number; api: number };
+    const ports = JSON.parse(fs.readFileSync(path.join(stateDir, 'ports.json'), 'utf8')) as { mqtt: number; api: number; ws: number };
     assert.match(ready, new RegExp(`HostName=localhost:${ports.mqtt};DeviceId=percept;`));
+    assert.ok(ports.ws > 0);
+    assert.match(ready, new RegExp(`MQTT over WSS  wss://localhost:${ports.ws}/\\$iothub/websocket`));
 
     const added = await run(process.execPath, [MAIN, 'device', 'add', 'cam-2', '--state', stateDir]);
     const cs = added.stdout.trim();
@@ -38,6 +40,15 @@ test('hub runs in the foreground, accepts devices added while running, stops on 
     await client.close();
     const listed = (await (await fetch(`http://127.0.0.1:${ports.api}/devices/cam-2/messages`)).json()) as Array<{ body: unknown }>;
     assert.deepEqual(listed.map((m) => m.body), [{ via: 'cli' }]);
+
+    const x = await run(process.execPath, [MAIN, 'device', 'add', 'cam-x', '--x509', '--state', stateDir]);
+    assert.equal(x.stdout.trim(), `HostName=localhost:${ports.mqtt};DeviceId=cam-x;x509=true`);
+    const certPath = path.join(stateDir, 'devices', 'cam-x.cert.pem');
+    const keyPath = path.join(stateDir, 'devices', 'cam-x.key.pem');
+    assert.equal(x.stderr, `certificate ${certPath}\nkey         ${keyPath}\n`);
+    const xc = await x509DeviceClient(x.stdout.trim(), fs.readFileSync(path.join(stateDir, 'ca.pem'), 'utf8'), fs.readFileSync(certPath, 'utf8'), fs.readFileSync(keyPath, 'utf8'));
+    await xc.open();
+    await xc.close();
 
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
     child.kill('SIGINT');
@@ -54,6 +65,20 @@ test('device add without a running hub, --help and usage errors', { timeout: 15_
   assert.match(added.stdout.trim(), /^HostName=localhost:8883;DeviceId=edge-1;ModuleId=percept;SharedAccessKey=\S+$/);
   const registry = JSON.parse(fs.readFileSync(path.join(stateDir, 'registry.json'), 'utf8')) as { devices: Record<string, { modules: object }> };
   assert.deepEqual(Object.keys(registry.devices['edge-1'].modules), ['percept']);
+
+  const x = await run(process.execPath, [MAIN, 'device', 'add', 'cam-x', '--x509', '--state', stateDir]);
+  assert.equal(x.stdout.trim(), 'HostName=localhost:8883;DeviceId=cam-x;x509=true');
+  const keyPath = path.join(stateDir, 'devices', 'cam-x.key.pem');
+  assert.match(x.stderr, new RegExp(`key +${keyPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  assert.equal(fs.statSync(keyPath).mode & 0o777, 0o600);
+  const again = await run(process.execPath, [MAIN, 'device', 'add', 'cam-x', '--x509', '--state', stateDir]);
+  assert.equal(again.stdout, x.stdout, 'adding it again keeps the same certificate');
+  await assert.rejects(run(process.execPath, [MAIN, 'device', 'add', 'edge-1', '--x509', '--state', stateDir]), (e: { code?: number; stderr?: string }) => {
+    assert.equal(e.code, 1);
+    assert.match(e.stderr ?? '', /DeviceAlreadyExists/);
+    return true;
+  });
+  await assert.rejects(run(process.execPath, [MAIN, 'device', 'add', 'y', '--thumbprint', 'AB', '--state', stateDir]), (e: { code?: number }) => e.code === 2);
 
   const help = await run(process.execPath, [MAIN, '--help']);
   assert.match(help.stdout, /percept hub device add <id>/);

@@ -11,7 +11,7 @@ import { tempDir } from '../helpers/paths.js';
 
 test('certificates, registry and messages survive a restart; ports.json tracks the run', { timeout: 20_000 }, async () => {
   const stateDir = tempDir('percept-hub-state-');
-  const first = await HubEmulator.start({ stateDir, mqttPort: 0, apiPort: 0 });
+  const first = await HubEmulator.start({ stateDir, mqttPort: 0, apiPort: 0, wsPort: 0 });
   let second: HubEmulator | undefined;
   try {
     assert.equal(first.caPath, path.join(stateDir, 'ca.pem'));
@@ -23,10 +23,13 @@ test('certificates, registry and messages survive a restart; ports.json tracks t
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(stateDir, 'ports.json'), 'utf8')), {
       mqtt: first.mqttPort,
       api: first.apiPort,
+      ws: first.wsPort,
       pid: process.pid,
       host: 'localhost',
     });
+    assert.ok(first.wsPort! > 0);
     const { key } = first.addDevice('cam-1');
+    const x509 = first.addX509Device('cam-x');
     const client = await deviceClient(first.connectionString('cam-1'), first.caPem);
     await client.open();
     await client.sendEvent(new azureDevice.Message('{"before":"restart"}'));
@@ -37,6 +40,8 @@ test('certificates, registry and messages survive a restart; ports.json tracks t
     second = await HubEmulator.start({ stateDir, mqttPort: 0, apiPort: 0 });
     assert.equal(fs.readFileSync(second.caPath, 'utf8'), ca, 'the CA is reused');
     assert.equal(second.addDevice('cam-1').key, key, 'the device and its key are kept');
+    assert.deepEqual(second.addX509Device('cam-x').files, x509.files, 'the X.509 device keeps its certificate');
+    assert.equal(second.wsPort, null, 'WebSockets are off unless asked for');
     assert.deepEqual(second.messages('cam-1').map((m) => [m.seq, m.body]), [[1, { before: 'restart' }]]);
     // the new port is in the new connection string, and the old CA still verifies the server
     const again = await deviceClient(second.connectionString('cam-1'), ca);

@@ -1,6 +1,10 @@
 // Starts a HubEmulator for a test: a temp state folder, free ports, one registered device.
-// Also makes SDK device clients that trust the emulator's CA, so tests need no cloud.
+// Also makes SDK device clients (SAS or X.509, MQTT or MQTT over WebSockets) that trust the
+// emulator's CA, so tests need no cloud.
+import https from 'node:https';
 import { createRequire } from 'node:module';
+import type net from 'node:net';
+import tls from 'node:tls';
 import { HubEmulator, type EmulatorLogger } from '../../src/emulator/index.js';
 import { tempDir } from './paths.js';
 
@@ -22,10 +26,10 @@ export interface TestHub {
 }
 
 export async function startTestHub(
-  opts: { deviceId?: string; moduleId?: string; stateDir?: string; logger?: EmulatorLogger } = {},
+  opts: { deviceId?: string; moduleId?: string; stateDir?: string; logger?: EmulatorLogger; wsPort?: number | 'auto' } = {},
 ): Promise<TestHub> {
   const stateDir = opts.stateDir ?? tempDir('percept-hub-');
-  const hub = await HubEmulator.start({ stateDir, mqttPort: 0, apiPort: 0, logger: opts.logger });
+  const hub = await HubEmulator.start({ stateDir, mqttPort: 0, apiPort: 0, logger: opts.logger, ...(opts.wsPort === undefined ? {} : { wsPort: opts.wsPort }) });
   const deviceId = opts.deviceId ?? 'test-device';
   const { connectionString } = hub.addDevice(deviceId, opts.moduleId);
   return {
@@ -48,6 +52,92 @@ export async function deviceClient(connectionString: string, ca: string, opts: {
   // the SDK emits 'error' for transport faults; a test asserts on 'disconnect' instead
   client.on('error', () => {});
   return client;
+}
+
+/**
+ * An https agent that dials `port` whatever port the URL names. The SDK's MqttWs always dials
+ * `wss://<HostName>:443/$iothub/websocket`; with this agent (its documented `mqtt.webSocketAgent`
+ * option) SDK tests reach a WebSocket port picked at random, with no root and no fixed port.
+ */
+export class PortAgent extends https.Agent {
+  readonly #port: number;
+  constructor(port: number) {
+    super({ keepAlive: false });
+    this.#port = port;
+  }
+  override createConnection(options: tls.ConnectionOptions): net.Socket {
+    return tls.connect({ ...options, port: this.#port });
+  }
+}
+
+/**
+ * An SDK client over MQTT over WebSockets to the hub's WebSocket port, not yet open. The host in
+ * the connection string loses its port (MqttWs appends :443 to it); a SAS `sr` without the port
+ * is accepted. `cert` and `key` authenticate an x509=true connection string.
+ */
+export async function wsDeviceClient(
+  hub: HubEmulator,
+  connectionString: string,
+  opts: { cert?: string; key?: string; retry?: boolean } = {},
+): Promise<import('azure-iot-device').Client> {
+  if (hub.wsPort === null) throw new Error(`the test hub serves no WebSocket port (${hub.wsNote})`);
+  const client = device.Client.fromConnectionString(connectionString.replace(`HostName=${hub.hostName};`, `HostName=${hub.host};`), mqtt.MqttWs);
+  await client.setOptions({ ca: hub.caPem, mqtt: { webSocketAgent: new PortAgent(hub.wsPort) }, ...(opts.cert ? { cert: opts.cert, key: opts.key } : {}) });
+  if (opts.retry === false) client.setRetryPolicy({ shouldRetry: () => false, nextRetryTimeout: () => -1 });
+  client.on('error', () => {});
+  return client;
+}
+
+/** An SDK client (Mqtt transport) for an x509=true connection string; not yet open. */
+export async function x509DeviceClient(connectionString: string, ca: string, cert?: string, key?: string): Promise<import('azure-iot-device').Client> {
+  const client = device.Client.fromConnectionString(connectionString, mqtt.Mqtt);
+  // an X.509 client without a certificate is what a device with a lost cert looks like
+  if (cert !== undefined && key !== undefined) await client.setOptions({ ca, cert, key });
+  else await client.setOptions({ ca });
+  client.setRetryPolicy({ shouldRetry: () => false, nextRetryTimeout: () => -1 });
+  client.on('error', () => {});
+  return client;
+}
+
+function mqttString(s: string): Buffer {
+  const b = Buffer.from(s);
+  const len = Buffer.alloc(2);
+  len.writeUInt16BE(b.length);
+  return Buffer.concat([len, b]);
+}
+
+/**
+ * Sends a bare MQTT 3.1.1 CONNECT over TLS (with a client certificate when given, with no
+ * password when `password` is undefined) and returns the CONNACK return code.
+ */
+export async function connack(
+  port: number,
+  ca: string,
+  clientId: string,
+  username: string,
+  password: string | undefined,
+  clientCert?: { cert: string; key: string },
+): Promise<number> {
+  const flags = password === undefined ? 0x82 : 0xc2; // username, [password,] clean session
+  const body = Buffer.concat([mqttString('MQTT'), Buffer.from([4, flags, 0, 60]), mqttString(clientId), mqttString(username), ...(password === undefined ? [] : [mqttString(password)])]);
+  const len: number[] = [];
+  let n = body.length;
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    len.push(byte);
+  } while (n > 0);
+  const socket = tls.connect({ host: '127.0.0.1', port, ca, servername: 'localhost', ...clientCert });
+  try {
+    await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+    socket.write(Buffer.concat([Buffer.from([0x10, ...len]), body]));
+    const reply = await new Promise<Buffer>((resolve, reject) => socket.once('data', resolve).once('error', reject));
+    if (reply[0] !== 0x20) throw new Error(`expected a CONNACK, got packet type 0x${reply[0].toString(16)}`);
+    return reply[3];
+  } finally {
+    socket.destroy();
+  }
 }
 
 /** What an SDK client subscribes to when a listener is added; the subscription is asynchronous. */
