@@ -138,7 +138,7 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
     // A live source hands over a frame only when a worker can take it at once.
-    if (pool.inFlight >= pool.stats().workers) continue;
+    if (pool.inFlight >= pool.liveCapacity) continue;
     const t = performance.now();
     pending.push(pool.run(frameOf(frames, k)).then(() => lat.add(performance.now() - t)));
   }

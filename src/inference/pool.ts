@@ -23,6 +23,11 @@ export interface PoolOptions {
   faultInjection?: boolean;
   /** Replacements allowed in a row that die before becoming ready. */
   maxStartFailures?: number;
+  /**
+   * Jobs a worker holds at once. Two let a worker decode the next frame (on libuv's pool)
+   * while its session runs the current one, which keeps both cores busy.
+   */
+  perWorker?: number;
 }
 
 export interface InferenceResult {
@@ -54,6 +59,9 @@ interface Job {
   enqueuedAt: number;
   fault?: JobMessage['fault'];
   thresholds?: Thresholds;
+  /** Workers that died while holding this job. */
+  crashes: number;
+  dispatchedAt: number;
   resolve: (r: InferenceResult) => void;
   reject: (e: PerceptError) => void;
 }
@@ -62,8 +70,7 @@ interface Slot {
   index: number;
   worker: Worker;
   ready: boolean;
-  job: Job | null;
-  dispatchedAt: number;
+  jobs: Job[];
   startFailed?: boolean;
   exited?: boolean;
 }
@@ -74,7 +81,7 @@ export class InferencePool extends EventEmitter {
   readonly #opts: Required<Omit<PoolOptions, 'logger'>> & { logger?: Logger };
   readonly #slots: Slot[] = [];
   readonly #queue: Job[] = [];
-  readonly #spaceWaiters: Array<() => void> = [];
+  readonly #spaceWaiters: Array<{ limit: number; wake: () => void }> = [];
   #nextId = 1;
   #closed = false;
   #startFailures = 0;
@@ -86,7 +93,7 @@ export class InferencePool extends EventEmitter {
 
   private constructor(opts: PoolOptions) {
     super();
-    this.#opts = { queueDepth: opts.workers, faultInjection: false, maxStartFailures: 3, ...opts };
+    this.#opts = { queueDepth: opts.workers, faultInjection: false, maxStartFailures: 3, perWorker: 2, ...opts };
   }
 
   /** Starts the workers and resolves once every one has its session, or rejects with the first start error. */
@@ -103,18 +110,23 @@ export class InferencePool extends EventEmitter {
   }
 
   get capacity(): number {
-    return this.#slots.length + this.#opts.queueDepth;
+    return this.#slots.length * this.#opts.perWorker + this.#opts.queueDepth;
+  }
+
+  /** In flight for a live source: what the workers hold, no queue, so frames stay fresh. */
+  get liveCapacity(): number {
+    return this.#slots.length * this.#opts.perWorker;
   }
 
   get inFlight(): number {
-    return this.#slots.filter((s) => s.job).length + this.#queue.length;
+    return this.#slots.reduce((n, s) => n + (s?.jobs.length ?? 0), 0) + this.#queue.length;
   }
 
   stats(): PoolStats {
     return {
       workers: this.#slots.length,
       ready: this.#slots.filter((s) => s.ready).length,
-      busy: this.#slots.filter((s) => s.job).length,
+      busy: this.#slots.filter((s) => s.jobs.length).length,
       queued: this.#queue.length,
       provider: this.#provider,
       fallbacks: [...this.#fallbacks],
@@ -131,7 +143,7 @@ export class InferencePool extends EventEmitter {
       faultInjection: this.#opts.faultInjection,
     };
     const worker = new Worker(WORKER_URL, { workerData: init, env: process.env });
-    const slot: Slot = { index, worker, ready: false, job: null, dispatchedAt: 0 };
+    const slot: Slot = { index, worker, ready: false, jobs: [] };
     this.#slots[index] = slot;
     return new Promise<void>((resolveReady, rejectReady) => {
       worker.on('message', (m: WorkerMessage) => {
@@ -170,12 +182,22 @@ export class InferencePool extends EventEmitter {
 
   #exited(slot: Slot, code: number): void {
     slot.exited = true;
-    const job = slot.job;
-    slot.job = null;
-    if (job) {
-      this.#stats.failed++;
-      job.reject(new PerceptError('ERR_WORKER_CRASHED', `inference worker ${slot.index} died (exit code ${code}) while processing frame ${job.frame.source}#${job.frame.seq}; the frame is skipped and the worker replaced`));
+    // A job alone in a worker that died is the culprit and fails. When the worker held
+    // several, which one killed it is unknown: each runs again alone on another worker, so
+    // only the culprit frame is lost.
+    const held = slot.jobs.splice(0);
+    const retry: Job[] = [];
+    for (const job of held) {
+      job.crashes++;
+      if (held.length === 1 || this.#closed) {
+        this.#stats.failed++;
+        job.reject(new PerceptError('ERR_WORKER_CRASHED', `inference worker ${slot.index} died (exit code ${code}) while processing frame ${job.frame.source}#${job.frame.seq}; the frame is skipped and the worker replaced`));
+      } else {
+        retry.push(job);
+      }
     }
+    this.#queue.unshift(...retry);
+    if (retry.length) queueMicrotask(() => this.#pump());
     if (this.#closed || this.#slots[slot.index] !== slot) return;
     if (!slot.ready) {
       this.#startFailures++;
@@ -197,9 +219,9 @@ export class InferencePool extends EventEmitter {
   }
 
   #finish(slot: Slot, m: Extract<WorkerMessage, { type: 'result' | 'jobError' }>): void {
-    const job = slot.job;
-    slot.job = null;
-    if (job && job.id === m.id) {
+    const i = slot.jobs.findIndex((j) => j.id === m.id);
+    const job = i >= 0 ? slot.jobs.splice(i, 1)[0] : undefined;
+    if (job) {
       if (m.type === 'result') {
         this.#stats.completed++;
         const now = performance.now();
@@ -211,7 +233,7 @@ export class InferencePool extends EventEmitter {
           width: m.width,
           height: m.height,
           detections: m.detections,
-          timings: { ...m.timings, queueMs: slot.dispatchedAt - job.enqueuedAt, totalMs: now - job.enqueuedAt },
+          timings: { ...m.timings, queueMs: job.dispatchedAt - job.enqueuedAt, totalMs: now - job.enqueuedAt },
         });
       } else {
         this.#stats.failed++;
@@ -222,12 +244,20 @@ export class InferencePool extends EventEmitter {
   }
 
   #pump(): void {
-    for (const slot of this.#slots) {
-      if (!slot || !slot.ready || slot.job) continue;
-      const job = this.#queue.shift();
-      if (!job) break;
-      slot.job = job;
-      slot.dispatchedAt = performance.now();
+    while (this.#queue.length) {
+      // The least loaded ready worker takes the next job, idle workers first. A job that was
+      // in a worker that died runs alone, so if it kills this one too, the blame is certain.
+      const suspect = this.#queue[0].crashes > 0;
+      let slot: Slot | undefined;
+      for (const s of this.#slots) {
+        if (!s || !s.ready || s.exited || s.jobs.length >= this.#opts.perWorker) continue;
+        if (s.jobs.some((j) => j.crashes > 0) || (suspect && s.jobs.length > 0)) continue;
+        if (!slot || s.jobs.length < slot.jobs.length) slot = s;
+      }
+      if (!slot) break;
+      const job = this.#queue.shift()!;
+      slot.jobs.push(job);
+      job.dispatchedAt = performance.now();
       const buf = job.frame.data;
       // Transfer needs a buffer that owns its memory exactly; copy otherwise.
       const ab =
@@ -237,18 +267,27 @@ export class InferencePool extends EventEmitter {
       const msg: JobMessage = { type: 'job', id: job.id, format: job.frame.format, width: job.frame.width, height: job.frame.height, data: ab as ArrayBuffer, fault: job.fault, thresholds: job.thresholds };
       slot.worker.postMessage(msg, [ab as ArrayBuffer]);
     }
-    while (this.#spaceWaiters.length && this.inFlight < this.capacity) this.#spaceWaiters.shift()!();
+    for (let i = 0; i < this.#spaceWaiters.length; ) {
+      const w = this.#spaceWaiters[i];
+      if (this.inFlight < w.limit) {
+        this.#spaceWaiters.splice(i, 1);
+        w.wake();
+      } else i++;
+    }
   }
 
-  /** Resolves when a new job would not exceed the pool's capacity. */
-  whenAvailable(signal?: AbortSignal): Promise<void> {
-    if (this.inFlight < this.capacity || this.#closed) return Promise.resolve();
+  /** Resolves when a new job would keep the pool within `limit` (default: its capacity). */
+  whenAvailable(signal?: AbortSignal, limit = this.capacity): Promise<void> {
+    if (this.inFlight < limit || this.#closed) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const onAbort = () => reject(signal?.reason);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#spaceWaiters.push(() => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve();
+      this.#spaceWaiters.push({
+        limit,
+        wake: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
       });
     });
   }
@@ -258,14 +297,14 @@ export class InferencePool extends EventEmitter {
     if (this.#fatal) return Promise.reject(this.#fatal);
     if (this.#closed) return Promise.reject(new PerceptError('ERR_POOL_CLOSED', 'the inference pool is closed'));
     return new Promise((resolve, reject) => {
-      this.#queue.push({ id: this.#nextId++, frame, enqueuedAt: performance.now(), fault: opts.fault, thresholds: opts.thresholds, resolve, reject });
+      this.#queue.push({ id: this.#nextId++, frame, enqueuedAt: performance.now(), fault: opts.fault, thresholds: opts.thresholds, crashes: 0, dispatchedAt: 0, resolve, reject });
       this.#pump();
     });
   }
 
   #failQueue(err: PerceptError): void {
     for (const job of this.#queue.splice(0)) job.reject(err);
-    while (this.#spaceWaiters.length) this.#spaceWaiters.shift()!();
+    while (this.#spaceWaiters.length) this.#spaceWaiters.shift()!.wake();
   }
 
   /** Waits for running jobs (up to `graceMs`), then stops every worker. */
@@ -274,7 +313,7 @@ export class InferencePool extends EventEmitter {
     this.#closed = true;
     this.#failQueue(new PerceptError('ERR_POOL_CLOSED', 'the inference pool is closed'));
     const deadline = Date.now() + graceMs;
-    while (this.#slots.some((s) => s?.job) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    while (this.#slots.some((s) => s?.jobs.length) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     // Ask each worker to release its session and leave; terminate only one that will not.
     await Promise.all(
       this.#slots.filter(Boolean).map(

@@ -38,9 +38,10 @@ const leave = async () => {
 port.on('message', (m: { type: string }) => {
   if (m.type !== 'close') return;
   closing = true;
-  if (!busy) void leave();
+  if (busy === 0) void leave();
 });
-let busy = true;
+/** Jobs under way (the pool may hand a worker two at once), or -1 while starting. */
+let busy = -1;
 
 // Manifests with overridden thresholds, built once per distinct override.
 const overridden = new Map<string, ModelManifest>();
@@ -69,23 +70,24 @@ async function main(): Promise<void> {
     await leave();
     return;
   }
-  busy = false;
+  busy = 0;
   if (closing) return leave();
   const live = session;
   const { input } = init.manifest;
   const dims = input.layout === 'NCHW' ? [1, 3, input.height, input.width] : [1, input.height, input.width, 3];
-  const tensorBuffer = new Float32Array(input.width * input.height * 3);
+  // Tensor buffers are reused: a fresh 2 MB array per frame would keep the garbage collector
+  // busy. One per job under way.
+  const free: Float32Array[] = [];
   const fetches = init.manifest.outputs.length ? init.manifest.outputs : [...live.outputNames];
 
   port.on('message', async (job: JobMessage) => {
     if (job.type !== 'job' || closing) return;
-    busy = true;
+    busy++;
+    const tensorBuffer = free.pop() ?? new Float32Array(input.width * input.height * 3);
     if (init.faultInjection && job.fault === 'throw') throw new Error('injected worker fault');
     if (init.faultInjection && job.fault === 'exit') process.exit(3);
     try {
       const t0 = performance.now();
-      // One tensor buffer per worker: jobs run one at a time, and a fresh 2 MB array per
-      // frame would keep the garbage collector busy.
       const pre = await preprocess(Buffer.from(job.data), job.format, job.width, job.height, input, tensorBuffer);
       const t1 = performance.now();
       const out = await live.run({ [input.name]: new ort.Tensor('float32', pre.tensor, dims) }, fetches);
@@ -105,8 +107,9 @@ async function main(): Promise<void> {
     } catch (e) {
       post({ type: 'jobError', id: job.id, error: errorOf(e, 'ERR_DECODE') });
     } finally {
-      busy = false;
-      if (closing) void leave();
+      free.push(tensorBuffer);
+      busy--;
+      if (closing && busy === 0) void leave();
     }
   });
 }

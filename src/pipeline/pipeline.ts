@@ -148,7 +148,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const inflight = new Set<Promise<void>>();
     try {
       for (;;) {
-        await run.pool.whenAvailable(signal);
+        // A live source hands over a frame only when a worker can take it, so frames stay
+        // fresh; a lossless source may also fill the pool's queue.
+        await run.pool.whenAvailable(signal, run.source.live ? run.pool.liveCapacity : undefined);
         const frame = await run.source.next(signal);
         if (!frame) break;
         const seq = frame.seq;
