@@ -16,8 +16,12 @@ export type ErrorCode =
   | 'ERR_PROVIDER'
   | 'ERR_DECODE'
   | 'ERR_HUB'
+  | 'ERR_HUB_OFFLINE'
+  | 'ERR_HUB_TIMEOUT'
+  | 'ERR_OUTBOX_FULL'
   | 'ERR_EMULATOR'
   | 'ERR_TPM'
+  | 'ERR_INPUT'
   | 'ERR_PREVIEW'
   | 'ERR_USAGE';
 

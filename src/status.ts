@@ -12,6 +12,7 @@ export interface HubStatus {
   moduleId?: string;
   auth: 'sas' | 'x509' | 'edge' | 'tpm';
   transport: 'mqtt' | 'mqttws';
+  /** `dropped` by reason: outbox_full (byte bound), disk_full (SQLITE_FULL), expired (time-to-live). */
   outbox: { depth: number; bytes: number; oldestAgeMs: number | null; deadLettered: number; dropped: Record<string, number> };
   /** Messages accepted into the outbox, sent, acknowledged by the hub, and resent. */
   accepted: number;
@@ -22,6 +23,18 @@ export interface HubStatus {
   lastError: string | null;
   /** Messages per second acknowledged, over the last few seconds. */
   sendRate: number;
+  /** Sends that failed; of them, deadline passes that forced a reconnect (the silent-hang watchdog). */
+  failed?: number;
+  timeouts?: number;
+  /** Slow acknowledgements (throttling) and the window of messages in flight they shaped. */
+  throttled?: number;
+  window?: number;
+  inFlight?: number;
+  /** Planned reconnects that renewed the SAS token; disconnects by the hub at a token's end or edgeHub's hour. */
+  tokenRenewals?: number;
+  routineDisconnects?: number;
+  /** Kind of the last failed connection attempt, from error codes: network, timeout, busy, auth, tls, rejected, unknown. */
+  lastFailure?: string | null;
 }
 
 export interface AgentStatus {

@@ -13,6 +13,7 @@ import { Windows, type ClosedWindow } from '../telemetry/window.js';
 import { encodeWindow } from '../telemetry/encode.js';
 import { Outbox, type Checkpointer } from '../hub/outbox.js';
 import type { Signer } from '../attest/signer.js';
+import type { Tpm } from '../attest/tpm.js';
 import { checkpointMessage } from '../telemetry/checkpoint.js';
 import { HubLink } from '../hub/link.js';
 import { Sender } from '../hub/sender.js';
@@ -49,8 +50,11 @@ export class Agent {
   #sender: Sender | null = null;
   #preview: PreviewServer | null = null;
   #signer: Signer | null = null;
+  /** One TPM connection shared by the signer and the TPM-held SAS key (swtpm serves one client). */
+  #tpm: Promise<Tpm> | null = null;
   #lastCheckpointAt = 0;
   #lastEnqueueAt = 0;
+  #lastFullLogAt = 0;
   #checkpointTimer: NodeJS.Timeout | null = null;
   #closing = false;
   #ended: () => void = () => undefined;
@@ -76,6 +80,10 @@ export class Agent {
   get pipeline(): Pipeline | null {
     return this.#pipeline;
   }
+  /** The checkpoint signer (a TpmSigner answers the `attest` method). */
+  get signer(): Signer | null {
+    return this.#signer;
+  }
   get link(): HubLink | null {
     return this.#link;
   }
@@ -84,7 +92,7 @@ export class Agent {
   async start(): Promise<void> {
     const hub = this.#cfg.hub;
     if (hub && (hub.connectionString || hub.edge)) {
-      this.#outbox = new Outbox(hub.outbox ?? path.join(this.#cfg.stateDir, 'outbox.db'));
+      this.#outbox = new Outbox(hub.outbox ?? path.join(this.#cfg.stateDir, 'outbox.db'), { maxBytes: hub.outboxMaxBytes, ttlSeconds: hub.ttlSeconds, whenFull: hub.whenFull, logger: this.#log });
       this.#link = new HubLink({
         connectionString: hub.connectionString,
         edge: hub.edge,
@@ -94,8 +102,12 @@ export class Agent {
         transport: hub.transport,
         output: hub.output,
         logger: this.#log,
+        sendTimeoutMs: hub.sendTimeoutMs,
+        tokenTtlSeconds: hub.tokenTtlSeconds,
+        backoffMs: [hub.backoffMinMs, Math.max(hub.backoffMinMs, hub.backoffMaxMs)],
+        tpm: () => this.#openTpm(),
       });
-      this.#sender = new Sender(this.#outbox, this.#link, this.#log);
+      this.#sender = new Sender(this.#outbox, this.#link, this.#log, { window: hub.window });
       this.#signer = await this.#openSigner();
       if (this.#signer) {
         this.#log.info({ kid: this.#signer.kid, attestation: this.#signer.attestation }, 'telemetry checkpoints are signed');
@@ -157,12 +169,23 @@ export class Agent {
     });
   }
 
+  #openTpm(): Promise<Tpm> {
+    if (this.#tpm) return this.#tpm;
+    const opening = import('../attest/tpm.js').then(({ Tpm }) => Tpm.open(this.#cfg.attest.tcti));
+    this.#tpm = opening;
+    // A failed open is retried by the next caller (the link reconnecting), not cached.
+    opening.catch(() => {
+      if (this.#tpm === opening) this.#tpm = null;
+    });
+    return opening;
+  }
+
   async #openSigner(): Promise<Signer | null> {
     const a = this.#cfg.attest;
     if (a.signer === 'none') return null;
     if (a.signer === 'tpm') {
       const { TpmSigner } = await import('../attest/tpm-signer.js');
-      return TpmSigner.open({ tcti: a.tcti });
+      return TpmSigner.open({ tpm: await this.#openTpm() });
     }
     const { SoftwareSigner } = await import('../attest/software.js');
     return SoftwareSigner.open(a.keyFile ?? path.join(this.#cfg.stateDir, 'signing-key.pem'));
@@ -191,7 +214,12 @@ export class Agent {
     this.#lastEnqueueAt = Date.now();
     this.#outbox.enqueue(msgs, this.#dueCheckpoint()).then(
       () => this.#sender?.poke(),
-      (e: PerceptError) => this.#log.error({ code: e.code, source: w.source }, e.message),
+      (e: PerceptError) => {
+        // A full outbox refuses every window: say so every 10 s, the counts are in status.
+        if (e.code === 'ERR_OUTBOX_FULL' && Date.now() - this.#lastFullLogAt < 10_000) return;
+        if (e.code === 'ERR_OUTBOX_FULL') this.#lastFullLogAt = Date.now();
+        this.#log.error({ code: e.code, source: w.source, dropped: this.#outbox?.stats().dropped }, e.message);
+      },
     );
   }
 
@@ -252,6 +280,7 @@ export class Agent {
     if (!this.#link || !this.#outbox || !this.#sender) return null;
     const o = this.#outbox.stats();
     const s = this.#sender.stats();
+    const l = this.#link.stats();
     return {
       state: this.#link.state,
       host: this.#link.host,
@@ -259,7 +288,7 @@ export class Agent {
       moduleId: this.#link.moduleId,
       auth: this.#link.auth,
       transport: this.#cfg.hub?.transport ?? 'mqtt',
-      outbox: { depth: o.depth, bytes: o.bytes, oldestAgeMs: o.oldestAgeMs, deadLettered: o.deadLettered, dropped: {} },
+      outbox: { depth: o.depth, bytes: o.bytes, oldestAgeMs: o.oldestAgeMs, deadLettered: o.deadLettered, dropped: o.dropped },
       accepted: o.accepted,
       sent: s.sent,
       acknowledged: s.acknowledged,
@@ -267,6 +296,14 @@ export class Agent {
       reconnects: this.#link.reconnects,
       lastError: this.#link.lastError,
       sendRate: s.sendRate,
+      failed: s.failed,
+      timeouts: s.timeouts,
+      throttled: s.throttled,
+      window: s.window,
+      inFlight: s.inFlight,
+      tokenRenewals: l.tokenRenewals,
+      routineDisconnects: l.routineDisconnects,
+      lastFailure: l.lastFailure,
     };
   }
 
@@ -307,6 +344,7 @@ export class Agent {
     }
     this.#outbox?.close();
     await this.#signer?.close();
+    if (this.#tpm) await (await this.#tpm.catch(() => null))?.close();
     return { drained };
   }
 }

@@ -9,7 +9,7 @@ import { loadModel } from '../pipeline/model.js';
 import { projectRoot } from '../models/manifest.js';
 import { numFlag } from './args.js';
 
-const SECTIONS = ['pipeline', 'preview'] as const;
+const SECTIONS = ['pipeline', 'preview', 'attest'] as const;
 
 export const BENCH_HELP = `Usage: percept bench [--json] [--section ${SECTIONS.join('|')}] [--seconds N] [--model-path file.onnx]
 
@@ -17,6 +17,8 @@ Measures, in one run on this machine:
   pipeline   YOLOX-Nano: raw session.run (1 and 2 threads), the naive main-thread loop,
              the worker pool, the 2-core bound, and p50/p99 latency at a 30 fps source.
   preview    inference fps with no preview client and with an HTTP client on the frame stream.
+  attest     TPM signatures/s (swtpm), verifier messages/s on a 30 msg/s stream with a
+             signature a second, and the agent's CPU for attestation at 30 msg/s.
 Frames: the shared test photos re-encoded as JPEG plus a 1280x720 ffmpeg test stream.
   --json       end with one JSON line of all figures
   --seconds N  time per measurement (default 4)`;
@@ -47,7 +49,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const seconds = numFlag('seconds', values.seconds, 0.5, 60) ?? 4;
   const shared = path.resolve(projectRoot(), '..', 'shared');
   const say = (line: string) => process.stdout.write(line + '\n');
-  const result: Record<string, number | string> = {};
+  const result: Record<string, number | string | null> = {};
   const t0 = Date.now();
   if (sections.includes('pipeline')) {
     say('== pipeline (YOLOX-Nano) ==');
@@ -61,6 +63,12 @@ export async function benchCommand(argv: string[]): Promise<number> {
     say('== preview (YOLOX-Nano, 2 workers, lossless image loop) ==');
     const { benchPreview } = await import('../web/bench.js');
     Object.assign(result, await benchPreview(say, seconds));
+  }
+  if (sections.includes('attest')) {
+    say('== attest (chain, checkpoint signatures, verifier) ==');
+    const { benchAttest } = await import('../bench/attest.js');
+    const a = await benchAttest(say, seconds);
+    Object.assign(result, a);
   }
   result.bench_seconds = (Date.now() - t0) / 1000;
   if (values.json) {

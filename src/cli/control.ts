@@ -1,6 +1,6 @@
 // The control plane: desired properties become configuration (validated, applied live,
 // answered in reported properties with the applied $version), and direct methods answer
-// getStatus, snapshot, restartPipeline and setLogLevel. The last applied desired document is
+// getStatus, snapshot, restartPipeline, setLogLevel and attest. The last applied desired document is
 // kept on disk so a device that boots offline runs as it was last told.
 
 import fs from 'node:fs';
@@ -13,6 +13,7 @@ import { drawDetections } from '../pipeline/snapshot.js';
 import type { TappedFrame } from '../pipeline/pipeline.js';
 import type { Agent } from './agent.js';
 import type { MethodResult } from '../hub/link.js';
+import { attestMethod } from './attest-method.js';
 
 const METHOD_LIMIT = 128 * 1024;
 
@@ -61,6 +62,7 @@ export class Control {
     });
     link.onMethod('setLogLevel', async (payload) => this.#setLogLevel(payload));
     link.onMethod('snapshot', async (payload) => this.#snapshot(payload));
+    link.onMethod('attest', async (payload) => attestMethod(this.agent.signer, payload));
     link.on('state', (s: string) => {
       if (s === 'connected') void this.#report();
     });

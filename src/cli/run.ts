@@ -39,11 +39,17 @@ IoT Hub (telemetry, module twin, direct methods):
   --telemetry-interval MS    one message per source per interval (default 1000)
   --telemetry-schema percept|percept-compat   this project's schema, or azureeyemodule's body
   --outbox <file.db>         the durable outbox (default <state-dir>/outbox.db)
+  --outbox-max-mb N          bound on the queued messages in MiB (default 256)
+  --outbox-ttl S             drop messages older than S seconds (default 7200, like edgeHub)
+  --when-full drop-oldest|refuse-new   at the bound or on a full disk (default drop-oldest)
+  --send-timeout MS          no acknowledgement within MS forces a reconnect (default 30000)
+  --token-ttl S              SAS token validity; renewed by reconnecting before expiry (default 3600)
   --state-dir <dir>          outbox, last applied twin configuration (default .percept/state)
 
 Attestation (signed hash chain over the telemetry):
   --signer tpm|software|none   who signs checkpoints (default software: a key file, marked so)
-  --tcti <string>            TPM access, e.g. swtpm:host=127.0.0.1,port=2321 (default device:/dev/tpmrm0)
+  --tcti <string>            TPM access, e.g. swtpm:host=127.0.0.1,port=2321 (default device:/dev/tpmrm0);
+                             also signs SAS tokens when the connection string says SharedAccessKeyInTpm=true
 
 Preview (http://127.0.0.1:8090: live frames with boxes, /metrics, /healthz, /readyz):
   --preview-port N           0 picks a free port
@@ -59,6 +65,8 @@ Output:
   -h, --help               this help
 
 Logs go to stderr: JSON lines, or readable text on a terminal.`;
+
+const mib = (n: number | undefined) => (n === undefined ? undefined : n * 1024 * 1024);
 
 export async function runCommand(argv: string[], opts: { logger?: Logger; faultInjection?: boolean; extra?: Overrides } = {}): Promise<number> {
   const { values } = parseArgs({
@@ -85,6 +93,11 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
       key: { type: 'string' },
       transport: { type: 'string' },
       outbox: { type: 'string' },
+      'outbox-max-mb': { type: 'string' },
+      'outbox-ttl': { type: 'string' },
+      'when-full': { type: 'string' },
+      'send-timeout': { type: 'string' },
+      'token-ttl': { type: 'string' },
       'state-dir': { type: 'string' },
       'telemetry-interval': { type: 'string' },
       'telemetry-schema': { type: 'string' },
@@ -127,6 +140,11 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
       key: values.key,
       transport: values.transport,
       outbox: values.outbox,
+      outboxMaxBytes: mib(intFlag('outbox-max-mb', values['outbox-max-mb'], 1, 1_048_576)),
+      ttlSeconds: intFlag('outbox-ttl', values['outbox-ttl'], 1, 30 * 86400),
+      whenFull: values['when-full'],
+      sendTimeoutMs: intFlag('send-timeout', values['send-timeout'], 500, 600_000),
+      tokenTtlSeconds: intFlag('token-ttl', values['token-ttl'], 5, 365 * 86400),
       stateDir: values['state-dir'],
       telemetryInterval: intFlag('telemetry-interval', values['telemetry-interval'], 100, 3_600_000),
       telemetrySchema: values['telemetry-schema'],
@@ -188,7 +206,10 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     const s = agent.status();
-    log.info({ inferred: s.pipeline.frames.inferred, failed: s.pipeline.frames.failed, corrupt: s.pipeline.frames.corrupt, provider: s.pipeline.models[0]?.provider, drained }, 'stopped');
+    const h = s.hub;
+    // The run's delivery account, so an operator (or a test) can see what left and what stayed.
+    const hub = h && { accepted: h.accepted, sent: h.sent, acknowledged: h.acknowledged, retried: h.retried, reconnects: h.reconnects, pending: h.outbox.depth, dropped: h.outbox.dropped, deadLettered: h.outbox.deadLettered };
+    log.info({ inferred: s.pipeline.frames.inferred, failed: s.pipeline.frames.failed, corrupt: s.pipeline.frames.corrupt, provider: s.pipeline.models[0]?.provider, drained, ...(hub ? { hub } : {}) }, 'stopped');
   }
   return 0;
 }

@@ -27,6 +27,11 @@ export interface Overrides {
   key?: string;
   transport?: string;
   outbox?: string;
+  outboxMaxBytes?: number;
+  ttlSeconds?: number;
+  whenFull?: string;
+  sendTimeoutMs?: number;
+  tokenTtlSeconds?: number;
   stateDir?: string;
   telemetryInterval?: number;
   telemetrySchema?: string;
@@ -165,7 +170,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags
     if (o.frames !== undefined) raw.frames = o.frames;
     if (o.output) raw.output = o.output;
     if (o.logLevel) raw.logLevel = o.logLevel;
-    const hubSet = o.connectionString || o.edge || o.ca || o.cert || o.key || o.transport || o.outbox;
+    const hubSet = o.connectionString || o.edge || o.ca || o.cert || o.key || o.transport || o.outbox || o.outboxMaxBytes !== undefined || o.ttlSeconds !== undefined || o.whenFull || o.sendTimeoutMs !== undefined || o.tokenTtlSeconds !== undefined;
     if (hubSet) {
       const hub = { ...((raw.hub as Record<string, unknown>) ?? {}) };
       if (o.connectionString) hub.connectionString = o.connectionString;
@@ -175,6 +180,11 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags
       if (o.key) hub.key = o.key;
       if (o.transport) hub.transport = o.transport;
       if (o.outbox) hub.outbox = o.outbox;
+      if (o.outboxMaxBytes !== undefined) hub.outboxMaxBytes = o.outboxMaxBytes;
+      if (o.ttlSeconds !== undefined) hub.ttlSeconds = o.ttlSeconds;
+      if (o.whenFull) hub.whenFull = o.whenFull;
+      if (o.sendTimeoutMs !== undefined) hub.sendTimeoutMs = o.sendTimeoutMs;
+      if (o.tokenTtlSeconds !== undefined) hub.tokenTtlSeconds = o.tokenTtlSeconds;
       raw.hub = hub;
     }
     if (o.stateDir) raw.stateDir = o.stateDir;

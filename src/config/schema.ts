@@ -85,6 +85,21 @@ export const configSchema = z.strictObject({
       output: z.string().min(1).default('detections'),
       /** SQLite file of the durable outbox. */
       outbox: z.string().min(1).optional(),
+      /** Bound on the outbox's queued bytes (bodies and properties). */
+      outboxMaxBytes: z.number().int().min(64 * 1024).default(256 * 1024 * 1024),
+      /** Messages older than this are dropped, counted as `expired` (edgeHub's default). */
+      ttlSeconds: z.number().int().min(1).max(30 * 86400).default(7200),
+      /** At the byte bound or on a full disk: drop the oldest messages, or refuse new ones. */
+      whenFull: z.enum(['drop-oldest', 'refuse-new']).default('drop-oldest'),
+      /** Messages in flight (QoS 1) at most. */
+      window: z.number().int().min(1).max(256).default(16),
+      /** A send not acknowledged within this long forces a reconnect (the silent-hang watchdog). */
+      sendTimeoutMs: z.number().int().min(500).max(600_000).default(30_000),
+      /** Validity of each SAS token; the link reconnects with a fresh one before it expires. */
+      tokenTtlSeconds: z.number().int().min(5).max(365 * 86400).default(3600),
+      /** Bounds of the full-jitter backoff between connection attempts. */
+      backoffMinMs: z.number().int().min(10).max(600_000).default(500),
+      backoffMaxMs: z.number().int().min(10).max(3_600_000).default(30_000),
     })
     .optional(),
   attest: z

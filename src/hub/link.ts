@@ -1,13 +1,19 @@
 // The link to IoT Hub (or edgeHub): one SDK client over MQTT (or MQTT over WebSockets),
 // authenticated by a SAS connection string, an X.509 certificate, or the IoT Edge
-// environment. Connection retries are ours (backoff with full jitter), not the SDK's.
+// environment. Supervision is ours, not the SDK's: retries with backoff and full jitter
+// decided by error codes, a deadline on every send, SAS tokens renewed by a planned reconnect
+// (sends drained first), and routine disconnects (token lifetime, edgeHub's hourly one) told apart.
 
 import { EventEmitter } from 'node:events';
-import { device, Mqtt, MqttWs, type Client, type ModuleClient, type Twin } from './sdk.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { device, observedTransport, type Client, type ModuleClient, type Twin, type TransportFact } from './sdk.js';
+import { Connection } from './connection.js';
+import { backoffMs, classify, needsAttention, type FailureKind } from './retry.js';
 import type { Logger } from '../log.js';
 import type { LinkState } from '../status.js';
 import type { OutboxRow } from './outbox.js';
 import { PerceptError } from '../errors.js';
+import type { Tpm } from '../attest/tpm.js';
 
 export interface LinkOptions {
   connectionString?: string;
@@ -22,8 +28,29 @@ export interface LinkOptions {
   logger: Logger;
   /** A send not acknowledged within this long counts as failed (the silent-hang case). */
   sendTimeoutMs?: number;
+  /** Full-jitter backoff bounds for connection attempts. */
   backoffMs?: [number, number];
+  /** Validity of each SAS token; the link reconnects with a fresh one before it expires. */
+  tokenTtlSeconds?: number;
+  /** A connection attempt (CONNECT and twin) not done within this long is abandoned. */
+  connectTimeoutMs?: number;
+  /** The TPM holding the SAS key, for connection strings marked SharedAccessKeyInTpm=true. */
+  tpm?: () => Promise<Tpm>;
 }
+
+export interface LinkStats {
+  /** Connections made after the first one, for whatever reason. */
+  reconnects: number;
+  /** Planned reconnects that renewed the SAS token. */
+  tokenRenewals: number;
+  /** Disconnects by the hub at the end of a token's life or after an hour (edgeHub's), not errors. */
+  routineDisconnects: number;
+  /** The kind of the last failed connection attempt (from error codes). */
+  lastFailure: FailureKind | null;
+}
+
+/** A disconnect by the hub after this long is edgeHub's hourly one for modules: routine. */
+const ROUTINE_AGE_MS = 55 * 60_000;
 
 export interface MethodResult {
   status: number;
@@ -32,7 +59,7 @@ export interface MethodResult {
 export type MethodHandler = (payload: unknown) => Promise<MethodResult>;
 
 /** Parses `HostName=...;DeviceId=...;ModuleId=...` without keeping the key anywhere. */
-export function identityOf(cs: string): { host: string; deviceId: string; moduleId?: string; x509: boolean } {
+export function identityOf(cs: string): { host: string; deviceId: string; moduleId?: string; x509: boolean; keyInTpm: boolean } {
   const parts = new Map<string, string>();
   for (const p of cs.split(';')) {
     const i = p.indexOf('=');
@@ -40,17 +67,25 @@ export function identityOf(cs: string): { host: string; deviceId: string; module
   }
   const host = parts.get('HostName');
   const deviceId = parts.get('DeviceId');
-  if (!host || !deviceId || (!parts.get('SharedAccessKey') && !parts.get('SharedAccessSignature') && parts.get('x509') !== 'true')) {
+  const keyInTpm = parts.get('SharedAccessKeyInTpm') === 'true';
+  if (!host || !deviceId || (!parts.get('SharedAccessKey') && !parts.get('SharedAccessSignature') && parts.get('x509') !== 'true' && !keyInTpm)) {
     throw new PerceptError('ERR_CONFIG', 'the hub connection string must hold HostName, DeviceId and SharedAccessKey (or x509=true); copy it from the IoT Hub device page or `percept hub device add`');
   }
-  return { host, deviceId, moduleId: parts.get('ModuleId') || undefined, x509: parts.get('x509') === 'true' };
+  return { host, deviceId, moduleId: parts.get('ModuleId') || undefined, x509: parts.get('x509') === 'true', keyInTpm };
 }
 
 export class HubLink extends EventEmitter {
-  #client: Client | ModuleClient | null = null;
+  #conn: Connection | null = null;
+  #epoch = 0;
+  #fact: TransportFact | null = null;
+  #draining = false;
+  #renewTimer: NodeJS.Timeout | null = null;
+  #renewals = 0;
+  #routine = 0;
+  #lastFailure: FailureKind | null = null;
+  #lastLoss: { epoch: number; by: 'hub' | 'agent' | 'renewal'; at: number } | null = null;
   #state: LinkState = 'disconnected';
   #closed = false;
-  #failures = 0;
   #reconnects = 0;
   #lastError: string | null = null;
   #connecting: Promise<void> | null = null;
@@ -60,12 +95,16 @@ export class HubLink extends EventEmitter {
   readonly host: string;
   readonly deviceId: string;
   readonly moduleId?: string;
-  readonly auth: 'sas' | 'x509' | 'edge';
-  readonly #o: LinkOptions & { sendTimeoutMs: number; backoffMs: [number, number] };
+  readonly auth: 'sas' | 'x509' | 'edge' | 'tpm';
+  readonly #o: LinkOptions & { sendTimeoutMs: number; backoffMs: [number, number]; tokenTtlSeconds: number; connectTimeoutMs: number };
+  /** False for X.509 and for a connection string holding a fixed SharedAccessSignature. */
+  readonly #renewable: boolean;
 
   constructor(opts: LinkOptions) {
     super();
-    this.#o = { sendTimeoutMs: 30_000, backoffMs: [500, 30_000], ...opts };
+    this.#o = { sendTimeoutMs: 30_000, backoffMs: [500, 30_000], tokenTtlSeconds: 3600, connectTimeoutMs: 30_000, ...opts };
+    const cs = opts.connectionString ?? '';
+    this.#renewable = opts.edge === true || !(/(^|;)\s*x509=true/i.test(cs) || (/(^|;)\s*SharedAccessSignature=/i.test(cs) && !/(^|;)\s*SharedAccessKey=/i.test(cs)));
     if (opts.edge) {
       this.host = process.env.IOTEDGE_GATEWAYHOSTNAME ?? process.env.IOTEDGE_IOTHUBHOSTNAME ?? 'edgeHub';
       this.deviceId = process.env.IOTEDGE_DEVICEID ?? '';
@@ -79,7 +118,7 @@ export class HubLink extends EventEmitter {
       this.host = id.host;
       this.deviceId = id.deviceId;
       this.moduleId = id.moduleId;
-      this.auth = id.x509 ? 'x509' : 'sas';
+      this.auth = id.x509 ? 'x509' : id.keyInTpm ? 'tpm' : 'sas';
       if (id.x509 && (!opts.cert || !opts.key)) throw new PerceptError('ERR_CONFIG', 'an x509=true connection string needs --cert and --key (PEM files)');
     } else {
       throw new PerceptError('ERR_CONFIG', 'no hub identity: pass --connection-string, or run under IoT Edge');
@@ -92,6 +131,24 @@ export class HubLink extends EventEmitter {
   get reconnects(): number {
     return this.#reconnects;
   }
+  /** Connected and taking sends (not while draining for a token renewal). */
+  get ready(): boolean {
+    return this.#state === 'connected' && this.#conn !== null && !this.#conn.dead && !this.#draining;
+  }
+  /** The number of the current connection (0 before the first). */
+  get epoch(): number {
+    return this.#conn?.epoch ?? this.#epoch;
+  }
+  /** How the last connection ended: closed by the hub, dropped by us (watchdog), or renewed. */
+  get lastLoss(): { epoch: number; by: 'hub' | 'agent' | 'renewal'; at: number } | null {
+    return this.#lastLoss;
+  }
+  stats(): LinkStats {
+    return { reconnects: this.#reconnects, tokenRenewals: this.#renewals, routineDisconnects: this.#routine, lastFailure: this.#lastFailure };
+  }
+  get #client(): Client | ModuleClient | null {
+    return this.#conn?.client ?? null;
+  }
   get lastError(): string | null {
     return this.#lastError;
   }
@@ -103,20 +160,28 @@ export class HubLink extends EventEmitter {
   }
 
   async #build(): Promise<Client | ModuleClient> {
-    const T = this.#o.transport === 'mqttws' ? MqttWs : Mqtt;
+    const T = observedTransport(this.#o.transport, (f) => (this.#fact = f));
     let client: Client | ModuleClient;
     if (this.#o.edge) client = await device.ModuleClient.fromEnvironment(T);
-    else if (this.moduleId) client = device.ModuleClient.fromConnectionString(this.#o.connectionString!, T);
+    else if (this.auth === 'tpm') {
+      // SAS tokens signed inside the TPM (percept tpm import-key): the key never enters this process.
+      if (!this.#o.tpm) throw new PerceptError('ERR_CONFIG', 'a connection string with SharedAccessKeyInTpm=true needs the TPM (--tcti)');
+      const { TpmSasProvider } = await import('./tpm-auth.js');
+      const provider = TpmSasProvider.fromConnectionString(this.#o.connectionString!, await this.#o.tpm());
+      client = this.moduleId ? device.ModuleClient.fromAuthenticationProvider(provider, T) : device.Client.fromAuthenticationProvider(provider, T);
+    } else if (this.moduleId) client = device.ModuleClient.fromConnectionString(this.#o.connectionString!, T);
     else client = device.Client.fromConnectionString(this.#o.connectionString!, T);
     const options: Record<string, unknown> = {};
     if (this.#o.ca) options.ca = this.#o.ca;
     if (this.#o.cert) options.cert = this.#o.cert;
     if (this.#o.key) options.key = this.#o.key;
+    // The SDK's own in-place renewal stays as a backstop one second before expiry; ours comes first.
+    if (this.auth === 'sas' || this.auth === 'edge' || this.auth === 'tpm') options.tokenRenewal = { tokenValidTimeInSeconds: this.#o.tokenTtlSeconds, tokenRenewalMarginInSeconds: 1 };
     if (Object.keys(options).length) await client.setOptions(options);
     // Our supervision decides about retries, by error code; the SDK's would hide outages.
     client.setRetryPolicy({ shouldRetry: () => false, nextRetryTimeout: () => -1 } as never);
-    client.on('error', (e: Error) => this.#lost(e));
-    client.on('disconnect', () => this.#lost(new Error('disconnected by the hub')));
+    client.on('error', (e: Error) => this.#lost(e, client, 'hub'));
+    client.on('disconnect', () => this.#lost(new Error('disconnected by the hub'), client, 'hub'));
     for (const [name, handler] of this.#methods) this.#register(client, name, handler);
     return client;
   }
@@ -144,33 +209,94 @@ export class HubLink extends EventEmitter {
   }
 
   async #connectLoop(): Promise<void> {
-    while (!this.#closed) {
+    for (let attempt = 0; !this.#closed; attempt++) {
       this.#setState('connecting');
+      this.#fact = null;
+      let client: Client | ModuleClient | null = null;
+      let timedOut = false;
       try {
-        const client = await this.#build();
-        await client.open();
+        client = await this.#build();
+        const issuedAt = Date.now();
+        await this.#deadline(client.open(), () => (timedOut = true));
         if (this.#closed) {
           await client.close().catch(() => undefined);
           return;
         }
-        this.#client = client;
-        if (this.#failures > 0 || this.#reconnects > 0) this.#reconnects++;
-        this.#failures = 0;
-        this.#o.logger.info({ host: this.host, deviceId: this.deviceId, moduleId: this.moduleId, auth: this.auth }, 'connected to the hub');
-        await this.#attachTwin(client);
+        // The SDK signs `se = floor(now) + ttl` while opening: the hub closes the connection then.
+        const expiresAt = this.#renewable ? Math.floor(issuedAt / 1000) * 1000 + this.#o.tokenTtlSeconds * 1000 : null;
+        const conn = new Connection(client, ++this.#epoch, expiresAt);
+        this.#conn = conn;
+        if (conn.epoch > 1) this.#reconnects++;
+        this.#o.logger.info({ host: this.host, deviceId: this.deviceId, moduleId: this.moduleId, auth: this.auth, connection: conn.epoch }, 'connected to the hub');
+        await this.#deadline(this.#attachTwin(client), () => (timedOut = true));
+        if (conn.dead) throw new PerceptError('ERR_HUB_OFFLINE', 'the connection was lost while attaching the twin');
+        this.#scheduleRenewal(conn);
         this.#setState('connected');
         return;
       } catch (e) {
-        this.#lastError = (e as Error).message;
-        this.#failures++;
-        const [lo, hi] = this.#o.backoffMs;
-        // Full jitter: a fleet that lost its hub together does not return together.
-        const delay = Math.random() * Math.min(hi, lo * 2 ** Math.min(this.#failures, 16));
-        this.#o.logger.warn({ host: this.host, error: this.#lastError, retryInMs: Math.round(delay) }, 'hub connection failed; retrying');
+        if (this.#conn?.client === client) this.#conn = null;
+        if (client) this.#discard(client);
+        // Set by the transport's listener while opening (TypeScript cannot see that).
+        const fact = this.#fact as TransportFact | null;
+        const kind = classify(fact, timedOut);
+        const code = fact?.errno ?? fact?.connack;
+        this.#lastFailure = kind;
+        this.#lastError = `${(e as Error).message}${code === undefined ? '' : ` (${code})`}`;
+        const delay = backoffMs(kind, attempt, this.#o.backoffMs);
+        const fields = { host: this.host, kind, code, error: this.#lastError, retryInMs: Math.round(delay) };
+        if (needsAttention(kind)) this.#o.logger.error(fields, 'the hub refused the connection; check the connection string, key, certificate or CA; retrying');
+        else this.#o.logger.warn(fields, 'hub connection failed; retrying');
         this.#setState('disconnected');
-        await new Promise((r) => setTimeout(r, delay));
+        await sleep(delay);
       }
     }
+  }
+
+  /** Rejects when `work` takes longer than the connect timeout (a hub that accepts and stays silent). */
+  async #deadline<T>(work: Promise<T>, onTimeout: () => void): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        onTimeout();
+        reject(new PerceptError('ERR_HUB_TIMEOUT', `no answer from the hub within ${this.#o.connectTimeoutMs} ms`));
+      }, this.#o.connectTimeoutMs);
+    });
+    try {
+      return await Promise.race([work, late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #discard(client: Client | ModuleClient): void {
+    client.removeAllListeners();
+    client.on('error', () => undefined);
+    void client.close().catch(() => undefined);
+  }
+
+  #renewMarginMs(): number {
+    return Math.min(300, Math.max(2, this.#o.tokenTtlSeconds * 0.2)) * 1000;
+  }
+
+  #scheduleRenewal(conn: Connection): void {
+    if (this.#renewTimer) clearTimeout(this.#renewTimer);
+    this.#renewTimer = null;
+    if (conn.expiresAt === null) return;
+    this.#renewTimer = setTimeout(() => void this.#renew(conn), Math.max(0, conn.expiresAt - this.#renewMarginMs() - Date.now()));
+    this.#renewTimer.unref();
+  }
+
+  /** A planned reconnect with a fresh token, after the sends in flight are acknowledged. */
+  async #renew(conn: Connection): Promise<void> {
+    if (this.#conn !== conn || this.#closed) return;
+    this.#draining = true;
+    this.emit('state', this.#state);
+    const until = Math.min(Date.now() + 2000, (conn.expiresAt ?? Infinity) - 500);
+    while (conn.inflight > 0 && !conn.dead && Date.now() < until) await sleep(10);
+    this.#draining = false;
+    if (this.#conn !== conn || this.#closed) return;
+    this.#renewals++;
+    this.#lost(new Error('SAS token renewal'), conn.client, 'renewal');
   }
 
   async #attachTwin(client: Client | ModuleClient): Promise<void> {
@@ -183,43 +309,49 @@ export class HubLink extends EventEmitter {
     }
   }
 
-  #lost(e: Error): void {
-    if (this.#closed || this.#state !== 'connected') return;
-    this.#lastError = e.message;
-    this.#o.logger.warn({ error: e.message }, 'hub connection lost; reconnecting');
-    this.#setState('disconnected');
-    const old = this.#client;
-    this.#client = null;
+  #lost(e: Error, client: Client | ModuleClient | null, cause: 'hub' | 'agent' | 'renewal'): void {
+    const conn = this.#conn;
+    if (this.#closed || !conn || (client !== null && conn.client !== client)) return;
+    conn.kill(e.message);
+    this.#lastLoss = { epoch: conn.epoch, by: cause, at: Date.now() };
+    this.#conn = null;
     this.#twin = null;
-    void old?.removeAllListeners().close().catch(() => undefined);
-    old?.on('error', () => undefined);
-    void this.open();
+    if (this.#renewTimer) clearTimeout(this.#renewTimer);
+    this.#renewTimer = null;
+    const now = Date.now();
+    const log = { error: e.message, connection: conn.epoch, code: this.#fact?.errno, connectedMs: now - conn.connectedAt };
+    if (cause === 'renewal') this.#o.logger.info(log, 'renewing the SAS token: reconnecting with a fresh one');
+    else if (cause === 'hub' && (now - conn.connectedAt >= ROUTINE_AGE_MS || (conn.expiresAt !== null && now >= conn.expiresAt - this.#renewMarginMs()))) {
+      // IoT Hub closes a connection whose token expired; edgeHub closes module connections hourly.
+      this.#routine++;
+      this.#o.logger.info(log, 'routine disconnect by the hub (token lifetime); reconnecting');
+    } else {
+      this.#lastError = e.message;
+      this.#o.logger.warn(log, cause === 'hub' ? 'hub connection lost; reconnecting' : 'dropping the hub connection; reconnecting');
+    }
+    const wasConnected = this.#state === 'connected';
+    if (wasConnected) this.#setState('disconnected');
+    this.#discard(conn.client);
+    if (wasConnected) void this.open();
   }
 
   /** Drops the connection and reconnects (after a send deadline passed, for instance). */
   reconnect(reason: string): void {
-    if (this.#state === 'connected') this.#lost(new Error(reason));
+    if (this.#state === 'connected') this.#lost(new Error(reason), null, 'agent');
   }
 
   /** Sends one outbox row; resolves on the hub's acknowledgement. */
   async send(row: OutboxRow): Promise<void> {
-    const client = this.#client;
-    if (!client || this.#state !== 'connected') throw new PerceptError('ERR_HUB', 'not connected to the hub');
+    const conn = this.#conn;
+    if (!conn || conn.dead || this.#state !== 'connected') throw new PerceptError('ERR_HUB_OFFLINE', 'not connected to the hub');
+    const client = conn.client;
     const msg = new device.Message(row.body);
     msg.messageId = row.messageId;
     msg.contentType = row.contentType as 'application/json';
     msg.contentEncoding = row.contentEncoding as 'utf-8';
     for (const [k, v] of Object.entries(row.properties)) msg.properties.add(k, v);
     const sending = this.moduleId && this.#o.edge ? (client as ModuleClient).sendOutputEvent(this.#o.output, msg) : client.sendEvent(msg);
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new PerceptError('ERR_HUB', `no acknowledgement within ${this.#o.sendTimeoutMs} ms`)), this.#o.sendTimeoutMs);
-    });
-    try {
-      await Promise.race([sending, deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
+    await conn.send(sending, this.#o.sendTimeoutMs);
   }
 
   onMethod(name: string, handler: MethodHandler): void {
@@ -244,9 +376,14 @@ export class HubLink extends EventEmitter {
 
   async close(): Promise<void> {
     this.#closed = true;
-    const c = this.#client;
-    this.#client = null;
+    if (this.#renewTimer) clearTimeout(this.#renewTimer);
+    const conn = this.#conn;
+    this.#conn = null;
     this.#setState('closed');
-    if (c) await c.close().catch(() => undefined);
+    conn?.kill('the link was closed');
+    // The SDK's close waits for outstanding acknowledgements: a silent hub must not hold shutdown.
+    let timer: NodeJS.Timeout | undefined;
+    if (conn) await Promise.race([conn.client.close().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 2000)))]);
+    clearTimeout(timer);
   }
 }

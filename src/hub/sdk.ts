@@ -37,3 +37,40 @@ export type ModuleClient = import('azure-iot-device').ModuleClient;
 export type Twin = import('azure-iot-device').Twin;
 export type DeviceMethodRequest = import('azure-iot-device').DeviceMethodRequest;
 export type DeviceMethodResponse = import('azure-iot-device').DeviceMethodResponse;
+
+/** What the MQTT layer said about a connection, as structured codes (the SDK drops them). */
+export interface TransportFact {
+  /** Socket or TLS error code: ECONNREFUSED, ECONNRESET, CERT_HAS_EXPIRED, ... */
+  errno?: string;
+  /** CONNACK return code of a refused CONNECT: 3 server unavailable, 4 bad credentials, 5 not authorized. */
+  connack?: number;
+}
+
+// The SDK translates errors into classes whose names can mislead (a refused TCP port arrives as
+// UnauthorizedError) and keeps no code. The transport accepts its MQTT base as a second argument
+// (SRS_NODE_DEVICE_MQTT_18_025); handing it one whose mqtt.js client we listen to gives retry
+// decisions the real codes. Both packages are resolved from the transport's own location.
+const baseRequire = createRequire(require.resolve('azure-iot-device-mqtt'));
+const { MqttBase } = baseRequire('azure-iot-mqtt-base') as { MqttBase: new (provider: unknown) => unknown };
+type MqttJsClient = { on(ev: 'error', fn: (e: { code?: unknown }) => void): unknown };
+const mqttJs = createRequire(baseRequire.resolve('azure-iot-mqtt-base'))('mqtt') as { connect(url: string, opts: unknown): MqttJsClient };
+
+/** A transport class (for `Client.fromConnectionString`) that reports every error code it sees. */
+export function observedTransport(kind: 'mqtt' | 'mqttws', onFact: (f: TransportFact) => void): typeof mqttPkg.Mqtt {
+  const provider = {
+    connect(url: string, opts: unknown): MqttJsClient {
+      const c = mqttJs.connect(url, opts);
+      c.on('error', (e) => {
+        if (typeof e.code === 'number') onFact({ connack: e.code });
+        else if (typeof e.code === 'string') onFact({ errno: e.code });
+      });
+      return c;
+    },
+  };
+  const Base = (kind === 'mqttws' ? MqttWs : Mqtt) as unknown as new (auth: unknown, base: unknown) => object;
+  return class extends Base {
+    constructor(auth: unknown) {
+      super(auth, new MqttBase(provider));
+    }
+  } as unknown as typeof mqttPkg.Mqtt;
+}

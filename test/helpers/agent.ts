@@ -35,6 +35,7 @@ export function startAgent(args: string[], opts: { stateDir?: string; env?: Node
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const kill = () => child.exitCode === null && child.kill('SIGKILL');
   process.on('exit', kill);
+  child.on('close', () => process.off('exit', kill));
   return {
     child,
     stateDir,

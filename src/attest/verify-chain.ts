@@ -1,0 +1,231 @@
+// Judges one device's received records: picks the genuine message at each (boot, seq),
+// orders the boots by how they link, walks the chain checking every link, and sorts what it
+// finds into findings (forgeries, gaps, reorderings, unverified) and benign notes.
+import { GENESIS } from '../telemetry/chain.js';
+import type { BootSummary, DeviceReport, DeviceStream, Forgery, Gap, Range, Rec, VerifyOptions } from './verify.js';
+
+/** Every copy of one content at one (boot, seq). */
+interface Variant {
+  boot: string;
+  seq: number;
+  digest: string;
+  prev: string;
+  copies: Rec[];
+  valid: boolean;
+}
+
+const LIST_LIMIT = 1000;
+const idOf = (v: { boot: string; seq: number }): string => `${v.boot}:${v.seq}`;
+
+function variantsOf(recs: Rec[]): Map<string, Map<number, Variant[]>> {
+  const boots = new Map<string, Map<number, Variant[]>>();
+  for (const r of recs) {
+    let seqs = boots.get(r.boot);
+    if (!seqs) boots.set(r.boot, (seqs = new Map()));
+    let vs = seqs.get(r.seq);
+    if (!vs) seqs.set(r.seq, (vs = []));
+    let v = vs.find((x) => x.digest === r.digest);
+    if (!v) vs.push((v = { boot: r.boot, seq: r.seq, digest: r.digest, prev: r.prev, copies: [], valid: false }));
+    v.copies.push(r);
+    if (r.sig === 'valid') v.valid = true;
+  }
+  return boots;
+}
+
+/** Appends `r` to ranges, extending the last one when it is the next seq of the same boot. */
+function extend(ranges: Range[], r: { boot: string; seq: number }): void {
+  const last = ranges[ranges.length - 1];
+  if (last && last.boot === r.boot && last.to === r.seq - 1) last.to = r.seq;
+  else ranges.push({ boot: r.boot, from: r.seq, to: r.seq });
+}
+
+export function analyseDevice(d: DeviceStream, opts: VerifyOptions): DeviceReport {
+  const boots = variantsOf(d.recs);
+  const forgeries: Forgery[] = [...d.early];
+  const gaps: Gap[] = [];
+
+  // The genuine content at each position is the one the next message (or the next boot's
+  // first) recorded as its prev; failing that, a signed one; failing that, the first to arrive.
+  const bootStarts = new Set<string>();
+  for (const seqs of boots.values()) for (const v of seqs.get(1) ?? []) bootStarts.add(v.prev);
+  const losers: Variant[] = [];
+  const canon = new Map<string, Variant[]>();
+  for (const [boot, seqs] of boots) {
+    const list: Variant[] = [];
+    const order = [...seqs.keys()].sort((a, b) => a - b);
+    order.forEach((seq, i) => {
+      const vs = seqs.get(seq)!;
+      let pick = vs[0];
+      if (vs.length > 1) {
+        const next = order[i + 1] === seq + 1 ? new Set(seqs.get(seq + 1)!.map((v) => v.prev)) : bootStarts;
+        pick = vs.find((v) => next.has(v.digest)) ?? vs.find((v) => v.valid) ?? vs.reduce((a, b) => (a.copies[0].arrival <= b.copies[0].arrival ? a : b));
+        for (const v of vs) if (v !== pick) losers.push(v);
+      }
+      list.push(pick);
+    });
+    canon.set(boot, list);
+  }
+
+  // Boot order: a boot's first message names the last digest of the boot before it.
+  const firstArrival = new Map<string, number>();
+  for (const r of d.recs) if (!firstArrival.has(r.boot)) firstArrival.set(r.boot, r.arrival);
+  const lastOf = new Map<string, string>();
+  for (const [boot, list] of canon) lastOf.set(list[list.length - 1].digest, boot);
+  const succ = new Map<string, string>();
+  const hasPred = new Set<string>();
+  const dangling = new Map<string, string>();
+  for (const [boot, list] of [...canon].sort((a, b) => firstArrival.get(a[0])! - firstArrival.get(b[0])!)) {
+    const first = list[0];
+    if (first.seq !== 1 || first.prev === GENESIS) continue;
+    const pred = lastOf.get(first.prev);
+    if (pred !== undefined && pred !== boot && !succ.has(pred)) {
+      succ.set(pred, boot);
+      hasPred.add(boot);
+    } else if (pred !== undefined && pred !== boot) {
+      forgeries.push({ reason: 'fork', id: first.copies[0].id, position: first.copies[0].position, detail: `boot ${boot} continues from the end of boot ${pred}, as boot ${succ.get(pred)} already does: two chains claim one past` });
+    } else dangling.set(first.prev, boot);
+  }
+  if (dangling.size) {
+    for (const [boot, list] of canon) {
+      for (const v of list) {
+        const other = dangling.get(v.digest);
+        if (other !== undefined && other !== boot) {
+          const f = canon.get(other)![0].copies[0];
+          forgeries.push({ reason: 'fork', id: f.id, position: f.position, detail: `boot ${other} continues from ${idOf(v)}, which is not the last message of boot ${boot}: the chain was forked` });
+        }
+      }
+    }
+  }
+  const heads = [...canon.keys()].filter((b) => !hasPred.has(b)).sort((a, b) => firstArrival.get(a)! - firstArrival.get(b)!);
+  const bootOrder: string[] = [];
+  const seen = new Set<string>();
+  for (const h of heads) for (let b: string | undefined = h; b !== undefined && !seen.has(b); b = succ.get(b)) {
+    seen.add(b);
+    bootOrder.push(b);
+  }
+
+  // Walk the chain in (boot, seq) order. A signature covers everything back to the last
+  // break; what follows the last signature of a broken-off segment is unverified (a
+  // finding), what follows the very last one is the unsigned tail (not a finding).
+  const flat: Variant[] = [];
+  const summaries: BootSummary[] = [];
+  const verified: Range[] = [];
+  const unverified: Range[] = [];
+  let covered = 0; // flat[0..covered) are covered by a signature or judged
+  const closeSegment = (end: number): void => {
+    for (let i = covered; i < end; i++) extend(unverified, flat[i]);
+    covered = end;
+  };
+  for (const boot of bootOrder) {
+    const list = canon.get(boot)!;
+    const summary: BootSummary = { boot, from: list[0].seq, to: list[list.length - 1].seq, messages: list.length, start: 'unlinked' };
+    summaries.push(summary);
+    for (const r of list) {
+      const p = flat.length ? flat[flat.length - 1] : null;
+      let brk = false;
+      if (p && p.boot === boot) {
+        if (r.seq === p.seq + 1 && r.prev !== p.digest) {
+          brk = true;
+          const c = p.copies[0];
+          forgeries.push({ reason: 'digest-mismatch', id: c.id, position: c.position, detail: `${idOf(r)} does not follow ${idOf(p)} as received: ${idOf(p)} (body or properties) was altered, or ${idOf(r)}'s percept-prev was` });
+        } else if (r.seq !== p.seq + 1) {
+          brk = true;
+          gaps.push({ boot, from: p.seq + 1, to: r.seq - 1, detail: 'never received' });
+        }
+      } else if (r.seq !== 1) {
+        brk = p !== null;
+        if (p !== null || !opts.partial) gaps.push({ boot, from: 1, to: r.seq - 1, detail: 'the start of this boot was never received' });
+      } else if (p === null) {
+        summary.start = r.prev === GENESIS ? 'genesis' : 'earlier';
+      } else if (r.prev === p.digest) {
+        summary.start = 'linked';
+      } else if (r.prev === GENESIS) {
+        summary.start = 'restart';
+        brk = true;
+      } else {
+        brk = true;
+        gaps.push({ boot: p.boot, from: p.seq + 1, to: null, detail: `boot ${boot} begins after a message never received: what followed ${idOf(p)} is missing, or ${idOf(p)} was altered` });
+      }
+      if (brk) closeSegment(flat.length);
+      flat.push(r);
+      if (r.valid) {
+        for (let i = covered; i < flat.length; i++) extend(verified, flat[i]);
+        covered = flat.length;
+      }
+    }
+  }
+  const unsignedTail: Range[] = [];
+  for (let i = covered; i < flat.length; i++) extend(unsignedTail, flat[i]);
+
+  // Arrival order against chain order: the first copy of each message must arrive after the
+  // first copies of all messages before it (one MQTT connection and the outbox keep order).
+  const index = new Map<Variant, number>(flat.map((v, i) => [v, i]));
+  const reorderings: DeviceReport['reorderings'] = [];
+  let max = -1;
+  for (const v of [...flat].sort((a, b) => a.copies[0].arrival - b.copies[0].arrival)) {
+    const i = index.get(v)!;
+    if (i < max) reorderings.push({ id: idOf(v), position: v.copies[0].position, after: idOf(flat[max]) });
+    else max = i;
+  }
+
+  // Copies: a repeated id with the same digest is an at-least-once resend; one arriving after
+  // a later boot began is also listed as a replay. A different digest under an id is forged.
+  const bootIdx = new Map(bootOrder.map((b, i) => [b, i]));
+  const firstCopy = new Set<Rec>();
+  for (const seqs of boots.values()) for (const vs of seqs.values()) for (const v of vs) firstCopy.add(v.copies[0]);
+  const loserOf = new Map<Rec, Variant>();
+  for (const v of losers) for (const c of v.copies) loserOf.set(c, v);
+  const replays: DeviceReport['replays'] = [];
+  const dupItems: { id: string; position: number }[] = [];
+  let dupCount = 0;
+  const lateLosers = new Set<Variant>();
+  let maxBoot = -1;
+  for (const r of d.recs) {
+    const bi = bootIdx.get(r.boot)!;
+    const later = bi < maxBoot ? bootOrder[maxBoot] : null;
+    const loser = loserOf.get(r);
+    if (!firstCopy.has(r)) {
+      dupCount++;
+      if (dupItems.length < LIST_LIMIT) dupItems.push({ id: idOf(r), position: r.position });
+    }
+    if (later !== null && (loser || !firstCopy.has(r))) {
+      if (replays.length < LIST_LIMIT) replays.push({ id: idOf(r), position: r.position, laterBoot: later, sameDigest: !loser });
+      if (loser) lateLosers.add(loser);
+    }
+    maxBoot = Math.max(maxBoot, bi);
+  }
+  for (const v of losers) {
+    const c = v.copies[0];
+    const late = lateLosers.has(v);
+    forgeries.push({
+      reason: late ? 'replay' : 'conflict',
+      id: c.id,
+      position: c.position,
+      detail: `a second, different message under ${idOf(v)}${late ? ', arriving after a later boot began' : ''}: one of them was forged`,
+    });
+  }
+  forgeries.sort((a, b) => a.position - b.position);
+
+  const unknownDevice = d.keys === undefined;
+  const reorderFindings = opts.allowReorder ? 0 : reorderings.length;
+  const findings = forgeries.length + gaps.length + reorderFindings + unverified.length + d.unchained.length + (unknownDevice && d.recs.length ? 1 : 0);
+  return {
+    device: d.device,
+    messages: d.messages,
+    unique: flat.length,
+    keys: [...(d.keys?.values() ?? [])].map((k) => ({ kid: k.kid, attestation: k.attestation, certified: k.certified, signatures: d.signatures.get(k.kid) ?? 0 })),
+    unknownDevice,
+    boots: summaries,
+    verified,
+    gaps,
+    forgeries,
+    reorderings,
+    replays,
+    duplicates: { count: dupCount, items: dupItems },
+    unverified,
+    unsignedTail,
+    unchained: { count: d.unchained.length, positions: d.unchained.slice(0, LIST_LIMIT) },
+    findings,
+    ok: findings === 0,
+  };
+}

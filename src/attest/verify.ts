@@ -1,0 +1,265 @@
+// The chain verifier: reads received messages in arrival order, recomputes each message's
+// digest once (body bytes hashed as received), checks signatures against the enrolled keys,
+// and hands each device's records to verify-chain.ts, which orders and judges them.
+import { verify as cryptoVerify } from 'node:crypto';
+import { messageDigest } from '../telemetry/chain.js';
+import type { KeyRing, TrustedKey } from './keys.js';
+import type { MessageSource, ReceivedMessage } from './messages.js';
+import { analyseDevice } from './verify-chain.js';
+
+export interface VerifyOptions {
+  /** The input may begin mid-chain: the earliest message of a device's first boot anchors it. */
+  partial?: boolean;
+  /** Arrival order means nothing on this path (storage routing, several readers): a
+   * reordering is listed but is not a finding. */
+  allowReorder?: boolean;
+}
+
+/** A signature's state: none, valid, or the reason it does not count. */
+export type SigState = 'none' | 'valid' | 'bad-signature' | 'unknown-key' | 'attestation-mismatch';
+
+/** What the verifier keeps of one received message: no body, no properties. */
+export interface Rec {
+  /** Position in the input (the line for JSONL). */
+  position: number;
+  /** Arrival index within the device's stream. */
+  arrival: number;
+  boot: string;
+  seq: number;
+  prev: string;
+  digest: string;
+  id: string | null;
+  sig: SigState;
+  kid: string | undefined;
+}
+
+export interface Range {
+  boot: string;
+  from: number;
+  /** null: up to an unknown end (a boot whose tail never arrived). */
+  to: number | null;
+}
+
+export type ForgeryReason =
+  | 'digest-mismatch'
+  | 'broken-link'
+  | 'bad-signature'
+  | 'unknown-key'
+  | 'attestation-mismatch'
+  | 'conflict'
+  | 'replay'
+  | 'id-mismatch'
+  | 'malformed'
+  | 'fork';
+
+export interface Forgery {
+  reason: ForgeryReason;
+  id: string | null;
+  position: number;
+  detail: string;
+}
+
+export interface Gap extends Range {
+  detail: string;
+}
+
+export interface BootSummary {
+  boot: string;
+  from: number;
+  to: number;
+  messages: number;
+  /** How the boot's first message links: the device's first ever (`genesis`), to the boot
+   * before it (`linked`), to a chain outside the input (`earlier`), reset to genesis later in
+   * the input (`restart`), or not at all (`unlinked`: its start is missing or broken). */
+  start: 'genesis' | 'linked' | 'earlier' | 'restart' | 'unlinked';
+}
+
+export interface DeviceReport {
+  device: string;
+  /** Messages received, copies included. */
+  messages: number;
+  /** Distinct chain positions (boot, seq). */
+  unique: number;
+  keys: { kid: string; attestation: string; certified: boolean; signatures: number }[];
+  /** No keys for this device in the keys file: no signature can verify. */
+  unknownDevice: boolean;
+  boots: BootSummary[];
+  verified: Range[];
+  gaps: Gap[];
+  forgeries: Forgery[];
+  reorderings: { id: string; position: number; after: string }[];
+  replays: { id: string; position: number; laterBoot: string; sameDigest: boolean }[];
+  duplicates: { count: number; items: { id: string; position: number }[] };
+  unverified: Range[];
+  unsignedTail: Range[];
+  unchained: { count: number; positions: number[] };
+  findings: number;
+  ok: boolean;
+}
+
+export interface Report {
+  source: string;
+  options: VerifyOptions;
+  messages: number;
+  devices: DeviceReport[];
+  findings: number;
+  ok: boolean;
+  seconds: number;
+  messagesPerSecond: number;
+}
+
+const HEX64 = /^[0-9a-f]{64}$/;
+const SEQ = /^[1-9][0-9]{0,15}$/;
+
+/** One device's (or module's) stream as read so far. */
+export class DeviceStream {
+  readonly device: string;
+  readonly keys: Map<string, TrustedKey> | undefined;
+  readonly recs: Rec[] = [];
+  readonly early: Forgery[] = [];
+  readonly unchained: number[] = [];
+  readonly signatures = new Map<string, number>();
+  messages = 0;
+
+  constructor(device: string, keys: Map<string, TrustedKey> | undefined) {
+    this.device = device;
+    this.keys = keys;
+  }
+
+  add(m: ReceivedMessage): void {
+    this.messages++;
+    const p = m.properties;
+    const boot = p['percept-boot'];
+    const seqText = p['percept-seq'];
+    const prev = p['percept-prev'];
+    if (boot === undefined && seqText === undefined && prev === undefined) {
+      this.unchained.push(m.position);
+      return;
+    }
+    if (!boot || seqText === undefined || !SEQ.test(seqText) || prev === undefined || !HEX64.test(prev)) {
+      this.early.push({ reason: 'malformed', id: m.messageId, position: m.position, detail: 'percept-boot, percept-seq (an integer from 1) or percept-prev (64 hex digits) is missing or malformed' });
+      return;
+    }
+    const seq = Number(seqText);
+    const digest = messageDigest({ boot, seq, prev }, m.body, p);
+    const rec: Rec = { position: m.position, arrival: this.recs.length, boot, seq, prev, digest, id: m.messageId, sig: 'none', kid: p['percept-kid'] };
+    if (m.messageId !== `${boot}:${seq}`) {
+      this.early.push({ reason: 'id-mismatch', id: m.messageId, position: m.position, detail: `the message id is not ${boot}:${seq}, so de-duplication by id would drop or keep the wrong message` });
+    }
+    const sig = p['percept-sig'];
+    if (sig !== undefined) this.#checkSignature(rec, sig, p['percept-att']);
+    this.recs.push(rec);
+  }
+
+  /** Waits for the signature checks still running. */
+  async settle(): Promise<void> {
+    while (this.#checks.length) await Promise.all(this.#checks.splice(0));
+  }
+
+  get checking(): number {
+    return this.#checks.length;
+  }
+
+  readonly #checks: Promise<void>[] = [];
+
+  // ECDSA verification runs on the libuv pool (crypto.verify with a callback), so it
+  // overlaps with parsing and hashing on the main thread.
+  #checkSignature(rec: Rec, sig: string, att: string | undefined): void {
+    const key = rec.kid === undefined ? undefined : this.keys?.get(rec.kid);
+    const at = `${rec.boot}:${rec.seq}`;
+    if (!key) {
+      this.early.push({ reason: 'unknown-key', id: rec.id, position: rec.position, detail: `signed by kid ${rec.kid ?? '(none)'}, which is not enrolled for ${this.device}` });
+      rec.sig = 'unknown-key';
+      return;
+    }
+    this.signatures.set(key.kid, (this.signatures.get(key.kid) ?? 0) + 1);
+    const judge = (good: boolean): void => {
+      if (!good) {
+        this.early.push({ reason: 'bad-signature', id: rec.id, position: rec.position, detail: `the signature on ${at} does not verify with key ${key.kid}: the chain before it or the signature was altered, or another key signed it` });
+        rec.sig = 'bad-signature';
+      } else if (att !== key.attestation) {
+        this.early.push({ reason: 'attestation-mismatch', id: rec.id, position: rec.position, detail: `${at} claims percept-att ${att ?? '(none)'} but key ${key.kid} is enrolled as ${key.attestation}` });
+        rec.sig = 'attestation-mismatch';
+      } else rec.sig = 'valid';
+    };
+    this.#checks.push(
+      new Promise<void>((resolve) => {
+        // A malformed signature (not DER) makes verify throw or fail: either way it is bad.
+        try {
+          cryptoVerify('sha256', Buffer.from(rec.digest, 'hex'), key.key, Buffer.from(sig, 'base64'), (err, ok) => {
+            judge(!err && ok);
+            resolve();
+          });
+        } catch {
+          judge(false);
+          resolve();
+        }
+      }),
+    );
+  }
+}
+
+/** Incremental verifier: add() messages as they arrive, then report(). */
+export class ChainVerifier {
+  readonly #keys: KeyRing;
+  readonly #opts: VerifyOptions;
+  readonly #devices = new Map<string, DeviceStream>();
+  #messages = 0;
+
+  constructor(keys: KeyRing, opts: VerifyOptions = {}) {
+    this.#keys = keys;
+    this.#opts = opts;
+  }
+
+  /** Signature checks in flight; a reader should settle() when this grows. */
+  get checking(): number {
+    let n = 0;
+    for (const d of this.#devices.values()) n += d.checking;
+    return n;
+  }
+
+  async settle(): Promise<void> {
+    for (const d of this.#devices.values()) await d.settle();
+  }
+
+  add(m: ReceivedMessage): void {
+    this.#messages++;
+    const name = m.moduleId ? `${m.deviceId}/${m.moduleId}` : m.deviceId;
+    let d = this.#devices.get(name);
+    if (!d) {
+      d = new DeviceStream(name, this.#keys.keysFor(m.deviceId, m.moduleId));
+      this.#devices.set(name, d);
+    }
+    d.add(m);
+  }
+
+  /** The report; settle() first, or signatures still being checked count as unsigned. */
+  report(source: string, seconds = 0): Report {
+    const devices = [...this.#devices.values()].sort((a, b) => (a.device < b.device ? -1 : 1)).map((d) => analyseDevice(d, this.#opts));
+    const findings = devices.reduce((n, d) => n + d.findings, 0);
+    return {
+      source,
+      options: { partial: this.#opts.partial ?? false, allowReorder: this.#opts.allowReorder ?? false },
+      messages: this.#messages,
+      devices,
+      findings,
+      ok: findings === 0,
+      seconds,
+      messagesPerSecond: seconds > 0 ? Math.round(this.#messages / seconds) : 0,
+    };
+  }
+}
+
+/** Reads a whole source and verifies it. */
+export async function verifyMessages(source: MessageSource, keys: KeyRing, opts: VerifyOptions = {}): Promise<Report> {
+  const t0 = process.hrtime.bigint();
+  const v = new ChainVerifier(keys, opts);
+  let n = 0;
+  for await (const m of source.messages()) {
+    v.add(m);
+    // Bound the signature checks in flight (and their memory) without a check per message.
+    if (++n % 1024 === 0 && v.checking > 256) await v.settle();
+  }
+  await v.settle();
+  return v.report(source.description, Number(process.hrtime.bigint() - t0) / 1e9);
+}

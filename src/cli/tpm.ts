@@ -1,0 +1,109 @@
+// `percept tpm`: provisioning of the device's TPM. `enroll` makes sure the signing and
+// attestation keys exist and prints the keys-file entry a verifier needs; `import-key` moves
+// the IoT Hub SAS key into the TPM and prints the connection string without it.
+import { parseArgs } from 'node:util';
+import { PerceptError } from '../errors.js';
+import { HANDLES } from '../attest/handles.js';
+import { enrollNonce, enrollmentEntry } from '../attest/evidence.js';
+import { identityOf } from '../hub/link.js';
+import { KEY_IN_TPM } from '../hub/tpm-auth.js';
+
+const DEFAULT_TCTI = 'device:/dev/tpmrm0';
+
+export const TPM_HELP = `Usage: percept tpm <enroll|import-key> [options]
+
+  percept tpm enroll [--tcti <s>] [--device <id>] [--nonce <hex>]
+      Creates the signing and attestation keys if missing and prints the keys-file entry
+      {"<device>": {"keys": [...], "attestationKey": {...}, "certification": {...}}} that
+      \`percept verify --keys\` reads. --device defaults to the DeviceId (/ModuleId) of
+      PERCEPT_CONNECTION_STRING; --nonce (hex, 8-64 bytes) defaults to a fixed per-device value.
+
+  percept tpm import-key --connection-string <cs> [--tcti <s>]
+      Stores the connection string's SharedAccessKey in the TPM (keyed-hash object at
+      0x81000a03) and prints the connection string without the key, marked
+      ${KEY_IN_TPM}: \`percept run\` then signs its SAS tokens inside the TPM.
+      The connection string may come from PERCEPT_CONNECTION_STRING instead.
+
+  --tcti <s>   TPM access (default ${DEFAULT_TCTI}; PERCEPT_TCTI), e.g. swtpm:host=127.0.0.1,port=2321`;
+
+export async function tpmCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === 'enroll') return enroll(rest);
+  if (sub === 'import-key') return importKey(rest);
+  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
+    process.stdout.write(TPM_HELP + '\n');
+    return sub === undefined ? 2 : 0;
+  }
+  process.stderr.write(`percept tpm: unknown subcommand '${sub}'\n\n${TPM_HELP}\n`);
+  return 2;
+}
+
+function args(argv: string[], extra: Record<string, { type: 'string' }>) {
+  return parseArgs({ args: argv, options: { tcti: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...extra } }).values as Record<string, string | boolean | undefined>;
+}
+
+async function openSigner(tcti: string | undefined) {
+  const { TpmSigner } = await import('../attest/tpm-signer.js');
+  return TpmSigner.open({ tcti: tcti ?? process.env.PERCEPT_TCTI ?? DEFAULT_TCTI });
+}
+
+async function enroll(argv: string[]): Promise<number> {
+  const v = args(argv, { device: { type: 'string' }, nonce: { type: 'string' } });
+  if (v.help) {
+    process.stdout.write(TPM_HELP + '\n');
+    return 0;
+  }
+  let device = v.device as string | undefined;
+  if (!device && process.env.PERCEPT_CONNECTION_STRING) {
+    const id = identityOf(process.env.PERCEPT_CONNECTION_STRING);
+    device = id.moduleId ? `${id.deviceId}/${id.moduleId}` : id.deviceId;
+  }
+  if (!device) throw new PerceptError('ERR_USAGE', 'pass --device <id> (the DeviceId the hub knows this device by), or set PERCEPT_CONNECTION_STRING');
+  let nonce = enrollNonce(device);
+  if (v.nonce !== undefined) {
+    const text = String(v.nonce);
+    if (!/^([0-9a-fA-F]{2}){8,64}$/.test(text)) throw new PerceptError('ERR_USAGE', `Expected 8 to 64 bytes of hex for --nonce but received '${text}'`);
+    nonce = Buffer.from(text, 'hex');
+  }
+  const signer = await openSigner(v.tcti as string | undefined);
+  try {
+    const entry = await enrollmentEntry(signer, nonce);
+    process.stdout.write(JSON.stringify({ [device]: entry }, null, 2) + '\n');
+  } finally {
+    await signer.close();
+  }
+  return 0;
+}
+
+async function importKey(argv: string[]): Promise<number> {
+  const v = args(argv, { 'connection-string': { type: 'string' } });
+  if (v.help) {
+    process.stdout.write(TPM_HELP + '\n');
+    return 0;
+  }
+  const cs = (v['connection-string'] as string | undefined) ?? process.env.PERCEPT_CONNECTION_STRING;
+  if (!cs) throw new PerceptError('ERR_USAGE', 'pass --connection-string "HostName=...;DeviceId=...;SharedAccessKey=..." (or set PERCEPT_CONNECTION_STRING)');
+  identityOf(cs);
+  const parts = cs.split(';').filter((p) => p.trim() !== '');
+  const keyPart = parts.find((p) => p.trim().startsWith('SharedAccessKey='));
+  const keyText = keyPart?.slice(keyPart.indexOf('=') + 1).trim() ?? '';
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(keyText)) throw new PerceptError('ERR_USAGE', 'the connection string holds no base64 SharedAccessKey to import');
+  const key = Buffer.from(keyText, 'base64');
+  const { Tpm } = await import('../attest/tpm.js');
+  const { createHmac } = await import('node:crypto');
+  const tpm = await Tpm.open((v.tcti as string | undefined) ?? process.env.PERCEPT_TCTI ?? DEFAULT_TCTI);
+  try {
+    await tpm.importHmacKey(key, HANDLES.hmac);
+    // Prove the TPM now signs as the key does before the caller throws the key away.
+    const probe = Buffer.from('percept import-key check');
+    if (!(await tpm.hmac(HANDLES.hmac, probe)).equals(createHmac('sha256', key).update(probe).digest())) {
+      throw new PerceptError('ERR_TPM', 'the TPM holds the key but its HMAC differs from the key\'s; do not discard the connection string');
+    }
+  } finally {
+    await tpm.close();
+  }
+  const rest = parts.filter((p) => p !== keyPart && !p.trim().startsWith(`${KEY_IN_TPM.split('=')[0]}=`));
+  process.stdout.write([...rest, KEY_IN_TPM].join(';') + '\n');
+  process.stderr.write('percept tpm: the SharedAccessKey is in the TPM (handle 0x81000a03); run `percept run` with the connection string above and the same --tcti\n');
+  return 0;
+}

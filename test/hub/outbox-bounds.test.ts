@@ -1,0 +1,110 @@
+// The outbox stays within its byte bound and time-to-live: drop-oldest keeps the newest,
+// refuse-new keeps the oldest and gives the refused no sequence number (no chain gap), expired
+// rows leave; every drop is counted by reason and reaches /metrics. Group commit keeps order.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { Outbox } from '../../src/hub/outbox.js';
+import { PerceptError } from '../../src/errors.js';
+import { PreviewMetrics } from '../../src/web/metrics.js';
+import type { PipelineStatus } from '../../src/pipeline/pipeline.js';
+import { message } from '../helpers/delivery.js';
+import { tempDir } from '../helpers/paths.js';
+
+const file = () => path.join(tempDir('percept-bounds-'), 'outbox.db');
+const BOUND = 100_000;
+
+function chainOk(rows: Array<{ seq: number; prev: string; digest: string }>): boolean {
+  return rows.every((r, i) => i === 0 || (r.seq === rows[i - 1].seq + 1 && r.prev === rows[i - 1].digest));
+}
+
+test('drop-oldest: the bound holds, the newest stay, drops are counted as outbox_full', async (t) => {
+  const o = new Outbox(file(), { maxBytes: BOUND, whenFull: 'drop-oldest' });
+  for (let i = 0; i < 200; i++) await o.enqueue([message(i)]);
+  const s = o.stats();
+  const rows = o.peek(0, 1000);
+  t.diagnostic(JSON.stringify({ accepted: s.accepted, depth: s.depth, bytes: s.bytes, dropped: s.dropped }));
+  assert.equal(s.accepted, 200);
+  assert.ok(s.bytes <= BOUND, `bytes ${s.bytes} within ${BOUND}`);
+  assert.ok(s.depth > 20 && s.depth < 60, `depth ${s.depth}`);
+  assert.equal(s.dropped.outbox_full, 200 - s.depth, 'every drop counted');
+  assert.equal(rows.length, s.depth);
+  assert.equal(rows.at(-1)!.seq, 200, 'the newest is kept');
+  assert.equal(rows[0].seq, 200 - s.depth + 1, 'the oldest went first');
+  assert.ok(chainOk(rows));
+  o.close();
+});
+
+test('refuse-new: new messages are refused with ERR_OUTBOX_FULL, the chain has no gap, room brings acceptance back', async (t) => {
+  const o = new Outbox(file(), { maxBytes: BOUND, whenFull: 'refuse-new' });
+  let refused = 0;
+  for (let i = 0; i < 200; i++) {
+    try {
+      await o.enqueue([message(i)]);
+    } catch (e) {
+      assert.ok(PerceptError.is(e, 'ERR_OUTBOX_FULL'), String(e));
+      refused++;
+    }
+  }
+  const s = o.stats();
+  t.diagnostic(JSON.stringify({ accepted: s.accepted, refused, depth: s.depth, dropped: s.dropped }));
+  assert.equal(s.accepted + refused, 200);
+  assert.equal(s.dropped.outbox_full, refused);
+  assert.ok(s.bytes <= BOUND);
+  const rows = o.peek(0, 1000);
+  assert.equal(rows[0].seq, 1, 'the oldest are kept');
+  assert.equal(rows.at(-1)!.seq, s.accepted, 'refused messages got no sequence number');
+  // Acknowledge half: new messages are accepted again and continue the chain.
+  assert.ok(o.ack(rows.slice(0, 20).map((r) => r.id)));
+  const [next] = await o.enqueue([message(999)]);
+  assert.equal(next.seq, s.accepted + 1);
+  assert.equal(next.prev, rows.at(-1)!.digest);
+  o.close();
+});
+
+test('time-to-live: old rows are dropped and counted as expired', async (t) => {
+  const o = new Outbox(file(), { ttlSeconds: 1 });
+  for (let i = 0; i < 10; i++) await o.enqueue([message(i)]);
+  assert.equal(o.expire(), 0, 'nothing is old yet');
+  await new Promise((r) => setTimeout(r, 1100));
+  await o.enqueue([message(10)]);
+  const n = o.expire();
+  const s = o.stats();
+  t.diagnostic(JSON.stringify({ expired: n, depth: s.depth, dropped: s.dropped }));
+  assert.equal(n, 10);
+  assert.equal(s.dropped.expired, 10);
+  assert.equal(s.depth, 1, 'the fresh one stays');
+  o.close();
+});
+
+test('group commit: concurrent enqueues commit together and keep their order and chain', async () => {
+  const o = new Outbox(file());
+  const results = await Promise.all(Array.from({ length: 500 }, (_, i) => o.enqueue([message(i, 256)])));
+  const seqs = results.map((r) => r[0].seq);
+  assert.deepEqual(seqs, Array.from({ length: 500 }, (_, i) => i + 1));
+  assert.ok(chainOk(o.peek(0, 1000)));
+  o.close();
+});
+
+test('drops by reason reach /metrics as percept_messages_dropped_total{reason}', async () => {
+  const o = new Outbox(file(), { maxBytes: BOUND });
+  for (let i = 0; i < 100; i++) await o.enqueue([message(i)]);
+  const s = o.stats();
+  const pipeline: PipelineStatus = { running: true, sources: [], models: [], frames: { inferred: 0, failed: 0, corrupt: 0 }, fps: 0, latencyMs: { p50: 0, p99: 0, mean: 0 }, stagesMs: { queue: 0, preprocess: 0, inference: 0, decode: 0 }, lastResultAt: null };
+  const m = new PreviewMetrics();
+  m.update(
+    {
+      version: 'test', startedAt: new Date().toISOString(), uptimeS: 1, pipeline, telemetry: null, config: { version: null, error: null },
+      hub: { state: 'connected', host: 'h', deviceId: 'd', auth: 'sas', transport: 'mqtt', outbox: { depth: s.depth, bytes: s.bytes, oldestAgeMs: s.oldestAgeMs, deadLettered: s.deadLettered, dropped: s.dropped }, accepted: s.accepted, sent: 0, acknowledged: 0, retried: 0, reconnects: 0, lastError: null, sendRate: 0 },
+    },
+    pipeline,
+    0,
+  );
+  const text = await m.render();
+  const line = text.split('\n').find((l) => l.startsWith('percept_messages_dropped_total{reason="outbox_full"}'));
+  assert.ok(line, text);
+  assert.equal(Number(line.split(' ').at(-1)), s.dropped.outbox_full);
+  assert.ok(s.dropped.outbox_full > 0);
+  m.close();
+  o.close();
+});
