@@ -9,7 +9,7 @@ import { loadModel } from '../pipeline/model.js';
 import { projectRoot } from '../models/manifest.js';
 import { numFlag } from './args.js';
 
-const SECTIONS = ['pipeline', 'preview', 'attest'] as const;
+const SECTIONS = ['pipeline', 'preview', 'attest', 'outbox'] as const;
 
 export const BENCH_HELP = `Usage: percept bench [--json] [--section ${SECTIONS.join('|')}] [--seconds N] [--model-path file.onnx]
 
@@ -19,6 +19,8 @@ Measures, in one run on this machine:
   preview    inference fps with no preview client and with an HTTP client on the frame stream.
   attest     TPM signatures/s (swtpm), verifier messages/s on a 30 msg/s stream with a
              signature a second, and the agent's CPU for attestation at 30 msg/s.
+  outbox     durable enqueues/s (~2 KB bodies, synchronous=FULL, alone and group-committed)
+             and deliveries/s to the emulator in its own process, with CPU per message.
 Frames: the shared test photos re-encoded as JPEG plus a 1280x720 ffmpeg test stream.
   --json       end with one JSON line of all figures
   --seconds N  time per measurement (default 4)`;
@@ -69,6 +71,11 @@ export async function benchCommand(argv: string[]): Promise<number> {
     const { benchAttest } = await import('../bench/attest.js');
     const a = await benchAttest(say, seconds);
     Object.assign(result, a);
+  }
+  if (sections.includes('outbox')) {
+    say('== outbox (durable enqueue, delivery to the emulator) ==');
+    const { benchOutbox } = await import('../bench/outbox.js');
+    Object.assign(result, await benchOutbox(say, seconds));
   }
   result.bench_seconds = (Date.now() - t0) / 1000;
   if (values.json) {

@@ -6,8 +6,9 @@
 
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { device, observedTransport, type Client, type ModuleClient, type Twin, type TransportFact } from './sdk.js';
+import { device, observedTransport, type Client, type ModuleClient, type MqttJsClient, type Twin, type TransportFact } from './sdk.js';
 import { Connection } from './connection.js';
+import { registerMethod, type MethodHandler } from './methods.js';
 import { backoffMs, classify, needsAttention, type FailureKind } from './retry.js';
 import type { Logger } from '../log.js';
 import type { LinkState } from '../status.js';
@@ -52,11 +53,7 @@ export interface LinkStats {
 /** A disconnect by the hub after this long is edgeHub's hourly one for modules: routine. */
 const ROUTINE_AGE_MS = 55 * 60_000;
 
-export interface MethodResult {
-  status: number;
-  payload: unknown;
-}
-export type MethodHandler = (payload: unknown) => Promise<MethodResult>;
+export type { MethodResult, MethodHandler } from './methods.js';
 
 /** Parses `HostName=...;DeviceId=...;ModuleId=...` without keeping the key anywhere. */
 export function identityOf(cs: string): { host: string; deviceId: string; moduleId?: string; x509: boolean; keyInTpm: boolean } {
@@ -76,6 +73,8 @@ export function identityOf(cs: string): { host: string; deviceId: string; module
 
 export class HubLink extends EventEmitter {
   #conn: Connection | null = null;
+  /** The mqtt.js clients under each SDK client. */
+  readonly #wires = new WeakMap<Client | ModuleClient, MqttJsClient[]>();
   #epoch = 0;
   #fact: TransportFact | null = null;
   #draining = false;
@@ -160,7 +159,8 @@ export class HubLink extends EventEmitter {
   }
 
   async #build(): Promise<Client | ModuleClient> {
-    const T = observedTransport(this.#o.transport, (f) => (this.#fact = f));
+    const wires: MqttJsClient[] = [];
+    const T = observedTransport(this.#o.transport, (f) => (this.#fact = f), (w) => wires.push(w));
     let client: Client | ModuleClient;
     if (this.#o.edge) client = await device.ModuleClient.fromEnvironment(T);
     else if (this.auth === 'tpm') {
@@ -176,39 +176,26 @@ export class HubLink extends EventEmitter {
     if (this.#o.cert) options.cert = this.#o.cert;
     if (this.#o.key) options.key = this.#o.key;
     // The SDK's own in-place renewal stays as a backstop one second before expiry; ours comes first.
-    if (this.auth === 'sas' || this.auth === 'edge' || this.auth === 'tpm') options.tokenRenewal = { tokenValidTimeInSeconds: this.#o.tokenTtlSeconds, tokenRenewalMarginInSeconds: 1 };
+    // Not under IoT Edge: the transport's setOptions replaces the trust bundle the SDK set there.
+    if (this.auth === 'sas' || this.auth === 'tpm') options.tokenRenewal = { tokenValidTimeInSeconds: this.#o.tokenTtlSeconds, tokenRenewalMarginInSeconds: 1 };
     if (Object.keys(options).length) await client.setOptions(options);
     // Our supervision decides about retries, by error code; the SDK's would hide outages.
     client.setRetryPolicy({ shouldRetry: () => false, nextRetryTimeout: () => -1 } as never);
     client.on('error', (e: Error) => this.#lost(e, client, 'hub'));
     client.on('disconnect', () => this.#lost(new Error('disconnected by the hub'), client, 'hub'));
-    for (const [name, handler] of this.#methods) this.#register(client, name, handler);
+    for (const [name, handler] of this.#methods) registerMethod(client, this.moduleId !== undefined, name, handler);
+    this.#wires.set(client, wires);
     return client;
   }
 
-  #register(client: Client | ModuleClient, name: string, handler: MethodHandler): void {
-    // Device clients call it onDeviceMethod, module clients onMethod.
-    type Register = (n: string, cb: (req: { payload: unknown }, res: { send(s: number, p: unknown, done: () => void): void }) => void) => void;
-    const c = client as unknown as { onMethod?: Register; onDeviceMethod?: Register };
-    const register = (this.moduleId ? c.onMethod : c.onDeviceMethod)?.bind(client);
-    if (!register) throw new PerceptError('ERR_HUB', 'the SDK client cannot register direct methods');
-    register(name, (req, res) => {
-      let payload: unknown = req.payload;
-      if (Buffer.isBuffer(payload)) payload = payload.length ? JSON.parse(payload.toString('utf8')) : null;
-      handler(payload).then(
-        (r) => res.send(r.status, r.payload, () => undefined),
-        (e: unknown) => res.send(500, { error: { code: (e as PerceptError).code ?? 'ERR_INTERNAL', message: (e as Error).message } }, () => undefined),
-      );
-    });
-  }
-
   /** Connects, retrying with backoff until it works or the link is closed. */
-  open(): Promise<void> {
-    this.#connecting ??= this.#connectLoop().finally(() => (this.#connecting = null));
+  open(firstDelayMs = 0): Promise<void> {
+    this.#connecting ??= this.#connectLoop(firstDelayMs).finally(() => (this.#connecting = null));
     return this.#connecting;
   }
 
-  async #connectLoop(): Promise<void> {
+  async #connectLoop(firstDelayMs: number): Promise<void> {
+    if (firstDelayMs > 0) await sleep(firstDelayMs);
     for (let attempt = 0; !this.#closed; attempt++) {
       this.#setState('connecting');
       this.#fact = null;
@@ -223,7 +210,7 @@ export class HubLink extends EventEmitter {
           return;
         }
         // The SDK signs `se = floor(now) + ttl` while opening: the hub closes the connection then.
-        const expiresAt = this.#renewable ? Math.floor(issuedAt / 1000) * 1000 + this.#o.tokenTtlSeconds * 1000 : null;
+        const expiresAt = this.#renewable ? Math.floor(issuedAt / 1000) * 1000 + this.#tokenTtlS() * 1000 : null;
         const conn = new Connection(client, ++this.#epoch, expiresAt);
         this.#conn = conn;
         if (conn.epoch > 1) this.#reconnects++;
@@ -271,11 +258,22 @@ export class HubLink extends EventEmitter {
   #discard(client: Client | ModuleClient): void {
     client.removeAllListeners();
     client.on('error', () => undefined);
+    // Cut the socket first: the SDK's close then finds it closed instead of waiting forever for
+    // PUBACKs a silent hub never sends (with its token timer keeping the process alive).
+    for (const w of this.#wires.get(client) ?? []) w.end(true);
     void client.close().catch(() => undefined);
   }
 
+  /**
+   * Token lifetime as far as we are concerned. Under IoT Edge the SDK signs one-hour tokens and
+   * renews them in place 15 minutes before expiry: ours must come before that.
+   */
+  #tokenTtlS(): number {
+    return this.auth === 'edge' ? 3600 - 900 : this.#o.tokenTtlSeconds;
+  }
+
   #renewMarginMs(): number {
-    return Math.min(300, Math.max(2, this.#o.tokenTtlSeconds * 0.2)) * 1000;
+    return Math.min(300, Math.max(2, this.#tokenTtlS() * 0.2)) * 1000;
   }
 
   #scheduleRenewal(conn: Connection): void {
@@ -320,19 +318,23 @@ export class HubLink extends EventEmitter {
     this.#renewTimer = null;
     const now = Date.now();
     const log = { error: e.message, connection: conn.epoch, code: this.#fact?.errno, connectedMs: now - conn.connectedAt };
+    let unplanned = false;
     if (cause === 'renewal') this.#o.logger.info(log, 'renewing the SAS token: reconnecting with a fresh one');
     else if (cause === 'hub' && (now - conn.connectedAt >= ROUTINE_AGE_MS || (conn.expiresAt !== null && now >= conn.expiresAt - this.#renewMarginMs()))) {
       // IoT Hub closes a connection whose token expired; edgeHub closes module connections hourly.
       this.#routine++;
       this.#o.logger.info(log, 'routine disconnect by the hub (token lifetime); reconnecting');
     } else {
+      unplanned = cause === 'hub';
       this.#lastError = e.message;
       this.#o.logger.warn(log, cause === 'hub' ? 'hub connection lost; reconnecting' : 'dropping the hub connection; reconnecting');
     }
     const wasConnected = this.#state === 'connected';
     if (wasConnected) this.#setState('disconnected');
     this.#discard(conn.client);
-    if (wasConnected) void this.open();
+    // After an unplanned loss the first attempt is jittered too: a fleet whose hub dropped
+    // them together does not come back in one burst. Renewals and routine ones go at once.
+    if (wasConnected) void this.open(unplanned ? backoffMs('network', 0, this.#o.backoffMs) : 0);
   }
 
   /** Drops the connection and reconnects (after a send deadline passed, for instance). */
@@ -356,7 +358,7 @@ export class HubLink extends EventEmitter {
 
   onMethod(name: string, handler: MethodHandler): void {
     this.#methods.set(name, handler);
-    if (this.#client) this.#register(this.#client, name, handler);
+    if (this.#client) registerMethod(this.#client, this.moduleId !== undefined, name, handler);
   }
 
   /** Desired-property patches (the first call after connecting carries the whole document). */
@@ -383,7 +385,8 @@ export class HubLink extends EventEmitter {
     conn?.kill('the link was closed');
     // The SDK's close waits for outstanding acknowledgements: a silent hub must not hold shutdown.
     let timer: NodeJS.Timeout | undefined;
-    if (conn) await Promise.race([conn.client.close().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 2000)))]);
+    const closed = conn ? await Promise.race([conn.client.close().then(() => true, () => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), 2000)))]) : true;
     clearTimeout(timer);
+    if (!closed && conn) this.#discard(conn.client);
   }
 }

@@ -1,7 +1,6 @@
-// The durable outbox: every telemetry message is committed to SQLite (WAL, synchronous=FULL)
-// before it counts as accepted, together with the chain head, so a crash can neither lose an
-// accepted message nor open an undetected gap in the chain. Rows leave on acknowledgement;
-// the outbox is bounded by bytes and age, and every message it gives up is counted by reason.
+// The durable outbox: each message is committed to SQLite (WAL, synchronous=FULL) with the chain
+// head before it counts as accepted, so a crash loses nothing accepted and opens no chain gap.
+// Bounded by bytes and age, full disks included; every message given up is counted by reason.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -134,7 +133,11 @@ export class Outbox {
 
   async #flush(): Promise<void> {
     try {
-      while (this.#queue.length) await this.#commit(this.#queue.splice(0, MAX_GROUP));
+      while (this.#queue.length) {
+        const group = this.#queue.splice(0, MAX_GROUP);
+        // A database error (or a close meanwhile) fails this group's callers, never the process.
+        await this.#commit(group).catch((e: Error) => group.forEach((r) => r.reject(e)));
+      }
     } finally {
       this.#flushing = false;
     }

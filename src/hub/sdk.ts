@@ -52,14 +52,20 @@ export interface TransportFact {
 // decisions the real codes. Both packages are resolved from the transport's own location.
 const baseRequire = createRequire(require.resolve('azure-iot-device-mqtt'));
 const { MqttBase } = baseRequire('azure-iot-mqtt-base') as { MqttBase: new (provider: unknown) => unknown };
-type MqttJsClient = { on(ev: 'error', fn: (e: { code?: unknown }) => void): unknown };
+/** The mqtt.js client under a transport: `end(true)` closes its socket without waiting for PUBACKs. */
+export type MqttJsClient = { on(ev: 'error', fn: (e: { code?: unknown }) => void): unknown; end(force?: boolean): unknown };
 const mqttJs = createRequire(baseRequire.resolve('azure-iot-mqtt-base'))('mqtt') as { connect(url: string, opts: unknown): MqttJsClient };
 
-/** A transport class (for `Client.fromConnectionString`) that reports every error code it sees. */
-export function observedTransport(kind: 'mqtt' | 'mqttws', onFact: (f: TransportFact) => void): typeof mqttPkg.Mqtt {
+/**
+ * A transport class (for `Client.fromConnectionString`) that reports every error code it sees,
+ * and hands over each mqtt.js client it opens (the SDK's own close waits for acknowledgements
+ * that a silent hub never sends, leaving sockets and timers behind).
+ */
+export function observedTransport(kind: 'mqtt' | 'mqttws', onFact: (f: TransportFact) => void, onClient: (c: MqttJsClient) => void = () => undefined): typeof mqttPkg.Mqtt {
   const provider = {
     connect(url: string, opts: unknown): MqttJsClient {
       const c = mqttJs.connect(url, opts);
+      onClient(c);
       c.on('error', (e) => {
         if (typeof e.code === 'number') onFact({ connack: e.code });
         else if (typeof e.code === 'string') onFact({ errno: e.code });

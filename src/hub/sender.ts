@@ -1,8 +1,6 @@
-// Delivers the outbox to the hub in order, with a window of messages in flight (QoS 1) that
-// halves when acknowledgements come slowly (throttling) and grows back when they are quick;
-// acknowledged rows are deleted in groups. After a lost connection it resends from the oldest
-// unacknowledged row: at least once, never out of order. A message the hub keeps refusing
-// (it closes the connection over it, sent alone, several times) goes to the dead-letter table.
+// Delivers the outbox in order, at least once: a window of messages in flight (QoS 1) that halves
+// on slow acknowledgements (throttling), group-deleted acknowledged rows, resends from the oldest
+// after a lost connection, and dead letters for what the hub refuses (closes over it alone, thrice).
 
 import type { Logger } from '../log.js';
 import type { Outbox, OutboxRow } from './outbox.js';

@@ -55,7 +55,7 @@ export async function startHubProcess(opts: { deviceId?: string } = {}): Promise
       return child?.pid;
     },
     async start() {
-      const c = spawn(process.execPath, [CLI, 'hub', '--state', stateDir, '--mqtt-port', String(mqtt), '--api-port', String(apiPort), '--device', deviceId, '--log-level', 'warn'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = spawn(process.execPath, [CLI, 'hub', '--state', stateDir, '--mqtt-port', String(mqtt), '--api-port', String(apiPort), '--ws-port', 'off', '--device', deviceId, '--log-level', 'warn'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
       child = c;
       let out = '';
       let err = '';

@@ -1,7 +1,6 @@
-// A real agent process producing a steady ~30 messages a second: four lossless looping
-// sources of a small JPEG at 20 fps each, BlazeFace (about a millisecond a frame), a message
-// per source and 100 ms window (result timing jitter merges some windows: ~8/s a source).
-// Also reads what the agent left on disk: its outbox's chain head.
+// A real agent process producing ~30 messages a second: four looping sources of a small JPEG at
+// 20 fps, BlazeFace (about a millisecond a frame), a message per source per 100 ms window (timing
+// jitter merges some: ~8/s a source). Also reads the agent's outbox: its chain head and depth.
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';

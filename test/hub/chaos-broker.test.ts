@@ -53,7 +53,7 @@ test('100 hub kill/restart cycles during a steady run: none lost, in order, one 
     t.diagnostic(summary(a, { cycles: CYCLES, connectedCycles, chaosSeconds, ratePerS: Math.round((a.accepted / chaosSeconds) * 10) / 10, sent: final.sent, acknowledged: final.acknowledged, retried: final.retried, reconnects: final.reconnects, timeouts: h.timeouts, lastFailure: h.lastFailure, deadLettered: final.deadLettered, dropped: final.dropped }));
     assert.deepEqual([...boots], [head.boot], 'one boot: the agent never restarted');
     assert.ok(connectedCycles >= CYCLES * 0.9, `the agent was connected when the hub died in most cycles (${connectedCycles})`);
-    assert.ok(a.accepted >= 20 * chaosSeconds, `a steady stream (${a.accepted} in ${chaosSeconds} s)`);
+    assert.ok(a.accepted >= 15 * chaosSeconds, `a steady stream (${a.accepted} in ${chaosSeconds} s)`);
     assert.equal(a.lost, 0, `lost: ${a.missing.join(', ')}`);
     assert.equal(a.outOfOrder, 0);
     assert.equal(a.chainBreaks, 0);

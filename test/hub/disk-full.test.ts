@@ -1,7 +1,6 @@
-// A full disk under the outbox: with drop-oldest new messages replace the oldest, with
-// refuse-new acceptance stops; either way every drop is counted (disk_full), nothing crashes,
-// and delivery resumes when space returns. The disk is a small tmpfs filled to the last byte
-// where mounting works (we run as root), else SQLite's page limit plays it; the test says which.
+// A full disk under the outbox: drop-oldest replaces the oldest, refuse-new stops accepting; each
+// drop is counted (disk_full), nothing crashes, delivery resumes when space returns. The disk is a
+// 16 MiB tmpfs filled to ENOSPC where mounting works (root), else SQLite's page limit; it says which.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';

@@ -54,7 +54,7 @@ test(`tokens expiring every ${TTL} s for ${SECONDS} s: renewed in time, none los
     assert.equal(a.lost, 0, `lost: ${a.missing.join(', ')}`);
     assert.equal(a.outOfOrder, 0);
     assert.equal(a.chainBreaks, 0);
-    assert.ok(a.accepted >= 20 * SECONDS, `a steady stream (${a.accepted})`);
+    assert.ok(a.accepted >= 15 * SECONDS, `a steady stream (${a.accepted})`);
   } finally {
     await agent.stop();
     await hub.close();
