@@ -26,7 +26,7 @@ function bind(port: number): Promise<net.Server | undefined> {
 }
 
 /** A port P with P+1 free too: the swtpm TCTI finds the control channel at P+1. */
-async function portPair(): Promise<number> {
+export async function portPair(): Promise<number> {
   for (let i = 0; i < 50; i++) {
     const a = await bind(0);
     if (!a) continue;

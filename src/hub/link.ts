@@ -15,6 +15,7 @@ import type { LinkState } from '../status.js';
 import type { OutboxRow } from './outbox.js';
 import { PerceptError } from '../errors.js';
 import type { Tpm } from '../attest/tpm.js';
+import { connectionStringFields } from './connection-string.js';
 
 export interface LinkOptions {
   connectionString?: string;
@@ -57,11 +58,7 @@ export type { MethodResult, MethodHandler } from './methods.js';
 
 /** Parses `HostName=...;DeviceId=...;ModuleId=...` without keeping the key anywhere. */
 export function identityOf(cs: string): { host: string; deviceId: string; moduleId?: string; x509: boolean; keyInTpm: boolean } {
-  const parts = new Map<string, string>();
-  for (const p of cs.split(';')) {
-    const i = p.indexOf('=');
-    if (i > 0) parts.set(p.slice(0, i).trim(), p.slice(i + 1).trim());
-  }
+  const parts = connectionStringFields(cs);
   const host = parts.get('HostName');
   const deviceId = parts.get('DeviceId');
   const keyInTpm = parts.get('SharedAccessKeyInTpm') === 'true';

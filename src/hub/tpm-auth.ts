@@ -6,6 +6,7 @@ import type { AuthenticationProvider, TransportConfig } from 'azure-iot-common';
 import { PerceptError } from '../errors.js';
 import { HANDLES } from '../attest/handles.js';
 import type { Tpm } from '../attest/tpm.js';
+import { connectionStringFields } from './connection-string.js';
 
 /** The connection-string marker `percept tpm import-key` prints in place of SharedAccessKey. */
 export const KEY_IN_TPM = 'SharedAccessKeyInTpm=true';
@@ -58,11 +59,7 @@ export class TpmSasProvider extends EventEmitter implements AuthenticationProvid
 
   /** A provider for a `...;SharedAccessKeyInTpm=true` connection string, signing with `tpm`. */
   static fromConnectionString(cs: string, tpm: Tpm, lifetime: TokenLifetime = {}, handle: number = HANDLES.hmac): TpmSasProvider {
-    const parts = new Map<string, string>();
-    for (const p of cs.split(';')) {
-      const i = p.indexOf('=');
-      if (i > 0) parts.set(p.slice(0, i).trim(), p.slice(i + 1).trim());
-    }
+    const parts = connectionStringFields(cs);
     const host = parts.get('HostName');
     const deviceId = parts.get('DeviceId');
     if (!host || !deviceId) throw new PerceptError('ERR_CONFIG', 'the connection string must hold HostName and DeviceId');

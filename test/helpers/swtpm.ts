@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { ADDON_PATH, Tpm } from '../../src/attest/tpm.js';
 import { tempDir } from './paths.js';
+import { portPair } from '../../src/bench/swtpm.js';
 
 export interface Swtpm {
   /** TCTI string for Tpm.open(). */
@@ -21,30 +22,6 @@ export function tpmSkipReason(): string | undefined {
   if (spawnSync('swtpm', ['--version'], { stdio: 'ignore' }).status !== 0) return 'swtpm is not installed';
   if (!existsSync(ADDON_PATH)) return `native/tpm2 is not built (${ADDON_PATH}); run node scripts/build-native.mjs`;
   return undefined;
-}
-
-function listen(port: number): Promise<net.Server | undefined> {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.once('error', () => resolve(undefined));
-    srv.listen(port, '127.0.0.1', () => resolve(srv));
-  });
-}
-
-/** A port P with P+1 also free (the swtpm TCTI derives the control port as P+1). */
-async function freePortPair(): Promise<number> {
-  for (let i = 0; i < 50; i++) {
-    const a = await listen(0);
-    if (!a) continue;
-    const port = (a.address() as net.AddressInfo).port;
-    const b = port < 65535 ? await listen(port + 1) : undefined;
-    await new Promise((r) => a.close(r));
-    if (b) {
-      await new Promise((r) => b.close(r));
-      return port;
-    }
-  }
-  throw new Error('no free loopback port pair for swtpm');
 }
 
 /** Asks swtpm's control channel for its capabilities (CMD_GET_CAPABILITY). */
@@ -79,7 +56,7 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 async function attempt(stateDir: string): Promise<Swtpm | string> {
-  const port = await freePortPair();
+  const port = await portPair();
   const args = [
     'socket', '--tpm2',
     '--server', `type=tcp,port=${port},bindaddr=127.0.0.1`,
