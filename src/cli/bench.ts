@@ -62,7 +62,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     Object.assign(result, r, { pool_fps_vs_naive: r.pool_vs_naive });
   }
   if (sections.includes('preview')) {
-    say('== preview (YOLOX-Nano, 2 workers, lossless image loop) ==');
+    say('== preview (YOLOX-Nano, 2 workers, the benchmark frames looped as JPEG files) ==');
     const { benchPreview } = await import('../web/bench.js');
     Object.assign(result, await benchPreview(say, seconds));
   }

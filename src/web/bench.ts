@@ -1,9 +1,13 @@
 // `percept bench --section preview`: what an open preview costs the pipeline. A real
-// YOLOX-Nano pipeline (2 workers) runs the shared images looped as a lossless source, first
-// with no client, then with a plain HTTP client pulling the MJPEG stream; phases alternate.
+// YOLOX-Nano pipeline (2 workers) runs the benchmark's frames (JPEG, as cameras deliver
+// them) looped as a lossless source, first with no client, then with a plain HTTP client
+// pulling the MJPEG stream; phases alternate.
 
+import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
+import { benchFrames } from '../bench/frames.js';
 import { performance } from 'node:perf_hooks';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { parseConfig } from '../config/load.js';
@@ -28,8 +32,12 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function benchPreview(say: (line: string) => void, seconds: number): Promise<PreviewBench> {
   const shared = path.resolve(projectRoot(), '..', 'shared');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'percept-bench-frames-'));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  const frames = await benchFrames(path.join(shared, 'testdata', 'images'));
+  frames.forEach((f, i) => fs.writeFileSync(path.join(dir, `${String(i).padStart(4, '0')}.jpg`), f.data));
   const cfg = parseConfig({
-    sources: [{ id: 'images', kind: 'folder', uri: path.join(shared, 'testdata', 'images'), loop: true }],
+    sources: [{ id: 'images', kind: 'folder', uri: dir, loop: true }],
     model: { name: 'yolox-nano', path: path.join(shared, 'models', 'yolox_nano.onnx') },
     workers: 2,
     threads: 1,
