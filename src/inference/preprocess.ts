@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import type { InputSpec, Geometry } from '../models/types.js';
 import { computeGeometry, resizedSize } from '../models/geometry.js';
 import { PerceptError } from '../errors.js';
+import { imageSize } from './image-size.js';
 import type { FrameFormat } from '../types.js';
 
 export interface Preprocessed {
@@ -29,9 +30,11 @@ export async function resizeToInput(
       img = sharp(data, { raw: { width, height, channels: 3 } });
     } else {
       img = sharp(data, { failOn: 'error', sequentialRead: true });
-      const meta = await img.metadata();
-      srcW = meta.width ?? 0;
-      srcH = meta.height ?? 0;
+      // EXIF orientation is not applied (frames are used as stored), so the header's size is
+      // the decoded size.
+      const size = imageSize(data) ?? (await img.metadata());
+      srcW = size.width ?? 0;
+      srcH = size.height ?? 0;
     }
   } catch (e) {
     throw new PerceptError('ERR_FRAME_CORRUPT', `frame could not be decoded: ${(e as Error).message}`);
