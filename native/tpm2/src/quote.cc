@@ -96,6 +96,14 @@ class PcrReadJob : public Job {
   std::vector<std::vector<uint8_t>> digests_;
 };
 
+// Copies a signed attestation out of the ESYS-allocated buffers, which are freed here.
+static void TakeAttested(TPM2B_ATTEST* rawAttest, TPMT_SIGNATURE* rawSig, Attested& out) {
+  EsysPtr<TPM2B_ATTEST> attest(rawAttest);
+  EsysPtr<TPMT_SIGNATURE> sig(rawSig);
+  out.attest.assign(attest->attestationData, attest->attestationData + attest->size);
+  out.signature = *sig;
+}
+
 class QuoteJob : public Job {
  public:
   QuoteJob(Context* ctx, TPM2_HANDLE ak, TPMI_ALG_HASH bank, std::vector<uint32_t> pcrs,
@@ -115,10 +123,7 @@ class QuoteJob : public Job {
                             ESYS_TR_NONE, &nonce, &scheme, &sel, &rawAttest, &rawSig);
     if (rc != TSS2_RC_SUCCESS) tss.Forget(ak_);
     Check(rc, "Esys_Quote");
-    EsysPtr<TPM2B_ATTEST> attest(rawAttest);
-    EsysPtr<TPMT_SIGNATURE> sig(rawSig);
-    out_.attest.assign(attest->attestationData, attest->attestationData + attest->size);
-    out_.signature = *sig;
+    TakeAttested(rawAttest, rawSig, out_);
   }
 
   Napi::Value Result(Napi::Env env) override { return AttestedToJs(env, out_); }
@@ -153,10 +158,7 @@ class CertifyJob : public Job {
       tss.Forget(ak_);
     }
     Check(rc, "Esys_Certify");
-    EsysPtr<TPM2B_ATTEST> attest(rawAttest);
-    EsysPtr<TPMT_SIGNATURE> sig(rawSig);
-    out_.attest.assign(attest->attestationData, attest->attestationData + attest->size);
-    out_.signature = *sig;
+    TakeAttested(rawAttest, rawSig, out_);
   }
 
   Napi::Value Result(Napi::Env env) override { return AttestedToJs(env, out_); }
