@@ -1,6 +1,6 @@
-// Turns an encoded or raw frame into the model's input tensor: sharp decodes, resizes and
-// pads (letterbox or stretch); a tight loop reorders to the model's layout and colour order
-// and normalises. Runs inside a worker.
+// Turns an encoded or raw frame into the model's input tensor: sharp decodes and resizes; a
+// tight loop pads (letterbox), reorders to the model's layout and colour order and
+// normalises. Runs inside a worker.
 
 import sharp from 'sharp';
 import type { InputSpec, Geometry } from '../models/types.js';
@@ -14,14 +14,22 @@ export interface Preprocessed {
   geom: Geometry;
 }
 
-/** Decode + resize + pad with sharp; returns packed RGB bytes at the model's input size. */
-export async function resizeToInput(
-  data: Buffer,
-  format: FrameFormat,
-  width: number,
-  height: number,
-  input: InputSpec,
-): Promise<{ rgb: Buffer; geom: Geometry }> {
+/** The source resized for the model, before padding: packed RGB and where it sits in the input. */
+export interface Resized {
+  rgb: Buffer;
+  width: number;
+  height: number;
+  left: number;
+  top: number;
+  geom: Geometry;
+}
+
+/**
+ * Decode + resize with sharp; returns packed RGB at the size the image takes inside the model's
+ * input. The letterbox padding is not drawn here: toTensor writes it straight into the tensor,
+ * which costs less than a sharp extend (measured by `percept bench --section pipeline`).
+ */
+export async function resizeToInput(data: Buffer, format: FrameFormat, width: number, height: number, input: InputSpec): Promise<Resized> {
   let img: ReturnType<typeof sharp>;
   let srcW = width;
   let srcH = height;
@@ -42,34 +50,29 @@ export async function resizeToInput(
   if (!srcW || !srcH) throw new PerceptError('ERR_FRAME_CORRUPT', 'frame could not be decoded: no image size');
   const geom = computeGeometry(srcW, srcH, input);
   const { width: rw, height: rh } = resizedSize(geom);
-  const left = Math.round(geom.padX);
-  const top = Math.round(geom.padY);
-  const pad = input.padValue;
   try {
-    let p = img.removeAlpha().toColourspace('srgb').resize(rw, rh, { fit: 'fill' });
-    if (rw !== input.width || rh !== input.height) {
-      p = p.extend({
-        top,
-        left,
-        bottom: input.height - rh - top,
-        right: input.width - rw - left,
-        background: { r: pad, g: pad, b: pad },
-      });
-    }
-    const { data: rgb, info } = await p.raw().toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3 || info.width !== input.width || info.height !== input.height) {
+    const { data: rgb, info } = await img.removeAlpha().toColourspace('srgb').resize(rw, rh, { fit: 'fill' }).raw().toBuffer({ resolveWithObject: true });
+    if (info.channels !== 3 || info.width !== rw || info.height !== rh) {
       throw new Error(`unexpected decoded shape ${info.width}x${info.height}x${info.channels}`);
     }
-    return { rgb, geom };
+    return { rgb, width: rw, height: rh, left: Math.round(geom.padX), top: Math.round(geom.padY), geom };
   } catch (e) {
     throw new PerceptError('ERR_FRAME_CORRUPT', `frame could not be decoded: ${(e as Error).message}`);
   }
 }
 
-/** Packed RGB (HWC, uint8) to the model's float tensor, in its layout and colour order. */
-export function toTensor(rgb: Uint8Array, input: InputSpec, out?: Float32Array): Float32Array {
-  const { width: w, height: h } = input;
-  const n = w * h;
+/**
+ * Packed RGB (HWC, uint8) placed at (left, top) to the model's float tensor, in its layout and
+ * colour order; everything around it is the pad value. Only the image's pixels go through the
+ * per-pixel loop; the padding is filled as runs.
+ */
+export function toTensor(img: Pick<Resized, 'rgb' | 'width' | 'height' | 'left' | 'top'>, input: InputSpec, out?: Float32Array): Float32Array {
+  const { width: W, height: H } = input;
+  const { rgb, width: rw, height: rh, left, top } = img;
+  if (left < 0 || top < 0 || left + rw > W || top + rh > H || rgb.length < rw * rh * 3) {
+    throw new PerceptError('ERR_FRAME_CORRUPT', `resized image ${rw}x${rh} at ${left},${top} does not fit the ${W}x${H} input`);
+  }
+  const n = W * H;
   const t = out ?? new Float32Array(n * 3);
   const bgr = input.colorOrder === 'BGR';
   // Per model channel c: value = (pixel * scale - mean[c]) / std[c] = pixel * a[c] + b[c].
@@ -78,24 +81,55 @@ export function toTensor(rgb: Uint8Array, input: InputSpec, out?: Float32Array):
   const a2 = input.scale / input.std[2], b2 = -input.mean[2] / input.std[2];
   const r0 = bgr ? 2 : 0; // which RGB byte feeds model channel 0
   const r2 = bgr ? 0 : 2;
+  const pad = input.padValue;
+  const p0 = pad * a0 + b0, p1 = pad * a1 + b1, p2 = pad * a2 + b2;
+  const right = left + rw;
+  const bottom = top + rh;
   if (input.layout === 'NCHW') {
-    for (let i = 0, j = 0; i < n; i++, j += 3) {
-      t[i] = rgb[j + r0] * a0 + b0;
-      t[n + i] = rgb[j + 1] * a1 + b1;
-      t[2 * n + i] = rgb[j + r2] * a2 + b2;
+    const padRun = (from: number, to: number) => {
+      if (to <= from) return;
+      t.fill(p0, from, to);
+      t.fill(p1, n + from, n + to);
+      t.fill(p2, 2 * n + from, 2 * n + to);
+    };
+    padRun(0, top * W);
+    for (let y = top, j = 0; y < bottom; y++) {
+      const row = y * W;
+      padRun(row, row + left);
+      for (let i = row + left, end = row + right; i < end; i++, j += 3) {
+        t[i] = rgb[j + r0] * a0 + b0;
+        t[n + i] = rgb[j + 1] * a1 + b1;
+        t[2 * n + i] = rgb[j + r2] * a2 + b2;
+      }
+      padRun(row + right, row + W);
     }
+    padRun(bottom * W, n);
   } else {
-    for (let j = 0; j < n * 3; j += 3) {
-      t[j] = rgb[j + r0] * a0 + b0;
-      t[j + 1] = rgb[j + 1] * a1 + b1;
-      t[j + 2] = rgb[j + r2] * a2 + b2;
+    const padRun = (from: number, to: number) => {
+      for (let k = from * 3, end = to * 3; k < end; k += 3) {
+        t[k] = p0;
+        t[k + 1] = p1;
+        t[k + 2] = p2;
+      }
+    };
+    padRun(0, top * W);
+    for (let y = top, j = 0; y < bottom; y++) {
+      const row = y * W;
+      padRun(row, row + left);
+      for (let k = (row + left) * 3, end = (row + right) * 3; k < end; k += 3, j += 3) {
+        t[k] = rgb[j + r0] * a0 + b0;
+        t[k + 1] = rgb[j + 1] * a1 + b1;
+        t[k + 2] = rgb[j + r2] * a2 + b2;
+      }
+      padRun(row + right, row + W);
     }
+    padRun(bottom * W, n);
   }
   return t;
 }
 
 /** `out`, when given, is reused for the tensor (a worker runs one job at a time). */
 export async function preprocess(data: Buffer, format: FrameFormat, width: number, height: number, input: InputSpec, out?: Float32Array): Promise<Preprocessed> {
-  const { rgb, geom } = await resizeToInput(data, format, width, height, input);
-  return { tensor: toTensor(rgb, input, out), geom };
+  const resized = await resizeToInput(data, format, width, height, input);
+  return { tensor: toTensor(resized, input, out), geom: resized.geom };
 }
