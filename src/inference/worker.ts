@@ -8,7 +8,8 @@ import * as ort from 'onnxruntime-node';
 import { createSession } from './session.js';
 import { preprocess } from './preprocess.js';
 import type { JobMessage, Thresholds, WorkerInit, WorkerMessage } from './protocol.js';
-import { decode, checkAgainstSession } from '../models/index.js';
+import { decode } from '../models/decode.js';
+import { checkAgainstSession } from '../models/session-check.js';
 import type { ModelManifest, Outputs } from '../models/types.js';
 import { PerceptError } from '../errors.js';
 
