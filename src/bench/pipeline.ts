@@ -4,13 +4,13 @@
 
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
-import sharp from 'sharp';
+import { Worker } from 'node:worker_threads';
 import * as ort from 'onnxruntime-node';
 import type { LoadedModel } from '../pipeline/model.js';
 import { preprocess } from '../inference/preprocess.js';
-import { decode } from '../models/index.js';
-import type { Outputs } from '../models/types.js';
 import { InferencePool } from '../inference/pool.js';
+import { benchSession, frameRunner, inputDims, timeFor } from './frame-loop.js';
+import type { SingleThreadInit, SingleThreadReply, SingleThreadRequest } from './single-thread-worker.js';
 import { LatencyWindow } from '../pipeline/stats.js';
 import type { BenchFrame } from './frames.js';
 
@@ -34,37 +34,64 @@ export interface PipelineBench {
   p99_ms: number;
   p99_vs_frame_work: number;
   cores: number;
+  raw_scaling_2w: number;
 }
 
 type Say = (line: string) => void;
 
-async function session(model: LoadedModel, threads: number): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(model.path, { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+/** A worker that times one frame at a time on one thread, in slices. */
+class SingleThread {
+  readonly #worker: Worker;
+  private constructor(worker: Worker) {
+    this.#worker = worker;
+  }
+  static async start(model: LoadedModel, frames: BenchFrame[]): Promise<SingleThread> {
+    const init: SingleThreadInit = { modelPath: model.path, manifest: model.manifest, frames: frames.map((f) => new Uint8Array(f.data)) };
+    const worker = new Worker(new URL('./single-thread-worker.js', import.meta.url), { workerData: init });
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', () => resolve());
+      worker.once('error', reject);
+    });
+    return new SingleThread(worker);
+  }
+  slice(ms: number, minIters: number, from: number, kind: 'frame' | 'raw' = 'frame'): Promise<{ n: number; elapsed: number }> {
+    return new Promise((resolve, reject) => {
+      this.#worker.once('message', (m: SingleThreadReply) => (m.type === 'slice' ? resolve(m) : reject(new Error('unexpected reply'))));
+      this.#worker.once('error', reject);
+      this.#worker.postMessage({ type: 'slice', kind, ms, minIters, from } satisfies SingleThreadRequest);
+    });
+  }
+  async close(): Promise<void> {
+    const exited = new Promise((r) => this.#worker.once('exit', r));
+    this.#worker.postMessage({ type: 'close' } satisfies SingleThreadRequest);
+    await exited;
+  }
 }
 
-function inputDims(model: LoadedModel): number[] {
-  const i = model.manifest.input;
-  return i.layout === 'NCHW' ? [1, 3, i.height, i.width] : [1, i.height, i.width, 3];
-}
-
-async function timeFor(ms: number, minIters: number, fn: (i: number) => Promise<void>): Promise<{ n: number; elapsed: number }> {
-  const t0 = performance.now();
-  let n = 0;
-  while (n < minIters || performance.now() - t0 < ms) await fn(n++);
-  return { n, elapsed: performance.now() - t0 };
-}
-
-let reuse: Float32Array | undefined;
-
-/** One whole frame, done the way a worker does it (including its reused tensor buffer). */
-async function oneFrame(s: ort.InferenceSession, model: LoadedModel, data: Buffer): Promise<void> {
-  const m = model.manifest;
-  reuse ??= new Float32Array(m.input.width * m.input.height * 3);
-  const pre = await preprocess(data, 'jpeg', 0, 0, m.input, reuse);
-  const out = await s.run({ [m.input.name]: new ort.Tensor('float32', pre.tensor, inputDims(model)) });
-  const outputs: Outputs = {};
-  for (const [k, t] of Object.entries(out)) outputs[k] = { data: t.data as Float32Array, dims: t.dims };
-  decode(outputs, m, pre.geom);
+/**
+ * Two 1-thread sessions in two worker threads running session.run at once, against one
+ * alone, in alternating slices: the share of a second core this machine really adds (clock
+ * boost, shared caches and the hypervisor take some), a ceiling for pool/bound.
+ */
+async function machineScaling(model: LoadedModel, frames: BenchFrame[], ms: number): Promise<number> {
+  const a = await SingleThread.start(model, frames);
+  const b = await SingleThread.start(model, frames);
+  await Promise.all([a.slice(0, 10, 0, 'raw'), b.slice(0, 10, 0, 'raw')]);
+  let alone = 0;
+  let both = 0;
+  for (let k = 0; k < 4; k++) {
+    for (const side of k % 2 ? ['both', 'alone'] : ['alone', 'both']) {
+      if (side === 'alone') {
+        const r = await a.slice(ms, 1, 0, 'raw');
+        alone += r.n / r.elapsed;
+      } else {
+        const [ra, rb] = await Promise.all([a.slice(ms, 1, 0, 'raw'), b.slice(ms, 1, 0, 'raw')]);
+        both += ra.n / ra.elapsed + rb.n / rb.elapsed;
+      }
+    }
+  }
+  await Promise.all([a.close(), b.close()]);
+  return both / (2 * alone);
 }
 
 /** A lossless feed that keeps the pool full for `ms`; resolves with frames done and time taken. */
@@ -98,8 +125,8 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
   // Raw session.run on a fixed tensor.
   const raw: Record<number, number> = {};
   for (const threads of [1, 2]) {
-    const s = await session(model, threads);
-    const feeds = { [m.input.name]: new ort.Tensor('float32', sample.tensor, inputDims(model)) };
+    const s = await benchSession(model.path, threads);
+    const feeds = { [m.input.name]: new ort.Tensor('float32', sample.tensor, inputDims(m)) };
     await s.run(feeds);
     const r = await timeFor(ms, 10, async () => void (await s.run(feeds)));
     raw[threads] = r.elapsed / r.n;
@@ -108,9 +135,10 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
   }
 
   // The naive loop: main thread, frame by frame, session with 2 threads, sharp defaults.
-  const s2 = await session(model, 2);
-  await oneFrame(s2, model, frames[0].data);
-  const naive = await timeFor(ms, frames.length, (i) => oneFrame(s2, model, frames[i % frames.length].data));
+  const s2 = await benchSession(model.path, 2);
+  const naiveFrame = frameRunner(s2, m);
+  await naiveFrame(frames[0].data);
+  const naive = await timeFor(ms, frames.length, (i) => naiveFrame(frames[i % frames.length].data));
   const naiveFps = (naive.n * 1000) / naive.elapsed;
   await s2.release();
   say(`naive main-thread loop: ${naiveFps.toFixed(1)} fps, ${(naive.elapsed / naive.n).toFixed(2)} ms/frame`);
@@ -129,11 +157,10 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
   // The bound and the best pool, measured in alternating slices (single, pool, pool, single,
   // ...) so that the machine's drift from second to second weighs on both alike. The bound's
   // unit is one whole frame on one thread: sharp with one thread, a 1-thread session, the
-  // worker's own steps.
+  // worker's own steps, in a worker thread of its own.
   const pool = await startPool(model, frames, best.workers, best.threads);
-  sharp.concurrency(1);
-  const s1 = await session(model, 1);
-  await timeFor(0, frames.length, (i) => oneFrame(s1, model, frames[i % frames.length].data));
+  const one = await SingleThread.start(model, frames);
+  await one.slice(0, 2 * frames.length, 0);
   const rounds = 4;
   const slice = (ms * 3) / (2 * rounds); // 1.5 x ms for each side in all
   const single = { n: 0, elapsed: 0 };
@@ -144,7 +171,7 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
     let a = { n: 0, elapsed: 0 };
     let b = { n: 0, elapsed: 0 };
     for (const side of k % 2 ? ['pool', 'single'] : ['single', 'pool']) {
-      if (side === 'single') a = await timeFor(slice, 1, (i) => oneFrame(s1, model, frames[(next + i) % frames.length].data));
+      if (side === 'single') a = await one.slice(slice, 1, next);
       else b = await poolSlice(pool, frames, next, slice);
       next += 97;
     }
@@ -154,8 +181,9 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
     pooled.elapsed += b.elapsed;
     roundRatios.push(((b.n * 1000) / b.elapsed) / ((2 * 1000 * a.n) / a.elapsed));
   }
-  await s1.release();
-  sharp.concurrency(0);
+  await one.close();
+  const scaling = await machineScaling(model, frames, ms / 4);
+  say(`session.run in two worker threads at once: ${scaling.toFixed(2)} of twice one alone (how this machine scales from one busy core to two)`);
   const singleMs = single.elapsed / single.n;
   const cores = Math.min(os.availableParallelism(), 2);
   const bound = (cores * 1000) / singleMs;
@@ -208,6 +236,7 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
     p99_ms: p99,
     p99_vs_frame_work: p99 / singleMs,
     cores,
+    raw_scaling_2w: scaling,
   };
   say(`pool/naive ${r.pool_vs_naive.toFixed(2)}x, pool/bound ${r.pool_vs_bound.toFixed(2)}, p99/frame work ${r.p99_vs_frame_work.toFixed(2)}`);
   return r;

@@ -1,0 +1,41 @@
+// The bound's unit, measured in a worker thread like the pool's (same imports, so the same
+// heap and garbage collector behaviour): one frame at a time, sharp with one thread and a
+// 1-thread session. The bench asks for timed slices between its pool slices, and for slices
+// of session.run alone to see how this machine scales from one busy core to two.
+
+import { parentPort, workerData } from 'node:worker_threads';
+import sharp from 'sharp';
+import * as ort from 'onnxruntime-node';
+import { benchSession, frameRunner, inputDims, timeFor } from './frame-loop.js';
+import { preprocess } from '../inference/preprocess.js';
+import type { ModelManifest } from '../models/types.js';
+
+export interface SingleThreadInit {
+  modelPath: string;
+  manifest: ModelManifest;
+  frames: Uint8Array[];
+}
+/** `frame`: whole frames from the bench's set; `raw`: session.run alone on a fixed tensor. */
+export type SingleThreadRequest = { type: 'slice'; kind: 'frame' | 'raw'; ms: number; minIters: number; from: number } | { type: 'close' };
+export type SingleThreadReply = { type: 'ready' } | { type: 'slice'; n: number; elapsed: number };
+
+sharp.concurrency(1);
+sharp.cache(false);
+const init = workerData as SingleThreadInit;
+const port = parentPort!;
+const frames = init.frames.map((u) => Buffer.from(u.buffer, u.byteOffset, u.byteLength));
+const session = await benchSession(init.modelPath, 1);
+const one = frameRunner(session, init.manifest);
+const m = init.manifest;
+const fixed = { [m.input.name]: new ort.Tensor('float32', (await preprocess(frames[0], 'jpeg', 0, 0, m.input)).tensor, inputDims(m)) };
+const reply = (msg: SingleThreadReply) => port.postMessage(msg);
+reply({ type: 'ready' });
+port.on('message', async (req: SingleThreadRequest) => {
+  if (req.type === 'close') {
+    await session.release();
+    port.close();
+    return;
+  }
+  const r = req.kind === 'raw' ? await timeFor(req.ms, req.minIters, async () => void (await session.run(fixed))) : await timeFor(req.ms, req.minIters, (i) => one(frames[(req.from + i) % frames.length]));
+  reply({ type: 'slice', ...r });
+});
