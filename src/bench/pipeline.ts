@@ -19,6 +19,14 @@ export interface PipelineBench {
   raw_fps_2t: number;
   raw_ms_1t: number;
   raw_ms_2t: number;
+  raw_p50_ms_1t: number;
+  raw_p99_ms_1t: number;
+  raw_p50_ms_2t: number;
+  raw_p99_ms_2t: number;
+  naive_p50_ms: number;
+  naive_p99_ms: number;
+  pool_full_p50_ms: number;
+  pool_full_p99_ms: number;
   naive_fps: number;
   naive_ms: number;
   single_thread_ms: number;
@@ -38,6 +46,9 @@ export interface PipelineBench {
 }
 
 type Say = (line: string) => void;
+
+/** Latency samples kept per measurement (the newest, if a long run takes more). */
+const LATENCY_SAMPLES = 1 << 16;
 
 /** A worker that times one frame at a time on one thread, in slices. */
 class SingleThread {
@@ -95,15 +106,17 @@ async function machineScaling(model: LoadedModel, frames: BenchFrame[], ms: numb
 }
 
 /** A lossless feed that keeps the pool full for `ms`; resolves with frames done and time taken. */
-async function poolSlice(pool: InferencePool, frames: BenchFrame[], from: number, ms: number): Promise<{ n: number; elapsed: number }> {
+async function poolSlice(pool: InferencePool, frames: BenchFrame[], from: number, ms: number, times?: LatencyWindow): Promise<{ n: number; elapsed: number }> {
   const t0 = performance.now();
   let n = 0;
   const inflight = new Set<Promise<unknown>>();
   for (let i = from; performance.now() - t0 < ms; i++) {
     // The pool says when it has room (its capacity bounds what is in flight).
     await pool.whenAvailable();
+    const t = performance.now();
     const p = pool.run(frameOf(frames, i)).then(() => {
       n++;
+      times?.add(performance.now() - t);
       inflight.delete(p);
     });
     inflight.add(p);
@@ -126,13 +139,16 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
 
   // Raw session.run on a fixed tensor.
   const raw: Record<number, number> = {};
+  const rawPct: Record<number, [number, number]> = {};
   for (const threads of [1, 2]) {
     const s = await benchSession(model.path, threads);
     const feeds = { [m.input.name]: new ort.Tensor('float32', sample.tensor, inputDims(m)) };
     await s.run(feeds);
-    const r = await timeFor(ms, 10, async () => void (await s.run(feeds)));
+    const times = new LatencyWindow(LATENCY_SAMPLES);
+    const r = await timeFor(ms, 10, async () => void (await s.run(feeds)), times);
     raw[threads] = r.elapsed / r.n;
-    say(`raw session.run, ${threads} thread(s): ${(1000 / raw[threads]).toFixed(1)} fps, ${raw[threads].toFixed(2)} ms/frame`);
+    rawPct[threads] = [times.percentile(50), times.percentile(99)];
+    say(`raw session.run, ${threads} thread(s): ${(1000 / raw[threads]).toFixed(1)} fps, ${raw[threads].toFixed(2)} ms/frame, p50 ${rawPct[threads][0].toFixed(2)} ms, p99 ${rawPct[threads][1].toFixed(2)} ms`);
     await s.release();
   }
 
@@ -140,10 +156,11 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
   const s2 = await benchSession(model.path, 2);
   const naiveFrame = frameRunner(s2, m);
   await naiveFrame(frames[0].data);
-  const naive = await timeFor(ms, frames.length, (i) => naiveFrame(frames[i % frames.length].data));
+  const naiveTimes = new LatencyWindow(LATENCY_SAMPLES);
+  const naive = await timeFor(ms, frames.length, (i) => naiveFrame(frames[i % frames.length].data), naiveTimes);
   const naiveFps = (naive.n * 1000) / naive.elapsed;
   await s2.release();
-  say(`naive main-thread loop: ${naiveFps.toFixed(1)} fps, ${(naive.elapsed / naive.n).toFixed(2)} ms/frame`);
+  say(`naive main-thread loop: ${naiveFps.toFixed(1)} fps, ${(naive.elapsed / naive.n).toFixed(2)} ms/frame, p50 ${naiveTimes.percentile(50).toFixed(2)} ms, p99 ${naiveTimes.percentile(99).toFixed(2)} ms`);
 
   // The pool's settings, tried in turn; the best one is measured again below.
   let best = { fps: 0, workers: 0, threads: 0 };
@@ -167,6 +184,7 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
   const slice = (ms * 3) / (2 * rounds); // 1.5 x ms for each side in all
   const single = { n: 0, elapsed: 0 };
   const pooled = { n: 0, elapsed: 0 };
+  const poolTimes = new LatencyWindow(LATENCY_SAMPLES);
   const roundRatios: number[] = [];
   let next = 0;
   for (let k = 0; k < rounds; k++) {
@@ -174,7 +192,7 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
     let b = { n: 0, elapsed: 0 };
     for (const side of k % 2 ? ['pool', 'single'] : ['single', 'pool']) {
       if (side === 'single') a = await one.slice(slice, 1, next);
-      else b = await poolSlice(pool, frames, next, slice);
+      else b = await poolSlice(pool, frames, next, slice, poolTimes);
       next += 97;
     }
     single.n += a.n;
@@ -191,11 +209,11 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
   const bound = (cores * 1000) / singleMs;
   const poolFps = (pooled.n * 1000) / pooled.elapsed;
   say(`one frame on one thread (decode+letterbox+tensor+run+decode): ${singleMs.toFixed(2)} ms -> bound ${bound.toFixed(1)} fps on ${cores} cores`);
-  say(`pool ${best.workers} workers x ${best.threads} thread: ${poolFps.toFixed(1)} fps; pool/bound by round: ${roundRatios.map((r) => r.toFixed(2)).join(' ')}`);
+  say(`pool ${best.workers} workers x ${best.threads} thread: ${poolFps.toFixed(1)} fps, ${(1000 / poolFps).toFixed(2)} ms/frame, p50 ${poolTimes.percentile(50).toFixed(1)} ms, p99 ${poolTimes.percentile(99).toFixed(1)} ms at full load; pool/bound by round: ${roundRatios.map((r) => r.toFixed(2)).join(' ')}`);
 
   // Latency: the same pool fed by a 30 fps source, latest frame wins, for twice the time so
   // that p99 rests on a few frames rather than the single slowest one.
-  const lat = new LatencyWindow(4096);
+  const lat = new LatencyWindow(LATENCY_SAMPLES);
   const pending: Promise<unknown>[] = [];
   let latFrames = 0;
   const period = 1000 / 30;
@@ -223,6 +241,14 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
     raw_fps_2t: 1000 / raw[2],
     raw_ms_1t: raw[1],
     raw_ms_2t: raw[2],
+    raw_p50_ms_1t: rawPct[1][0],
+    raw_p99_ms_1t: rawPct[1][1],
+    raw_p50_ms_2t: rawPct[2][0],
+    raw_p99_ms_2t: rawPct[2][1],
+    naive_p50_ms: naiveTimes.percentile(50),
+    naive_p99_ms: naiveTimes.percentile(99),
+    pool_full_p50_ms: poolTimes.percentile(50),
+    pool_full_p99_ms: poolTimes.percentile(99),
     naive_fps: naiveFps,
     naive_ms: naive.elapsed / naive.n,
     single_thread_ms: singleMs,
