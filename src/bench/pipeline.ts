@@ -80,6 +80,32 @@ class SingleThread {
 }
 
 /**
+ * A live source at 30 fps for `ms`: a frame is handed over only when a worker can take it at
+ * once (latest frame wins); each frame's latency goes to `lat`. Resolves with frames done.
+ */
+async function liveSlice(pool: InferencePool, frames: BenchFrame[], from: number, ms: number, lat: LatencyWindow): Promise<number> {
+  const pending: Promise<unknown>[] = [];
+  let done = 0;
+  const period = 1000 / 30;
+  const start = performance.now();
+  for (let k = 0; performance.now() - start < ms; k++) {
+    const due = start + k * period;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+    if (pool.inFlight >= pool.liveCapacity) continue;
+    const t = performance.now();
+    pending.push(
+      pool.run(frameOf(frames, from + k)).then(() => {
+        lat.add(performance.now() - t);
+        done++;
+      }),
+    );
+  }
+  await Promise.all(pending);
+  return done;
+}
+
+/**
  * Two 1-thread sessions in two worker threads running session.run at once, against one
  * alone, in alternating slices: the share of a second core this machine really adds (clock
  * boost, shared caches and the hypervisor take some), a ceiling for pool/bound.
@@ -173,26 +199,31 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
     await pool.close();
   }
 
-  // The bound and the best pool, measured in alternating slices (single, pool, pool, single,
-  // ...) so that the machine's drift from second to second weighs on both alike. The bound's
+  // The bound, the best pool at full load and the best pool at a 30 fps source, measured in
+  // alternating slices (single, pool, live, live, pool, single, ...) so that the machine's
+  // drift from second to second weighs on each ratio's two sides alike. The bound's
   // unit is one whole frame on one thread: sharp with one thread, a 1-thread session, the
   // worker's own steps, in a worker thread of its own.
   const pool = await startPool(model, frames, best.workers, best.threads);
   const one = await SingleThread.start(model, frames);
   await one.slice(0, 2 * frames.length, 0);
   const rounds = 4;
-  const slice = (ms * 3) / (2 * rounds); // 1.5 x ms for each side in all
+  const slice = (ms * 3) / (2 * rounds); // 1.5 x ms for the bound and for the pool in all
+  const live = (2 * ms) / rounds; // 2 x ms at a 30 fps source in all
   const single = { n: 0, elapsed: 0 };
   const pooled = { n: 0, elapsed: 0 };
   const poolTimes = new LatencyWindow(LATENCY_SAMPLES);
+  const lat = new LatencyWindow(LATENCY_SAMPLES);
+  let latFrames = 0;
   const roundRatios: number[] = [];
   let next = 0;
   for (let k = 0; k < rounds; k++) {
     let a = { n: 0, elapsed: 0 };
     let b = { n: 0, elapsed: 0 };
-    for (const side of k % 2 ? ['pool', 'single'] : ['single', 'pool']) {
+    for (const side of k % 2 ? ['live', 'pool', 'single'] : ['single', 'pool', 'live']) {
       if (side === 'single') a = await one.slice(slice, 1, next);
-      else b = await poolSlice(pool, frames, next, slice, poolTimes);
+      else if (side === 'pool') b = await poolSlice(pool, frames, next, slice, poolTimes);
+      else latFrames += await liveSlice(pool, frames, next, live, lat);
       next += 97;
     }
     single.n += a.n;
@@ -202,39 +233,18 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
     roundRatios.push(((b.n * 1000) / b.elapsed) / ((2 * 1000 * a.n) / a.elapsed));
   }
   await one.close();
-  const scaling = await machineScaling(model, frames, ms / 4);
-  say(`session.run in two worker threads at once: ${scaling.toFixed(2)} of twice one alone (how this machine scales from one busy core to two)`);
+  await pool.close();
   const singleMs = single.elapsed / single.n;
   const cores = Math.min(os.availableParallelism(), 2);
   const bound = (cores * 1000) / singleMs;
   const poolFps = (pooled.n * 1000) / pooled.elapsed;
-  say(`one frame on one thread (decode+letterbox+tensor+run+decode): ${singleMs.toFixed(2)} ms -> bound ${bound.toFixed(1)} fps on ${cores} cores`);
-  say(`pool ${best.workers} workers x ${best.threads} thread: ${poolFps.toFixed(1)} fps, ${(1000 / poolFps).toFixed(2)} ms/frame, p50 ${poolTimes.percentile(50).toFixed(1)} ms, p99 ${poolTimes.percentile(99).toFixed(1)} ms at full load; pool/bound by round: ${roundRatios.map((r) => r.toFixed(2)).join(' ')}`);
-
-  // Latency: the same pool fed by a 30 fps source, latest frame wins, for twice the time so
-  // that p99 rests on a few frames rather than the single slowest one.
-  const lat = new LatencyWindow(LATENCY_SAMPLES);
-  const pending: Promise<unknown>[] = [];
-  let latFrames = 0;
-  const period = 1000 / 30;
-  const start = performance.now();
-  for (let k = 0; performance.now() - start < 2 * ms; k++) {
-    const due = start + k * period;
-    const wait = due - performance.now();
-    if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    // A live source hands over a frame only when a worker can take it at once.
-    if (pool.inFlight >= pool.liveCapacity) continue;
-    const t = performance.now();
-    pending.push(pool.run(frameOf(frames, k)).then(() => {
-      lat.add(performance.now() - t);
-      latFrames++;
-    }));
-  }
-  await Promise.all(pending);
-  await pool.close();
   const p50 = lat.percentile(50);
   const p99 = lat.percentile(99);
+  say(`one frame on one thread (decode+letterbox+tensor+run+decode): ${singleMs.toFixed(2)} ms -> bound ${bound.toFixed(1)} fps on ${cores} cores`);
+  say(`pool ${best.workers} workers x ${best.threads} thread: ${poolFps.toFixed(1)} fps, ${(1000 / poolFps).toFixed(2)} ms/frame, p50 ${poolTimes.percentile(50).toFixed(1)} ms, p99 ${poolTimes.percentile(99).toFixed(1)} ms at full load; pool/bound by round: ${roundRatios.map((r) => r.toFixed(2)).join(' ')}`);
   say(`pool at a 30 fps source: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${latFrames} frames (one frame's work ${singleMs.toFixed(1)} ms)`);
+  const scaling = await machineScaling(model, frames, ms / 4);
+  say(`session.run in two worker threads at once: ${scaling.toFixed(2)} of twice one alone (how this machine scales from one busy core to two)`);
 
   const r = {
     raw_fps_1t: 1000 / raw[1],
