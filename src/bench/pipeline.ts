@@ -60,15 +60,27 @@ class SingleThread {
     const init: SingleThreadInit = { modelPath: model.path, manifest: model.manifest, frames: frames.map((f) => new Uint8Array(f.data)) };
     const worker = new Worker(new URL('./single-thread-worker.js', import.meta.url), { workerData: init });
     await new Promise<void>((resolve, reject) => {
-      worker.once('message', () => resolve());
+      worker.once('message', () => {
+        worker.off('error', reject);
+        resolve();
+      });
       worker.once('error', reject);
     });
     return new SingleThread(worker);
   }
   slice(ms: number, minIters: number, from: number, kind: 'frame' | 'raw' = 'frame'): Promise<{ n: number; elapsed: number }> {
     return new Promise((resolve, reject) => {
-      this.#worker.once('message', (m: SingleThreadReply) => (m.type === 'slice' ? resolve(m) : reject(new Error('unexpected reply'))));
-      this.#worker.once('error', reject);
+      const onError = (e: Error) => {
+        this.#worker.off('message', onMessage);
+        reject(e);
+      };
+      const onMessage = (m: SingleThreadReply) => {
+        this.#worker.off('error', onError);
+        if (m.type === 'slice') resolve(m);
+        else reject(new Error(`unexpected reply ${m.type} from the single-thread worker`));
+      };
+      this.#worker.once('message', onMessage);
+      this.#worker.once('error', onError);
       this.#worker.postMessage({ type: 'slice', kind, ms, minIters, from } satisfies SingleThreadRequest);
     });
   }
