@@ -3,13 +3,6 @@
 // (outputs, manifest, geometry), so workers and tests call them the same way; workers import
 // decode.js and session-check.js directly, not this file (see decode.ts).
 
-import { decodeBlazeface } from './decoders/blazeface.js';
-import { decodeClassification } from './decoders/classification.js';
-import { decodeSsd } from './decoders/ssd.js';
-import { decodeYolov5 } from './decoders/yolov5.js';
-import { decodeYolov8 } from './decoders/yolov8.js';
-import { decodeYolox } from './decoders/yolox.js';
-
 export { decode } from './decode.js';
 export type * from './types.js';
 export { parseManifest, loadManifest, listBuiltinManifests, projectRoot, type LoadedManifest } from './manifest.js';
@@ -19,5 +12,9 @@ export { nms, weightedNms, iou, iouAt, type WeightedNmsResult } from './nms.js';
 export { checkAgainstSession, type InputMetadata } from './session-check.js';
 export { tensorData } from './tensors.js';
 export { anchorGrids, anchorCentres, type AnchorGrid } from './decoders/anchors.js';
-export { decodeYolox, decodeYolov5, decodeYolov8, decodeSsd, decodeBlazeface, decodeClassification };
-export { softmax } from './decoders/classification.js';
+export { decodeYolox } from './decoders/yolox.js';
+export { decodeYolov5 } from './decoders/yolov5.js';
+export { decodeYolov8 } from './decoders/yolov8.js';
+export { decodeSsd } from './decoders/ssd.js';
+export { decodeBlazeface } from './decoders/blazeface.js';
+export { decodeClassification, softmax } from './decoders/classification.js';
