@@ -13,18 +13,10 @@ import type { MessageSource, ReceivedMessage } from '../../src/attest/messages.j
 import { verifyMessages, type Report, type VerifyOptions } from '../../src/attest/verify.js';
 import { messageDigest } from '../../src/telemetry/chain.js';
 import { tempDir } from './paths.js';
+import type { ReceivedMessage as EmulatorMessage } from '../../src/emulator/types.js';
 
-/** One line of the emulator's messages.jsonl. */
-export interface Line {
-  deviceId: string;
-  moduleId: string | null;
-  enqueuedTime: string;
-  messageId: string | null;
-  systemProperties: Record<string, string>;
-  properties: Record<string, string>;
-  body: unknown;
-  bodyBase64: string;
-}
+/** One line of the emulator's messages.jsonl (the log position aside, which the verifier ignores). */
+export type Line = Omit<EmulatorMessage, 'seq'>;
 
 export interface Recorded {
   lines: Line[];
