@@ -18,11 +18,15 @@ export function inputDims(m: ModelManifest): number[] {
   return i.layout === 'NCHW' ? [1, 3, i.height, i.width] : [1, i.height, i.width, 3];
 }
 
-/** Runs `fn` until `ms` have passed and at least `minIters` times; `times`, when given, gets each run's ms. */
-export async function timeFor(ms: number, minIters: number, fn: (i: number) => Promise<void>, times?: { add(ms: number): void }): Promise<{ n: number; elapsed: number }> {
+/**
+ * Runs `fn` until `ms` have passed and at least `minIters` times, stopping on a multiple of
+ * `cycle` runs (a whole number of passes over a frame set, so every measurement sees the
+ * same mix of frames); `times`, when given, gets each run's ms.
+ */
+export async function timeFor(ms: number, minIters: number, fn: (i: number) => Promise<void>, times?: { add(ms: number): void }, cycle = 1): Promise<{ n: number; elapsed: number }> {
   const t0 = performance.now();
   let n = 0;
-  for (let t = t0; n < minIters || t - t0 < ms; ) {
+  for (let t = t0; n < minIters || t - t0 < ms || n % cycle !== 0; ) {
     await fn(n++);
     const now = performance.now();
     times?.add(now - t);

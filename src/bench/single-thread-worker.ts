@@ -15,7 +15,7 @@ export interface SingleThreadInit {
   manifest: ModelManifest;
   frames: Uint8Array[];
 }
-/** `frame`: whole frames from the bench's set; `raw`: session.run alone on a fixed tensor. */
+/** `frame`: whole passes over the bench's frames; `raw`: session.run alone on a fixed tensor. */
 export type SingleThreadRequest = { type: 'slice'; kind: 'frame' | 'raw'; ms: number; minIters: number; from: number } | { type: 'close' };
 export type SingleThreadReply = { type: 'ready' } | { type: 'slice'; n: number; elapsed: number };
 
@@ -36,6 +36,6 @@ port.on('message', async (req: SingleThreadRequest) => {
     port.close();
     return;
   }
-  const r = req.kind === 'raw' ? await timeFor(req.ms, req.minIters, async () => void (await session.run(fixed))) : await timeFor(req.ms, req.minIters, (i) => one(frames[(req.from + i) % frames.length]));
+  const r = req.kind === 'raw' ? await timeFor(req.ms, req.minIters, async () => void (await session.run(fixed))) : await timeFor(req.ms, req.minIters, (i) => one(frames[(req.from + i) % frames.length]), undefined, frames.length);
   reply({ type: 'slice', ...r });
 });
