@@ -11,7 +11,7 @@ import { numFlag } from './args.js';
 
 const SECTIONS = ['pipeline', 'preview', 'attest', 'outbox'] as const;
 
-export const BENCH_HELP = `Usage: percept bench [--json] [--section ${SECTIONS.join('|')}] [--seconds N] [--model-path file.onnx]
+export const BENCH_HELP = `Usage: percept bench [--json] [--section ${SECTIONS.join('|')}] [--seconds N] [--model-path file.onnx] [--images folder]
 
 Measures, in one run on this machine:
   pipeline   YOLOX-Nano: raw session.run (1 and 2 threads), the naive main-thread loop,
@@ -22,8 +22,11 @@ Measures, in one run on this machine:
   outbox     durable enqueues/s (~2 KB bodies, synchronous=FULL, alone and group-committed)
              and deliveries/s to the emulator in its own process, with CPU per message.
 Frames: the shared test photos re-encoded as JPEG plus a 1280x720 ffmpeg test stream.
-  --json       end with one JSON line of all figures
-  --seconds N  time per measurement (default 4)`;
+  --json             end with one JSON line of all figures
+  --section S        run only section S (may repeat)
+  --seconds N        time per measurement (default 4)
+  --model-path FILE  the YOLOX-Nano ONNX file (default ../shared/models/yolox_nano.onnx)
+  --images DIR       the photos (default ../shared/testdata/images)`;
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -52,19 +55,20 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const shared = path.resolve(projectRoot(), '..', 'shared');
   const say = (line: string) => process.stdout.write(line + '\n');
   const result: Record<string, number | string | null> = {};
+  const inputs = { modelPath: values['model-path'] ?? path.join(shared, 'models', 'yolox_nano.onnx'), imagesDir: values.images ?? path.join(shared, 'testdata', 'images') };
   const t0 = Date.now();
   if (sections.includes('pipeline')) {
     say('== pipeline (YOLOX-Nano) ==');
-    const model = loadModel({ name: 'yolox-nano', path: values['model-path'] ?? path.join(shared, 'models', 'yolox_nano.onnx') });
-    const frames = await benchFrames(values.images ?? path.join(shared, 'testdata', 'images'));
+    const model = loadModel({ name: 'yolox-nano', path: inputs.modelPath });
+    const frames = await benchFrames(inputs.imagesDir);
     say(`frames: ${frames.length} (${frames.filter((f) => !f.name.startsWith('testsrc')).length} photos as JPEG, ${frames.filter((f) => f.name.startsWith('testsrc')).length} 1280x720 test-stream frames)`);
     const r = await benchPipeline(model, frames, say, seconds);
-    Object.assign(result, r, { pool_fps_vs_naive: r.pool_vs_naive });
+    Object.assign(result, r);
   }
   if (sections.includes('preview')) {
     say('== preview (YOLOX-Nano, 2 workers, the benchmark frames looped as JPEG files) ==');
     const { benchPreview } = await import('../web/bench.js');
-    Object.assign(result, await benchPreview(say, seconds));
+    Object.assign(result, await benchPreview(say, seconds, inputs));
   }
   if (sections.includes('attest')) {
     say('== attest (chain, checkpoint signatures, verifier) ==');

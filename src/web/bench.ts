@@ -11,7 +11,6 @@ import { benchFrames } from '../bench/frames.js';
 import { performance } from 'node:perf_hooks';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { parseConfig } from '../config/load.js';
-import { projectRoot } from '../models/manifest.js';
 import { silentLogger } from '../log.js';
 import type { AgentStatus } from '../status.js';
 import { startPreview } from './index.js';
@@ -30,15 +29,15 @@ interface Client {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export async function benchPreview(say: (line: string) => void, seconds: number): Promise<PreviewBench> {
-  const shared = path.resolve(projectRoot(), '..', 'shared');
+/** `inputs`: the YOLOX-Nano file and the photo folder, as the pipeline section takes them. */
+export async function benchPreview(say: (line: string) => void, seconds: number, inputs: { modelPath: string; imagesDir: string }): Promise<PreviewBench> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'percept-bench-frames-'));
   process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  const frames = await benchFrames(path.join(shared, 'testdata', 'images'));
+  const frames = await benchFrames(inputs.imagesDir);
   frames.forEach((f, i) => fs.writeFileSync(path.join(dir, `${String(i).padStart(4, '0')}.jpg`), f.data));
   const cfg = parseConfig({
     sources: [{ id: 'images', kind: 'folder', uri: dir, loop: true }],
-    model: { name: 'yolox-nano', path: path.join(shared, 'models', 'yolox_nano.onnx') },
+    model: { name: 'yolox-nano', path: inputs.modelPath },
     workers: 2,
     threads: 1,
     output: 'none',
