@@ -144,26 +144,34 @@ async function machineScaling(model: LoadedModel, frames: BenchFrame[], ms: numb
 }
 
 /**
- * A lossless feed that keeps the pool full for `ms` and then to the end of a pass over the
- * frames (the mix the single thread is timed on); resolves with frames done and time taken.
+ * A lossless feed that keeps the pool full for at least `ms`; resolves with a frame count and
+ * the time they took at steady state. The count starts once the pool has filled and a whole
+ * capacity of frames has come back, and ends at the last completion while the feed still runs,
+ * trimmed to whole passes over the frames (the mix the single thread is timed on): the ramp at
+ * the start and the drain at the end belong to the slicing, and a pool fed without pause has
+ * neither. `times` gets every frame's latency.
  */
 async function poolSlice(pool: InferencePool, frames: BenchFrame[], from: number, ms: number, times?: LatencyWindow): Promise<{ n: number; elapsed: number }> {
   const t0 = performance.now();
-  let n = 0;
+  const ramp = pool.capacity;
+  const completed: number[] = [];
   const inflight = new Set<Promise<unknown>>();
-  for (let i = from; performance.now() - t0 < ms || (i - from) % frames.length !== 0; i++) {
+  for (let i = from; performance.now() - t0 < ms || completed.length < ramp + frames.length; i++) {
     // The pool says when it has room (its capacity bounds what is in flight).
     await pool.whenAvailable();
     const t = performance.now();
     const p = pool.run(frameOf(frames, i)).then(() => {
-      n++;
-      times?.add(performance.now() - t);
+      const now = performance.now();
+      completed.push(now);
+      times?.add(now - t);
       inflight.delete(p);
     });
     inflight.add(p);
   }
+  const fed = completed.length;
   await Promise.all(inflight);
-  return { n, elapsed: performance.now() - t0 };
+  const n = Math.floor((fed - ramp) / frames.length) * frames.length;
+  return { n, elapsed: completed[ramp - 1 + n] - completed[ramp - 1] };
 }
 
 async function startPool(model: LoadedModel, frames: BenchFrame[], workers: number, threads: number): Promise<InferencePool> {
