@@ -43,6 +43,8 @@ export interface PipelineBench {
   p99_vs_frame_work: number;
   cores: number;
   raw_scaling_2w: number;
+  /** pool/bound over raw_scaling_2w: the pool's share of what this machine's two cores give. */
+  pool_vs_scaling: number;
 }
 
 type Say = (line: string) => void;
@@ -115,32 +117,6 @@ async function liveSlice(pool: InferencePool, frames: BenchFrame[], from: number
   }
   await Promise.all(pending);
   return done;
-}
-
-/**
- * Two 1-thread sessions in two worker threads running session.run at once, against one
- * alone, in alternating slices: the share of a second core this machine really adds (clock
- * boost, shared caches and the hypervisor take some), a ceiling for pool/bound.
- */
-async function machineScaling(model: LoadedModel, frames: BenchFrame[], ms: number): Promise<number> {
-  const a = await SingleThread.start(model, frames);
-  const b = await SingleThread.start(model, frames);
-  await Promise.all([a.slice(0, 10, 0, 'raw'), b.slice(0, 10, 0, 'raw')]);
-  let alone = 0;
-  let both = 0;
-  for (let k = 0; k < 4; k++) {
-    for (const side of k % 2 ? ['both', 'alone'] : ['alone', 'both']) {
-      if (side === 'alone') {
-        const r = await a.slice(ms, 1, 0, 'raw');
-        alone += r.n / r.elapsed;
-      } else {
-        const [ra, rb] = await Promise.all([a.slice(ms, 1, 0, 'raw'), b.slice(ms, 1, 0, 'raw')]);
-        both += ra.n / ra.elapsed + rb.n / rb.elapsed;
-      }
-    }
-  }
-  await Promise.all([a.close(), b.close()]);
-  return both / (2 * alone);
 }
 
 /**
@@ -222,19 +198,26 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
     await pool.close();
   }
 
-  // The bound, the best pool at full load and the best pool at a 30 fps source, measured in
-  // alternating slices (single, pool, live, live, pool, single, ...) so that the machine's
-  // drift from second to second weighs on each ratio's two sides alike. The bound's
+  // The bound, the best pool at full load, the best pool at a 30 fps source and the machine's
+  // own scaling, measured in alternating slices (single, pool, live, alone, both, then the
+  // same backwards, ...) so that the machine's drift from second to second weighs on each
+  // ratio's two sides alike. The bound's
   // unit is one whole frame on one thread: sharp with one thread, a 1-thread session, the
   // worker's own steps, in a worker thread of its own.
   const pool = await startPool(model, frames, best.workers, best.threads);
   const one = await SingleThread.start(model, frames);
-  await one.slice(0, 2 * frames.length, 0);
+  // A second 1-thread session, for the machine's own scaling: session.run in two worker
+  // threads at once against one alone. What a second busy core really adds here (clock
+  // boost, shared caches and a hypervisor take some) is a ceiling for pool/bound.
+  const two = await SingleThread.start(model, frames);
+  await Promise.all([one.slice(0, 2 * frames.length, 0), two.slice(0, 10, 0, 'raw')]);
   const rounds = 4;
   const slice = (ms * 3) / (2 * rounds); // 1.5 x ms for the bound and for the pool in all
   const live = (2 * ms) / rounds; // 2 x ms at a 30 fps source in all
+  const scaleSlice = ms / 4; // ms for raw session.run alone and ms for two at once, in all
   const single = { n: 0, elapsed: 0 };
   const pooled = { n: 0, elapsed: 0 };
+  const scale = { alone: 0, both: 0 };
   const poolTimes = new LatencyWindow(LATENCY_SAMPLES);
   const lat = new LatencyWindow(LATENCY_SAMPLES);
   let latFrames = 0;
@@ -243,10 +226,17 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
   for (let k = 0; k < rounds; k++) {
     let a = { n: 0, elapsed: 0 };
     let b = { n: 0, elapsed: 0 };
-    for (const side of k % 2 ? ['live', 'pool', 'single'] : ['single', 'pool', 'live']) {
+    for (const side of k % 2 ? ['both', 'alone', 'live', 'pool', 'single'] : ['single', 'pool', 'live', 'alone', 'both']) {
       if (side === 'single') a = await one.slice(slice, 1, next);
       else if (side === 'pool') b = await poolSlice(pool, frames, next, slice, poolTimes);
-      else latFrames += await liveSlice(pool, frames, next, live, lat);
+      else if (side === 'live') latFrames += await liveSlice(pool, frames, next, live, lat);
+      else if (side === 'alone') {
+        const r = await one.slice(scaleSlice, 1, 0, 'raw');
+        scale.alone += r.n / r.elapsed;
+      } else {
+        const [ra, rb] = await Promise.all([one.slice(scaleSlice, 1, 0, 'raw'), two.slice(scaleSlice, 1, 0, 'raw')]);
+        scale.both += ra.n / ra.elapsed + rb.n / rb.elapsed;
+      }
       next += 97;
     }
     single.n += a.n;
@@ -255,19 +245,18 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
     pooled.elapsed += b.elapsed;
     roundRatios.push(((b.n * 1000) / b.elapsed) / ((2 * 1000 * a.n) / a.elapsed));
   }
-  await one.close();
-  await pool.close();
+  await Promise.all([one.close(), two.close(), pool.close()]);
   const singleMs = single.elapsed / single.n;
   const cores = Math.min(os.availableParallelism(), 2);
   const bound = (cores * 1000) / singleMs;
   const poolFps = (pooled.n * 1000) / pooled.elapsed;
   const p50 = lat.percentile(50);
   const p99 = lat.percentile(99);
+  const scaling = scale.both / (2 * scale.alone);
   say(`one frame on one thread (decode+letterbox+tensor+run+decode): ${singleMs.toFixed(2)} ms -> bound ${bound.toFixed(1)} fps on ${cores} cores`);
   say(`pool ${best.workers} workers x ${best.threads} thread: ${poolFps.toFixed(1)} fps, ${(1000 / poolFps).toFixed(2)} ms/frame, p50 ${poolTimes.percentile(50).toFixed(1)} ms, p99 ${poolTimes.percentile(99).toFixed(1)} ms at full load; pool/bound by round: ${roundRatios.map((r) => r.toFixed(2)).join(' ')}`);
   say(`pool at a 30 fps source: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${latFrames} frames (one frame's work ${singleMs.toFixed(1)} ms)`);
-  const scaling = await machineScaling(model, frames, ms / 4);
-  say(`session.run in two worker threads at once: ${scaling.toFixed(2)} of twice one alone (how this machine scales from one busy core to two)`);
+  say(`session.run in two worker threads at once: ${scaling.toFixed(2)} of twice one alone (how this machine scales from one busy core to two); pool/bound is ${((poolFps / bound) / scaling).toFixed(2)} of that`);
 
   const r = {
     raw_fps_1t: 1000 / raw[1],
@@ -298,6 +287,7 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
     p99_vs_frame_work: p99 / singleMs,
     cores,
     raw_scaling_2w: scaling,
+    pool_vs_scaling: poolFps / bound / scaling,
   };
   say(`pool/naive ${r.pool_vs_naive.toFixed(2)}x, pool/bound ${r.pool_vs_bound.toFixed(2)}, p99/frame work ${r.p99_vs_frame_work.toFixed(2)}`);
   return r;

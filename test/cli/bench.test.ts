@@ -25,7 +25,7 @@ test('bench --json: every section, ending with one JSON line whose figures agree
   assert.equal(r.code, 0, r.stderr);
   const o = positive(lastJson(r.stdout), [
     'raw_fps_1t', 'raw_fps_2t', 'naive_fps', 'pool_fps', 'bound_fps', 'p50_ms', 'p99_ms', 'single_thread_ms', 'pool_vs_naive', 'pool_vs_bound',
-    'raw_p50_ms_1t', 'raw_p99_ms_1t', 'naive_p50_ms', 'naive_p99_ms', 'pool_full_p50_ms', 'pool_full_p99_ms', 'raw_scaling_2w', 'cores',
+    'raw_p50_ms_1t', 'raw_p99_ms_1t', 'naive_p50_ms', 'naive_p99_ms', 'pool_full_p50_ms', 'pool_full_p99_ms', 'raw_scaling_2w', 'pool_vs_scaling', 'cores',
     'preview_fps_no_client', 'preview_fps_with_client', 'tpm_signs_per_s', 'verify_msgs_per_s', 'outbox_enqueue_per_s', 'delivered_per_s', 'bench_seconds',
   ]);
   near(o.bound_fps, (o.cores * 1000) / o.single_thread_ms, 'bound_fps = cores x 1000 / single-thread ms');
@@ -33,6 +33,7 @@ test('bench --json: every section, ending with one JSON line whose figures agree
   near(o.pool_vs_bound, o.pool_fps / o.bound_fps, 'pool/bound');
   near(o.p99_vs_frame_work, o.p99_ms / o.single_thread_ms, 'p99/frame work');
   near(o.raw_ms_1t, 1000 / o.raw_fps_1t, 'raw ms and fps');
+  near(o.pool_vs_scaling, o.pool_vs_bound / o.raw_scaling_2w, 'pool/bound over the machine scaling');
   assert.ok(o.p99_ms >= o.p50_ms && o.raw_p99_ms_1t >= o.raw_p50_ms_1t && o.pool_full_p99_ms >= o.pool_full_p50_ms, 'p99 is at least p50');
   assert.ok(o.pool_vs_bound_min_round <= o.pool_vs_bound_max_round);
   assert.ok(Number.isInteger(o.pool_workers) && o.pool_workers >= 2, `pool_workers ${o.pool_workers}`);
