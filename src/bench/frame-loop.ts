@@ -1,21 +1,15 @@
-// One whole frame on the calling thread, done the way an inference worker does it (sharp
+// One whole frame on the calling thread, with the inference worker's own frame work (sharp
 // decode and letterbox, tensor into a reused buffer, session.run, decode), and a timed loop
 // over it. Shared by the naive main-thread loop and the single-thread worker that measures
 // the 2-core bound; it imports what an inference worker imports and nothing more.
 
 import { performance } from 'node:perf_hooks';
 import * as ort from 'onnxruntime-node';
-import { preprocess } from '../inference/preprocess.js';
-import { decode } from '../models/decode.js';
-import type { ModelManifest, Outputs } from '../models/types.js';
+import { frameRunner, tensorLength } from '../inference/frame.js';
+import type { ModelManifest } from '../models/types.js';
 
 export async function benchSession(modelPath: string, threads: number): Promise<ort.InferenceSession> {
   return ort.InferenceSession.create(modelPath, { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
-}
-
-export function inputDims(m: ModelManifest): number[] {
-  const i = m.input;
-  return i.layout === 'NCHW' ? [1, 3, i.height, i.width] : [1, i.height, i.width, 3];
 }
 
 /**
@@ -35,15 +29,9 @@ export async function timeFor(ms: number, minIters: number, fn: (i: number) => P
   return { n, elapsed: performance.now() - t0 };
 }
 
-/** A frame loop bound to one session, with the reused tensor buffer a worker keeps. */
-export function frameRunner(s: ort.InferenceSession, m: ModelManifest): (data: Buffer) => Promise<void> {
-  const reuse = new Float32Array(m.input.width * m.input.height * 3);
-  const dims = inputDims(m);
-  return async (data) => {
-    const pre = await preprocess(data, 'jpeg', 0, 0, m.input, reuse);
-    const out = await s.run({ [m.input.name]: new ort.Tensor('float32', pre.tensor, dims) });
-    const outputs: Outputs = {};
-    for (const [k, t] of Object.entries(out)) outputs[k] = { data: t.data as Float32Array, dims: t.dims };
-    decode(outputs, m, pre.geom);
-  };
+/** The worker's frame work bound to one session and one reused tensor buffer, on JPEG frames. */
+export function benchFrameRunner(s: ort.InferenceSession, m: ModelManifest): (data: Buffer) => Promise<void> {
+  const run = frameRunner(s, m);
+  const tensor = new Float32Array(tensorLength(m.input));
+  return async (data) => void (await run(data, 'jpeg', 0, 0, tensor));
 }

@@ -9,7 +9,8 @@ import * as ort from 'onnxruntime-node';
 import type { LoadedModel } from '../pipeline/model.js';
 import { preprocess } from '../inference/preprocess.js';
 import { InferencePool } from '../inference/pool.js';
-import { benchSession, frameRunner, inputDims, timeFor } from './frame-loop.js';
+import { benchFrameRunner, benchSession, timeFor } from './frame-loop.js';
+import { inputDims } from '../inference/frame.js';
 import type { SingleThreadInit, SingleThreadReply, SingleThreadRequest } from './single-thread-worker.js';
 import { LatencyWindow } from '../pipeline/stats.js';
 import type { BenchFrame } from './frames.js';
@@ -167,7 +168,7 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
   const rawPct: Record<number, [number, number]> = {};
   for (const threads of [1, 2]) {
     const s = await benchSession(model.path, threads);
-    const feeds = { [m.input.name]: new ort.Tensor('float32', sample.tensor, inputDims(m)) };
+    const feeds = { [m.input.name]: new ort.Tensor('float32', sample.tensor, inputDims(m.input)) };
     await s.run(feeds);
     const times = new LatencyWindow(LATENCY_SAMPLES);
     const r = await timeFor(ms, 10, async () => void (await s.run(feeds)), times);
@@ -179,13 +180,16 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
 
   // The naive loop: main thread, frame by frame, session with 2 threads, sharp defaults.
   const s2 = await benchSession(model.path, 2);
-  const naiveFrame = frameRunner(s2, m);
+  const naiveFrame = benchFrameRunner(s2, m);
   await naiveFrame(frames[0].data);
   const naiveTimes = new LatencyWindow(LATENCY_SAMPLES);
   const naive = await timeFor(ms, frames.length, (i) => naiveFrame(frames[i % frames.length].data), naiveTimes, frames.length);
   const naiveFps = (naive.n * 1000) / naive.elapsed;
   await s2.release();
   say(`naive main-thread loop: ${naiveFps.toFixed(1)} fps, ${(naive.elapsed / naive.n).toFixed(2)} ms/frame, p50 ${naiveTimes.percentile(50).toFixed(2)} ms, p99 ${naiveTimes.percentile(99).toFixed(2)} ms`);
+
+  const rounds = 4;
+  const cores = Math.min(os.availableParallelism(), 2);
 
   // The pool's settings, all started and timed in alternating slices (2, 3, 4 workers, then
   // backwards, ...), so drift does not favour whichever came first; the best one stays for
@@ -197,9 +201,9 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
   ];
   const trials = [];
   for (const t of settings) trials.push({ ...t, pool: await startPool(model, frames, t.workers, t.threads), n: 0, elapsed: 0 });
-  for (let k = 0; k < 4; k++) {
+  for (let k = 0; k < rounds; k++) {
     for (const t of k % 2 ? [...trials].reverse() : trials) {
-      const r = await poolSlice(t.pool, frames, k * 97, (3 * ms) / 2 / (4 * trials.length));
+      const r = await poolSlice(t.pool, frames, k * 97, (3 * ms) / (2 * rounds * trials.length));
       t.n += r.n;
       t.elapsed += r.elapsed;
     }
@@ -215,9 +219,8 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
   // The bound, the best pool at full load, the best pool at a 30 fps source and the machine's
   // own scaling, measured in alternating slices (single, pool, live, alone, both, then the
   // same backwards, ...) so that the machine's drift from second to second weighs on each
-  // ratio's two sides alike. The bound's
-  // unit is one whole frame on one thread: sharp with one thread, a 1-thread session, the
-  // worker's own steps, in a worker thread of its own.
+  // ratio's two sides alike. The bound's unit is one whole frame on one thread: sharp with
+  // one thread, a 1-thread session, the worker's own frame work, in a worker thread of its own.
   const pool = best.pool;
   const one = await SingleThread.start(model, frames);
   // A second 1-thread session, for the machine's own scaling: session.run in two worker
@@ -225,7 +228,6 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
   // boost, shared caches and a hypervisor take some) is a ceiling for pool/bound.
   const two = await SingleThread.start(model, frames);
   await Promise.all([one.slice(0, 2 * frames.length, 0), two.slice(0, 10, 0, 'raw')]);
-  const rounds = 4;
   const slice = (ms * 3) / (2 * rounds); // 1.5 x ms for the bound and for the pool in all
   const live = (2 * ms) / rounds; // 2 x ms at a 30 fps source in all
   const scaleSlice = ms / 4; // ms for raw session.run alone and ms for two at once, in all
@@ -257,11 +259,10 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
     single.elapsed += a.elapsed;
     pooled.n += b.n;
     pooled.elapsed += b.elapsed;
-    roundRatios.push(((b.n * 1000) / b.elapsed) / ((2 * 1000 * a.n) / a.elapsed));
+    roundRatios.push(((b.n * 1000) / b.elapsed) / ((cores * 1000 * a.n) / a.elapsed));
   }
   await Promise.all([one.close(), two.close(), pool.close()]);
   const singleMs = single.elapsed / single.n;
-  const cores = Math.min(os.availableParallelism(), 2);
   const bound = (cores * 1000) / singleMs;
   const poolFps = (pooled.n * 1000) / pooled.elapsed;
   const p50 = lat.percentile(50);

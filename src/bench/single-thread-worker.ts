@@ -6,7 +6,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import * as ort from 'onnxruntime-node';
-import { benchSession, frameRunner, inputDims, timeFor } from './frame-loop.js';
+import { benchFrameRunner, benchSession, timeFor } from './frame-loop.js';
+import { inputDims } from '../inference/frame.js';
 import { preprocess } from '../inference/preprocess.js';
 import type { ModelManifest } from '../models/types.js';
 
@@ -25,9 +26,9 @@ const init = workerData as SingleThreadInit;
 const port = parentPort!;
 const frames = init.frames.map((u) => Buffer.from(u.buffer, u.byteOffset, u.byteLength));
 const session = await benchSession(init.modelPath, 1);
-const one = frameRunner(session, init.manifest);
+const one = benchFrameRunner(session, init.manifest);
 const m = init.manifest;
-const fixed = { [m.input.name]: new ort.Tensor('float32', (await preprocess(frames[0], 'jpeg', 0, 0, m.input)).tensor, inputDims(m)) };
+const fixed = { [m.input.name]: new ort.Tensor('float32', (await preprocess(frames[0], 'jpeg', 0, 0, m.input)).tensor, inputDims(m.input)) };
 const reply = (msg: SingleThreadReply) => port.postMessage(msg);
 reply({ type: 'ready' });
 port.on('message', async (req: SingleThreadRequest) => {

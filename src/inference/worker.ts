@@ -2,15 +2,13 @@
 // with sharp, run, decode to detections. Nothing here blocks the main thread.
 
 import { parentPort, workerData } from 'node:worker_threads';
-import { performance } from 'node:perf_hooks';
 import sharp from 'sharp';
-import * as ort from 'onnxruntime-node';
+import type * as ort from 'onnxruntime-node';
 import { createSession } from './session.js';
-import { preprocess } from './preprocess.js';
+import { frameRunner, tensorLength } from './frame.js';
 import type { JobMessage, Thresholds, WorkerInit, WorkerMessage } from './protocol.js';
-import { decode } from '../models/decode.js';
 import { checkAgainstSession } from '../models/session-check.js';
-import type { ModelManifest, Outputs } from '../models/types.js';
+import type { ModelManifest } from '../models/types.js';
 import { PerceptError } from '../errors.js';
 
 // One libvips thread per worker: the pool, not sharp, spreads work across cores.
@@ -73,38 +71,20 @@ async function main(): Promise<void> {
   }
   busy = 0;
   if (closing) return leave();
-  const live = session;
-  const { input } = init.manifest;
-  const dims = input.layout === 'NCHW' ? [1, 3, input.height, input.width] : [1, input.height, input.width, 3];
+  const runFrame = frameRunner(session, init.manifest);
   // Tensor buffers are reused: a fresh 2 MB array per frame would keep the garbage collector
   // busy. One per job under way.
   const free: Float32Array[] = [];
-  const fetches = init.manifest.outputs.length ? init.manifest.outputs : [...live.outputNames];
 
   port.on('message', async (job: JobMessage) => {
     if (job.type !== 'job' || closing) return;
     busy++;
-    const tensorBuffer = free.pop() ?? new Float32Array(input.width * input.height * 3);
+    const tensorBuffer = free.pop() ?? new Float32Array(tensorLength(init.manifest.input));
     if (init.faultInjection && job.fault === 'throw') throw new Error('injected worker fault');
     if (init.faultInjection && job.fault === 'exit') process.exit(3);
     try {
-      const t0 = performance.now();
-      const pre = await preprocess(Buffer.from(job.data), job.format, job.width, job.height, input, tensorBuffer);
-      const t1 = performance.now();
-      const out = await live.run({ [input.name]: new ort.Tensor('float32', pre.tensor, dims) }, fetches);
-      const t2 = performance.now();
-      const outputs: Outputs = {};
-      for (const [name, t] of Object.entries(out)) outputs[name] = { data: t.data as Float32Array, dims: t.dims };
-      const detections = decode(outputs, manifestFor(job.thresholds), pre.geom);
-      const t3 = performance.now();
-      post({
-        type: 'result',
-        id: job.id,
-        width: pre.geom.srcWidth,
-        height: pre.geom.srcHeight,
-        detections,
-        timings: { preprocessMs: t1 - t0, inferenceMs: t2 - t1, decodeMs: t3 - t2 },
-      });
+      const r = await runFrame(Buffer.from(job.data), job.format, job.width, job.height, tensorBuffer, manifestFor(job.thresholds));
+      post({ type: 'result', id: job.id, ...r });
     } catch (e) {
       post({ type: 'jobError', id: job.id, error: errorOf(e, 'ERR_DECODE') });
     } finally {
