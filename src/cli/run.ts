@@ -26,7 +26,7 @@ Model:
   --iou X                       NMS IoU threshold, 0..1
 
 Inference:
-  --workers N              inference worker threads (default 2)
+  --workers N              inference worker threads (default: one per CPU core)
   --threads N              intra-op threads per worker (default 1)
   --providers a,b          execution providers in order, e.g. openvino,cpu (default cpu)
 

@@ -3,6 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { loadConfig, parseSourceSpec } from '../../src/config/load.js';
 import { PerceptError } from '../../src/errors.js';
@@ -35,10 +36,10 @@ test('file < environment < flags', () => {
   assert.equal(c2.model.path, undefined, 'a new model does not inherit the old file');
 });
 
-test('defaults: the demo when there is no camera, blazeface-back, 2 workers x 1 thread', () => {
+test('defaults: the demo when there is no camera, blazeface-back, one worker per core x 1 thread', () => {
   const c = loadConfig({ env: {} });
   assert.equal(c.model.name, 'blazeface-back');
-  assert.equal(c.workers, 2);
+  assert.equal(c.workers, Math.min(os.availableParallelism(), 16));
   assert.equal(c.threads, 1);
   assert.deepEqual(c.providers, ['cpu']);
   assert.equal(c.sources.length, 1);
