@@ -38,7 +38,7 @@ export type SourceConfig = z.infer<typeof sourceSchema>;
 export const PROVIDERS = ['cpu', 'openvino', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu', 'xnnpack', 'qnn'] as const;
 
 /** One inference worker per CPU core (at least 1, at most 16). */
-export function defaultWorkers(): number {
+function defaultWorkers(): number {
   return Math.max(1, Math.min(os.availableParallelism(), 16));
 }
 
@@ -46,7 +46,7 @@ export const configSchema = z.strictObject({
   sources: z.array(sourceSchema).min(1).max(16),
   model: modelRefSchema.default({ name: 'blazeface-back' }),
   /** Inference workers per model; each holds one session. One per core by default. */
-  workers: z.number().int().min(1).max(16).default(() => defaultWorkers()),
+  workers: z.number().int().min(1).max(16).default(defaultWorkers),
   /** intraOpNumThreads of each worker's session. */
   threads: z.number().int().min(1).max(64).default(1),
   /** Execution providers in order of preference; CPU is always the last resort. */
