@@ -2,7 +2,7 @@
 // username name the identity; a SAS identity proves itself with a token in the password, an
 // X.509 device with the client certificate of its TLS connection and no password.
 import type crypto from 'node:crypto';
-import { parseSas, resourceMatches, signatureMatches } from './sas.js';
+import { afterHost, parseSas, resourceMatches, signatureMatches } from './sas.js';
 import type { Credential } from './registry.js';
 import { identityKey, type Identity } from './types.js';
 import { refusal } from './x509.js';
@@ -16,7 +16,7 @@ export interface ConnectRequest {
 }
 
 export interface AuthContext {
-  /** Host names a token's `sr` and the username may carry (with and without port). */
+  /** Host names a token's `sr` and the username may carry (each with any port, or none). */
   hostNames: string[];
   /** Throws when the registry cannot be read (answered as CONNACK 3). */
   credentialOf(id: Identity): Credential | null;
@@ -36,10 +36,9 @@ export function authenticate(req: ConnectRequest, ctx: AuthContext): AuthResult 
   const key = identityKey(id);
   // IoT Hub's username: {host}/{deviceId}[/{moduleId}]/?api-version=…
   const user = req.username ?? '';
-  const userOk = ctx.hostNames.some((h) => {
-    const prefix = `${h}/${key}/`;
-    return user.toLowerCase().startsWith(prefix.toLowerCase()) && user.slice(prefix.length).startsWith('?') && /[?&]api-version=/.test(user);
-  });
+  const rest = afterHost(user, ctx.hostNames);
+  const prefix = `/${key}/`;
+  const userOk = rest !== null && rest.toLowerCase().startsWith(prefix.toLowerCase()) && rest.slice(prefix.length).startsWith('?') && /[?&]api-version=/.test(rest);
   if (!userOk) return refuse(4, `username ${JSON.stringify(user)} is not {host}/${key}/?api-version=…`);
   const sas = req.password ? parseSas(req.password.toString('utf8')) : null;
   if (req.password && !sas) return refuse(4, 'password is not a SharedAccessSignature token');

@@ -138,8 +138,9 @@ export class HubEmulator {
     const core = new HubCore(registry, new TwinStore(stateDir), store, logger);
     const mqttPort = opts.mqttPort ?? DEFAULT_MQTT_PORT;
     const ref: { hub?: HubEmulator; backend?: ServiceBackend; broker?: Broker } = {};
-    // the SDK signs the host as written in the connection string: with the port, or without
-    const hostNames = () => [`${host}:${ref.broker?.port ?? mqttPort}`, host];
+    // the SDK signs the host as written in the connection string: with a port (ours, or one a
+    // port mapping or proxy puts in front of us), or without
+    const hostNames = () => [host];
     const broker = await listening('MQTT broker', mqttPort, () =>
       Broker.start({ port: mqttPort, tls: tlsMaterial, hostNames, handler: core, logger }),
     );

@@ -53,15 +53,31 @@ export function signatureMatches(sas: ParsedSas, keyBase64: string): boolean {
  * appears in the connection string, so `localhost:18883` and `localhost` are both accepted;
  * comparison is case-insensitive as in IoT Hub.
  */
+/**
+ * What follows the hub's host name at the start of `s` (any case, with or without a port: the SDK
+ * signs the host as the connection string writes it, and a port mapping or proxy may change the
+ * port), or null when `s` does not start with one of `hostNames`.
+ */
+export function afterHost(s: string, hostNames: readonly string[]): string | null {
+  const lower = s.toLowerCase();
+  for (const h of hostNames) {
+    if (!lower.startsWith(h.toLowerCase())) continue;
+    const rest = s.slice(h.length);
+    const port = /^:\d{1,5}/.exec(rest);
+    return port ? rest.slice(port[0].length) : rest;
+  }
+  return null;
+}
+
 export function resourceMatches(sas: ParsedSas, hostNames: readonly string[], id: Identity): boolean {
   let resource: string;
   try {
-    resource = decodeURIComponent(sas.sr).toLowerCase().replace(/\/+$/, '');
+    resource = decodeURIComponent(sas.sr).replace(/\/+$/, '');
   } catch {
     return false;
   }
   const suffix = `/devices/${id.deviceId}` + (id.moduleId === null ? '' : `/modules/${id.moduleId}`);
-  return hostNames.some((h) => resource === `${h}${suffix}`.toLowerCase());
+  return afterHost(resource, hostNames)?.toLowerCase() === suffix.toLowerCase();
 }
 
 /** Makes a device or module token, as the SDK does (used by tests and tools). */

@@ -34,6 +34,11 @@ test('wrong key, unknown device, expired token and malformed credentials are ref
     assert.equal(await connack(h.hub.mqttPort, h.ca, h.deviceId, user, undefined), 5, 'a SAS device needs its token');
     assert.equal(await connack(h.hub.mqttPort, h.ca, h.deviceId, `elsewhere/${h.deviceId}/?api-version=1`, good), 4);
     assert.equal(await connack(h.hub.mqttPort, h.ca, 'other', `${h.hub.hostName}/other/?api-version=1`, good), 5);
+    // a port mapping or proxy in front of the hub changes the port the SDK signs, not the host
+    const mapped = createSas('localhost:18883', { deviceId: h.deviceId, moduleId: null }, key, se);
+    assert.equal(await connack(h.hub.mqttPort, h.ca, h.deviceId, `localhost:18883/${h.deviceId}/?api-version=1`, mapped), 0);
+    assert.equal(await connack(h.hub.mqttPort, h.ca, h.deviceId, `localhostx/${h.deviceId}/?api-version=1`, good), 4);
+    assert.equal(await connack(h.hub.mqttPort, h.ca, h.deviceId, user, createSas('localhost.evil', { deviceId: h.deviceId, moduleId: null }, key, se)), 5);
     // a token for another hub host
     assert.equal(await connack(h.hub.mqttPort, h.ca, h.deviceId, user, createSas('evil:1', { deviceId: h.deviceId, moduleId: null }, key, se)), 5);
   } finally {
