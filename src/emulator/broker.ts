@@ -197,6 +197,7 @@ export class Broker {
     });
     this.#aedes.on('clientDisconnect', (client) => {
       const s = this.#pending.get(client);
+      log.debug({ clientId: client.id, active: s !== undefined && this.#active.get(s.key)?.client === client }, 'client disconnected');
       if (s && this.#active.get(s.key)?.client === client) {
         this.#active.delete(s.key);
         log.info({ key: s.key }, 'device disconnected');
@@ -204,6 +205,7 @@ export class Broker {
     });
     this.#aedes.on('subscribe', (subs, client) => {
       const s = this.#pending.get(client);
+      log.debug({ clientId: client.id, topics: subs.map((x) => x.topic) }, 'subscribed');
       if (s) this.#opts.handler.onSubscribed(s, subs.map((x) => x.topic));
     });
     this.#aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));

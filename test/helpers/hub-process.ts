@@ -1,6 +1,7 @@
 // The emulator as a real process (`percept hub`) on fixed loopback ports, so a test can
 // SIGKILL it and start it again on the same ports and state folder, as a hub that crashes
 // and comes back. What it received is read from its messages.jsonl, which survives restarts.
+// PERCEPT_TEST_HUB_LOG=debug (or another level) keeps the emulator's log in <state>/hub.log.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -55,11 +56,14 @@ export async function startHubProcess(opts: { deviceId?: string } = {}): Promise
       return child?.pid;
     },
     async start() {
-      const c = spawn(process.execPath, [CLI, 'hub', '--state', stateDir, '--mqtt-port', String(mqtt), '--api-port', String(apiPort), '--ws-port', 'off', '--device', deviceId, '--log-level', 'warn'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = spawn(process.execPath, [CLI, 'hub', '--state', stateDir, '--mqtt-port', String(mqtt), '--api-port', String(apiPort), '--ws-port', 'off', '--device', deviceId, '--log-level', process.env.PERCEPT_TEST_HUB_LOG ?? 'warn'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
       child = c;
       let out = '';
       let err = '';
-      c.stderr!.on('data', (d) => (err += d));
+      c.stderr!.on('data', (d) => {
+        err += d;
+        if (process.env.PERCEPT_TEST_HUB_LOG) fs.appendFileSync(path.join(stateDir, 'hub.log'), d);
+      });
       await new Promise<void>((resolve, reject) => {
         c.stdout!.on('data', (d) => {
           out += d;

@@ -36,11 +36,17 @@ test('100 hub kill/restart cycles during a steady run: none lost, in order, one 
     const chaosSeconds = (Date.now() - t0) / 1000;
     // Steady again: everything queued during the outages drains.
     let status: { hub: Record<string, unknown> & { outbox: { depth: number } } } | null = null;
+    let last: unknown = null;
     await until('outbox drained', async () => {
-      const r = await hub.invoke('getStatus').catch(() => null);
-      status = r?.status === 200 ? (r.payload as typeof status) : null;
+      const r = await hub.invoke('getStatus').catch((e: Error) => ({ status: 0, payload: e.message }));
+      last = r;
+      status = r.status === 200 ? (r.payload as typeof status) : null;
       return status !== null && status.hub.outbox.depth === 0;
-    }, 60_000, 250);
+    }, 60_000, 250).catch(async (e: Error) => {
+      // What the agent was doing: its last answer and its last log lines.
+      const tail = agent.stderr().trim().split('\n').slice(-40).join('\n');
+      throw new Error(`${e.message}\nlast getStatus: ${JSON.stringify(last)}\nthe hub (${hub.stateDir}) received ${hub.messages().length} messages, connected: ${await hub.connected()}\nagent log tail:\n${tail}`);
+    });
     assert.equal(agent.child.pid, pid);
     assert.equal(agent.child.exitCode, null, 'the agent process never restarted');
     assert.equal(await agent.stop(), 0, agent.stderr());

@@ -2,8 +2,11 @@
 // IoT Hub's 128 KB), restartPipeline, setLogLevel; bad payloads get 400, unknown methods 404.
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import sharp from 'sharp';
-import { startTestHub } from '../helpers/emulator.js';
+import { FILTERS, startTestHub, waitForSubscription } from '../helpers/emulator.js';
+import { HubLink } from '../../src/hub/link.js';
+import { testLogger } from '../helpers/delivery.js';
 import { agentArgs, startAgent, until } from '../helpers/agent.js';
 import { tempDir } from '../helpers/paths.js';
 
@@ -55,6 +58,53 @@ test('direct methods', async () => {
     assert.match(JSON.stringify(unknown.payload), /no method 'selfDestruct'/);
   } finally {
     assert.equal(await agent.stop(), 0, agent.stderr());
+    await hub.close();
+  }
+});
+
+/** A TCP proxy to the hub that cuts the first `cut` connections as they arrive. */
+async function cuttingProxy(target: number, cut: number): Promise<{ port: number; cut: () => number; close: () => Promise<void> }> {
+  let seen = 0;
+  const socks = new Set<net.Socket>();
+  const srv = net.createServer((inbound) => {
+    if (++seen <= cut) return inbound.resetAndDestroy();
+    const outbound = net.connect(target, '127.0.0.1');
+    for (const s of [inbound, outbound]) {
+      socks.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => (socks.delete(s), inbound.destroy(), outbound.destroy()));
+    }
+    inbound.pipe(outbound).pipe(inbound);
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    cut: () => Math.min(seen, cut),
+    close: async () => {
+      for (const s of socks) s.destroy();
+      await new Promise((r) => srv.close(r));
+    },
+  };
+}
+
+// The SDK connects for a method listener registered before open, and open's own connect is
+// queued behind it: when the first fails and the second works, the client is connected and
+// deaf to methods. The link registers its methods on the live connection instead.
+test('methods answer after a connection whose first attempt was cut', { timeout: 30_000 }, async () => {
+  const hub = await startTestHub();
+  const proxy = await cuttingProxy(hub.hub.mqttPort, 1);
+  const link = new HubLink({ connectionString: hub.connectionString.replace(/localhost:\d+/, `localhost:${proxy.port}`), ca: hub.ca, transport: 'mqtt', output: 'o', logger: testLogger(), backoffMs: [50, 100] });
+  link.onMethod('ping', async (payload) => ({ status: 200, payload: { pong: payload } }));
+  try {
+    await link.open();
+    assert.equal(link.state, 'connected');
+    assert.equal(proxy.cut(), 1, 'the first connection was cut');
+    await waitForSubscription(hub.hub, FILTERS.methods, hub.deviceId);
+    const r = await hub.hub.invokeMethod(hub.deviceId, 'ping', { n: 1 }, { timeoutSeconds: 5 });
+    assert.deepEqual(r, { status: 200, payload: { pong: { n: 1 } } });
+  } finally {
+    await link.close();
+    await proxy.close();
     await hub.close();
   }
 });
