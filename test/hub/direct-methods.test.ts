@@ -1,5 +1,6 @@
 // Direct methods answer within their timeouts: getStatus, snapshot (the whole answer within
 // IoT Hub's 128 KB), restartPipeline, setLogLevel; bad payloads get 400, unknown methods 404.
+// Methods also answer on a connection made after a failed attempt (through a cutting proxy).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
