@@ -49,7 +49,7 @@ export interface BrokerOptions {
   port: number;
   tls: { keyPem: string; certPem: string };
   /** Host names a token's `sr` and the username may carry (with and without port). */
-  hostNames: () => string[];
+  hostNames: string[];
   handler: BrokerHandler;
   logger: EmulatorLogger;
 }
@@ -228,7 +228,7 @@ export class Broker {
     const result = authenticate(
       { clientId: client.id ?? '', username, password, peer: () => (conn ? peerChain(conn.socket) : []) },
       {
-        hostNames: this.#opts.hostNames(),
+        hostNames: this.#opts.hostNames,
         credentialOf: (id) => this.#opts.handler.credentialOf(id),
         certificateAuthorities: () => this.#opts.handler.certificateAuthorities(),
       },

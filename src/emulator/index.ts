@@ -137,14 +137,12 @@ export class HubEmulator {
     const store = new MessageStore(stateDir, opts.maxMessages);
     const core = new HubCore(registry, new TwinStore(stateDir), store, logger);
     const mqttPort = opts.mqttPort ?? DEFAULT_MQTT_PORT;
-    const ref: { hub?: HubEmulator; backend?: ServiceBackend; broker?: Broker } = {};
+    const ref: { hub?: HubEmulator; backend?: ServiceBackend } = {};
     // the SDK signs the host as written in the connection string: with a port (ours, or one a
     // port mapping or proxy puts in front of us), or without
-    const hostNames = () => [host];
     const broker = await listening('MQTT broker', mqttPort, () =>
-      Broker.start({ port: mqttPort, tls: tlsMaterial, hostNames, handler: core, logger }),
+      Broker.start({ port: mqttPort, tls: tlsMaterial, hostNames: [host], handler: core, logger }),
     );
-    ref.broker = broker;
     core.broker = broker;
     const backend = (): ServiceBackend => (ref.backend ??= ref.hub!.#backend());
     // each part started is closed again when a later one fails

@@ -49,11 +49,6 @@ export function signatureMatches(sas: ParsedSas, keyBase64: string): boolean {
 }
 
 /**
- * True when the token's resource names this identity on this hub. The SDK signs the host as it
- * appears in the connection string, so `localhost:18883` and `localhost` are both accepted;
- * comparison is case-insensitive as in IoT Hub.
- */
-/**
  * What follows the hub's host name at the start of `s` (any case, with or without a port: the SDK
  * signs the host as the connection string writes it, and a port mapping or proxy may change the
  * port), or null when `s` does not start with one of `hostNames`.
@@ -69,6 +64,10 @@ export function afterHost(s: string, hostNames: readonly string[]): string | nul
   return null;
 }
 
+/**
+ * True when the token's resource names this identity on this hub, with the host written with any
+ * port or none (see afterHost); comparison is case-insensitive as in IoT Hub.
+ */
 export function resourceMatches(sas: ParsedSas, hostNames: readonly string[], id: Identity): boolean {
   let resource: string;
   try {

@@ -180,9 +180,6 @@ export class HubLink extends EventEmitter {
     client.setRetryPolicy({ shouldRetry: () => false, nextRetryTimeout: () => -1 } as never);
     client.on('error', (e: Error) => this.#lost(e, client, 'hub'));
     client.on('disconnect', () => this.#lost(new Error('disconnected by the hub'), client, 'hub'));
-    // Methods are registered once connected (#connectLoop), not here: a listener added to a
-    // closed client makes the SDK connect on its own, and when that attempt fails and open()'s
-    // queued one works, the client is connected and never subscribes to methods.
     this.#wires.set(client, wires);
     return client;
   }
@@ -214,8 +211,11 @@ export class HubLink extends EventEmitter {
         this.#conn = conn;
         if (conn.epoch > 1) this.#reconnects++;
         this.#o.logger.info({ host: this.host, deviceId: this.deviceId, moduleId: this.moduleId, auth: this.auth, connection: conn.epoch }, 'connected to the hub');
-        // On the live connection each subscribes at once; a refused subscription is an 'error'
-        // on the client, which drops this connection (#lost) and so fails this attempt.
+        // Methods are registered on the live connection, not before open(): a listener added to
+        // a closed client makes the SDK connect on its own, and when that attempt fails and
+        // open()'s queued one works, the client is connected but never subscribes to methods.
+        // Here each subscribes at once, and a refused subscription (an 'error' on the client)
+        // drops the connection (#lost), which fails this attempt.
         for (const [name, handler] of this.#methods) registerMethod(client, this.moduleId !== undefined, name, handler);
         await this.#deadline(this.#attachTwin(client), () => (timedOut = true));
         if (conn.dead) throw new PerceptError('ERR_HUB_OFFLINE', 'the connection was lost while attaching the twin');
