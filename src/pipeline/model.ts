@@ -1,5 +1,6 @@
 // Resolves a model reference from the configuration into what a pool needs: the validated
-// manifest (with the configured thresholds applied), the ONNX file and its SHA-256.
+// manifest, the ONNX file and its SHA-256. A source's thresholds are not part of it: they go
+// with each of its frames, so sources with different thresholds share one pool.
 
 import fs from 'node:fs';
 import crypto from 'node:crypto';
@@ -15,7 +16,7 @@ export interface LoadedModel {
   sha256: string;
 }
 
-export function loadModel(ref: ModelRef): LoadedModel {
+export function loadModel(ref: Pick<ModelRef, 'name' | 'path'>): LoadedModel {
   const { manifest: base, dir } = loadManifest(ref.name);
   const path = resolveModelFile(base, dir, ref.path);
   let bytes: Buffer;
@@ -24,8 +25,5 @@ export function loadModel(ref: ModelRef): LoadedModel {
   } catch (e) {
     throw new PerceptError('ERR_MODEL_NOT_FOUND', `model file ${path} for '${base.name}' cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); pass --model-path <file.onnx>`);
   }
-  const decoder = { ...base.decoder } as ModelManifest['decoder'];
-  if (ref.scoreThreshold !== undefined) decoder.scoreThreshold = ref.scoreThreshold;
-  if (ref.iou !== undefined && 'nms' in decoder) decoder.nms = { ...decoder.nms, iou: ref.iou };
-  return { manifest: { ...base, decoder }, path, sha256: crypto.createHash('sha256').update(bytes).digest('hex') };
+  return { manifest: base, path, sha256: crypto.createHash('sha256').update(bytes).digest('hex') };
 }

@@ -72,9 +72,18 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   readonly #faultInjection: boolean;
   #thresholds: Thresholds | undefined;
 
-  /** Changes score and NMS thresholds from the next frame on, without restarting workers. */
+  /**
+   * Changes the default model's score and NMS thresholds (for the sources without a model of
+   * their own) from the next frame on, without restarting workers.
+   */
   setThresholds(t: Thresholds | undefined): void {
     this.#thresholds = t;
+  }
+
+  /** The thresholds a source's frames are decoded with: its own model's, else the default's. */
+  #thresholdsOf(cfg: SourceConfig): Thresholds {
+    if (cfg.model) return { scoreThreshold: cfg.model.scoreThreshold, iou: cfg.model.iou };
+    return this.#thresholds ?? { scoreThreshold: this.#cfg.model.scoreThreshold, iou: this.#cfg.model.iou };
   }
 
   constructor(cfg: Config, opts: { logger: Logger; faultInjection?: boolean }) {
@@ -90,8 +99,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   /** Loads models and starts workers, then opens sources. Throws when nothing can run. */
   async start(): Promise<void> {
+    // One pool per model file: thresholds are the sources' own and travel with each frame.
     const refs = new Map<string, ModelRef>();
-    const keyOf = (m: ModelRef) => `${m.name}|${m.path ?? ''}|${m.scoreThreshold ?? ''}|${m.iou ?? ''}`;
+    const keyOf = (m: ModelRef) => `${m.name}|${m.path ?? ''}`;
     for (const s of this.#cfg.sources) refs.set(keyOf(s.model ?? this.#cfg.model), s.model ?? this.#cfg.model);
     try {
       for (const [key, ref] of refs) {
@@ -158,7 +168,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         // The frame's buffer moves to a worker; keep a copy only when a tap wants it.
         const kept = this.listenerCount('frame') > 0 ? { data: Buffer.from(frame.data), format: frame.format } : null;
         const p = run.pool
-          .run(frame, { thresholds: this.#thresholds })
+          .run(frame, { thresholds: this.#thresholdsOf(run.cfg) })
           .then(
             (r) => {
               if (kept) this.emit('frame', { ...kept, result: r, model: run.model });
