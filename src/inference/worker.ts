@@ -42,7 +42,8 @@ port.on('message', (m: { type: string }) => {
 /** Jobs under way (the pool may hand a worker two at once), or -1 while starting. */
 let busy = -1;
 
-// Manifests with overridden thresholds, built once per distinct override.
+// Manifests with overridden thresholds, built once per distinct override (sources' own, and
+// each live change from the twin: the cache starts over past a few dozen).
 const overridden = new Map<string, ModelManifest>();
 function manifestFor(t: Thresholds | undefined): ModelManifest {
   if (!t || (t.scoreThreshold === undefined && t.iou === undefined)) return init.manifest;
@@ -53,6 +54,7 @@ function manifestFor(t: Thresholds | undefined): ModelManifest {
     if (t.scoreThreshold !== undefined) decoder.scoreThreshold = t.scoreThreshold;
     if (t.iou !== undefined && 'nms' in decoder) decoder.nms = { ...decoder.nms, iou: t.iou };
     m = { ...init.manifest, decoder };
+    if (overridden.size >= 64) overridden.clear();
     overridden.set(key, m);
   }
   return m;
