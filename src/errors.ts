@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'ERR_WORKER_CRASHED'
   | 'ERR_WORKER_START'
   | 'ERR_POOL_CLOSED'
+  | 'ERR_QUEUE_FULL'
   | 'ERR_PROVIDER'
   | 'ERR_DECODE'
   | 'ERR_HUB'

@@ -77,7 +77,13 @@ interface Slot {
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
-export class InferencePool extends EventEmitter {
+/** What the pool tells its owner: a worker replaced after a crash, or the pool given up. */
+export interface PoolEvents {
+  restart: [index: number];
+  fatal: [error: PerceptError];
+}
+
+export class InferencePool extends EventEmitter<PoolEvents> {
   readonly #opts: Required<Omit<PoolOptions, 'logger'>> & { logger?: Logger };
   readonly #slots: Slot[] = [];
   readonly #queue: Job[] = [];
@@ -292,10 +298,16 @@ export class InferencePool extends EventEmitter {
     });
   }
 
-  /** Runs one frame. The frame's buffer is transferred: do not use it afterwards. */
+  /**
+   * Runs one frame. The frame's buffer is transferred: do not use it afterwards. Rejects with
+   * ERR_QUEUE_FULL when the pool already holds `capacity` jobs: wait on `whenAvailable` first.
+   */
   run(frame: Frame, opts: { fault?: JobMessage['fault']; thresholds?: Thresholds } = {}): Promise<InferenceResult> {
     if (this.#fatal) return Promise.reject(this.#fatal);
     if (this.#closed) return Promise.reject(new PerceptError('ERR_POOL_CLOSED', 'the inference pool is closed'));
+    if (this.inFlight >= this.capacity) {
+      return Promise.reject(new PerceptError('ERR_QUEUE_FULL', `the inference pool holds ${this.inFlight} frames, its capacity; wait for whenAvailable() before run()`));
+    }
     return new Promise((resolve, reject) => {
       this.#queue.push({ id: this.#nextId++, frame, enqueuedAt: performance.now(), fault: opts.fault, thresholds: opts.thresholds, crashes: 0, dispatchedAt: 0, resolve, reject });
       this.#pump();
