@@ -9,7 +9,45 @@ import { loadModel } from '../pipeline/model.js';
 import { projectRoot } from '../models/manifest.js';
 import { numFlag } from './args.js';
 
-const SECTIONS = ['pipeline', 'preview', 'attest', 'outbox'] as const;
+type Say = (line: string) => void;
+interface Inputs {
+  modelPath: string;
+  imagesDir: string;
+}
+type Figures = Record<string, number | string | null>;
+
+/**
+ * The bench's sections, in the order a full run takes them. A section measures what it
+ * names within one run and returns its figures; each loads only its own modules.
+ */
+const SECTION_TABLE: ReadonlyArray<{ name: string; title: string; run: (say: Say, seconds: number, inputs: Inputs) => Promise<object> }> = [
+  {
+    name: 'pipeline',
+    title: 'pipeline (YOLOX-Nano)',
+    async run(say, seconds, inputs) {
+      const model = loadModel({ name: 'yolox-nano', path: inputs.modelPath });
+      const frames = await benchFrames(inputs.imagesDir);
+      say(`frames: ${frames.length} (${frames.filter((f) => !f.name.startsWith('testsrc')).length} photos as JPEG, ${frames.filter((f) => f.name.startsWith('testsrc')).length} 1280x720 test-stream frames)`);
+      return benchPipeline(model, frames, say, seconds);
+    },
+  },
+  {
+    name: 'preview',
+    title: 'preview (YOLOX-Nano, 2 workers, the benchmark frames looped as JPEG files)',
+    run: async (say, seconds, inputs) => (await import('../web/bench.js')).benchPreview(say, seconds, inputs),
+  },
+  {
+    name: 'attest',
+    title: 'attest (chain, checkpoint signatures, verifier)',
+    run: async (say, seconds) => (await import('../bench/attest.js')).benchAttest(say, seconds),
+  },
+  {
+    name: 'outbox',
+    title: 'outbox (durable enqueue, delivery to the emulator)',
+    run: async (say, seconds) => (await import('../bench/outbox.js')).benchOutbox(say, seconds),
+  },
+];
+const SECTIONS = SECTION_TABLE.map((x) => x.name);
 
 export const BENCH_HELP = `Usage: percept bench [--json] [--section ${SECTIONS.join('|')}] [--seconds N] [--model-path file.onnx] [--images folder]
 
@@ -46,7 +84,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   }
   const sections = values.section?.length ? values.section : [...SECTIONS];
   for (const s of sections) {
-    if (!(SECTIONS as readonly string[]).includes(s)) {
+    if (!SECTIONS.includes(s)) {
       process.stderr.write(`percept bench: unknown section '${s}'; sections: ${SECTIONS.join(', ')}\n`);
       return 2;
     }
@@ -54,32 +92,13 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const seconds = numFlag('seconds', values.seconds, 0.5, 60) ?? 4;
   const shared = path.resolve(projectRoot(), '..', 'shared');
   const say = (line: string) => process.stdout.write(line + '\n');
-  const result: Record<string, number | string | null> = {};
-  const inputs = { modelPath: values['model-path'] ?? path.join(shared, 'models', 'yolox_nano.onnx'), imagesDir: values.images ?? path.join(shared, 'testdata', 'images') };
+  const result: Figures = {};
+  const inputs: Inputs = { modelPath: values['model-path'] ?? path.join(shared, 'models', 'yolox_nano.onnx'), imagesDir: values.images ?? path.join(shared, 'testdata', 'images') };
   const t0 = Date.now();
-  if (sections.includes('pipeline')) {
-    say('== pipeline (YOLOX-Nano) ==');
-    const model = loadModel({ name: 'yolox-nano', path: inputs.modelPath });
-    const frames = await benchFrames(inputs.imagesDir);
-    say(`frames: ${frames.length} (${frames.filter((f) => !f.name.startsWith('testsrc')).length} photos as JPEG, ${frames.filter((f) => f.name.startsWith('testsrc')).length} 1280x720 test-stream frames)`);
-    const r = await benchPipeline(model, frames, say, seconds);
-    Object.assign(result, r);
-  }
-  if (sections.includes('preview')) {
-    say('== preview (YOLOX-Nano, 2 workers, the benchmark frames looped as JPEG files) ==');
-    const { benchPreview } = await import('../web/bench.js');
-    Object.assign(result, await benchPreview(say, seconds, inputs));
-  }
-  if (sections.includes('attest')) {
-    say('== attest (chain, checkpoint signatures, verifier) ==');
-    const { benchAttest } = await import('../bench/attest.js');
-    const a = await benchAttest(say, seconds);
-    Object.assign(result, a);
-  }
-  if (sections.includes('outbox')) {
-    say('== outbox (durable enqueue, delivery to the emulator) ==');
-    const { benchOutbox } = await import('../bench/outbox.js');
-    Object.assign(result, await benchOutbox(say, seconds));
+  for (const section of SECTION_TABLE) {
+    if (!sections.includes(section.name)) continue;
+    say(`== ${section.title} ==`);
+    Object.assign(result, await section.run(say, seconds, inputs));
   }
   result.bench_seconds = (Date.now() - t0) / 1000;
   if (values.json) {
