@@ -19,6 +19,21 @@ Commands:
 
 Run 'percept <command> --help' for a command's options.`;
 
+/**
+ * The emulator is a development tool: its dependencies (an MQTT broker among them) are
+ * devDependencies, absent from a device's production install. Say so instead of a stack.
+ */
+async function devTool<T>(what: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    const err = new Error(`${what} is a development tool and its dependencies are not installed here (a production install, npm ci --omit=dev, leaves them out): run it from a checkout set up with scripts/setup (${(e as Error).message.split('\n')[0]})`);
+    Object.assign(err, { code: 'ERR_USAGE' });
+    throw err;
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
@@ -31,7 +46,7 @@ async function main(argv: string[]): Promise<number> {
       return startCommand(rest);
     }
     case 'hub': {
-      const { hubCommand } = await import('./emulator/cli.js');
+      const { hubCommand } = await devTool('the IoT Hub emulator', () => import('./emulator/cli.js'));
       return hubCommand(rest);
     }
     case 'doctor': {
