@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import net from 'node:net';
 import { ADDON_PATH, Tpm } from '../../src/attest/tpm.js';
 import { tempDir } from './paths.js';
+import { unavailable } from './requirements.js';
 import { portPair } from '../../src/bench/swtpm.js';
 
 export interface Swtpm {
@@ -17,10 +18,10 @@ export interface Swtpm {
   stop(): Promise<void>;
 }
 
-/** Why TPM tests cannot run here, or undefined when they can. */
+/** Why TPM tests cannot run here, or undefined when they can (under CI=true: a failure). */
 export function tpmSkipReason(): string | undefined {
-  if (spawnSync('swtpm', ['--version'], { stdio: 'ignore' }).status !== 0) return 'swtpm is not installed';
-  if (!existsSync(ADDON_PATH)) return `native/tpm2 is not built (${ADDON_PATH}); run node scripts/build-native.mjs`;
+  if (spawnSync('swtpm', ['--version'], { stdio: 'ignore' }).status !== 0) return unavailable('swtpm is not installed', 'apt-get install swtpm swtpm-tools (scripts/setup does)');
+  if (!existsSync(ADDON_PATH)) return unavailable(`native/tpm2 is not built (${ADDON_PATH})`, 'apt-get install libtss2-dev pkg-config, then node scripts/build-native.mjs');
   return undefined;
 }
 

@@ -7,6 +7,7 @@ import { EmulatorError, WEBSOCKET_PORT } from '../../src/emulator/index.js';
 import { startTestHub, type TestHub } from '../helpers/emulator.js';
 import { agentArgs, startAgent } from '../helpers/agent.js';
 import { tempDir } from '../helpers/paths.js';
+import { unavailable } from '../helpers/requirements.js';
 
 interface Connected {
   key: string;
@@ -17,7 +18,7 @@ interface Connected {
 /** A test hub on 443 with the connections it logged, or null after skipping with the reason. */
 async function hubOn443(t: TestContext): Promise<{ hub: TestHub; connected: Connected[] } | null> {
   if (process.getuid?.() !== 0) {
-    t.skip(`MqttWs dials port ${WEBSOCKET_PORT} only, and binding it needs root (uid ${process.getuid?.()})`);
+    t.skip(unavailable(`MqttWs dials port ${WEBSOCKET_PORT} only, and binding it needs root (uid ${process.getuid?.()})`, 'run the tests as root'));
     return null;
   }
   const connected: Connected[] = [];
@@ -29,7 +30,7 @@ async function hubOn443(t: TestContext): Promise<{ hub: TestHub; connected: Conn
       return { hub: await startTestHub({ wsPort: WEBSOCKET_PORT, logger }), connected };
     } catch (err) {
       if (EmulatorError.is(err, 'PortNotAllowed')) {
-        t.skip(`MqttWs dials port ${WEBSOCKET_PORT} only, and this process may not bind it: ${err.message}`);
+        t.skip(unavailable(`MqttWs dials port ${WEBSOCKET_PORT} only, and this process may not bind it: ${err.message}`, 'run the tests as root'));
         return null;
       }
       if (!EmulatorError.is(err, 'PortInUse')) throw err;
