@@ -59,7 +59,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const t0 = Date.now();
   if (sections.includes('pipeline')) {
     say('== pipeline (YOLOX-Nano) ==');
-    const model = loadModel({ name: 'yolox-nano', path: inputs.modelPath });
+    const model = await loadModel({ name: 'yolox-nano', path: inputs.modelPath });
     const frames = await benchFrames(inputs.imagesDir);
     say(`frames: ${frames.length} (${frames.filter((f) => !f.name.startsWith('testsrc')).length} photos as JPEG, ${frames.filter((f) => f.name.startsWith('testsrc')).length} 1280x720 test-stream frames)`);
     const r = await benchPipeline(model, frames, say, seconds);

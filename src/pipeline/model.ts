@@ -2,13 +2,12 @@
 // manifest, the ONNX file and its SHA-256. A source's thresholds are not part of it: they go
 // with each of its frames, so sources with different thresholds share one pool.
 
-import fs from 'node:fs';
 import crypto from 'node:crypto';
 import type { ModelRef } from '../config/schema.js';
 import type { ModelManifest } from '../models/types.js';
 import { loadManifest } from '../models/manifest.js';
 import { resolveModelFile } from '../models/model-file.js';
-import { PerceptError } from '../errors.js';
+import { FILE_CAPS, readRegularFile } from '../read-file.js';
 
 export interface LoadedModel {
   manifest: ModelManifest;
@@ -16,14 +15,10 @@ export interface LoadedModel {
   sha256: string;
 }
 
-export function loadModel(ref: Pick<ModelRef, 'name' | 'path'>): LoadedModel {
-  const { manifest: base, dir } = loadManifest(ref.name);
+/** `modelDirs`: the operator's folders of manifests (config `modelDirs`). */
+export async function loadModel(ref: Pick<ModelRef, 'name' | 'path'>, modelDirs: readonly string[] = []): Promise<LoadedModel> {
+  const { manifest: base, dir } = await loadManifest(ref.name, { modelDirs });
   const path = resolveModelFile(base, dir, ref.path);
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(path);
-  } catch (e) {
-    throw new PerceptError('ERR_MODEL_NOT_FOUND', `model file ${path} for '${base.name}' cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); pass --model-path <file.onnx>`);
-  }
+  const bytes = await readRegularFile(path, { what: `model file for '${base.name}'`, maxBytes: FILE_CAPS.model, openCode: 'ERR_MODEL_NOT_FOUND', hint: 'pass --model-path <file.onnx>' });
   return { manifest: base, path, sha256: crypto.createHash('sha256').update(bytes).digest('hex') };
 }

@@ -11,7 +11,7 @@ const mismatch = (pattern: RegExp) => (e: unknown) => PerceptError.is(e, 'ERR_MA
 
 test('the built-in BlazeFace manifests match their real models', async () => {
   for (const name of ['blazeface-back', 'blazeface-front']) {
-    const { manifest, dir } = loadManifest(name);
+    const { manifest, dir } = await loadManifest(name);
     const s = await ort.InferenceSession.create(resolveModelFile(manifest, dir), { logSeverityLevel: 3 });
     checkAgainstSession(manifest, s.inputNames, s.outputNames, s.inputMetadata);
     // The same model against a manifest with the front/back size swapped must not pass.
