@@ -143,7 +143,21 @@ export const configSchema = z.strictObject({
   modelDirs: z.array(z.string().min(1)).max(16).default([]),
   /** Folder for the outbox, the last applied twin configuration and keys. */
   stateDir: z.string().min(1).default('.percept/state'),
+  /**
+   * Where each value came from, by dotted key (`hub.ca`: `--ca`, `PERCEPT_CA` or `hub.ca in
+   * config file <f>`), so an error names the input to fix. Filled by loadConfig; not a setting.
+   */
+  origins: z.record(z.string(), z.string()).default({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** Where the value at `key` came from; the longest recorded prefix of the key wins. */
+export function originOf(cfg: { origins?: Record<string, string> }, key: string): string {
+  const origins = cfg.origins ?? {};
+  for (let k = key; k !== ''; k = k.includes('.') ? k.slice(0, k.lastIndexOf('.')) : '') {
+    if (origins[k] !== undefined) return origins[k];
+  }
+  return `${key} (default)`;
+}
 export type ConfigInput = z.input<typeof configSchema>;

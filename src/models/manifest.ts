@@ -37,6 +37,8 @@ export interface ManifestOptions {
    * into the manifest's own folder.
    */
   modelDirs?: readonly string[];
+  /** Where the name or path came from (`--model`, a config key), for messages. */
+  origin?: string;
 }
 
 /**
@@ -46,7 +48,8 @@ export interface ManifestOptions {
 export async function loadManifest(nameOrPath: string, opts: ManifestOptions = {}): Promise<LoadedManifest> {
   const modelDirs = (opts.modelDirs ?? []).map((d) => path.resolve(d));
   const file = await manifestPath(nameOrPath, modelDirs);
-  const hint = looksLikePath(nameOrPath) ? 'check the path of the manifest' : 'check the models folder';
+  const from = opts.origin !== undefined ? ` given with ${opts.origin}` : '';
+  const hint = looksLikePath(nameOrPath) ? `check the path of the manifest${from}` : `check the models folder`;
   const text = (await readRegularFile(file, { what: 'model manifest', maxBytes: FILE_CAPS.manifest, openCode: 'ERR_MODEL_NOT_FOUND', hint })).toString('utf8');
   const dir = path.dirname(file);
   const manifest = parseManifest(parseJson(text, file), file);
