@@ -129,8 +129,10 @@ export function parseSourceSpec(spec: string, index: number, extra: Partial<Sour
   else if (fs.existsSync(uri) && fs.statSync(uri).isDirectory()) kind = 'folder';
   else if (IMAGE_EXT.test(uri)) kind = 'image';
   else kind = 'video';
-  const defaultId = kind === 'demo' || kind === 'synthetic' ? kind : `src${index}`;
-  return { id: sid ?? (index === 0 ? defaultId : `${defaultId}${index}`), kind, uri, loop: false, ...extra };
+  // Without `<id>=`: `src<N>` by position from 0; `demo` and `synthetic` by kind, with the
+  // position appended after the first place (`synthetic1`), so ids stay unique.
+  const defaultId = kind === 'demo' || kind === 'synthetic' ? (index === 0 ? kind : `${kind}${index}`) : `src${index}`;
+  return { id: sid ?? defaultId, kind, uri, loop: false, ...extra };
 }
 
 /** The default source: the first webcam when there is one, else the demo. */
