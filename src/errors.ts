@@ -24,7 +24,9 @@ export type ErrorCode =
   | 'ERR_TPM'
   | 'ERR_INPUT'
   | 'ERR_PREVIEW'
-  | 'ERR_USAGE';
+  | 'ERR_USAGE'
+  | 'ERR_FILE_NOT_REGULAR'
+  | 'ERR_FILE_TOO_LARGE';
 
 const brand = Symbol.for('percept.error');
 

@@ -2,9 +2,9 @@
 // -> sender -> hub), the preview server, and the control plane (twin and direct methods).
 // The one place where the layers meet; a reconfiguration rebuilds only what changed.
 
-import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../config/schema.js';
+import { originOf, type Config } from '../config/schema.js';
+import { FILE_CAPS, readRegularFileSync } from '../read-file.js';
 import type { Logger } from '../log.js';
 import { Pipeline, type PipelineStatus } from '../pipeline/pipeline.js';
 import type { InferenceResult } from '../inference/pool.js';
@@ -30,13 +30,10 @@ export interface AgentOptions {
   onResult?: (r: InferenceResult, m: LoadedModel) => void;
 }
 
-function readPem(file: string | undefined, what: string): string | undefined {
+/** A PEM file named by the configuration; `from` says where (`--ca`, `PERCEPT_CA`, a config key). */
+function readPem(file: string | undefined, what: string, from: string): string | undefined {
   if (!file) return undefined;
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new PerceptError('ERR_CONFIG', `cannot read the ${what} ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  return readRegularFileSync(file, { what: `${what} (from ${from})`, maxBytes: FILE_CAPS.pem, openCode: 'ERR_CONFIG', hint: `check ${from}` }).toString('utf8');
 }
 
 export class Agent {
@@ -96,9 +93,9 @@ export class Agent {
       this.#link = new HubLink({
         connectionString: hub.connectionString,
         edge: hub.edge,
-        ca: readPem(hub.ca, 'CA certificate (--ca)'),
-        cert: readPem(hub.cert, 'client certificate (--cert)'),
-        key: readPem(hub.key, 'client key (--key)'),
+        ca: readPem(hub.ca, 'CA certificate', originOf(this.#cfg, 'hub.ca')),
+        cert: readPem(hub.cert, 'client certificate', originOf(this.#cfg, 'hub.cert')),
+        key: readPem(hub.key, 'client key', originOf(this.#cfg, 'hub.key')),
         transport: hub.transport,
         output: hub.output,
         logger: this.#log,

@@ -25,7 +25,7 @@ const SECTION_TABLE: ReadonlyArray<{ name: string; title: string; run: (say: Say
     name: 'pipeline',
     title: 'pipeline (YOLOX-Nano)',
     async run(say, seconds, inputs) {
-      const model = loadModel({ name: 'yolox-nano', path: inputs.modelPath });
+      const model = await loadModel({ name: 'yolox-nano', path: inputs.modelPath });
       const frames = await benchFrames(inputs.imagesDir);
       say(`frames: ${frames.length} (${frames.filter((f) => !f.name.startsWith('testsrc')).length} photos as JPEG, ${frames.filter((f) => f.name.startsWith('testsrc')).length} 1280x720 test-stream frames)`);
       return benchPipeline(model, frames, say, seconds);

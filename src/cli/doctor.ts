@@ -52,7 +52,7 @@ async function checks(opts: { tcti?: string; stateDir: string }): Promise<Check[
   const { resolveModelFile } = await import('../models/model-file.js');
   for (const name of listBuiltinManifests()) {
     try {
-      const { manifest, dir } = loadManifest(name);
+      const { manifest, dir } = await loadManifest(name);
       const file = resolveModelFile(manifest, dir);
       out.push({ name: `model ${name}`, ok: fs.existsSync(file), required: name === 'blazeface-back', detail: file });
     } catch (e) {

@@ -3,14 +3,14 @@
 // schema as the config file. A bad document is rejected whole, with the reason.
 
 import { z } from 'zod';
-import { configSchema, modelRefSchema, sourceSchema, PROVIDERS, type Config } from './schema.js';
+import { configSchema, twinModelRefSchema, twinSourceSchema, PROVIDERS, type Config } from './schema.js';
 import { formatZodError } from './load.js';
 import { PerceptError } from '../errors.js';
 
 /** What the twin may set. Hub identity, state folder and run length stay local. */
 export const desiredSchema = z.strictObject({
-  sources: z.array(sourceSchema).min(1).max(16).optional(),
-  model: modelRefSchema.optional(),
+  sources: z.array(twinSourceSchema).min(1).max(16).optional(),
+  model: twinModelRefSchema.optional(),
   scoreThreshold: z.number().min(0).max(1).optional(),
   workers: z.number().int().min(1).max(16).optional(),
   threads: z.number().int().min(1).max(64).optional(),

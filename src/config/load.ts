@@ -1,10 +1,13 @@
 // Builds the configuration from defaults, a JSON file, PERCEPT_* environment variables and
-// command-line flags (later wins), then validates it once against the schema.
+// command-line flags (later wins), then validates it once against the schema. Paths in the file
+// are relative to the file; each value keeps its origin so an error names the input to fix.
 
 import fs from 'node:fs';
+import path from 'node:path';
 import { z } from 'zod';
-import { configSchema, type Config, type SourceConfig, type SourceKind } from './schema.js';
+import { configSchema, originOf, type Config, type SourceConfig, type SourceKind } from './schema.js';
 import { PerceptError } from '../errors.js';
+import { FILE_CAPS, readRegularFileSync } from '../read-file.js';
 
 export interface Overrides {
   sources?: string[];
@@ -43,10 +46,53 @@ export interface Overrides {
   tcti?: string;
 }
 
-export function formatZodError(err: z.ZodError, origin: string): string {
+/**
+ * Where each option comes from: its key in the configuration, its environment variable and its
+ * flag. (The seed of one option table; flags not listed here are not options of `run`.)
+ */
+const OPTIONS: Record<keyof Overrides, { key: string; env?: string; flag: string }> = {
+  sources: { key: 'sources', env: 'PERCEPT_SOURCE', flag: '--source' },
+  model: { key: 'model.name', env: 'PERCEPT_MODEL', flag: '--model' },
+  modelPath: { key: 'model.path', env: 'PERCEPT_MODEL_PATH', flag: '--model-path' },
+  workers: { key: 'workers', env: 'PERCEPT_WORKERS', flag: '--workers' },
+  threads: { key: 'threads', env: 'PERCEPT_THREADS', flag: '--threads' },
+  providers: { key: 'providers', env: 'PERCEPT_PROVIDERS', flag: '--providers' },
+  scoreThreshold: { key: 'model.scoreThreshold', env: 'PERCEPT_SCORE_THRESHOLD', flag: '--score-threshold' },
+  iou: { key: 'model.iou', flag: '--iou' },
+  frames: { key: 'frames', flag: '--frames' },
+  output: { key: 'output', flag: '--output' },
+  logLevel: { key: 'logLevel', env: 'PERCEPT_LOG_LEVEL', flag: '--log-level' },
+  fps: { key: 'sources', flag: '--fps' },
+  loop: { key: 'sources', flag: '--loop' },
+  connectionString: { key: 'hub.connectionString', env: 'PERCEPT_CONNECTION_STRING', flag: '--connection-string' },
+  edge: { key: 'hub.edge', env: 'PERCEPT_EDGE', flag: '--edge' },
+  ca: { key: 'hub.ca', env: 'PERCEPT_CA', flag: '--ca' },
+  cert: { key: 'hub.cert', flag: '--cert' },
+  key: { key: 'hub.key', flag: '--key' },
+  transport: { key: 'hub.transport', flag: '--transport' },
+  outbox: { key: 'hub.outbox', flag: '--outbox' },
+  outboxMaxBytes: { key: 'hub.outboxMaxBytes', flag: '--outbox-max-mb' },
+  ttlSeconds: { key: 'hub.ttlSeconds', flag: '--outbox-ttl' },
+  whenFull: { key: 'hub.whenFull', flag: '--when-full' },
+  sendTimeoutMs: { key: 'hub.sendTimeoutMs', flag: '--send-timeout' },
+  tokenTtlSeconds: { key: 'hub.tokenTtlSeconds', flag: '--token-ttl' },
+  stateDir: { key: 'stateDir', env: 'PERCEPT_STATE_DIR', flag: '--state-dir' },
+  telemetryInterval: { key: 'telemetry.intervalMs', flag: '--telemetry-interval' },
+  telemetrySchema: { key: 'telemetry.schema', flag: '--telemetry-schema' },
+  previewPort: { key: 'preview.port', flag: '--preview-port' },
+  previewHost: { key: 'preview.host', flag: '--preview-host' },
+  previewToken: { key: 'preview.token', env: 'PERCEPT_PREVIEW_TOKEN', flag: '--preview-token' },
+  preview: { key: 'preview.enabled', flag: '--no-preview' },
+  signer: { key: 'attest.signer', env: 'PERCEPT_SIGNER', flag: '--signer' },
+  tcti: { key: 'attest.tcti', env: 'PERCEPT_TCTI', flag: '--tcti' },
+};
+
+/** `origins`: where each value came from; each line of the message names it. */
+export function formatZodError(err: z.ZodError, origin: string, origins?: Record<string, string>): string {
   const lines = err.issues.map((i) => {
     const where = i.path.length ? i.path.join('.') : '(root)';
-    return `  ${where}: ${i.message}`;
+    const from = origins && i.path.length ? ` (from ${originOf({ origins }, where)})` : '';
+    return `  ${where}: ${i.message}${from}`;
   });
   return `invalid configuration in ${origin}:\n${lines.join('\n')}`;
 }
@@ -54,7 +100,10 @@ export function formatZodError(err: z.ZodError, origin: string): string {
 /** Validates a complete configuration object. */
 export function parseConfig(input: unknown, origin = 'configuration'): Config {
   const r = configSchema.safeParse(input);
-  if (!r.success) throw new PerceptError('ERR_CONFIG', formatZodError(r.error, origin));
+  if (!r.success) {
+    const origins = (input as { origins?: Record<string, string> } | null)?.origins;
+    throw new PerceptError('ERR_CONFIG', formatZodError(r.error, origin, origins && typeof origins === 'object' ? origins : undefined));
+  }
   return r.data;
 }
 
@@ -80,8 +129,10 @@ export function parseSourceSpec(spec: string, index: number, extra: Partial<Sour
   else if (fs.existsSync(uri) && fs.statSync(uri).isDirectory()) kind = 'folder';
   else if (IMAGE_EXT.test(uri)) kind = 'image';
   else kind = 'video';
-  const defaultId = kind === 'demo' || kind === 'synthetic' ? kind : `src${index}`;
-  return { id: sid ?? (index === 0 ? defaultId : `${defaultId}${index}`), kind, uri, loop: false, ...extra };
+  // Without `<id>=`: `src<N>` by position from 0; `demo` and `synthetic` by kind, with the
+  // position appended after the first place (`synthetic1`), so ids stay unique.
+  const defaultId = kind === 'demo' || kind === 'synthetic' ? (index === 0 ? kind : `${kind}${index}`) : `src${index}`;
+  return { id: sid ?? defaultId, kind, uri, loop: false, ...extra };
 }
 
 /** The default source: the first webcam when there is one, else the demo. */
@@ -119,17 +170,15 @@ export function envOverrides(env: NodeJS.ProcessEnv): Overrides {
 }
 
 export function readConfigFile(file: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    throw new PerceptError('ERR_CONFIG', `cannot read config file ${file}: ${(e as Error).message}`);
-  }
+  // Small and read once at start: a synchronous read, but of a regular file only (a FIFO would block).
+  const text = readRegularFileSync(file, { what: 'config file', maxBytes: FILE_CAPS.config, openCode: 'ERR_CONFIG', hint: 'check --config' }).toString('utf8');
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch (e) {
-    throw new PerceptError('ERR_CONFIG', `config file ${file} is not valid JSON: ${(e as Error).message}`);
+    // The position only: JSON.parse's message quotes the text.
+    const at = /position (\d+)/.exec((e as Error).message);
+    throw new PerceptError('ERR_CONFIG', `config file ${file} is not valid JSON${at ? ` (at character ${at[1]})` : ''}; check it with a JSON validator`);
   }
   if (!data || typeof data !== 'object' || Array.isArray(data)) {
     throw new PerceptError('ERR_CONFIG', `config file ${file} must hold a JSON object`);
@@ -137,11 +186,63 @@ export function readConfigFile(file: string): Record<string, unknown> {
   return data as Record<string, unknown>;
 }
 
+/** Keys of the file that hold paths: they are relative to the file's folder, not to the working directory. */
+function resolveFilePaths(raw: Record<string, unknown>, dir: string): void {
+  const obj = (v: unknown) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
+  const fix = (o: Record<string, unknown> | undefined, key: string, when: (v: string) => boolean = () => true) => {
+    const v = o?.[key];
+    if (o && typeof v === 'string' && v !== '' && when(v)) o[key] = path.resolve(dir, v);
+  };
+  const isUrl = (v: string) => /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(v);
+  // A model name is a built-in name unless it looks like a path (as the manifest loader decides).
+  const modelRef = (m: Record<string, unknown> | undefined) => {
+    fix(m, 'name', (v) => v.endsWith('.json') || v.includes('/') || v.includes(path.sep));
+    fix(m, 'path');
+  };
+  modelRef(obj(raw.model));
+  if (Array.isArray(raw.sources)) {
+    for (const s of raw.sources.map(obj)) {
+      if (s && ['image', 'folder', 'video', 'webcam'].includes(s.kind as string)) fix(s, 'uri', (v) => !isUrl(v));
+      modelRef(obj(s?.model));
+    }
+  }
+  for (const k of ['ca', 'cert', 'key', 'outbox']) fix(obj(raw.hub), k);
+  fix(obj(raw.attest), 'keyFile');
+  fix(raw, 'stateDir');
+  if (Array.isArray(raw.modelDirs)) raw.modelDirs = raw.modelDirs.map((d) => (typeof d === 'string' && d !== '' ? path.resolve(dir, d) : d));
+}
+
+/** Records `<key> in config file <f>` for every key of the file (a few levels deep). */
+function fileOrigins(value: unknown, key: string, file: string, out: Record<string, string>, depth = 0): void {
+  if (key !== '') out[key] = `${key} in config file ${file}`;
+  if (depth > 6 || !value || typeof value !== 'object') return;
+  for (const [k, v] of Object.entries(value)) fileOrigins(v, key === '' ? k : `${key}.${k}`, file, out, depth + 1);
+}
+
 /** defaults < file < environment < flags, validated once. */
 export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags?: Overrides }): Config {
   const raw: Record<string, unknown> = opts.file ? readConfigFile(opts.file) : {};
-  const layers = [envOverrides(opts.env ?? {}), opts.flags ?? {}];
-  for (const o of layers) {
+  const origins: Record<string, string> = {};
+  if (opts.file) {
+    const file = path.resolve(opts.file);
+    delete raw.origins;
+    resolveFilePaths(raw, path.dirname(file));
+    fileOrigins(raw, '', file, origins);
+  }
+  const layers: Array<[Overrides, 'env' | 'flag']> = [[envOverrides(opts.env ?? {}), 'env'], [opts.flags ?? {}, 'flag']];
+  for (const [o, layer] of layers) {
+    for (const [name, value] of Object.entries(o) as Array<[keyof Overrides, unknown]>) {
+      const opt = OPTIONS[name];
+      if (value === undefined || opt === undefined) continue;
+      if (name === 'fps' || name === 'loop') {
+        // Applied to every source (unless this layer gives its own sources, which it then names).
+        if (!o.sources?.length && Array.isArray(raw.sources)) raw.sources.forEach((_, i) => (origins[`sources.${i}.${name}`] = layer === 'env' ? 'the environment' : opt.flag));
+        continue;
+      }
+      // A new value replaces what the file said below its key too.
+      for (const k of Object.keys(origins)) if (k.startsWith(`${opt.key}.`)) delete origins[k];
+      origins[opt.key] = layer === 'env' ? (opt.env ?? 'the environment') : opt.flag;
+    }
     if (o.sources?.length) {
       const extra: Partial<SourceConfig> = {};
       if (o.fps !== undefined) extra.fps = o.fps;
@@ -211,13 +312,14 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags
   }
   if (!raw.sources) raw.sources = [defaultSource()];
   const origin = [opts.file && `file ${opts.file}`, 'environment', 'flags'].filter(Boolean).join(' + ');
+  raw.origins = origins;
   const cfg = parseConfig(raw, origin);
   const ids = new Set<string>();
   for (const s of cfg.sources) {
     if (ids.has(s.id)) throw new PerceptError('ERR_CONFIG', `invalid configuration: two sources share the id '${s.id}'; give each an id with --source <id>=<uri>`);
     ids.add(s.id);
     if ((s.kind === 'image' || s.kind === 'folder' || s.kind === 'video' || s.kind === 'webcam' || s.kind === 'rtsp') && !s.uri) {
-      throw new PerceptError('ERR_CONFIG', `invalid configuration: source '${s.id}' of kind ${s.kind} needs a uri`);
+      throw new PerceptError('ERR_CONFIG', `invalid configuration: source '${s.id}' of kind ${s.kind} needs a uri (from ${originOf(cfg, 'sources')})`);
     }
   }
   return cfg;

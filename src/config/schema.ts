@@ -19,6 +19,19 @@ export const modelRefSchema = z.strictObject({
 });
 export type ModelRef = z.infer<typeof modelRefSchema>;
 
+/**
+ * A model as the twin may name it: by name only, never by path. The name resolves to a manifest
+ * in the local `modelDirs` or a built-in one; a path from the cloud could read any file.
+ */
+export const twinModelRefSchema = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a model name (a built-in model or a manifest <name>.json in the local modelDirs), not a path')
+    .refine((n) => !n.endsWith('.json'), 'a model name without .json (the twin names models; paths stay local)'),
+  scoreThreshold: z.number().min(0).max(1).optional(),
+  iou: z.number().min(0).max(1).optional(),
+});
+
 export const sourceSchema = z.strictObject({
   id,
   kind: z.enum(SOURCE_KINDS),
@@ -34,6 +47,9 @@ export const sourceSchema = z.strictObject({
   model: modelRefSchema.optional(),
 });
 export type SourceConfig = z.infer<typeof sourceSchema>;
+
+/** A source as the twin may give it: its model by name only (see twinModelRefSchema). */
+export const twinSourceSchema = sourceSchema.extend({ model: twinModelRefSchema.optional() });
 
 export const PROVIDERS = ['cpu', 'openvino', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu', 'xnnpack', 'qnn'] as const;
 
@@ -120,9 +136,28 @@ export const configSchema = z.strictObject({
       checkpointMs: z.number().int().min(100).max(3_600_000).default(1000),
     })
     .prefault({}),
+  /**
+   * Folders of the operator's own model manifests: a model name is looked up there before the
+   * built-in ones, and manifests there may name ONNX and label files anywhere inside them.
+   */
+  modelDirs: z.array(z.string().min(1)).max(16).default([]),
   /** Folder for the outbox, the last applied twin configuration and keys. */
   stateDir: z.string().min(1).default('.percept/state'),
+  /**
+   * Where each value came from, by dotted key (`hub.ca`: `--ca`, `PERCEPT_CA` or `hub.ca in
+   * config file <f>`), so an error names the input to fix. Filled by loadConfig; not a setting.
+   */
+  origins: z.record(z.string(), z.string()).default({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/** Where the value at `key` came from; the longest recorded prefix of the key wins. */
+export function originOf(cfg: { origins?: Record<string, string> }, key: string): string {
+  const origins = cfg.origins ?? {};
+  for (let k = key; k !== ''; k = k.includes('.') ? k.slice(0, k.lastIndexOf('.')) : '') {
+    if (origins[k] !== undefined) return origins[k];
+  }
+  return `${key} (default)`;
+}
 export type ConfigInput = z.input<typeof configSchema>;

@@ -2,9 +2,9 @@
 // order and falling back explicitly, so the provider really in use is known and reported.
 // onnxruntime-node itself would silently drop an unavailable provider.
 
-import fs from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { PerceptError } from '../errors.js';
+import { FILE_CAPS, readRegularFile } from '../read-file.js';
 
 export interface SessionResult {
   session: ort.InferenceSession;
@@ -14,12 +14,7 @@ export interface SessionResult {
 }
 
 export async function createSession(modelPath: string, providers: string[], threads: number): Promise<SessionResult> {
-  let bytes: Buffer;
-  try {
-    bytes = fs.readFileSync(modelPath);
-  } catch (e) {
-    throw new PerceptError('ERR_MODEL_NOT_FOUND', `model file ${modelPath} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check --model-path or the manifest's "file"`);
-  }
+  const bytes = await readRegularFile(modelPath, { what: 'model file', maxBytes: FILE_CAPS.model, openCode: 'ERR_MODEL_NOT_FOUND', hint: 'check --model-path or the manifest\'s "file"' });
   const order = [...new Set([...providers, 'cpu'])];
   const fallbacks: string[] = [];
   for (const provider of order) {

@@ -64,7 +64,7 @@ async function main(): Promise<void> {
   try {
     const r = await createSession(init.modelPath, init.providers, init.threads);
     session = r.session;
-    checkAgainstSession(init.manifest, [...r.session.inputNames], [...r.session.outputNames], (r.session as unknown as { inputMetadata?: unknown }).inputMetadata as never);
+    checkAgainstSession(init.manifest, [...r.session.inputNames], [...r.session.outputNames], r.session.inputMetadata, r.session.outputMetadata);
     post({ type: 'ready', provider: r.provider, fallbacks: r.fallbacks, inputNames: [...r.session.inputNames], outputNames: [...r.session.outputNames] });
   } catch (e) {
     post({ type: 'startError', error: errorOf(e, 'ERR_WORKER_START') });

@@ -9,7 +9,7 @@ export { parseManifest, loadManifest, listBuiltinManifests, projectRoot, type Lo
 export { resolveModelFile } from './model-file.js';
 export { computeGeometry, resizedSize, toSource, pointToSource } from './geometry.js';
 export { nms, weightedNms, iou, iouAt, type WeightedNmsResult } from './nms.js';
-export { checkAgainstSession, type InputMetadata } from './session-check.js';
+export { checkAgainstSession, type InputMetadata, type OutputMetadata } from './session-check.js';
 export { tensorData } from './tensors.js';
 export { anchorGrids, anchorCentres, type AnchorGrid } from './decoders/anchors.js';
 export { decodeYolox } from './decoders/yolox.js';

@@ -1,12 +1,13 @@
 // Reading model manifests: validate JSON against the schema, fill derived fields, and load one
-// by built-in name (models/<name>.json at the project root) or by path. Every problem becomes
-// ERR_MANIFEST_INVALID naming the field, or ERR_MODEL_NOT_FOUND when there is no such manifest.
+// by name (a models folder, then models/<name>.json at the project root) or by path. Every
+// problem becomes ERR_MANIFEST_INVALID naming the field, or ERR_MODEL_NOT_FOUND when there is none.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { z } from 'zod';
 import { PerceptError } from '../errors.js';
+import { FILE_CAPS, readRegularFile } from '../read-file.js';
 import { anchorGrids } from './decoders/anchors.js';
 import { decoderOutputNames, manifestSchema, type ParsedManifest } from './schema.js';
 import type { DecoderSpec, ModelManifest } from './types.js';
@@ -29,32 +30,77 @@ export function parseManifest(json: unknown, origin: string): ModelManifest {
   return manifest;
 }
 
-/** Load a built-in manifest by name (`yolox-nano`) or a manifest file by path (`./my.json`). */
-export function loadManifest(nameOrPath: string): LoadedManifest {
-  const file = manifestPath(nameOrPath);
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const builtins = listBuiltinManifests().join(', ') || 'none';
-    throw new PerceptError(
-      'ERR_MODEL_NOT_FOUND',
-      looksLikePath(nameOrPath)
-        ? `cannot read model manifest ${file}: ${(err as Error).message}`
-        : `no built-in model '${nameOrPath}' (built-in: ${builtins}); pass one of those or a path to a manifest .json`,
-      { cause: err },
-    );
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (err) {
-    throw invalid(file, [`not valid JSON: ${(err as Error).message}`]);
-  }
+export interface ManifestOptions {
+  /**
+   * Folders of the operator's own manifests: a plain name is looked up there before the
+   * built-in models/, and a manifest's `file` and `labelsFile` may point into them as well as
+   * into the manifest's own folder.
+   */
+  modelDirs?: readonly string[];
+  /** Where the name or path came from (`--model`, a config key), for messages. */
+  origin?: string;
+}
+
+/**
+ * Load a built-in manifest by name (`yolox-nano`), one from a models folder by name, or a
+ * manifest file by path (`./my.json`). Reads are asynchronous, of regular files only, capped.
+ */
+export async function loadManifest(nameOrPath: string, opts: ManifestOptions = {}): Promise<LoadedManifest> {
+  const modelDirs = (opts.modelDirs ?? []).map((d) => path.resolve(d));
+  const file = await manifestPath(nameOrPath, modelDirs);
+  const from = opts.origin !== undefined ? ` given with ${opts.origin}` : '';
+  const hint = looksLikePath(nameOrPath) ? `check the path of the manifest${from}` : `check the models folder`;
+  const text = (await readRegularFile(file, { what: 'model manifest', maxBytes: FILE_CAPS.manifest, openCode: 'ERR_MODEL_NOT_FOUND', hint })).toString('utf8');
   const dir = path.dirname(file);
-  const manifest = parseManifest(json, file);
-  if (manifest.labelsFile !== undefined) manifest.labels = readLabels(manifest.labelsFile, dir, file);
+  const manifest = parseManifest(parseJson(text, file), file);
+  manifest.manifestFile = file;
+  const roots = [dir, ...modelDirs];
+  if (manifest.file !== undefined && !manifest.file.startsWith('npm:')) {
+    confine(manifest.file, 'file', roots, file);
+  }
+  if (manifest.labelsFile !== undefined) {
+    confine(manifest.labelsFile, 'labelsFile', roots, file);
+    manifest.labels = await readLabels(manifest.labelsFile, dir, file);
+  }
   return { manifest, dir, path: file };
+}
+
+/**
+ * JSON.parse's message quotes the start of the text: a manifest path pointing at a secret must
+ * not carry it into an error, a log or a reported property, so only the kind of failure is kept.
+ */
+function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const early = /end of (JSON )?input/i.test((err as Error).message);
+    throw invalid(file, [`not valid JSON${early ? ' (it ends early)' : ''}; check it with a JSON validator`]);
+  }
+}
+
+/**
+ * A manifest's `file` and `labelsFile` stay inside its folder or a models folder, checked on the
+ * real paths (symbolic links followed): a manifest cannot point percept at any file of the system.
+ */
+export function confine(rel: string, key: string, roots: readonly string[], origin: string): string {
+  const target = path.resolve(roots[0], rel);
+  const inside = (t: string, rs: readonly string[]) => rs.some((r) => t === r || t.startsWith(r.endsWith(path.sep) ? r : r + path.sep));
+  // The plain path is checked first, so a path outside says nothing about what exists there.
+  let ok = inside(target, roots);
+  if (ok) {
+    const real = (p: string) => {
+      try {
+        return fs.realpathSync(p);
+      } catch {
+        return p;
+      }
+    };
+    ok = inside(real(target), roots.map(real));
+  }
+  if (!ok) {
+    throw invalid(origin, [`${key}: '${rel}' lies outside the manifest's folder ${roots[0]}${roots.length > 1 ? ' and the models folders' : ''}; put the file next to the manifest (or in a folder listed in modelDirs)`]);
+  }
+  return target;
 }
 
 /** Names of the manifests shipped in models/ at the project root. */
@@ -84,27 +130,43 @@ export function projectRoot(): string {
   }
 }
 
+/** A plain model name: what the twin may give, resolved only inside known folders. */
+export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
 function looksLikePath(s: string): boolean {
   return s.endsWith('.json') || s.includes('/') || s.includes(path.sep);
 }
 
-function manifestPath(nameOrPath: string): string {
+async function manifestPath(nameOrPath: string, modelDirs: readonly string[]): Promise<string> {
   if (looksLikePath(nameOrPath)) return path.resolve(nameOrPath);
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(nameOrPath)) {
+  if (!MODEL_NAME.test(nameOrPath)) {
     throw new PerceptError('ERR_MODEL_NOT_FOUND', `'${nameOrPath}' is neither a built-in model name nor a path to a manifest .json`);
   }
-  return path.join(projectRoot(), 'models', `${nameOrPath}.json`);
+  for (const d of modelDirs) {
+    const candidate = path.join(d, `${nameOrPath}.json`);
+    if (await fs.promises.stat(candidate).then(() => true, () => false)) return candidate;
+  }
+  const builtin = path.join(projectRoot(), 'models', `${nameOrPath}.json`);
+  if (!fs.existsSync(builtin)) {
+    const builtins = listBuiltinManifests().join(', ') || 'none';
+    const where = modelDirs.length > 0 ? ` and none in the models folders (${modelDirs.join(', ')})` : '';
+    throw new PerceptError('ERR_MODEL_NOT_FOUND', `no built-in model '${nameOrPath}' (built-in: ${builtins})${where}; pass one of those or a path to a manifest .json`);
+  }
+  return builtin;
 }
 
-function readLabels(labelsFile: string, dir: string, origin: string): string[] {
+async function readLabels(labelsFile: string, dir: string, origin: string): Promise<string[]> {
   const file = path.resolve(dir, labelsFile);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    bytes = await readRegularFile(file, { what: 'labels file', maxBytes: FILE_CAPS.labels, openCode: 'ERR_MANIFEST_INVALID', hint: 'the path is relative to the manifest' });
   } catch (err) {
-    throw invalid(origin, [`labelsFile: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'}); the path is relative to the manifest`]);
+    if (PerceptError.is(err, 'ERR_MANIFEST_INVALID')) {
+      throw invalid(origin, [`labelsFile: cannot read ${file} (${((err as Error).cause as NodeJS.ErrnoException)?.code ?? 'error'}); the path is relative to the manifest`]);
+    }
+    throw err;
   }
-  const lines = text.split(/\r?\n/);
+  const lines = bytes.toString('utf8').split(/\r?\n/);
   // Only trailing blank lines are dropped: a blank line inside the file still holds a class index.
   while (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
   return lines.map((l) => l.trim());

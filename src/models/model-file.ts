@@ -1,6 +1,6 @@
-// Finding the ONNX file a manifest names: a path relative to the manifest, an absolute path, or
-// `npm:<package>/<subpath>` inside an installed npm package. A user override (--model-path)
-// wins over all of them. Failures are ERR_MODEL_NOT_FOUND with the fix in the message.
+// Finding the ONNX file a manifest names: a path relative to the manifest, an absolute path (the
+// loader keeps both inside the manifest's folder), or `npm:<package>/<subpath>` inside an installed
+// npm package. A user override (--model-path) wins. Failures are ERR_MODEL_NOT_FOUND with the fix.
 
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,10 +8,13 @@ import { createRequire } from 'node:module';
 import { PerceptError } from '../errors.js';
 import type { ModelManifest } from './types.js';
 
-/** Absolute path of the model file, checked to exist. `override` is relative to the working directory. */
-export function resolveModelFile(manifest: ModelManifest, dir: string, override?: string): string {
+/**
+ * Absolute path of the model file, checked to exist. `override` is relative to the working
+ * directory; `overrideOrigin` names where it came from (`--model-path`, `PERCEPT_MODEL_PATH`, a config key).
+ */
+export function resolveModelFile(manifest: ModelManifest, dir: string, override?: string, overrideOrigin = '--model-path'): string {
   if (override !== undefined && override !== '') {
-    return mustExist(path.resolve(override), `--model-path ${override}`, 'check the path given with --model-path');
+    return mustExist(path.resolve(override), `${overrideOrigin} ${override}`, `check the path given with ${overrideOrigin}`);
   }
   const file = manifest.file;
   if (file === undefined) {

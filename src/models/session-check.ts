@@ -1,6 +1,6 @@
 // Checking a manifest against a loaded ONNX session before the first frame, so a wrong input
-// name, size or layout fails once at load with ERR_MANIFEST_MISMATCH saying what to fix,
-// instead of an opaque onnxruntime error on every frame.
+// name, size or layout, or a label count that does not fit the model's classes, fails once at
+// load with ERR_MANIFEST_MISMATCH saying what to fix, instead of an error on every frame.
 
 import { PerceptError } from '../errors.js';
 import type { ModelManifest } from './types.js';
@@ -14,11 +14,15 @@ export interface InputMetadata {
   shape?: ReadonlyArray<number | string>;
 }
 
+/** Outputs are described the same way (`session.outputMetadata`). */
+export type OutputMetadata = InputMetadata;
+
 export function checkAgainstSession(
   manifest: ModelManifest,
   inputNames: readonly string[],
   outputNames: readonly string[],
   inputMetadata?: readonly InputMetadata[],
+  outputMetadata?: readonly OutputMetadata[],
 ): void {
   const problems: string[] = [];
   const input = manifest.input;
@@ -32,8 +36,59 @@ export function checkAgainstSession(
   }
   const meta = inputMetadata?.find((m) => m.name === input.name);
   if (meta !== undefined) problems.push(...shapeProblems(manifest, meta));
+  if (outputMetadata !== undefined) problems.push(...labelProblems(manifest, outputMetadata));
   if (problems.length > 0) {
-    throw new PerceptError('ERR_MANIFEST_MISMATCH', `model '${manifest.name}' does not match its manifest: ${problems.join('; ')}`);
+    const where = manifest.manifestFile !== undefined ? ` ${manifest.manifestFile}` : '';
+    throw new PerceptError('ERR_MANIFEST_MISMATCH', `model '${manifest.name}' does not match its manifest${where}: ${problems.join('; ')}`);
+  }
+}
+
+/**
+ * The label count against the class axis of the output each decoder reads, where the model
+ * fixes it. Without labels, classes are reported by index and anything fits.
+ */
+function labelProblems(manifest: ModelManifest, outputs: readonly OutputMetadata[]): string[] {
+  const n = manifest.labels.length;
+  if (n === 0) return [];
+  const d = manifest.decoder;
+  const shapeOf = (name: string | undefined) => {
+    const m = outputs.find((o) => o.name === name);
+    return m?.isTensor === false ? undefined : m?.shape;
+  };
+  const fixed = (v: number | string | undefined): v is number => typeof v === 'number' && v > 0;
+  const fix = manifest.labelsFile !== undefined ? `fix the labels file ${manifest.labelsFile}` : 'fix the manifest\'s labels';
+  const says = (name: string, shape: ReadonlyArray<number | string>, classes: number | string) =>
+    `the manifest lists ${n} labels but output '${name}' [${shape.join(',')}] has ${classes} classes; ${fix} (or use the manifest made for this model)`;
+  switch (d.type) {
+    case 'yolox':
+    case 'yolov5': {
+      const shape = shapeOf(d.output);
+      const last = shape?.at(-1);
+      if (shape === undefined || shape.length < 2 || !fixed(last) || last <= 5) return [];
+      return last - 5 === n ? [] : [says(d.output!, shape, last - 5)];
+    }
+    case 'yolov8': {
+      const shape = shapeOf(d.output);
+      if (shape === undefined || shape.length !== 3 || !fixed(shape[1]) || !fixed(shape[2])) return [];
+      // Channel-major [1,4+C,N] or row-major [1,N,4+C]: either axis may hold the classes.
+      if (shape[1] === 4 + n || shape[2] === 4 + n) return [];
+      return [says(d.output!, shape, `${shape[1] - 4} or ${shape[2] - 4}`)];
+    }
+    case 'classification': {
+      const shape = shapeOf(d.output);
+      if (shape === undefined || !shape.every(fixed)) return [];
+      const classes = (shape as number[]).reduce((a, b) => a * b, 1);
+      return classes === n ? [] : [says(d.output!, shape, classes)];
+    }
+    case 'ssd': {
+      // Per-class scores [1,N,C]: label k is class k + labelOffset, so the labels must fit in C.
+      const shape = shapeOf(d.scores);
+      const last = shape?.at(-1);
+      if (shape === undefined || shape.length !== 3 || !fixed(last)) return [];
+      return n + d.labelOffset <= last ? [] : [says(d.scores, shape, `${last} (labelOffset ${d.labelOffset})`)];
+    }
+    default:
+      return [];
   }
 }
 

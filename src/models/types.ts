@@ -68,10 +68,12 @@ export interface ModelManifest {
   name: string;
   version: string;
   description?: string;
-  /** ONNX file: a path relative to the manifest, absolute, or `npm:<package>/<path>`. */
+  /** ONNX file: a path inside the manifest's folder (or a models folder), or `npm:<package>/<path>`. */
   file?: string;
-  /** Labels as a text file (one per line, relative to the manifest); read into `labels` on load. */
+  /** Labels as a text file (one per line, inside the manifest's folder); read into `labels` on load. */
   labelsFile?: string;
+  /** The manifest file it was read from (set on load, for messages; not a manifest key). */
+  manifestFile?: string;
   input: InputSpec;
   outputs: string[];
   labels: string[];

@@ -105,7 +105,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     for (const s of this.#cfg.sources) refs.set(keyOf(s.model ?? this.#cfg.model), s.model ?? this.#cfg.model);
     try {
       for (const [key, ref] of refs) {
-        const model = loadModel(ref);
+        const model = await loadModel(ref, this.#cfg);
         const pool = await InferencePool.start({
           manifest: model.manifest,
           modelPath: model.path,

@@ -1,5 +1,6 @@
-// Groups results into one window per source and interval (default 1 s). A window closes on
-// the first result past its end, on a timer when results stop, and on flush at shutdown.
+// Groups results into one window per source and interval (default 1 s), on the capture clock:
+// window k of a source spans [k*interval, (k+1)*interval) in Unix milliseconds, and a frame goes
+// in the window holding its capturedAt, so every frame is in exactly one window, whenever it ends.
 
 import type { Detection } from '../types.js';
 
@@ -15,19 +16,22 @@ export interface ClosedWindow {
   source: string;
   sourceKind: string;
   model: { name: string; version: string; sha256: string };
+  /** Every frame's capturedAt lies in [start, end). */
   start: number;
   end: number;
   intervalMs: number;
   frames: WindowFrame[];
 }
 
-interface Open {
-  w: ClosedWindow;
+interface Source {
+  open: ClosedWindow | null;
+  /** End of the last window published: the next one starts no earlier. */
+  lastEnd: number;
 }
 
 export class Windows {
   #intervalMs: number;
-  readonly #open = new Map<string, Open>();
+  readonly #sources = new Map<string, Source>();
   readonly #timer: NodeJS.Timeout;
 
   constructor(intervalMs: number, private readonly onClose: (w: ClosedWindow) => void) {
@@ -45,35 +49,59 @@ export class Windows {
     this.#intervalMs = ms;
   }
 
+  /**
+   * Results of one source arrive in capture order, so a window is published when the first frame
+   * past its end arrives, or by the timer once the wall clock is past its end by the grace.
+   */
   add(source: string, sourceKind: string, model: ClosedWindow['model'], frame: WindowFrame): void {
-    const now = Date.now();
-    let o = this.#open.get(source);
-    if (o && (now >= o.w.end || o.w.model.sha256 !== model.sha256)) {
-      this.#close(source, o);
-      o = undefined;
+    let s = this.#sources.get(source);
+    if (!s) {
+      s = { open: null, lastEnd: Number.NEGATIVE_INFINITY };
+      this.#sources.set(source, s);
+    }
+    const t = frame.capturedAt;
+    let o = s.open;
+    if (o && (t >= o.end || t < o.start)) {
+      this.#close(s);
+      o = null;
+    } else if (o && o.model.sha256 !== model.sha256) {
+      // A new model mid-window: the window ends at this frame and the next begins with it.
+      o.end = t;
+      this.#close(s);
+      o = null;
     }
     if (!o) {
-      o = { w: { source, sourceKind, model, start: now, end: now + this.#intervalMs, intervalMs: this.#intervalMs, frames: [] } };
-      this.#open.set(source, o);
+      const aligned = Math.floor(t / this.#intervalMs) * this.#intervalMs;
+      // After an interval change or a model change the window starts where the last one ended,
+      // so windows never overlap. A frame whose window was already published (its result came
+      // later than the grace) goes in a further window over its own span instead.
+      const start = t < s.lastEnd ? aligned : Math.max(aligned, s.lastEnd);
+      const end = aligned + this.#intervalMs;
+      o = { source, sourceKind, model, start, end, intervalMs: this.#intervalMs, frames: [] };
+      s.open = o;
     }
-    o.w.frames.push(frame);
+    o.frames.push(frame);
+  }
+
+  /** How long past a window's end the timer waits for results still in the workers. */
+  get #graceMs(): number {
+    return Math.min(this.#intervalMs, 2000);
   }
 
   #closeDue(now: number): void {
-    for (const [source, o] of this.#open) if (now >= o.w.end) this.#close(source, o);
+    for (const s of this.#sources.values()) if (s.open && now >= s.open.end + this.#graceMs) this.#close(s);
   }
 
-  #close(source: string, o: Open): void {
-    this.#open.delete(source);
-    this.onClose(o.w);
+  #close(s: Source): void {
+    const w = s.open!;
+    s.open = null;
+    s.lastEnd = Math.max(s.lastEnd, w.end);
+    this.onClose(w);
   }
 
-  /** Closes every open window now (shutdown). */
+  /** Publishes every open window now (shutdown); each keeps its span. */
   flush(): void {
-    for (const [source, o] of [...this.#open]) {
-      o.w.end = Math.min(o.w.end, Date.now());
-      this.#close(source, o);
-    }
+    for (const s of this.#sources.values()) if (s.open) this.#close(s);
   }
 
   stop(): void {

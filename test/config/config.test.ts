@@ -17,6 +17,9 @@ test('source specs are classified', () => {
   assert.equal(parseSourceSpec(SHARED_IMAGES, 0).kind, 'folder');
   assert.equal(parseSourceSpec('x.jpg', 0).kind, 'image');
   assert.equal(parseSourceSpec('clip.mp4', 0).kind, 'video');
+  // Default ids: src<N> by position, demo and synthetic by kind (position appended after the first).
+  assert.deepEqual(['a.jpg', 'demo', 'synthetic', 'b.mp4'].map((u, i) => parseSourceSpec(u, i).id), ['src0', 'demo1', 'synthetic2', 'src3']);
+  assert.deepEqual(['synthetic', 'c.jpg'].map((u, i) => parseSourceSpec(u, i).id), ['synthetic', 'src1']);
   const s = parseSourceSpec('door=rtsp://cam/1', 1);
   assert.equal(s.id, 'door');
   assert.equal(s.uri, 'rtsp://cam/1');

@@ -1,6 +1,7 @@
 // The module twin as control plane: a desired change of interval and threshold takes effect
 // within one window and is reported with its $version; a malformed desired document is
-// rejected whole and reported while telemetry keeps flowing; the applied configuration
+// rejected whole and reported while telemetry keeps flowing (a model named by path among them,
+// without quoting the file); the applied configuration
 // survives a restart that happens offline.
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -62,8 +63,21 @@ test('desired interval and threshold apply live and are reported with $version; 
     const last = hub.hub.messages(hub.deviceId).at(-1)!;
     assert.equal((last.body as Body).window.intervalMs, 400, 'the rejected document changed nothing');
 
+    // A model named by path: the twin names models, it never reads a file of the system, and
+    // the rejection quotes nothing of it.
+    const passwd = hub.hub.patchDesired(hub.deviceId, { workers: null, model: { name: '/etc/passwd' } });
+    const passwdVersion = (passwd.desired as { $version: number }).$version;
+    const refused = await until('model path rejected', () => {
+      const c = (hub.hub.twin(hub.deviceId).reported as Reported).percept?.config;
+      return c && c.status === 'rejected' && c.error?.version === passwdVersion ? c : null;
+    });
+    assert.equal(refused.error?.code, 'ERR_CONFIG');
+    assert.match(refused.error!.message, /model\.name: a model name .*not a path/);
+    assert.doesNotMatch(refused.error!.message, /root:|\/bin\//);
+    assert.doesNotMatch(agent.stdout() + agent.stderr(), /root:x/);
+
     // Fix it: the next valid patch applies.
-    hub.hub.patchDesired(hub.deviceId, { workers: null, telemetry: { intervalMs: 700 } });
+    hub.hub.patchDesired(hub.deviceId, { model: null, telemetry: { intervalMs: 700 } });
     await until('recovered', () => (hub.hub.twin(hub.deviceId).reported as Reported).percept?.config?.status === 'applied');
     assert.equal(await agent.stop(), 0, agent.stderr());
     stopped = true;

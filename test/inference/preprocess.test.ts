@@ -14,10 +14,10 @@ import { PerceptError } from '../../src/errors.js';
 import { SHARED_IMAGES, tempDir } from '../helpers/paths.js';
 import { prepare } from '../models/preprocess.js';
 
-function inputsUnderTest(): Array<[string, InputSpec]> {
-  const yolox = loadManifest('yolox-nano').manifest.input;
-  const back = loadManifest('blazeface-back').manifest.input;
-  const front = loadManifest('blazeface-front').manifest.input;
+async function inputsUnderTest(): Promise<Array<[string, InputSpec]>> {
+  const yolox = (await loadManifest('yolox-nano')).manifest.input;
+  const back = (await loadManifest('blazeface-back')).manifest.input;
+  const front = (await loadManifest('blazeface-front')).manifest.input;
   return [
     ['yolox-nano (NCHW, BGR, top-left, pad 114)', yolox],
     ['blazeface-back (NHWC, RGB, centred, pad 0)', back],
@@ -41,7 +41,7 @@ test('preprocess matches the sharp-extend reference for every placement, layout 
   const names = fs.readdirSync(SHARED_IMAGES).filter((n) => /\.(png|jpe?g)$/i.test(n));
   assert.ok(names.length >= 6, 'the shared photos are there');
   const dir = tempDir();
-  for (const [label, input] of inputsUnderTest()) {
+  for (const [label, input] of await inputsUnderTest()) {
     // A reused buffer holding the previous frame's values must be fully overwritten.
     const reused = new Float32Array(input.width * input.height * 3).fill(Number.NaN);
     for (const name of names) {
@@ -61,8 +61,8 @@ test('preprocess matches the sharp-extend reference for every placement, layout 
   }
 });
 
-test('toTensor refuses an image that does not fit the input', () => {
-  const input = loadManifest('yolox-nano').manifest.input;
+test("toTensor refuses an image that does not fit the input", async () => {
+  const input = (await loadManifest('yolox-nano')).manifest.input;
   const rgb = Buffer.alloc(10 * 10 * 3);
   assert.throws(() => toTensor({ rgb, width: 10, height: 10, left: 410, top: 0 }, input), (e: unknown) => PerceptError.is(e, 'ERR_FRAME_CORRUPT'));
   assert.throws(() => toTensor({ rgb: rgb.subarray(0, 10), width: 10, height: 10, left: 0, top: 0 }, input), (e: unknown) => PerceptError.is(e, 'ERR_FRAME_CORRUPT'));

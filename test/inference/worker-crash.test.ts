@@ -9,7 +9,7 @@ import { PerceptError } from '../../src/errors.js';
 import { image, YOLOX_NANO } from '../helpers/paths.js';
 import type { Frame } from '../../src/types.js';
 
-const model = loadModel({ name: 'yolox-nano', path: YOLOX_NANO });
+const model = await loadModel({ name: 'yolox-nano', path: YOLOX_NANO });
 const dog = fs.readFileSync(image('dog.jpg'));
 let seq = 0;
 const frame = (): Frame => ({ source: 't', seq: ++seq, capturedAt: Date.now(), width: 0, height: 0, format: 'jpeg', data: Buffer.from(dog) });

@@ -20,7 +20,7 @@ for (const model of ['blazeface-back', 'blazeface-front']) {
     let session: ort.InferenceSession;
     let manifest: ModelManifest;
     before(async () => {
-      const loaded = loadManifest(model);
+      const loaded = await loadManifest(model);
       manifest = loaded.manifest;
       session = await ort.InferenceSession.create(resolveModelFile(manifest, loaded.dir), { intraOpNumThreads: 1, logSeverityLevel: 3 });
       checkAgainstSession(manifest, session.inputNames, session.outputNames, session.inputMetadata);

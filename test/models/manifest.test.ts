@@ -29,14 +29,14 @@ test('outputs are derived from the decoder when not listed', () => {
   assert.equal(m.decoder.type === 'ssd' && m.decoder.boxFormat, 'yxyx');
 });
 
-test('the built-in manifests load and agree with the model README', () => {
+test('the built-in manifests load and agree with the model README', async () => {
   assert.deepEqual(listBuiltinManifests(), ['blazeface-back', 'blazeface-front', 'yolox-nano']);
-  const { manifest: y } = loadManifest('yolox-nano');
+  const { manifest: y } = await loadManifest('yolox-nano');
   assert.equal(y.labels.length, 80);
   assert.deepEqual([y.labels[0], y.labels[16], y.labels[79]], ['person', 'dog', 'toothbrush']);
   assert.equal(y.input.colorOrder, 'BGR');
   assert.equal(y.file, undefined, 'YOLOX weights are supplied by the user');
-  const { manifest: b } = loadManifest('blazeface-back');
+  const { manifest: b } = await loadManifest('blazeface-back');
   assert.deepEqual(b.labels, ['face']);
   assert.equal(b.input.layout, 'NHWC');
   assert.ok(b.decoder.type === 'blazeface' && b.decoder.strides.join() === '16,32,32,32');
@@ -86,25 +86,25 @@ test('several problems are reported together', () => {
   refuses({ ...minimal, input: { ...minimal.input, width: -1, height: 0 } }, /input\.width: .*; input\.height: /);
 });
 
-test('loadManifest reads a path, its labelsFile, and reports bad files', () => {
+test('loadManifest reads a path, its labelsFile, and reports bad files', async () => {
   const dir = tempDir();
   fs.writeFileSync(path.join(dir, 'labels.txt'), 'cat\r\n\r\nbird\n\n');
   const file = path.join(dir, 'm.json');
   fs.writeFileSync(file, JSON.stringify({ ...minimal, labelsFile: 'labels.txt' }));
-  const loaded = loadManifest(file);
+  const loaded = await loadManifest(file);
   assert.deepEqual(loaded.manifest.labels, ['cat', '', 'bird'], 'inner blank lines keep their index');
   assert.equal(loaded.dir, dir);
 
   fs.writeFileSync(file, JSON.stringify({ ...minimal, labelsFile: 'missing.txt' }));
-  assert.throws(() => loadManifest(file), (e: unknown) => PerceptError.is(e, 'ERR_MANIFEST_INVALID') && /labelsFile: cannot read .*missing\.txt \(ENOENT\)/.test(e.message));
+  await assert.rejects(loadManifest(file), (e: unknown) => PerceptError.is(e, 'ERR_MANIFEST_INVALID') && /labelsFile: cannot read .*missing\.txt \(ENOENT\)/.test(e.message));
   fs.writeFileSync(file, '{"name": ');
-  assert.throws(() => loadManifest(file), (e: unknown) => PerceptError.is(e, 'ERR_MANIFEST_INVALID') && e.message.includes(`${file}: not valid JSON`));
-  assert.throws(() => loadManifest(path.join(dir, 'nope.json')), (e: unknown) => PerceptError.is(e, 'ERR_MODEL_NOT_FOUND') && /cannot read model manifest/.test(e.message));
+  await assert.rejects(loadManifest(file), (e: unknown) => PerceptError.is(e, 'ERR_MANIFEST_INVALID') && e.message.includes(`${file}: not valid JSON (it ends early)`));
+  await assert.rejects(loadManifest(path.join(dir, 'nope.json')), (e: unknown) => PerceptError.is(e, 'ERR_MODEL_NOT_FOUND') && /model manifest .*nope\.json cannot be read \(ENOENT\)/.test(e.message));
 });
 
-test('an unknown built-in name lists the built-in models', () => {
-  assert.throws(
-    () => loadManifest('yolov9-huge'),
+test('an unknown built-in name lists the built-in models', async () => {
+  await assert.rejects(
+    loadManifest('yolov9-huge'),
     (e: unknown) => PerceptError.is(e, 'ERR_MODEL_NOT_FOUND') && e.message.includes("no built-in model 'yolov9-huge' (built-in: blazeface-back, blazeface-front, yolox-nano)"),
   );
 });

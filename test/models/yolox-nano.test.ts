@@ -22,7 +22,7 @@ let session: ort.InferenceSession;
 let manifest: ModelManifest;
 
 before(async () => {
-  const loaded = loadManifest('yolox-nano');
+  const loaded = await loadManifest('yolox-nano');
   manifest = loaded.manifest;
   session = await ort.InferenceSession.create(resolveModelFile(manifest, loaded.dir, YOLOX_NANO), { intraOpNumThreads: 1 });
   checkAgainstSession(manifest, session.inputNames, session.outputNames, session.inputMetadata);
