@@ -68,7 +68,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const e = err as { code?: string; message?: string };
-    const usage = e.code === 'ERR_USAGE' || e.code === 'ERR_CONFIG' || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL';
+    const usage = e.code === 'ERR_USAGE' || e.code === 'ERR_CONFIG' || e.code === 'ERR_STATE_LOCKED' || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL';
     process.stderr.write(`percept: ${e.code ? `[${e.code}] ` : ''}${e.message ?? String(err)}\n`);
     process.exitCode = usage ? 2 : 1;
   },

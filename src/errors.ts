@@ -23,6 +23,7 @@ export type ErrorCode =
   | 'ERR_TPM'
   | 'ERR_INPUT'
   | 'ERR_PREVIEW'
+  | 'ERR_STATE_LOCKED'
   | 'ERR_USAGE';
 
 const brand = Symbol.for('percept.error');

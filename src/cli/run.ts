@@ -8,6 +8,7 @@ import { Agent } from './agent.js';
 import { Control } from './control.js';
 import { JsonlWriter, SummaryWriter } from './output.js';
 import { intFlag, numFlag } from './args.js';
+import { StateLock } from '../state/lock.js';
 
 export const RUN_HELP = `Usage: percept run [options]
 
@@ -157,6 +158,8 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
       ...opts.extra,
     },
   });
+  // Held until this function returns, and by the kernel until the process ends: one run per state folder.
+  using _stateLock = StateLock.acquire(base.stateDir, 'percept run');
   const log = opts.logger ?? createLogger({ level: base.logLevel });
   const boot = Control.bootConfig(base, log);
   const cfg = boot.config;

@@ -8,6 +8,8 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { ensureDeviceCertificate } from './device-certs.js';
 import { EmulatorError } from './errors.js';
+import { PerceptError } from '../errors.js';
+import { StateLock } from '../state/lock.js';
 import { DEFAULT_API_PORT, DEFAULT_MQTT_PORT, HubEmulator, type PortsFile } from './index.js';
 import { Registry } from './registry.js';
 import type { EmulatorLogger } from './types.js';
@@ -90,9 +92,9 @@ export async function hubCommand(argv: string[]): Promise<number> {
       process.stderr.write(`percept hub: ${err.message}\n\n${HELP}\n`);
       return 2;
     }
-    const code = EmulatorError.is(err) ? `[${err.code}] ` : '';
+    const code = EmulatorError.is(err) || PerceptError.is(err) ? `[${err.code}] ` : '';
     process.stderr.write(`percept hub: ${code}${(err as Error).message ?? String(err)}\n`);
-    return 1;
+    return PerceptError.is(err, 'ERR_STATE_LOCKED') ? 2 : 1;
   }
 }
 
@@ -120,6 +122,8 @@ async function serve(stateDir: string, values: ReturnType<typeof parse>['values'
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
     throw new UsageError(`Expected fatal, error, warn, info, debug or silent for --log-level but received ${level}`);
   }
+  // Two emulators on one registry would hand out the same identities and split the messages.
+  using _stateLock = StateLock.acquire(stateDir, 'percept hub');
   const logger: EmulatorLogger = pino({ level, base: { name: 'hub' } }, pino.destination(2));
   const hub = await HubEmulator.start({
     stateDir,
