@@ -16,6 +16,7 @@ Commands:
   doctor    check what this machine offers (ffmpeg, cameras, runtime, models, TPM)
   verify    verify the attestation chain of received telemetry against enrolled keys
   tpm       TPM keys: enroll (print the keys a verifier needs), import-key (SAS key into the TPM)
+  keys      software signing key: export (print the keys a verifier needs)
 
 Run 'percept <command> --help' for a command's options.`;
 
@@ -45,6 +46,10 @@ async function main(argv: string[]): Promise<number> {
     case 'verify': {
       const { verifyCommand } = await import('./cli/verify.js');
       return verifyCommand(rest);
+    }
+    case 'keys': {
+      const { keysCommand } = await import('./cli/keys.js');
+      return keysCommand(rest);
     }
     case 'tpm': {
       const { tpmCommand } = await import('./cli/tpm.js');

@@ -3,6 +3,7 @@
 
 import os from 'node:os';
 import { z } from 'zod';
+import { DEFAULT_STATE_DIR } from '../state/defaults.js';
 
 export const SOURCE_KINDS = ['image', 'folder', 'video', 'rtsp', 'webcam', 'synthetic', 'demo'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
@@ -121,7 +122,7 @@ export const configSchema = z.strictObject({
     })
     .prefault({}),
   /** Folder for the outbox, the last applied twin configuration and keys. */
-  stateDir: z.string().min(1).default('.percept/state'),
+  stateDir: z.string().min(1).default(DEFAULT_STATE_DIR),
 });
 
 export type Config = z.infer<typeof configSchema>;

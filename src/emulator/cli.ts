@@ -1,7 +1,6 @@
 // `percept hub`: runs the emulator in the foreground until SIGINT/SIGTERM, and `percept hub
 // device add|list` manages identities — through the running emulator's API when one answers
 // (found via <state>/ports.json), else directly in <state>/registry.json.
-import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -10,19 +9,20 @@ import { ensureDeviceCertificate } from './device-certs.js';
 import { EmulatorError } from './errors.js';
 import { PerceptError } from '../errors.js';
 import { StateLock } from '../state/lock.js';
+import { DEFAULT_DEVICE_ID, DEFAULT_HUB_STATE_DIR } from '../state/defaults.js';
 import { DEFAULT_API_PORT, DEFAULT_MQTT_PORT, HubEmulator, type PortsFile } from './index.js';
 import { Registry } from './registry.js';
 import type { EmulatorLogger } from './types.js';
 import { WEBSOCKET_PORT } from './websocket.js';
 import { normalizeThumbprint } from './x509.js';
 
-export const DEFAULT_STATE_DIR = path.join(os.homedir(), '.percept', 'hub');
+export const DEFAULT_STATE_DIR = DEFAULT_HUB_STATE_DIR;
 
 const HELP = `Usage:
   percept hub [--state <dir>] [--mqtt-port N] [--api-port N] [--ws-port N] [--device <id>] [--log-level <level>]
       Run the local IoT Hub emulator in the foreground (Ctrl-C stops it). Prints the CA file
       devices must trust and a connection string per device; with no device registered it
-      adds one (--device, default "percept").
+      adds one (--device, default "${DEFAULT_DEVICE_ID}").
   percept hub device add <id> [--module <m>] [--state <dir>]
       Register a device (or a module of it) and print its connection string on stdout. A
       running emulator with the same state folder accepts it at once.
@@ -133,7 +133,7 @@ async function serve(stateDir: string, values: ReturnType<typeof parse>['values'
     logger,
   });
   const devices = new Registry(stateDir).list();
-  if (devices.length === 0 || values.device !== undefined) hub.addDevice(values.device ?? 'percept');
+  if (devices.length === 0 || values.device !== undefined) hub.addDevice(values.device ?? DEFAULT_DEVICE_ID);
   const lines = [
     'IoT Hub emulator ready',
     `  MQTT over TLS  ${hub.hostName}`,
