@@ -9,6 +9,7 @@ import { ensureDeviceCertificate } from './device-certs.js';
 import { EmulatorError } from './errors.js';
 import { PerceptError } from '../errors.js';
 import { StateLock } from '../state/lock.js';
+import { ensurePrivateDir } from '../state/modes.js';
 import { DEFAULT_DEVICE_ID, DEFAULT_HUB_STATE_DIR } from '../state/defaults.js';
 import { DEFAULT_API_PORT, DEFAULT_MQTT_PORT, HubEmulator, type PortsFile } from './index.js';
 import { Registry } from './registry.js';
@@ -194,7 +195,7 @@ async function addDevice(stateDir: string, deviceId: string, moduleId: string | 
   const ports = readPorts(stateDir);
   const r = ports ? await viaApi(ports.api, { id: deviceId, ...(moduleId === null ? {} : { moduleId }) }) : null;
   if (r) return r.connectionString;
-  fs.mkdirSync(stateDir, { recursive: true });
+  ensurePrivateDir(stateDir);
   const { key } = new Registry(stateDir).add(deviceId, moduleId);
   const mqttPort = port(mqttPortFlag, '--mqtt-port', ports?.mqtt ?? DEFAULT_MQTT_PORT);
   const host = ports?.host ?? 'localhost';
@@ -216,7 +217,7 @@ async function addX509Device(stateDir: string, deviceId: string, thumbprint: str
       return r.connectionString;
     }
   }
-  fs.mkdirSync(stateDir, { recursive: true });
+  ensurePrivateDir(stateDir);
   const registry = new Registry(stateDir);
   if (thumbprint !== undefined) registry.addX509(deviceId, { type: 'selfSigned', thumbprints: [thumbprint] });
   else report(ensureDeviceCertificate(stateDir, deviceId, (t) => registry.addX509(deviceId, { type: 'selfSigned', thumbprints: [t.sha1, t.sha256] })));
