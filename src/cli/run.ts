@@ -45,7 +45,7 @@ IoT Hub (telemetry, module twin, direct methods):
   --when-full drop-oldest|refuse-new   at the bound or on a full disk (default drop-oldest)
   --send-timeout MS          no acknowledgement within MS forces a reconnect (default 30000)
   --token-ttl S              SAS token validity; renewed by reconnecting before expiry (default 3600)
-  --state-dir <dir>          outbox, last applied twin configuration (default .percept/state)
+  --state-dir <dir>          outbox, last applied twin configuration, signing key (default ~/.percept/state)
 
 Attestation (signed hash chain over the telemetry):
   --signer tpm|software|none   who signs checkpoints (default software: a key file, marked so)
