@@ -16,6 +16,7 @@ Commands:
   doctor    check what this machine offers (ffmpeg, cameras, runtime, models, TPM)
   verify    verify the attestation chain of received telemetry against enrolled keys
   tpm       TPM keys: enroll (print the keys a verifier needs), import-key (SAS key into the TPM)
+  keys      software signing key: export (print the keys a verifier needs)
 
 Run 'percept <command> --help' for a command's options.`;
 
@@ -61,6 +62,10 @@ async function main(argv: string[]): Promise<number> {
       const { verifyCommand } = await import('./cli/verify.js');
       return verifyCommand(rest);
     }
+    case 'keys': {
+      const { keysCommand } = await import('./cli/keys.js');
+      return keysCommand(rest);
+    }
     case 'tpm': {
       const { tpmCommand } = await import('./cli/tpm.js');
       return tpmCommand(rest);
@@ -83,7 +88,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const e = err as { code?: string; message?: string };
-    const usage = e.code === 'ERR_USAGE' || e.code === 'ERR_CONFIG' || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL';
+    const usage = e.code === 'ERR_USAGE' || e.code === 'ERR_CONFIG' || e.code === 'ERR_STATE_LOCKED' || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL';
     process.stderr.write(`percept: ${e.code ? `[${e.code}] ` : ''}${e.message ?? String(err)}\n`);
     process.exitCode = usage ? 2 : 1;
   },

@@ -25,6 +25,7 @@ export type ErrorCode =
   | 'ERR_INPUT'
   | 'ERR_PREVIEW'
   | 'ERR_USAGE'
+  | 'ERR_STATE_LOCKED'
   | 'ERR_FILE_NOT_REGULAR'
   | 'ERR_FILE_TOO_LARGE';
 

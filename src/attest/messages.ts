@@ -15,6 +15,16 @@ export interface ReceivedMessage {
   body: Buffer;
   /** Position in the source, from 1 (the line number for JSONL), for reports. */
   position: number;
+  /** Set when the record's readable copy of the body (`body`) is not the body bytes: a reader
+   * of that copy would see another message than the one the chain covers. */
+  bodyMismatch?: string;
+}
+
+/** Input that is no message at all: a finding about the source, not about a device. */
+export interface InputProblem {
+  reason: 'line-too-long' | 'empty';
+  position: number;
+  detail: string;
 }
 
 export interface MessageSource {
@@ -22,6 +32,32 @@ export interface MessageSource {
   readonly description: string;
   /** The messages in arrival order; rejects with ERR_INPUT on input it cannot read. */
   messages(): AsyncIterable<ReceivedMessage>;
+  /** What was skipped while reading, complete once messages() has ended. */
+  readonly problems?: readonly InputProblem[];
+}
+
+/** The longest JSONL line read: an IoT Hub message is at most 256 KB, and its record holds
+ * it twice (bytes in base64 and the parsed copy) with its properties. */
+export const MAX_LINE_CHARS = 4 * 1024 * 1024;
+
+/** Whether `parsed` is what the emulator stores as `body` for these bytes. Compared as JSON
+ * text: both sides went through JSON.parse, so equal values print alike. */
+function sameBody(parsed: unknown, bytes: Buffer): boolean {
+  const printed = JSON.stringify(parsed);
+  // Fast path: compact JSON (what devices send) prints back as its own bytes.
+  if (printed === bytes.toString('utf8')) return true;
+  return printed === JSON.stringify(readableBody(bytes));
+}
+
+/** What the emulator stores as `body`: the parsed JSON of the bytes, else their text. */
+function readableBody(bytes: Buffer): unknown {
+  const text = bytes.toString('utf8');
+  if (text.trim() === '') return text;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
 }
 
 function inputError(where: string, why: string): PerceptError {
@@ -31,15 +67,23 @@ function inputError(where: string, why: string): PerceptError {
 /**
  * One object per line as the emulator writes `<state>/messages.jsonl` (and serves
  * `/devices/{id}/messages?format=ndjson`): `{deviceId, moduleId, messageId, properties,
- * bodyBase64, ...}`. Only the fields the chain needs are read; `body` (the parsed copy) is ignored.
+ * bodyBase64, body?, ...}`. The chain covers `bodyBase64`; `body`, the copy readers see, must
+ * be its parse. Lines are streamed, and one longer than the cap is skipped unbuffered.
  */
 export class JsonlMessageSource implements MessageSource {
   readonly description: string;
+  readonly problems: InputProblem[] = [];
   readonly #file: string;
+  readonly #maxLine: number;
 
-  constructor(file: string) {
+  constructor(file: string, opts: { maxLineChars?: number } = {}) {
     this.#file = file;
     this.description = file;
+    this.#maxLine = opts.maxLineChars ?? MAX_LINE_CHARS;
+  }
+
+  #tooLong(line: number): void {
+    this.problems.push({ reason: 'line-too-long', position: line, detail: `line ${line} is longer than ${this.#maxLine} characters, more than any IoT Hub message takes: skipped unread` });
   }
 
   async *messages(): AsyncIterable<ReceivedMessage> {
@@ -50,20 +94,37 @@ export class JsonlMessageSource implements MessageSource {
     } catch (e) {
       throw inputError(this.#file, `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); pass the emulator's <state>/messages.jsonl`);
     }
+    this.problems.length = 0;
     let rest = '';
     let line = 0;
+    // Past the cap the rest of the line is dropped as it arrives, so memory stays at one chunk.
+    let skipping = false;
     for await (const chunk of stream as AsyncIterable<string>) {
-      const text = rest + chunk;
       let start = 0;
-      for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', start)) {
+      for (let nl = chunk.indexOf('\n'); nl !== -1; nl = chunk.indexOf('\n', start)) {
         line++;
-        const m = this.#parse(text.slice(start, nl), line);
-        if (m) yield m;
+        if (skipping) skipping = false;
+        else {
+          const text = rest + chunk.slice(start, nl);
+          if (text.length > this.#maxLine) this.#tooLong(line);
+          else {
+            const m = this.#parse(text, line);
+            if (m) yield m;
+          }
+        }
+        rest = '';
         start = nl + 1;
       }
-      rest = text.slice(start);
+      if (!skipping) {
+        rest += chunk.slice(start);
+        if (rest.length > this.#maxLine) {
+          this.#tooLong(line + 1);
+          skipping = true;
+          rest = '';
+        }
+      }
     }
-    if (rest.length) {
+    if (!skipping && rest.length) {
       const m = this.#parse(rest, ++line);
       if (m) yield m;
     }
@@ -89,13 +150,18 @@ export class JsonlMessageSource implements MessageSource {
     const props = o.properties ?? {};
     if (typeof props !== 'object' || props === null || Array.isArray(props)) throw inputError(where, 'expected properties to be an object');
     for (const v of Object.values(props)) if (typeof v !== 'string') throw inputError(where, 'expected every application property to be a string');
-    return {
+    const body = Buffer.from(o.bodyBase64, 'base64');
+    const m: ReceivedMessage = {
       deviceId: o.deviceId,
       moduleId: (o.moduleId as string | null | undefined) ?? null,
       messageId: (o.messageId as string | null | undefined) ?? null,
       properties: props as Record<string, string>,
-      body: Buffer.from(o.bodyBase64, 'base64'),
+      body,
       position: line,
     };
+    if (o.body !== undefined && !sameBody(o.body, body)) {
+      m.bodyMismatch = 'its body is not the parse of its bodyBase64: the copy readers see was altered after the hub received the message';
+    }
+    return m;
   }
 }

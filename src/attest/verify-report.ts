@@ -50,7 +50,7 @@ export function formatReport(r: Report): string {
   const head = `percept verify: ${r.source}: ${r.messages} messages from ${r.devices.length} device${r.devices.length === 1 ? '' : 's'} in ${r.seconds.toFixed(2)} s (${r.messagesPerSecond} messages/s)`;
   const lines = [head, ''];
   for (const d of r.devices) lines.push(...device(d, !r.options.allowReorder), '');
-  if (r.messages === 0) lines.push('no messages in the input');
+  for (const p of r.input) lines.push(`${p.reason === 'empty' ? 'NOTHING' : 'INPUT'}  ${p.detail}`);
   lines.push(r.ok ? 'OK: every message verifies' : `${r.findings} finding${r.findings === 1 ? '' : 's'}`);
   return lines.join('\n') + '\n';
 }

@@ -4,7 +4,7 @@
 import { verify as cryptoVerify } from 'node:crypto';
 import { messageDigest } from '../telemetry/chain.js';
 import type { KeyRing, TrustedKey } from './keys.js';
-import type { MessageSource, ReceivedMessage } from './messages.js';
+import type { InputProblem, MessageSource, ReceivedMessage } from './messages.js';
 import { analyseDevice } from './verify-chain.js';
 
 export interface VerifyOptions {
@@ -13,6 +13,9 @@ export interface VerifyOptions {
   /** Arrival order means nothing on this path (storage routing, several readers): a
    * reordering is listed but is not a finding. */
   allowReorder?: boolean;
+  /** Verify only these streams: a device id takes the device and its modules, `device/module`
+   * one module. Other messages are passed over uncounted. */
+  devices?: string[];
 }
 
 /** A signature's state: none, valid, or the reason it does not count. */
@@ -50,6 +53,7 @@ export type ForgeryReason =
   | 'replay'
   | 'id-mismatch'
   | 'malformed'
+  | 'body-mismatch'
   | 'fork';
 
 export interface Forgery {
@@ -101,6 +105,8 @@ export interface Report {
   source: string;
   options: VerifyOptions;
   messages: number;
+  /** Findings about the input itself: nothing to verify, lines skipped unread. */
+  input: InputProblem[];
   devices: DeviceReport[];
   findings: number;
   ok: boolean;
@@ -128,6 +134,7 @@ export class DeviceStream {
 
   add(m: ReceivedMessage): void {
     this.messages++;
+    if (m.bodyMismatch) this.early.push({ reason: 'body-mismatch', id: m.messageId, position: m.position, detail: m.bodyMismatch });
     const p = m.properties;
     const boot = p['percept-boot'];
     const seqText = p['percept-seq'];
@@ -223,8 +230,10 @@ export class ChainVerifier {
   }
 
   add(m: ReceivedMessage): void {
-    this.#messages++;
     const name = m.moduleId ? `${m.deviceId}/${m.moduleId}` : m.deviceId;
+    const only = this.#opts.devices;
+    if (only?.length && !only.includes(name) && !only.includes(m.deviceId)) return;
+    this.#messages++;
     let d = this.#devices.get(name);
     if (!d) {
       d = new DeviceStream(name, this.#keys.keysFor(m.deviceId, m.moduleId));
@@ -234,13 +243,19 @@ export class ChainVerifier {
   }
 
   /** The report; settle() first, or signatures still being checked count as unsigned. */
-  report(source: string, seconds = 0): Report {
+  report(source: string, seconds = 0, problems: readonly InputProblem[] = []): Report {
     const devices = [...this.#devices.values()].sort((a, b) => (a.device < b.device ? -1 : 1)).map((d) => analyseDevice(d, this.#opts));
-    const findings = devices.reduce((n, d) => n + d.findings, 0);
+    const input = [...problems];
+    if (this.#messages === 0) {
+      const which = this.#opts.devices?.length ? ` from ${this.#opts.devices.join(', ')}` : '';
+      input.push({ reason: 'empty', position: 0, detail: `nothing to verify: no messages${which} in the input; check the file (the emulator's <state>/messages.jsonl) and the device id` });
+    }
+    const findings = devices.reduce((n, d) => n + d.findings, 0) + input.length;
     return {
       source,
-      options: { partial: this.#opts.partial ?? false, allowReorder: this.#opts.allowReorder ?? false },
+      options: { partial: this.#opts.partial ?? false, allowReorder: this.#opts.allowReorder ?? false, ...(this.#opts.devices?.length ? { devices: this.#opts.devices } : {}) },
       messages: this.#messages,
+      input,
       devices,
       findings,
       ok: findings === 0,
@@ -261,5 +276,5 @@ export async function verifyMessages(source: MessageSource, keys: KeyRing, opts:
     if (++n % 1024 === 0 && v.checking > 256) await v.settle();
   }
   await v.settle();
-  return v.report(source.description, Number(process.hrtime.bigint() - t0) / 1e9);
+  return v.report(source.description, Number(process.hrtime.bigint() - t0) / 1e9, source.problems);
 }

@@ -79,7 +79,7 @@ export class Control {
       this.agent.configError = null;
       fs.mkdirSync(path.dirname(this.#file), { recursive: true });
       const tmp = `${this.#file}.tmp`;
-      fs.writeFileSync(tmp, JSON.stringify({ version, desired: stripMeta(this.#desired) } satisfies Persisted));
+      fs.writeFileSync(tmp, JSON.stringify({ version, desired: stripMeta(this.#desired) } satisfies Persisted), { mode: 0o600 });
       fs.renameSync(tmp, this.#file);
       log.info({ version, ignored: ignored.length ? ignored : undefined }, 'desired properties applied');
       await this.#report({ status: 'applied', ignored });

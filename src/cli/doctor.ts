@@ -6,6 +6,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
+import { createPrivateKey, createPublicKey } from 'node:crypto';
+import { loadConfig } from '../config/load.js';
+import { keyIdOf } from '../attest/signer.js';
+import { DEFAULT_STATE_DIR } from '../state/defaults.js';
+import { StateLock } from '../state/lock.js';
+import { ensurePrivateDir } from '../state/modes.js';
 
 interface Check {
   name: string;
@@ -16,13 +22,15 @@ interface Check {
   fix?: string;
 }
 
-export const DOCTOR_HELP = `Usage: percept doctor [--json] [--tcti <string>] [--state-dir <dir>]
+export const DOCTOR_HELP = `Usage: percept doctor [--json] [--tcti <string>] [--state-dir <dir>] [--config <file.json>]
 
 Checks this machine for what percept uses: Node.js, ffmpeg, cameras, onnxruntime-node and its
-execution providers, sharp, the built-in models, the demo photos, the TPM and the state folder.
+execution providers, sharp, the built-in models, the demo photos, the TPM, and says which
+state folder and signing key \`percept run\` uses here (as run resolves them: --state-dir,
+PERCEPT_STATE_DIR, the config file, else ${DEFAULT_STATE_DIR}).
 Exit code 0 when everything the defaults need is there, 1 otherwise.`;
 
-async function checks(opts: { tcti?: string; stateDir: string }): Promise<Check[]> {
+async function checks(opts: { tcti?: string; stateDir: string; signer: string; keyFile: string }): Promise<Check[]> {
   const out: Check[] = [];
   const major = Number(process.versions.node.split('.')[0]);
   out.push({ name: 'node', ok: major >= 20, required: true, detail: process.version, fix: 'install Node.js 20 or newer' });
@@ -80,24 +88,60 @@ async function checks(opts: { tcti?: string; stateDir: string }): Promise<Check[
     out.push({ name: 'tpm', ok: false, required: false, detail: (e as Error).message.split('\n')[0], fix: 'apt-get install libtss2-dev && node scripts/build-native.mjs' });
   }
 
-  try {
-    fs.mkdirSync(opts.stateDir, { recursive: true });
-    fs.accessSync(opts.stateDir, fs.constants.W_OK);
-    out.push({ name: 'state folder', ok: true, required: true, detail: path.resolve(opts.stateDir) });
-  } catch (e) {
-    out.push({ name: 'state folder', ok: false, required: true, detail: `${opts.stateDir}: ${(e as NodeJS.ErrnoException).code}`, fix: 'choose a writable --state-dir' });
-  }
+  out.push(stateCheck(opts.stateDir));
+  out.push(keyCheck(opts));
   out.push({ name: 'onnxruntime telemetry', ok: process.env.ORT_DISABLE_TELEMETRY === '1', required: false, detail: process.env.ORT_DISABLE_TELEMETRY === '1' ? 'off' : 'on (PERCEPT_ORT_TELEMETRY=1)' });
   return out;
 }
 
+function stateCheck(dir: string): Check {
+  const abs = path.resolve(dir);
+  try {
+    ensurePrivateDir(abs);
+    fs.accessSync(abs, fs.constants.W_OK);
+  } catch (e) {
+    return { name: 'state folder', ok: false, required: true, detail: `${abs}: ${(e as NodeJS.ErrnoException).code}`, fix: 'choose a writable --state-dir (or PERCEPT_STATE_DIR)' };
+  }
+  const mode = fs.statSync(abs).mode & 0o777;
+  const holder = StateLock.holder(abs);
+  const use = holder === null ? 'free' : `in use by process ${holder === -1 ? '(unknown)' : holder}`;
+  const open = (mode & 0o077) !== 0;
+  return { name: 'state folder', ok: !open, required: false, detail: `${abs} (mode ${mode.toString(8)}, ${use})`, fix: open ? `others can enter it: chmod 700 ${abs}` : undefined };
+}
+
+function keyCheck(opts: { signer: string; keyFile: string; tcti?: string }): Check {
+  if (opts.signer === 'none') return { name: 'signing key', ok: true, required: false, detail: 'none: telemetry checkpoints are not signed (--signer none)' };
+  if (opts.signer === 'tpm') return { name: 'signing key', ok: true, required: false, detail: `in the TPM (${opts.tcti ?? 'device:/dev/tpmrm0'}); \`percept tpm enroll\` prints its keys-file entry` };
+  const file = path.resolve(opts.keyFile);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(file);
+  } catch {
+    return { name: 'signing key', ok: true, required: false, detail: `${file} (software; not created yet: the first run or \`percept keys export\` creates it)` };
+  }
+  const mode = st.mode & 0o777;
+  if ((mode & 0o077) !== 0) {
+    return { name: 'signing key', ok: false, required: true, detail: `${file} (software) is readable by other users (mode ${mode.toString(8)}): run refuses it`, fix: `chmod 600 ${file}, or delete it and enroll the new key` };
+  }
+  let kid = '';
+  try {
+    kid = keyIdOf(createPublicKey(createPrivateKey(fs.readFileSync(file, 'utf8'))).export({ format: 'der', type: 'spki' }));
+  } catch (e) {
+    return { name: 'signing key', ok: false, required: true, detail: `${file}: not a PEM private key (${(e as Error).message.split('\n')[0]})`, fix: 'delete it: the next run creates a new key (enroll it again)' };
+  }
+  return { name: 'signing key', ok: true, required: false, detail: `${file} (software, kid ${kid}); \`percept keys export\` prints its keys-file entry` };
+}
+
 export async function doctorCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, tcti: { type: 'string' }, 'state-dir': { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, tcti: { type: 'string' }, 'state-dir': { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
   if (values.help) {
     process.stdout.write(DOCTOR_HELP + '\n');
     return 0;
   }
-  const list = await checks({ tcti: values.tcti, stateDir: values['state-dir'] ?? process.env.PERCEPT_STATE_DIR ?? '.percept/state' });
+  // The same resolution as \`percept run\`, so doctor names the folder and key a run would use.
+  const cfg = loadConfig({ file: values.config, env: process.env, flags: { stateDir: values['state-dir'], tcti: values.tcti } });
+  const keyFile = cfg.attest.keyFile ?? path.join(cfg.stateDir, 'signing-key.pem');
+  const list = await checks({ tcti: cfg.attest.tcti, stateDir: cfg.stateDir, signer: cfg.attest.signer, keyFile });
   const ok = list.every((c) => c.ok || !c.required);
   if (values.json) {
     process.stdout.write(JSON.stringify({ ok, checks: list }) + '\n');

@@ -8,6 +8,7 @@ import { Agent } from './agent.js';
 import { Control } from './control.js';
 import { JsonlWriter, SummaryWriter } from './output.js';
 import { intFlag, numFlag } from './args.js';
+import { StateLock } from '../state/lock.js';
 
 export const RUN_HELP = `Usage: percept run [options]
 
@@ -44,7 +45,7 @@ IoT Hub (telemetry, module twin, direct methods):
   --when-full drop-oldest|refuse-new   at the bound or on a full disk (default drop-oldest)
   --send-timeout MS          no acknowledgement within MS forces a reconnect (default 30000)
   --token-ttl S              SAS token validity; renewed by reconnecting before expiry (default 3600)
-  --state-dir <dir>          outbox, last applied twin configuration (default .percept/state)
+  --state-dir <dir>          outbox, last applied twin configuration, signing key (default ~/.percept/state)
 
 Attestation (signed hash chain over the telemetry):
   --signer tpm|software|none   who signs checkpoints (default software: a key file, marked so)
@@ -157,6 +158,8 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
       ...opts.extra,
     },
   });
+  // Held until this function returns, and by the kernel until the process ends: one run per state folder.
+  using _stateLock = StateLock.acquire(base.stateDir, 'percept run');
   const log = opts.logger ?? createLogger({ level: base.logLevel });
   const boot = Control.bootConfig(base, log);
   const cfg = boot.config;

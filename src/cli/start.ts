@@ -11,16 +11,18 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runCommand } from './run.js';
 import { PerceptError } from '../errors.js';
+import { DEFAULT_DEVICE_ID, DEFAULT_HUB_STATE_DIR, DEFAULT_STATE_DIR } from '../state/defaults.js';
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli.js');
 
 export const START_HELP = `Usage: percept start [--state <dir>] [--device <id>] [run options]
 
-Runs the whole loop locally, with no cloud: starts the IoT Hub emulator (state in
-.percept/hub, MQTT on 127.0.0.1:8883 and its API on :8884, or free ports when those are
-busy), registers the device (default percept-dev), and runs the agent against it on the
-defaults (the first webcam, else the demo; blazeface-back). Every message the emulator
-receives is printed as it arrives. Other options are those of 'percept run'.`;
+Runs the whole loop locally, with no cloud: starts the IoT Hub emulator (state in --state,
+default ${DEFAULT_HUB_STATE_DIR} as for 'percept hub'; MQTT on 127.0.0.1:8883 and its API on
+:8884, or free ports when those are busy), registers the device (default ${DEFAULT_DEVICE_ID}),
+and runs the agent against it on the defaults (the first webcam, else the demo;
+blazeface-back; its own state in --state-dir, default ${DEFAULT_STATE_DIR}). Every message
+the emulator receives is printed as it arrives. Other options are those of 'percept run'.`;
 
 function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -107,8 +109,8 @@ export async function startCommand(argv: string[]): Promise<number> {
     if (t.kind === 'option') rest.push(t.rawName, ...(t.value !== undefined ? [t.value] : []));
     else if (t.kind === 'positional') rest.push(t.value);
   }
-  const stateDir = path.resolve(String(values.state ?? path.join('.percept', 'hub')));
-  const deviceId = String(values.device ?? 'percept-dev');
+  const stateDir = path.resolve(String(values.state ?? DEFAULT_HUB_STATE_DIR));
+  const deviceId = String(values.device ?? DEFAULT_DEVICE_ID);
   const hub = await startHub(stateDir);
   const stopHub = () => hub.child.exitCode === null && hub.child.kill('SIGTERM');
   process.on('exit', stopHub);
@@ -121,7 +123,7 @@ export async function startCommand(argv: string[]): Promise<number> {
     if (!cs) throw new PerceptError('ERR_EMULATOR', `the emulator did not return a connection string for ${deviceId}`);
     process.stderr.write(`percept: local IoT Hub emulator on mqtts://localhost:${hub.mqtt} (API http://127.0.0.1:${hub.api}, state ${stateDir}); device ${deviceId}\n`);
     follow = followMessages(hub.api, deviceId);
-    return await runCommand(rest, { extra: { connectionString: cs, ca: path.join(stateDir, 'ca.pem'), stateDir: path.join(path.dirname(stateDir), 'state') } });
+    return await runCommand(rest, { extra: { connectionString: cs, ca: path.join(stateDir, 'ca.pem') } });
   } finally {
     follow?.destroy();
     stopHub();

@@ -17,6 +17,7 @@ export const TPM_HELP = `Usage: percept tpm <enroll|import-key> [options]
       {"<device>": {"keys": [...], "attestationKey": {...}, "certification": {...}}} that
       \`percept verify --keys\` reads. --device defaults to the DeviceId (/ModuleId) of
       PERCEPT_CONNECTION_STRING; --nonce (hex, 8-64 bytes) defaults to a fixed per-device value.
+      (A device signing with a software key: \`percept keys export\` prints its entry.)
 
   percept tpm import-key --connection-string <cs> [--tcti <s>]
       Stores the connection string's SharedAccessKey in the TPM (keyed-hash object at

@@ -8,22 +8,26 @@ import { JsonlMessageSource } from '../attest/messages.js';
 import { verifyMessages } from '../attest/verify.js';
 import { formatReport } from '../attest/verify-report.js';
 
-export const VERIFY_HELP = `Usage: percept verify --messages <messages.jsonl> --keys <keys.json> [--json] [--partial] [--allow-reorder]
+export const VERIFY_HELP = `Usage: percept verify --messages <messages.jsonl> --keys <keys.json> [--device <id>] [--json] [--partial] [--allow-reorder]
 
 Verifies the attestation chain of received telemetry: every message's digest, the links
 between messages and boots, and the checkpoint signatures against the enrolled keys.
   --messages <file>  received messages, one JSON object a line, as the emulator writes
-                     <state>/messages.jsonl: {deviceId, moduleId, messageId, properties, bodyBase64}
+                     <state>/messages.jsonl: {deviceId, moduleId, messageId, properties, bodyBase64, body?}
   --keys <file>      {"<deviceId>": {"keys": [{"kid", "publicKeyPem", "attestation"}]}},
-                     as \`percept tpm enroll\` prints it (several devices: merge the objects)
+                     as \`percept tpm enroll\` or \`percept keys export\` print it
+                     (several devices: merge the objects)
+  --device <id>      check only this device (and its modules) or <id>/<module>; repeatable
   --json             print the report as one JSON object
   --partial          the input may begin mid-chain (a retention window): do not count the
                      missing start of the first boot as a gap
   --allow-reorder    arrival order carries no meaning on this path: list reorderings, but do
                      not count them as findings
-Findings: forged or altered messages, bad or unknown signatures, gaps, reorderings,
-messages no signature covers. Not findings: duplicates (same id and digest), replays of
-identical messages, and the unsigned tail after the last checkpoint.
+Findings: forged or altered messages (also a \`body\` that is not the parse of its
+\`bodyBase64\`), bad or unknown signatures, gaps, reorderings, messages no signature covers,
+an input with nothing to verify, lines longer than any message (skipped unread).
+Not findings: duplicates (same id and digest), replays of identical messages, and the
+unsigned tail after the last checkpoint.
 Exit status: 0 everything verifies, 1 any finding, 2 bad usage or input.`;
 
 export async function verifyCommand(argv: string[]): Promise<number> {
@@ -34,6 +38,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
       options: {
         messages: { type: 'string' },
         keys: { type: 'string' },
+        device: { type: 'string', multiple: true },
         json: { type: 'boolean' },
         partial: { type: 'boolean' },
         'allow-reorder': { type: 'boolean' },
@@ -50,7 +55,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   if (!values.messages || !values.keys) return usage('--messages and --keys are required');
   try {
     const keys = await KeyRing.load(values.keys);
-    const report = await verifyMessages(new JsonlMessageSource(values.messages), keys, { partial: values.partial, allowReorder: values['allow-reorder'] });
+    const report = await verifyMessages(new JsonlMessageSource(values.messages), keys, { partial: values.partial, allowReorder: values['allow-reorder'], devices: values.device });
     process.stdout.write(values.json ? JSON.stringify(report) + '\n' : formatReport(report));
     return report.ok ? 0 : 1;
   } catch (e) {

@@ -3,6 +3,7 @@
 
 import os from 'node:os';
 import { z } from 'zod';
+import { DEFAULT_STATE_DIR } from '../state/defaults.js';
 
 export const SOURCE_KINDS = ['image', 'folder', 'video', 'rtsp', 'webcam', 'synthetic', 'demo'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
@@ -142,7 +143,7 @@ export const configSchema = z.strictObject({
    */
   modelDirs: z.array(z.string().min(1)).max(16).default([]),
   /** Folder for the outbox, the last applied twin configuration and keys. */
-  stateDir: z.string().min(1).default('.percept/state'),
+  stateDir: z.string().min(1).default(DEFAULT_STATE_DIR),
   /**
    * Where each value came from, by dotted key (`hub.ca`: `--ca`, `PERCEPT_CA` or `hub.ca in
    * config file <f>`), so an error names the input to fix. Filled by loadConfig; not a setting.

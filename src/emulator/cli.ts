@@ -1,26 +1,29 @@
 // `percept hub`: runs the emulator in the foreground until SIGINT/SIGTERM, and `percept hub
 // device add|list` manages identities — through the running emulator's API when one answers
 // (found via <state>/ports.json), else directly in <state>/registry.json.
-import os from 'node:os';
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { ensureDeviceCertificate } from './device-certs.js';
 import { EmulatorError } from './errors.js';
+import { PerceptError } from '../errors.js';
+import { StateLock } from '../state/lock.js';
+import { ensurePrivateDir } from '../state/modes.js';
+import { DEFAULT_DEVICE_ID, DEFAULT_HUB_STATE_DIR } from '../state/defaults.js';
 import { DEFAULT_API_PORT, DEFAULT_MQTT_PORT, HubEmulator, type PortsFile } from './index.js';
 import { Registry } from './registry.js';
 import type { EmulatorLogger } from './types.js';
 import { WEBSOCKET_PORT } from './websocket.js';
 import { normalizeThumbprint } from './x509.js';
 
-export const DEFAULT_STATE_DIR = path.join(os.homedir(), '.percept', 'hub');
+export const DEFAULT_STATE_DIR = DEFAULT_HUB_STATE_DIR;
 
 const HELP = `Usage:
   percept hub [--state <dir>] [--mqtt-port N] [--api-port N] [--ws-port N] [--device <id>] [--log-level <level>]
       Run the local IoT Hub emulator in the foreground (Ctrl-C stops it). Prints the CA file
       devices must trust and a connection string per device; with no device registered it
-      adds one (--device, default "percept").
+      adds one (--device, default "${DEFAULT_DEVICE_ID}").
   percept hub device add <id> [--module <m>] [--state <dir>]
       Register a device (or a module of it) and print its connection string on stdout. A
       running emulator with the same state folder accepts it at once.
@@ -90,9 +93,9 @@ export async function hubCommand(argv: string[]): Promise<number> {
       process.stderr.write(`percept hub: ${err.message}\n\n${HELP}\n`);
       return 2;
     }
-    const code = EmulatorError.is(err) ? `[${err.code}] ` : '';
+    const code = EmulatorError.is(err) || PerceptError.is(err) ? `[${err.code}] ` : '';
     process.stderr.write(`percept hub: ${code}${(err as Error).message ?? String(err)}\n`);
-    return 1;
+    return PerceptError.is(err, 'ERR_STATE_LOCKED') ? 2 : 1;
   }
 }
 
@@ -120,6 +123,8 @@ async function serve(stateDir: string, values: ReturnType<typeof parse>['values'
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
     throw new UsageError(`Expected fatal, error, warn, info, debug or silent for --log-level but received ${level}`);
   }
+  // Two emulators on one registry would hand out the same identities and split the messages.
+  using _stateLock = StateLock.acquire(stateDir, 'percept hub');
   const logger: EmulatorLogger = pino({ level, base: { name: 'hub' } }, pino.destination(2));
   const hub = await HubEmulator.start({
     stateDir,
@@ -129,7 +134,7 @@ async function serve(stateDir: string, values: ReturnType<typeof parse>['values'
     logger,
   });
   const devices = new Registry(stateDir).list();
-  if (devices.length === 0 || values.device !== undefined) hub.addDevice(values.device ?? 'percept');
+  if (devices.length === 0 || values.device !== undefined) hub.addDevice(values.device ?? DEFAULT_DEVICE_ID);
   const lines = [
     'IoT Hub emulator ready',
     `  MQTT over TLS  ${hub.hostName}`,
@@ -190,7 +195,7 @@ async function addDevice(stateDir: string, deviceId: string, moduleId: string | 
   const ports = readPorts(stateDir);
   const r = ports ? await viaApi(ports.api, { id: deviceId, ...(moduleId === null ? {} : { moduleId }) }) : null;
   if (r) return r.connectionString;
-  fs.mkdirSync(stateDir, { recursive: true });
+  ensurePrivateDir(stateDir);
   const { key } = new Registry(stateDir).add(deviceId, moduleId);
   const mqttPort = port(mqttPortFlag, '--mqtt-port', ports?.mqtt ?? DEFAULT_MQTT_PORT);
   const host = ports?.host ?? 'localhost';
@@ -212,7 +217,7 @@ async function addX509Device(stateDir: string, deviceId: string, thumbprint: str
       return r.connectionString;
     }
   }
-  fs.mkdirSync(stateDir, { recursive: true });
+  ensurePrivateDir(stateDir);
   const registry = new Registry(stateDir);
   if (thumbprint !== undefined) registry.addX509(deviceId, { type: 'selfSigned', thumbprints: [thumbprint] });
   else report(ensureDeviceCertificate(stateDir, deviceId, (t) => registry.addX509(deviceId, { type: 'selfSigned', thumbprints: [t.sha1, t.sha256] })));

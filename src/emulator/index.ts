@@ -3,6 +3,7 @@
 // folder. `HubEmulator.start()` is the whole public surface; everything else is internal.
 import fs from 'node:fs';
 import path from 'node:path';
+import { ensurePrivateDir } from '../state/modes.js';
 import { Broker, type Faults } from './broker.js';
 import { ensureDeviceCertificate, type DeviceCertificateFiles } from './device-certs.js';
 import { ensureCerts } from './certs.js';
@@ -131,7 +132,7 @@ export class HubEmulator {
     const stateDir = path.resolve(opts.stateDir);
     const host = opts.host ?? 'localhost';
     const logger = opts.logger ?? silentLogger;
-    fs.mkdirSync(stateDir, { recursive: true });
+    ensurePrivateDir(stateDir);
     const tlsMaterial = ensureCerts(stateDir);
     const registry = new Registry(stateDir);
     const store = new MessageStore(stateDir, opts.maxMessages);

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Identity, ReceivedMessage } from './types.js';
+import { makePrivate } from '../state/modes.js';
 
 export interface MessageQuery {
   deviceId?: string;
@@ -70,6 +71,8 @@ export class MessageStore {
   constructor(stateDir: string, capacity = 10_000) {
     this.file = path.join(stateDir, 'messages.jsonl');
     this.capacity = capacity;
+    // Telemetry is the user's data: an older, world-readable log is closed up on start.
+    makePrivate(this.file);
     this.#load();
   }
 
@@ -84,7 +87,7 @@ export class MessageStore {
 
   add(m: ReceivedMessage): void {
     this.#seq = Math.max(this.#seq, m.seq);
-    fs.appendFileSync(this.file, JSON.stringify(m) + '\n');
+    fs.appendFileSync(this.file, JSON.stringify(m) + '\n', { mode: 0o600 });
     this.#push(m);
     for (const f of this.#followers) f(m);
   }

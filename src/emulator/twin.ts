@@ -133,7 +133,7 @@ export class TwinStore {
 
   #save(): void {
     const tmp = `${this.file}.${process.pid}.tmp`;
-    fs.writeFileSync(tmp, JSON.stringify(this.#twins, null, 2) + '\n');
+    fs.writeFileSync(tmp, JSON.stringify(this.#twins, null, 2) + '\n', { mode: 0o600 });
     fs.renameSync(tmp, this.file);
   }
 }

@@ -3,6 +3,7 @@
 // cost no table scan. Policy (bounds, what to drop) lives in outbox.ts.
 
 import type Database from 'better-sqlite3';
+import { makePrivate } from '../state/modes.js';
 
 export interface OutboxRow {
   id: number;
@@ -74,6 +75,9 @@ export class OutboxStore {
 
   constructor(db: Database.Database) {
     this.#db = db;
+    // Queued telemetry is the user's data: 0600 whatever the umask. SQLite gives a new -wal
+    // and -shm the database file's mode, so after this they stay 0600 too.
+    if (!db.memory) makePrivate(db.name, `${db.name}-wal`, `${db.name}-shm`);
     db.exec(SCHEMA);
     const p = (sql: string) => db.prepare(sql);
     this.#s = {

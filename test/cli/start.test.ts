@@ -11,7 +11,7 @@ test('percept start shows telemetry arriving at the local emulator within 10 s',
   const dir = tempDir();
   const hubState = path.join(dir, 'hub');
   const t0 = Date.now();
-  const child = spawn(process.execPath, [CLI, 'start', '--state', hubState, '--no-preview', '--output', 'summary'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'start', '--state', hubState, '--no-preview', '--output', 'summary'], { cwd: ROOT, env: { ...process.env, PERCEPT_STATE_DIR: path.join(dir, 'state') }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout.on('data', (c) => (out += c));
@@ -26,7 +26,7 @@ test('percept start shows telemetry arriving at the local emulator within 10 s',
     // The emulator's log holds the same messages.
     const log = fs.readFileSync(path.join(hubState, 'messages.jsonl'), 'utf8').trim().split('\n');
     assert.ok(log.length >= 1);
-    assert.equal(JSON.parse(log[0]).deviceId, 'percept-dev');
+    assert.equal(JSON.parse(log[0]).deviceId, 'percept', 'the default device, the same as percept hub\'s');
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.equal(code, 0, err);

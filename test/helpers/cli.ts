@@ -1,6 +1,6 @@
 // Runs the built `percept` command as a child process, as a user would.
 import { spawn } from 'node:child_process';
-import { CLI, ROOT } from './paths.js';
+import { CLI, ROOT, tempDir } from './paths.js';
 
 export interface CliResult {
   code: number | null;
@@ -13,7 +13,8 @@ export function runCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutM
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI, ...args], {
       cwd: ROOT,
-      env: { ...process.env, PERCEPT_LOG_LEVEL: 'info', ...opts.env },
+      // Each call its own state folder (a run locks its folder), never the user's home.
+      env: { ...process.env, PERCEPT_LOG_LEVEL: 'info', PERCEPT_STATE_DIR: tempDir('percept-cli-state-'), ...opts.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
