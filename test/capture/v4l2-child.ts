@@ -40,13 +40,13 @@ export function resources(): Resources {
   for (const n of names) {
     try {
       const link = fs.readlinkSync(`/proc/self/fd/${n}`);
-      if (link.includes('[timerfd]') || link.includes('fake-v4l2') || link.startsWith('/dev/video')) cameraFds++;
+      if (link.includes('[timerfd]') || link.includes('memfd:fake-v4l2-buffer') || link.startsWith('/dev/video')) cameraFds++;
     } catch {
       // the descriptor readdir itself used is gone by now
     }
   }
   const maps = fs.readFileSync('/proc/self/maps', 'utf8').split('\n');
-  const cameraMaps = maps.filter((l) => l.includes('fake-v4l2') || l.includes('/dev/video')).length;
+  const cameraMaps = maps.filter((l) => l.includes('memfd:fake-v4l2-buffer') || l.includes('/dev/video')).length;
   return { fds: names.length, cameraFds, cameraMaps };
 }
 
@@ -128,6 +128,15 @@ async function stream(o: StreamOptions): Promise<Record<string, unknown>> {
   return { info, openError, frames, error, stats: statsBeforeClose, statsAfterClose: cam.stats(), controls, before, during, after: resources() };
 }
 
+/** Streams until the camera is unplugged, tries again at once, then again after waitMs. */
+async function reopen(o: StreamOptions & { waitMs: number }): Promise<Record<string, unknown>> {
+  const first = await stream({ ...o, count: Number.MAX_SAFE_INTEGER });
+  const whileGone = await stream(o);
+  await sleep(o.waitMs);
+  const afterReturn = await stream(o);
+  return { results: [first, whileGone, afterReturn] };
+}
+
 async function list(paths: string[]): Promise<Record<string, unknown>> {
   const b = loadV4l2Binding();
   const before = resources();
@@ -167,9 +176,10 @@ async function workerBody(): Promise<void> {
 }
 
 const [scenario, json] = process.argv.slice(2);
-const opts = JSON.parse(json ?? '{}') as StreamOptions & { paths?: string[] };
+const opts = JSON.parse(json ?? '{}') as StreamOptions & { paths?: string[]; waitMs: number };
 const run: Record<string, () => Promise<Record<string, unknown> | void>> = {
   stream: () => stream(opts),
+  reopen: () => reopen(opts),
   list: () => list(opts.paths ?? []),
   worker: () => worker(),
   'worker-body': () => workerBody(),
