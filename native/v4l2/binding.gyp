@@ -15,7 +15,9 @@
       "dependencies": [
         "<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except"
       ],
-      "defines": ["NAPI_VERSION=8"],
+      # A call from JavaScript while its worker is being terminated cannot throw; without this
+      # node-addon-api turns that into std::terminate (an abort of the whole process).
+      "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fvisibility=hidden"],
       "cflags_cc!": ["-std=gnu++17"]
     }

@@ -103,7 +103,8 @@ async function stream(o: StreamOptions): Promise<Record<string, unknown>> {
   let info: unknown = null;
   let openError: Record<string, unknown> | null = null;
   const opening = cam.open(o.open);
-  if (o.closeDuringOpenMs !== undefined) setTimeout(() => cam.close(), o.closeDuringOpenMs);
+  if (o.closeDuringOpenMs === 0) cam.close();
+  else if (o.closeDuringOpenMs !== undefined) setTimeout(() => cam.close(), o.closeDuringOpenMs);
   try {
     info = await opening;
   } catch (e) {

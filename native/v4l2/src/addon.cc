@@ -8,8 +8,29 @@
 
 namespace v4l2 {
 
+void AddonData::Watch(napi_env env) { napi_add_async_cleanup_hook(env, Stop, this, &cleanupHook); }
+
+void AddonData::Stop(napi_async_cleanup_hook_handle hook, void* arg) {
+  auto* a = static_cast<AddonData*>(arg);
+  a->stopping = true;
+  for (Camera* c : std::set<Camera*>(a->live)) c->Teardown(true);
+  if (a->liveHandles == 0 && a->cleanupHook) {
+    a->cleanupHook = nullptr;
+    napi_remove_async_cleanup_hook(hook);
+  }
+}
+
+void AddonData::HandlesClosed() {
+  if (--liveHandles == 0 && stopping && cleanupHook) {
+    napi_async_cleanup_hook_handle hook = cleanupHook;
+    cleanupHook = nullptr;
+    napi_remove_async_cleanup_hook(hook);
+  }
+}
+
 AddonData::~AddonData() {
-  // The environment is ending (process exit, worker terminated): release every camera.
+  // Normally Stop() ran first (cleanup hooks run newest first; this one was registered before
+  // it); whatever is left is released without its libuv handles' callbacks.
   for (Camera* c : std::set<Camera*>(live)) {
     c->Detach();
     c->Teardown(true);
@@ -61,6 +82,7 @@ Napi::Value JsDescribe(const Napi::CallbackInfo& info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   env.SetInstanceData<AddonData>(data);
+  data->Watch(env);
   Napi::Function ctor = Camera::Define(env);
   data->cameraCtor = Napi::Persistent(ctor);
   exports.Set("Camera", ctor);

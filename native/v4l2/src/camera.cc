@@ -136,6 +136,8 @@ void Camera::Opened(Device&& dev, const Failure& failure, Napi::Promise::Deferre
   napi_get_uv_event_loop(env, &loop);
   handles_ = new Handles();
   handles_->owner = this;
+  handles_->addon = addon_;
+  if (addon_) addon_->liveHandles++;
   handles_->poll.data = handles_;
   handles_->async.data = handles_;
   int r = uv_poll_init(loop, &handles_->poll, dev_.fd);
@@ -169,17 +171,44 @@ void Camera::Opened(Device&& dev, const Failure& failure, Napi::Promise::Deferre
 
 void Camera::OnPoll(uv_poll_t* handle, int status, int) {
   auto* h = static_cast<Handles*>(handle->data);
-  if (h->owner) h->owner->Drain(status);
+  if (h->owner) Guard(h, [&](Camera* c) { c->Drain(status); });
 }
 
 void Camera::OnAsync(uv_async_t* handle) {
   auto* h = static_cast<Handles*>(handle->data);
-  if (h->owner) h->owner->DeliverPending();
+  if (h->owner) Guard(h, [](Camera* c) { c->DeliverPending(); });
+}
+
+// A libuv callback has no JavaScript caller to throw to: a failed N-API call (the environment
+// is stopping, e.g. its worker was terminated, or memory ran out) stops the camera instead of
+// escaping into libuv and aborting the process.
+template <typename Fn>
+void Camera::Guard(Handles* h, Fn fn) {
+  napi_env env = h->owner->Env();
+  auto stop = [h]() {
+    if (Camera* c = h->owner) {
+      try {
+        c->Teardown(false);
+      } catch (...) {
+      }
+    }
+  };
+  try {
+    fn(h->owner);
+  } catch (const Napi::Error& e) {
+    stop();
+    if (!e.IsEmpty()) napi_fatal_exception(env, e.Value());
+  } catch (const std::exception&) {
+    stop();
+  }
 }
 
 void Camera::OnClosed(uv_handle_t* handle) {
   auto* h = static_cast<Handles*>(handle->data);
-  if (--h->open == 0) delete h;
+  if (--h->open > 0) return;
+  AddonData* a = h->addon;
+  delete h;
+  if (a) a->HandlesClosed();
 }
 
 void Camera::Drain(int status) {
@@ -305,6 +334,7 @@ void Camera::Teardown(bool finalizing) {
   pending_.clear();
   pending_.shrink_to_fit();
   if (addon_) addon_->live.erase(this);
+  addon_ = nullptr;  // closed for good; the environment's data may go before this object does
   if (finalizing) return;  // references belong to a dying environment: leave them to it
   onFrame_.Reset();
   onError_.Reset();

@@ -33,6 +33,7 @@ class Camera : public Napi::ObjectWrap<Camera> {
     uv_poll_t poll;
     uv_async_t async;
     Camera* owner = nullptr;
+    AddonData* addon = nullptr;
     int open = 0;
   };
 
@@ -53,6 +54,8 @@ class Camera : public Napi::ObjectWrap<Camera> {
   static void OnPoll(uv_poll_t* handle, int status, int events);
   static void OnAsync(uv_async_t* handle);
   static void OnClosed(uv_handle_t* handle);
+  template <typename Fn>
+  static void Guard(Handles* h, Fn fn);
   void Drain(int status);
   void DeliverPending();
   void Emit(Napi::Buffer<uint8_t> data, const Meta& meta);
