@@ -264,7 +264,7 @@ function unavailable(cause: unknown): V4l2UnavailableError {
       : [
           /NODE_MODULE_VERSION|different Node\.js version/.test(why)
             ? '  1. the addon was built for another Node.js: rebuild it with node scripts/build-native.mjs --clean'
-            : /ELF|wrong architecture|cannot open shared object/.test(why)
+            : /ELF|file too short|cannot open shared object/.test(why)
               ? `  1. the addon was built for another architecture than ${process.arch}: rebuild it on this machine (node scripts/build-native.mjs --clean) or cross-compile with node-gyp --arch=${process.arch}`
               : '  1. build it: apt-get install build-essential linux-libc-dev (Debian/Ubuntu), then node scripts/build-native.mjs',
           '  2. or point PERCEPT_V4L2_ADDON at a built v4l2.node',

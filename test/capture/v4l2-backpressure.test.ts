@@ -24,3 +24,10 @@ test('a prompt consumer gets every captured frame, in order', async () => {
   const seqs = r.frames.map((f) => f.sequence);
   assert.ok(seqs.every((s, i) => i === 0 || s > seqs[i - 1]), `in order: ${seqs.join(',')}`);
 });
+
+test('done() hands over the waiting frame at once, even when the camera sends no more', async () => {
+  // Three frames, then silence: frame 0 is held while 1 and 2 arrive; 2 replaces 1.
+  const r = await runFake('stream', { open: { format: 'nv12', width: 640, height: 480, fps: 30 }, count: 2, holdMs: 300, timeoutMs: 2000 }, { FAKE_V4L2_STALL_AFTER: '3' });
+  assert.deepEqual(r.frames.map((f) => f.sequence), [0, 2]);
+  assert.equal(r.stats.dropped, 1);
+});

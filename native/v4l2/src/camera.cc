@@ -242,6 +242,10 @@ void Camera::Drain(int status) {
       size_t out = jpeg && fixHuffman_ ? JpegOutputSize(src, used) : used;
       uint8_t* dst;
       if (!inFlight_) {
+        if (hasPending_) {  // done() came, its hand-over has not run yet: this one is newer
+          hasPending_ = false;
+          dropped_++;
+        }
         direct = Napi::Buffer<uint8_t>::New(env, out);
         dst = direct.Data();
       } else {
