@@ -33,14 +33,26 @@ export interface ErrorJson {
   errnoName?: string | null;
 }
 
-/** Runs a scenario of v4l2-child.js with `env` added to FAKE_V4L2 settings; resolves its JSON. */
+/** Runs a scenario of v4l2-child.js with the fake camera preloaded and `env` (its FAKE_V4L2_*
+ * settings) added; resolves the JSON it prints. */
 export function runFake<T = StreamResult>(scenario: string, options: unknown, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<T> {
+  if (!fs.existsSync(FAKE_LIB)) return Promise.reject(new Error(`${FAKE_LIB} is missing: build it with npm run build`));
+  return runChild<T>(scenario, options, { ...process.env, LD_PRELOAD: FAKE_LIB, ...env }, timeoutMs);
+}
+
+/** The same against the machine's real devices (a camera, vivid, v4l2loopback): nothing preloaded. */
+export function runReal<T = StreamResult>(scenario: string, options: unknown, timeoutMs = 30_000): Promise<T> {
+  const env = { ...process.env };
+  delete env.LD_PRELOAD;
+  return runChild<T>(scenario, options, env, timeoutMs);
+}
+
+function runChild<T>(scenario: string, options: unknown, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
-    if (!fs.existsSync(FAKE_LIB)) return reject(new Error(`${FAKE_LIB} is missing: build it with npm run build`));
     const child = spawn(process.execPath, [CHILD, scenario, JSON.stringify(options)], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
-      env: { ...process.env, LD_PRELOAD: FAKE_LIB, ...env },
+      env,
     });
     let out = '';
     let err = '';
