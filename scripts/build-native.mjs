@@ -12,7 +12,7 @@
 //   --clean     reconfigure from scratch (after a Node, kernel-header or tpm2-tss upgrade)
 //   --optional  a failed compile is a warning, not an error (ignored when CI=true)
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -84,13 +84,13 @@ if (process.platform !== 'linux') {
 }
 
 // --- the fake camera for the capture tests (absent from installed packages) ---
-const fakeSrc = path.join(root, 'test', 'fake-v4l2', 'fake-v4l2.c');
-if (process.platform === 'linux' && existsSync(fakeSrc)) {
-  const out = path.join(root, 'test', 'fake-v4l2', 'libfakev4l2.so');
+const fakeDir = path.join(root, 'test', 'fake-v4l2');
+if (process.platform === 'linux' && existsSync(path.join(fakeDir, 'fake-v4l2.c'))) {
+  const out = path.join(fakeDir, 'libfakev4l2.so');
+  const sources = readdirSync(fakeDir).filter((n) => n.endsWith('.c')).map((n) => path.join(fakeDir, n));
   const cc = process.env.CC ?? 'cc';
-  const r = spawnSync(cc, ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-o', out, fakeSrc, '-ldl', '-lpthread'], {
-    stdio: 'inherit',
-  });
+  const flags = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-fvisibility=hidden'];
+  const r = spawnSync(cc, [...flags, '-o', out, ...sources, '-ldl', '-lpthread'], { stdio: 'inherit' });
   if (r.status === 0) console.log(`percept: built ${path.relative(root, out)}`);
   else if (optional) warn(['building test/fake-v4l2 failed; the capture tests cannot run (--optional).']);
   else {
