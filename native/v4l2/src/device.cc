@@ -85,7 +85,9 @@ Failure Device::Start(const std::string& path, const StreamRequest& req) {
     fmt.fmt.pix.height = req.height;
     fmt.fmt.pix.field = V4L2_FIELD_NONE;
     if (int e = Xioctl(fd, VIDIOC_S_FMT, &fmt)) return SysFailure("VIDIOC_S_FMT", e);
-    if (fmt.fmt.pix.pixelformat != req.fourcc)
+    // Some older cameras call their MJPEG "JPEG": the same frames.
+    bool jpegAlias = req.fourcc == V4L2_PIX_FMT_MJPEG && fmt.fmt.pix.pixelformat == V4L2_PIX_FMT_JPEG;
+    if (fmt.fmt.pix.pixelformat != req.fourcc && !jpegAlias)
       return OwnFailure("ERR_CAMERA_FORMAT", "VIDIOC_S_FMT",
                         "the camera does not offer " + FourccString(req.fourcc) + " (it chose " +
                             FourccString(fmt.fmt.pix.pixelformat) + "); pick a format that `percept cameras` lists");
