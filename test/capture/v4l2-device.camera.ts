@@ -1,7 +1,8 @@
 // The native addon against a real device: a USB camera, vivid or v4l2loopback, named by
 // PERCEPT_V4L2_DEVICE=/dev/videoN (see native/v4l2/README.md). The checks hold for any camera:
 // it is listed and described, 20 frames of its preferred format arrive whole, and close()
-// releases every descriptor and mapping. Without a device named, the test says so and skips.
+// releases every descriptor and mapping. Not part of `npm test` (no machine of CI's has a
+// camera): run it with `npm run test:camera` where one exists.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -11,10 +12,10 @@ import { runReal } from './v4l2-harness.js';
 import type { NativeDeviceDescription, NativeDeviceInfo, NativePixelFormat } from '../../src/capture/v4l2-binding.js';
 
 const DEVICE = process.env.PERCEPT_V4L2_DEVICE;
-const skip = DEVICE ? false : 'no real camera here: set PERCEPT_V4L2_DEVICE=/dev/videoN to run against a camera, vivid or v4l2loopback';
+if (!DEVICE) throw new Error('name the device: PERCEPT_V4L2_DEVICE=/dev/videoN npm run test:camera (a camera, vivid or v4l2loopback)');
 const FOURCCS: [string, NativePixelFormat][] = [['MJPG', 'mjpeg'], ['YUYV', 'yuyv'], ['NV12', 'nv12']];
 
-test('a real device is listed, described, streams 20 whole frames and is released by close()', { skip }, async () => {
+test('a real device is listed, described, streams 20 whole frames and is released by close()', async () => {
   const path = DEVICE!;
   const listed = await runReal<{ devices: NativeDeviceInfo[]; described: NativeDeviceDescription[] }>('list', { paths: [path] });
   const dev = listed.devices.find((d) => d.path === path);
