@@ -13,6 +13,9 @@ const require = createRequire(import.meta.url);
 const device = require('azure-iot-device') as typeof import('azure-iot-device');
 const mqtt = require('azure-iot-device-mqtt') as typeof import('azure-iot-device-mqtt');
 
+/** What every write to the service API carries: it refuses other bodies (415). */
+export const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+
 export interface TestHub {
   hub: HubEmulator;
   deviceId: string;
