@@ -1,8 +1,10 @@
 // The service side over HTTP on loopback, JSON in and out: the registry (SAS and X.509 devices,
 // CA certificates), received messages (listed or followed as server-sent events / NDJSON), twins,
-// direct methods, cloud-to-device and module input messages, and fault injection.
+// direct methods, cloud-to-device and module input messages, and fault injection. Only local
+// programs are served (api-gate.ts).
 import http from 'node:http';
 import type net from 'node:net';
+import { admit } from './api-gate.js';
 import type { Faults } from './broker.js';
 import type { DeviceCertificateFiles } from './device-certs.js';
 import { EmulatorError } from './errors.js';
@@ -58,6 +60,14 @@ export class ServiceApi {
 
   static async start(port: number, backend: ServiceBackend): Promise<ServiceApi> {
     const server = http.createServer((req, res) => {
+      try {
+        admit(req);
+      } catch (err) {
+        // the body is not read: close rather than wait for it on a kept-alive connection
+        res.setHeader('connection', 'close');
+        sendError(res, err);
+        return;
+      }
       route(req, res, backend).then(
         (reply) => {
           if (reply !== 'streamed') sendJson(res, reply[0], reply[1]);

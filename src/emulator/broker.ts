@@ -1,6 +1,7 @@
 // The MQTT front end: aedes over node:tls on loopback (and over WebSockets, whose streams are
 // handed in). It authenticates CONNECTs by SAS token or client certificate, closes connections
 // whose token expires, confines each identity to IoT Hub's topics, and delivers the hub's messages.
+// Each connection's inbound bytes are bounded by a guard (mqtt-guard.ts).
 import type crypto from 'node:crypto';
 import type http from 'node:http';
 import type net from 'node:net';
@@ -10,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket, type Subscription } from 'aedes';
 import { authenticate } from './auth.js';
 import { EmulatorError } from './errors.js';
+import { MQTT_BOUNDS, MqttGuard } from './mqtt-guard.js';
 import type { Credential } from './registry.js';
 import { allowedFilters, parseInbound, type Inbound } from './topics.js';
 import type { EmulatorLogger, Identity } from './types.js';
@@ -72,6 +74,9 @@ export class Broker {
   #sockets = new Set<net.Socket>();
   /** The TLS socket under each client (the connection itself, or the one carrying its WebSocket). */
   #tlsOf = new WeakMap<Client, { socket: tls.TLSSocket; transport: 'mqtts' | 'wss' }>();
+  #guards = new WeakMap<Client, MqttGuard>();
+  /** Connections accepted that have not authenticated yet. */
+  #unauthenticated = 0;
 
   private constructor(aedes: Aedes, server: tls.Server, opts: BrokerOptions) {
     this.#aedes = aedes;
@@ -84,12 +89,20 @@ export class Broker {
     const aedes = await Aedes.createBroker({
       // IoT Hub client ids are `deviceId/moduleId`, up to 257 characters
       maxClientsIdLength: 257,
+      connectTimeout: MQTT_BOUNDS.connectTimeoutMs,
       authenticate: (client, username, password, done) => ref.self!.#authenticate(client, username, password, done),
       authorizePublish: (client, packet, done) => ref.self!.#authorizePublish(client, packet, done),
       authorizeSubscribe: (client, sub, done) => ref.self!.#authorizeSubscribe(client, sub, done),
     });
     // IoT Hub asks every client for a certificate and decides at CONNECT, so none is refused here
-    const server = tls.createServer({ key: opts.tls.keyPem, cert: opts.tls.certPem, minVersion: 'TLSv1.2', requestCert: true, rejectUnauthorized: false });
+    const server = tls.createServer({
+      key: opts.tls.keyPem,
+      cert: opts.tls.certPem,
+      minVersion: 'TLSv1.2',
+      requestCert: true,
+      rejectUnauthorized: false,
+      handshakeTimeout: MQTT_BOUNDS.connectTimeoutMs,
+    });
     const self = new Broker(aedes, server, opts);
     ref.self = self;
     self.#wire();
@@ -174,11 +187,27 @@ export class Broker {
 
   /** Serves one MQTT connection: a TLS socket, or a stream over a WebSocket carried by `socket`. */
   accept(stream: Duplex, socket: tls.TLSSocket, req?: http.IncomingMessage): void {
+    const log = this.#opts.logger;
+    if (this.#unauthenticated >= MQTT_BOUNDS.unauthenticatedConnections) {
+      log.warn({ remote: socket.remoteAddress, limit: MQTT_BOUNDS.unauthenticatedConnections }, 'too many connections waiting to authenticate: closing a new one');
+      stream.destroy();
+      socket.destroy();
+      return;
+    }
+    this.#unauthenticated++;
     this.#sockets.add(socket);
     socket.on('close', () => this.#sockets.delete(socket));
     const client = this.#aedes.handle(stream, req);
+    const guard = new MqttGuard(stream, (reason) => {
+      log.info({ clientId: client.id, reason }, 'connection over its bounds: closing');
+      stream.destroy();
+      socket.destroy();
+    });
+    this.#guards.set(client, guard);
     this.#tlsOf.set(client, { socket, transport: stream === socket ? 'mqtts' : 'wss' });
     stream.on('close', () => {
+      if (!guard.authenticated) this.#unauthenticated--;
+      guard.authenticate(); // counted once
       const t = this.#timers.get(client);
       if (t) clearTimeout(t);
       this.#timers.delete(client);
@@ -209,6 +238,7 @@ export class Broker {
       if (s) this.#opts.handler.onSubscribed(s, subs.map((x) => x.topic));
     });
     this.#aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
+    this.#aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection error before CONNECT completed'));
   }
 
   #authenticate(
@@ -240,6 +270,11 @@ export class Broker {
     }
     const { id, key, auth, expiresAt } = result;
     this.#pending.set(client, { id, key, client, auth, transport: conn?.transport ?? 'mqtts', expiresAt });
+    const guard = this.#guards.get(client);
+    if (guard && !guard.authenticated) {
+      guard.authenticate();
+      this.#unauthenticated--;
+    }
     if (expiresAt !== Infinity) this.#armExpiry(client, expiresAt, key);
     finish(null);
   }

@@ -13,6 +13,9 @@ export type EmulatorErrorCode =
   | 'QueueDepthExceeded'
   | 'NotFound'
   | 'MethodNotAllowed'
+  | 'ForbiddenOrigin'
+  | 'MisdirectedRequest'
+  | 'UnsupportedMediaType'
   | 'Closed'
   | 'PortInUse'
   | 'PortNotAllowed'
@@ -30,6 +33,9 @@ const STATUS: Record<EmulatorErrorCode, number> = {
   QueueDepthExceeded: 403,
   NotFound: 404,
   MethodNotAllowed: 405,
+  ForbiddenOrigin: 403,
+  MisdirectedRequest: 421,
+  UnsupportedMediaType: 415,
   Closed: 503,
   PortInUse: 500,
   PortNotAllowed: 500,

@@ -3,6 +3,7 @@
 import type http from 'node:http';
 import type net from 'node:net';
 import { EmulatorError } from './errors.js';
+import { parseJson } from './json.js';
 
 /** Largest request body accepted: a 128 KB method payload plus JSON overhead, with room to spare. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -17,11 +18,7 @@ export async function readJson(req: http.IncomingMessage): Promise<unknown> {
   }
   const text = Buffer.concat(chunks).toString('utf8');
   if (text.trim() === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new EmulatorError('BadRequest', 'Request body is not valid JSON');
-  }
+  return parseJson(text, 'Request body');
 }
 
 export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {

@@ -1,6 +1,7 @@
 // Direct method invocations in flight: each gets a request id, waits for the device's
 // `$iothub/methods/res/{status}/?$rid=` and ends with the answer or a 504 at its timeout.
 import { EmulatorError } from './errors.js';
+import { jsonOrText } from './json.js';
 import { LIMITS } from './types.js';
 
 export interface MethodResult {
@@ -72,15 +73,7 @@ export class MethodCalls {
       throw err;
     }
     const text = payload.toString('utf8');
-    let parsed: unknown = null;
-    if (text.trim() !== '') {
-      try {
-        parsed = JSON.parse(text);
-      } catch {
-        parsed = text;
-      }
-    }
-    p.resolve({ status, payload: parsed });
+    p.resolve({ status, payload: text.trim() === '' ? null : jsonOrText(text) });
   }
 
   cancelAll(): void {

@@ -3,6 +3,7 @@
 // Followers (the HTTP stream) are told of each new message.
 import fs from 'node:fs';
 import path from 'node:path';
+import { jsonOrText } from './json.js';
 import type { Identity, ReceivedMessage } from './types.js';
 import { makePrivate } from '../state/modes.js';
 
@@ -34,14 +35,7 @@ export function toReceived(
 ): ReceivedMessage {
   const enqueuedTime = new Date().toISOString();
   const text = payload.toString('utf8');
-  let body: unknown = text;
-  if (text.trim() !== '') {
-    try {
-      body = JSON.parse(text);
-    } catch {
-      // not JSON: keep the text
-    }
-  }
+  const body = jsonOrText(text);
   return {
     seq,
     deviceId: id.deviceId,

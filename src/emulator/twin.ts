@@ -24,17 +24,25 @@ function isObject(v: unknown): v is Section {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** IoT Hub: keys are non-empty, at most 1 KB, without '.', '$', space or control characters. */
+/**
+ * IoT Hub: keys are non-empty, at most 1 KB, without '.', '$', space or control characters.
+ * `__proto__` is refused too: assigning it to a JavaScript object sets the prototype instead
+ * of a property, so neither this store nor a device's twin code could carry it faithfully.
+ */
 function checkKeys(value: Json, depth: number, where: string): void {
+  if (typeof value !== 'object' || value === null) return;
+  // arrays count as levels too, so no nesting of any kind recurses past the limit
+  if (depth > LIMITS.twinDepth) {
+    throw new EmulatorError('BadRequest', `Twin ${where} nests deeper than ${LIMITS.twinDepth} levels: flatten the patch`);
+  }
   if (Array.isArray(value)) {
     for (const v of value) checkKeys(v, depth + 1, where);
     return;
   }
-  if (!isObject(value)) return;
-  if (depth > LIMITS.twinDepth) {
-    throw new EmulatorError('BadRequest', `Twin ${where} nests deeper than ${LIMITS.twinDepth} levels: flatten the patch`);
-  }
   for (const [k, v] of Object.entries(value)) {
+    if (k === '__proto__') {
+      throw new EmulatorError('BadRequest', `Twin ${where} key "__proto__" is not allowed: JavaScript twin code cannot hold it as a property; rename it`);
+    }
     if (k === '' || Buffer.byteLength(k) > 1024 || /[.$ \u0000-\u001f\u007f-\u009f]/.test(k)) {
       throw new EmulatorError(
         'BadRequest',

@@ -24,7 +24,7 @@ export interface ReceivedMessage {
   systemProperties: Record<string, string>;
   /** Application properties. */
   properties: Record<string, string>;
-  /** JSON when the bytes parse as JSON, else the UTF-8 text. */
+  /** JSON when the bytes parse as JSON (nested at most 64 levels), else the UTF-8 text. */
   body: unknown;
   /** The exact bytes. */
   bodyBase64: string;

@@ -4,18 +4,9 @@
 // flood the log.
 
 import crypto from 'node:crypto';
-import net from 'node:net';
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '../log.js';
-
-/** True for addresses only this machine can reach. */
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h.endsWith('.localhost')) return true;
-  if (net.isIPv4(h)) return h.startsWith('127.');
-  if (net.isIPv6(h)) return h === '::1' || /^::ffff:127\./.test(h);
-  return false;
-}
+import { isLoopbackHostHeader } from '../loopback.js';
 
 /** A token for a non-loopback bind when the configuration gives none. */
 export function generateToken(): string {
@@ -62,8 +53,7 @@ export class Gate {
     }
     // Tokenless service is only offered on loopback; a foreign Host header there means a
     // browser was pointed at us through someone else's DNS name.
-    const host = (req.headers.host ?? '').replace(/:\d+$/, '');
-    if (this.#loopback && host && !isLoopbackHost(host)) {
+    if (this.#loopback && !isLoopbackHostHeader(req.headers.host)) {
       this.#refused(req, url, 'foreign Host header');
       return { ok: false, status: 421, reason: 'this preview answers to localhost names only' };
     }

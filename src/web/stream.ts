@@ -1,7 +1,7 @@
 // The frame fan-out: Server-Sent Events (JPEG as base64 with its detections, plus status
 // ticks) for the page, and multipart MJPEG for plain HTTP clients. It asks to be fed frames
-// only while a client is connected, caps each source at maxFps, and skips frames for a client
-// whose socket is still full rather than queueing them.
+// only while a client is connected, caps each source at maxFps, skips frames for a client
+// whose socket is still full rather than queueing them, and evicts one that stays full.
 
 import type { ServerResponse } from 'node:http';
 import type { TappedFrame } from '../pipeline/pipeline.js';
@@ -10,11 +10,16 @@ import { toJpeg } from './transcode.js';
 
 const BOUNDARY = 'perceptframe';
 
+/** A client whose socket has not drained for this long has stopped reading: its slot is freed. */
+export const STALL_MS = 5000;
+
 interface Client {
   kind: 'sse' | 'mjpeg';
   res: ServerResponse;
   /** Only frames of this source (MJPEG carries one picture stream); null = all. */
   source: string | null;
+  /** When a write last found the socket full, until it drains; null while it keeps up. */
+  stalledSince: number | null;
 }
 
 export interface FrameHubOptions {
@@ -26,6 +31,8 @@ export interface FrameHubOptions {
   /** The status event sent to SSE clients on connect and every second. */
   statusMessage: () => unknown;
   statusEveryMs?: number;
+  /** Evict a client whose socket stays full this long (default STALL_MS). */
+  stallMs?: number;
 }
 
 export class FrameHub {
@@ -59,15 +66,16 @@ export class FrameHub {
     res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', 'X-Accel-Buffering': 'no' });
     // Reconnect quickly after an agent restart; the first status fills the page at once.
     res.write(`retry: 2000\n\n`);
-    this.#add({ kind: 'sse', res, source: null });
-    this.#writeStatus(res);
+    const c: Client = { kind: 'sse', res, source: null, stalledSince: null };
+    this.#add(c);
+    this.#writeStatus(c);
   }
 
   addMjpeg(res: ServerResponse, source: string | null): void {
     res.writeHead(200, { 'Content-Type': `multipart/x-mixed-replace; boundary=${BOUNDARY}`, 'Cache-Control': 'no-store' });
     // Answer at once: a client should not wait for the first picture to learn it is accepted.
     res.flushHeaders();
-    this.#add({ kind: 'mjpeg', res, source });
+    this.#add({ kind: 'mjpeg', res, source, stalledSince: null });
   }
 
   #add(c: Client): void {
@@ -76,6 +84,7 @@ export class FrameHub {
     c.res.on('close', () => this.#remove(c));
     // A write racing a hang-up must not become an unhandled 'error' event.
     c.res.on('error', () => this.#remove(c));
+    c.res.on('drain', () => (c.stalledSince = null));
     this.#o.logger.debug({ kind: c.kind, clients: this.#clients.size }, 'preview client connected');
     if (this.#clients.size === 1) {
       this.#o.onActive(true);
@@ -96,10 +105,31 @@ export class FrameHub {
   }
 
   #tick(): void {
-    for (const c of this.#clients) if (c.kind === 'sse' && writable(c.res)) this.#writeStatus(c.res);
+    this.#evictStalled();
+    for (const c of this.#clients) if (c.kind === 'sse' && writable(c.res)) this.#writeStatus(c);
   }
 
-  #writeStatus(res: ServerResponse): void {
+  /**
+   * Sixteen viewers that stop reading would otherwise hold every slot for as long as their
+   * connections live; skipping their frames keeps memory flat but not the slots free.
+   */
+  #evictStalled(): void {
+    const limit = this.#o.stallMs ?? STALL_MS;
+    const now = performance.now();
+    for (const c of [...this.#clients]) {
+      if (c.stalledSince === null || now - c.stalledSince < limit) continue;
+      this.#o.logger.info({ kind: c.kind, stalledMs: Math.round(now - c.stalledSince) }, 'preview client stopped reading: disconnected');
+      this.#remove(c);
+      c.res.destroy();
+    }
+  }
+
+  /** Writes, noting when the socket is left full so a client that never drains can be evicted. */
+  #write(c: Client, chunk: string | Buffer): void {
+    if (!c.res.write(chunk)) c.stalledSince ??= performance.now();
+  }
+
+  #writeStatus(c: Client): void {
     let msg: string;
     try {
       msg = `event: status\ndata: ${JSON.stringify(this.#o.statusMessage())}\n\n`;
@@ -107,7 +137,7 @@ export class FrameHub {
       this.#o.logger.warn({ err: (e as Error).message }, 'preview: status snapshot failed');
       return;
     }
-    res.write(msg);
+    this.#write(c, msg);
   }
 
   /** A tapped frame from the pipeline: dropped unless its source is due for a picture. */
@@ -152,12 +182,12 @@ export class FrameHub {
       }
       if (c.kind === 'sse') {
         sse ??= `event: frame\ndata: ${JSON.stringify(frameMessage(f, jpeg))}\n\n`;
-        c.res.write(sse);
+        this.#write(c, sse);
       } else {
         head ??= Buffer.from(`--${BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: ${jpeg.length}\r\n\r\n`);
-        c.res.write(head);
-        c.res.write(jpeg);
-        c.res.write('\r\n');
+        this.#write(c, head);
+        this.#write(c, jpeg);
+        this.#write(c, '\r\n');
       }
       this.#sent++;
     }

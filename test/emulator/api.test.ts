@@ -2,7 +2,7 @@
 // bad JSON, bad fields, unknown routes and wrong methods.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startTestHub } from '../helpers/emulator.js';
+import { JSON_HEADERS, startTestHub } from '../helpers/emulator.js';
 
 async function call(url: string, init?: RequestInit): Promise<{ status: number; body: Record<string, unknown> & { error?: { code: string; message: string } } }> {
   const res = await fetch(url, init);
@@ -12,13 +12,13 @@ async function call(url: string, init?: RequestInit): Promise<{ status: number; 
 test('registry routes and error shape', { timeout: 10_000 }, async () => {
   const h = await startTestHub();
   try {
-    const created = await call(`${h.api}/devices`, { method: 'POST', body: '{"id":"cam-9"}' });
+    const created = await call(`${h.api}/devices`, { method: 'POST', headers: JSON_HEADERS, body: '{"id":"cam-9"}' });
     assert.equal(created.status, 201);
     assert.match(String(created.body.connectionString), new RegExp(`^HostName=localhost:${h.hub.mqttPort};DeviceId=cam-9;SharedAccessKey=`));
-    const again = await call(`${h.api}/devices`, { method: 'POST', body: '{"id":"cam-9"}' });
+    const again = await call(`${h.api}/devices`, { method: 'POST', headers: JSON_HEADERS, body: '{"id":"cam-9"}' });
     assert.equal(again.status, 200);
     assert.equal(again.body.connectionString, created.body.connectionString);
-    const mod = await call(`${h.api}/devices/cam-9/modules`, { method: 'POST', body: '{"id":"percept"}' });
+    const mod = await call(`${h.api}/devices/cam-9/modules`, { method: 'POST', headers: JSON_HEADERS, body: '{"id":"percept"}' });
     assert.equal(mod.status, 201);
     assert.match(String(mod.body.connectionString), /;DeviceId=cam-9;ModuleId=percept;SharedAccessKey=/);
 
@@ -32,10 +32,10 @@ test('registry routes and error shape', { timeout: 10_000 }, async () => {
     assert.equal(one.body.connected, false);
 
     const cases: Array<[string, RequestInit | undefined, number, string]> = [
-      [`${h.api}/devices`, { method: 'POST', body: '{"id":"bad/id"}' }, 400, 'BadRequest'],
-      [`${h.api}/devices`, { method: 'POST', body: '{"id":' }, 400, 'BadRequest'],
-      [`${h.api}/devices`, { method: 'POST', body: '{"id":"x","colour":"red"}' }, 400, 'BadRequest'],
-      [`${h.api}/devices`, { method: 'PUT', body: '{}' }, 405, 'MethodNotAllowed'],
+      [`${h.api}/devices`, { method: 'POST', headers: JSON_HEADERS, body: '{"id":"bad/id"}' }, 400, 'BadRequest'],
+      [`${h.api}/devices`, { method: 'POST', headers: JSON_HEADERS, body: '{"id":' }, 400, 'BadRequest'],
+      [`${h.api}/devices`, { method: 'POST', headers: JSON_HEADERS, body: '{"id":"x","colour":"red"}' }, 400, 'BadRequest'],
+      [`${h.api}/devices`, { method: 'PUT', headers: JSON_HEADERS, body: '{}' }, 405, 'MethodNotAllowed'],
       [`${h.api}/nowhere`, undefined, 404, 'NotFound'],
       [`${h.api}/devices/ghost/twin`, undefined, 404, 'DeviceNotFound'],
       [`${h.api}/devices/cam-9/modules/ghost/twin`, undefined, 404, 'ModuleNotFound'],

@@ -2,7 +2,7 @@
 // SDK; a message sent while the device is offline waits and arrives once it subscribes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { deviceClient, startTestHub } from '../helpers/emulator.js';
+import { deviceClient, JSON_HEADERS, startTestHub } from '../helpers/emulator.js';
 
 type Message = import('azure-iot-device').Message;
 
@@ -12,6 +12,7 @@ test('C2D through the API reaches the device, also when it was offline', { timeo
   try {
     const early = await fetch(`${h.api}/devices/${h.deviceId}/c2d`, {
       method: 'POST',
+      headers: JSON_HEADERS,
       body: JSON.stringify({ body: 'while offline', messageId: 'c2d-0' }),
     });
     assert.equal(early.status, 202);
@@ -27,6 +28,7 @@ test('C2D through the API reaches the device, also when it was offline', { timeo
     await client.open();
     const res = await fetch(`${h.api}/devices/${h.deviceId}/c2d`, {
       method: 'POST',
+      headers: JSON_HEADERS,
       body: JSON.stringify({ body: { command: 'snapshot' }, properties: { priority: 'high' }, correlationId: 'corr-9', contentType: 'application/json' }),
     });
     assert.equal(res.status, 202);
@@ -38,9 +40,9 @@ test('C2D through the API reaches the device, also when it was offline', { timeo
     assert.equal(received[1].contentType, 'application/json');
     assert.equal(received[1].properties.getValue('priority'), 'high');
 
-    const bad = await fetch(`${h.api}/devices/${h.deviceId}/c2d`, { method: 'POST', body: '{"properties":{"n":1}}' });
+    const bad = await fetch(`${h.api}/devices/${h.deviceId}/c2d`, { method: 'POST', headers: JSON_HEADERS, body: '{"properties":{"n":1}}' });
     assert.equal(bad.status, 400);
-    const missing = await fetch(`${h.api}/devices/ghost/c2d`, { method: 'POST', body: '{"body":1}' });
+    const missing = await fetch(`${h.api}/devices/ghost/c2d`, { method: 'POST', headers: JSON_HEADERS, body: '{"body":1}' });
     assert.equal(missing.status, 404);
   } finally {
     await client.close();

@@ -4,10 +4,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { azureDevice, deviceClient, startTestHub } from '../helpers/emulator.js';
+import { azureDevice, deviceClient, JSON_HEADERS, startTestHub } from '../helpers/emulator.js';
 
 async function faults(api: string, body: unknown, method = 'POST'): Promise<{ faults: Record<string, unknown>; dropped?: number }> {
-  const res = await fetch(`${api}/faults`, { method, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${api}/faults`, { method, headers: JSON_HEADERS, body: body === undefined ? undefined : JSON.stringify(body) });
   assert.equal(res.status, 200);
   return (await res.json()) as { faults: Record<string, unknown>; dropped?: number };
 }
@@ -63,7 +63,7 @@ test('refuseAuth and delayMs, then DELETE /faults restores service', { timeout: 
     const reset = await faults(h.api, undefined, 'DELETE');
     assert.deepEqual(reset.faults, { refuseAuth: false, stopAcks: false, delayMs: 0 });
 
-    const bad = await fetch(`${h.api}/faults`, { method: 'POST', body: '{"stopAcks":"yes"}' });
+    const bad = await fetch(`${h.api}/faults`, { method: 'POST', headers: JSON_HEADERS, body: '{"stopAcks":"yes"}' });
     assert.equal(bad.status, 400);
     const body = (await bad.json()) as { error: { code: string; message: string } };
     assert.equal(body.error.code, 'BadRequest');

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EmulatorError } from '../../src/emulator/index.js';
-import { deviceClient, FILTERS, startTestHub, waitForSubscription } from '../helpers/emulator.js';
+import { deviceClient, FILTERS, JSON_HEADERS, startTestHub, waitForSubscription } from '../helpers/emulator.js';
 
 test('a method invoked through the API is answered by the device', { timeout: 20_000 }, async () => {
   const h = await startTestHub();
@@ -16,6 +16,7 @@ test('a method invoked through the API is answered by the device', { timeout: 20
     await waitForSubscription(h.hub, FILTERS.methods, h.deviceId);
     const res = await fetch(`${h.api}/devices/${h.deviceId}/methods/reconfigure`, {
       method: 'POST',
+      headers: JSON_HEADERS,
       body: JSON.stringify({ payload: { fps: 5 }, timeoutSeconds: 5 }),
     });
     assert.equal(res.status, 200);
@@ -28,13 +29,14 @@ test('a method invoked through the API is answered by the device', { timeout: 20
     // payloads over 128 KB are refused before they reach the device
     const big = await fetch(`${h.api}/devices/${h.deviceId}/methods/reconfigure`, {
       method: 'POST',
+      headers: JSON_HEADERS,
       body: JSON.stringify({ payload: 'x'.repeat(129 * 1024) }),
     });
     assert.equal(big.status, 413);
 
     // a response over 128 KB fails the call (502) and the hub drops the offending connection
     client.onDeviceMethod('huge', (_req, res) => res.send(200, 'x'.repeat(129 * 1024), () => {}));
-    const huge = await fetch(`${h.api}/devices/${h.deviceId}/methods/huge`, { method: 'POST', body: '{}' });
+    const huge = await fetch(`${h.api}/devices/${h.deviceId}/methods/huge`, { method: 'POST', headers: JSON_HEADERS, body: '{}' });
     assert.equal(huge.status, 502);
     assert.equal(((await huge.json()) as { error: { code: string } }).error.code, 'DeviceResponseTooLarge');
   } finally {
@@ -46,7 +48,7 @@ test('a method invoked through the API is answered by the device', { timeout: 20
 test('a method to an offline device is a 404 DeviceNotOnline', { timeout: 10_000 }, async () => {
   const h = await startTestHub();
   try {
-    const res = await fetch(`${h.api}/devices/${h.deviceId}/methods/ping`, { method: 'POST', body: '{}' });
+    const res = await fetch(`${h.api}/devices/${h.deviceId}/methods/ping`, { method: 'POST', headers: JSON_HEADERS, body: '{}' });
     assert.equal(res.status, 404);
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'DeviceNotOnline');
     await assert.rejects(h.hub.invokeMethod(h.deviceId, 'ping'), (e) => EmulatorError.is(e, 'DeviceNotOnline'));
@@ -67,6 +69,7 @@ test('a method the device does not answer is a 504 at the timeout', { timeout: 1
     const started = Date.now();
     const res = await fetch(`${h.api}/devices/${h.deviceId}/methods/slow`, {
       method: 'POST',
+      headers: JSON_HEADERS,
       body: JSON.stringify({ payload: null, timeoutSeconds: 0.5 }),
     });
     const elapsed = Date.now() - started;
@@ -74,7 +77,7 @@ test('a method the device does not answer is a 504 at the timeout', { timeout: 1
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'GatewayTimeout');
     assert.ok(elapsed >= 450 && elapsed < 3000, `timed out after ${elapsed} ms`);
 
-    const bad = await fetch(`${h.api}/devices/${h.deviceId}/methods/slow`, { method: 'POST', body: '{"timeoutSeconds":"soon"}' });
+    const bad = await fetch(`${h.api}/devices/${h.deviceId}/methods/slow`, { method: 'POST', headers: JSON_HEADERS, body: '{"timeoutSeconds":"soon"}' });
     assert.equal(bad.status, 400);
   } finally {
     await client.close();

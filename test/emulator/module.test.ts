@@ -3,7 +3,7 @@
 // input messages reach it through the module routes of the HTTP API.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { azureDevice, azureMqtt, FILTERS, startTestHub, waitForSubscription } from '../helpers/emulator.js';
+import { azureDevice, azureMqtt, FILTERS, JSON_HEADERS, startTestHub, waitForSubscription } from '../helpers/emulator.js';
 
 type Message = import('azure-iot-device').Message;
 
@@ -36,19 +36,20 @@ test('ModuleClient with a module identity: telemetry, twin, methods, inputs', { 
       twin.on('properties.desired', (d: Record<string, unknown>) => d.threshold !== undefined && resolve(d)),
     );
     await waitForSubscription(h.hub, FILTERS.desired, 'edge-1', 'percept');
-    await fetch(`${h.api}/devices/edge-1/modules/percept/twin/desired`, { method: 'PATCH', body: '{"threshold":0.5}' });
+    await fetch(`${h.api}/devices/edge-1/modules/percept/twin/desired`, { method: 'PATCH', headers: JSON_HEADERS, body: '{"threshold":0.5}' });
     assert.equal((await pushed).$version, 2);
 
     client.onMethod('status', (_req, res) => res?.send(200, { ok: true }, () => {}));
     await waitForSubscription(h.hub, FILTERS.methods, 'edge-1', 'percept');
-    const call = await fetch(`${h.api}/devices/edge-1/modules/percept/methods/status`, { method: 'POST', body: '{}' });
+    const call = await fetch(`${h.api}/devices/edge-1/modules/percept/methods/status`, { method: 'POST', headers: JSON_HEADERS, body: '{}' });
     assert.deepEqual(await call.json(), { status: 200, payload: { ok: true } });
     // the device identity itself is not connected
-    assert.equal((await fetch(`${h.api}/devices/edge-1/methods/status`, { method: 'POST', body: '{}' })).status, 404);
+    assert.equal((await fetch(`${h.api}/devices/edge-1/methods/status`, { method: 'POST', headers: JSON_HEADERS, body: '{}' })).status, 404);
 
     const input = new Promise<[string, Message]>((resolve) => client.on('inputMessage', (name: string, m: Message) => resolve([name, m])));
     const sent = await fetch(`${h.api}/devices/edge-1/modules/percept/inputs/frames`, {
       method: 'POST',
+      headers: JSON_HEADERS,
       body: JSON.stringify({ body: { frame: 1 }, properties: { camera: 'cam0' } }),
     });
     assert.equal(sent.status, 202);

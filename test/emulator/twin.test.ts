@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HubEmulator } from '../../src/emulator/index.js';
-import { deviceClient, FILTERS, startTestHub, waitForSubscription } from '../helpers/emulator.js';
+import { deviceClient, FILTERS, JSON_HEADERS, startTestHub, waitForSubscription } from '../helpers/emulator.js';
 
 type Twin = import('azure-iot-device').Twin;
 
@@ -37,6 +37,7 @@ test('twin get, reported patch, desired push, size limit and persistence', { tim
     await waitForSubscription(h.hub, FILTERS.desired, h.deviceId);
     const res = await fetch(`${h.api}/devices/${h.deviceId}/twin/desired`, {
       method: 'PATCH',
+      headers: JSON_HEADERS,
       body: JSON.stringify({ interval: 5, sources: { cam0: { fps: 10 } } }),
     });
     assert.equal(res.status, 200);
@@ -47,10 +48,10 @@ test('twin get, reported patch, desired push, size limit and persistence', { tim
     assert.deepEqual(doc.desired, { interval: 5, sources: { cam0: { fps: 10 } }, $version: 2 });
 
     // invalid desired patches are refused with the error shape
-    const bad = await fetch(`${h.api}/devices/${h.deviceId}/twin/desired`, { method: 'PATCH', body: '[1,2]' });
+    const bad = await fetch(`${h.api}/devices/${h.deviceId}/twin/desired`, { method: 'PATCH', headers: JSON_HEADERS, body: '[1,2]' });
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'BadRequest');
-    const badKey = await fetch(`${h.api}/devices/${h.deviceId}/twin/desired`, { method: 'PATCH', body: '{"a.b":1}' });
+    const badKey = await fetch(`${h.api}/devices/${h.deviceId}/twin/desired`, { method: 'PATCH', headers: JSON_HEADERS, body: '{"a.b":1}' });
     assert.equal(badKey.status, 400);
 
     // over 32 KB: the device gets an error, the twin is unchanged, the connection stays
@@ -58,6 +59,7 @@ test('twin get, reported patch, desired push, size limit and persistence', { tim
     assert.equal(h.hub.twin(h.deviceId).reported.$version, 3);
     const tooBig = await fetch(`${h.api}/devices/${h.deviceId}/twin/desired`, {
       method: 'PATCH',
+      headers: JSON_HEADERS,
       body: JSON.stringify({ blob: 'x'.repeat(33 * 1024) }),
     });
     assert.equal(tooBig.status, 413);
@@ -79,7 +81,7 @@ test('twin get, reported patch, desired push, size limit and persistence', { tim
 test('a desired patch for an unknown device is a 404', { timeout: 10_000 }, async () => {
   const h = await startTestHub();
   try {
-    const res = await fetch(`${h.api}/devices/nobody/twin/desired`, { method: 'PATCH', body: '{"a":1}' });
+    const res = await fetch(`${h.api}/devices/nobody/twin/desired`, { method: 'PATCH', headers: JSON_HEADERS, body: '{"a":1}' });
     assert.equal(res.status, 404);
     assert.equal(((await res.json()) as { error: { code: string } }).error.code, 'DeviceNotFound');
   } finally {

@@ -13,6 +13,9 @@ const require = createRequire(import.meta.url);
 const device = require('azure-iot-device') as typeof import('azure-iot-device');
 const mqtt = require('azure-iot-device-mqtt') as typeof import('azure-iot-device-mqtt');
 
+/** What every write to the service API carries: it refuses other bodies (415). */
+export const JSON_HEADERS = { 'content-type': 'application/json' } as const;
+
 export interface TestHub {
   hub: HubEmulator;
   deviceId: string;
@@ -106,6 +109,26 @@ function mqttString(s: string): Buffer {
   return Buffer.concat([len, b]);
 }
 
+/** An MQTT 3.1.1 fixed header: the packet type byte and the remaining length. */
+export function fixedHeader(typeByte: number, length: number): Buffer {
+  const len: number[] = [];
+  let n = length;
+  do {
+    let byte = n % 128;
+    n = Math.floor(n / 128);
+    if (n > 0) byte |= 0x80;
+    len.push(byte);
+  } while (n > 0);
+  return Buffer.from([typeByte, ...len]);
+}
+
+/** A bare MQTT 3.1.1 CONNECT (clean session, keep-alive 60 s; no password when undefined). */
+export function connectPacket(clientId: string, username: string, password: string | undefined): Buffer {
+  const flags = password === undefined ? 0x82 : 0xc2; // username, [password,] clean session
+  const body = Buffer.concat([mqttString('MQTT'), Buffer.from([4, flags, 0, 60]), mqttString(clientId), mqttString(username), ...(password === undefined ? [] : [mqttString(password)])]);
+  return Buffer.concat([fixedHeader(0x10, body.length), body]);
+}
+
 /**
  * Sends a bare MQTT 3.1.1 CONNECT over TLS (with a client certificate when given, with no
  * password when `password` is undefined) and returns the CONNACK return code.
@@ -118,20 +141,10 @@ export async function connack(
   password: string | undefined,
   clientCert?: { cert: string; key: string },
 ): Promise<number> {
-  const flags = password === undefined ? 0x82 : 0xc2; // username, [password,] clean session
-  const body = Buffer.concat([mqttString('MQTT'), Buffer.from([4, flags, 0, 60]), mqttString(clientId), mqttString(username), ...(password === undefined ? [] : [mqttString(password)])]);
-  const len: number[] = [];
-  let n = body.length;
-  do {
-    let byte = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) byte |= 0x80;
-    len.push(byte);
-  } while (n > 0);
   const socket = tls.connect({ host: '127.0.0.1', port, ca, servername: 'localhost', ...clientCert });
   try {
     await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
-    socket.write(Buffer.concat([Buffer.from([0x10, ...len]), body]));
+    socket.write(connectPacket(clientId, username, password));
     const reply = await new Promise<Buffer>((resolve, reject) => socket.once('data', resolve).once('error', reject));
     if (reply[0] !== 0x20) throw new Error(`expected a CONNACK, got packet type 0x${reply[0].toString(16)}`);
     return reply[3];
