@@ -113,8 +113,11 @@ export async function startCommand(argv: string[]): Promise<number> {
   const deviceId = String(values.device ?? 'percept-dev');
   // The emulator is in its own process group, so a closed terminal (SIGHUP) or Ctrl-C reaches
   // only us: until `run` takes the signals over, one ends the start-up and the emulator with it.
+  // This handler stays until the end (removing the last one would let a signal kill us
+  // outright while `run` sets up its own); once `run` listens too, it leaves the signal to it.
   let child: ChildProcess | null = null;
   const early = (sig: NodeJS.Signals) => {
+    if (process.listenerCount(sig) > 1) return;
     if (child?.exitCode === null) child.kill('SIGTERM');
     process.exit(128 + (os.constants.signals[sig] ?? 1));
   };
@@ -135,9 +138,8 @@ export async function startCommand(argv: string[]): Promise<number> {
     if (!cs) throw new PerceptError('ERR_EMULATOR', `the emulator did not return a connection string for ${deviceId}`);
     process.stderr.write(`percept: local IoT Hub emulator on mqtts://localhost:${hub.mqtt} (API http://127.0.0.1:${hub.api}, state ${stateDir}); device ${deviceId}\n`);
     follow = followMessages(hub.api, deviceId);
-    // `run` installs its own handlers (SIGHUP included) synchronously as it starts: it drains
-    // to the emulator, then the `finally` below stops the emulator.
-    for (const sig of signals) process.off(sig, early);
+    // `run` handles the signals (SIGHUP included) itself: it drains to the emulator, then the
+    // `finally` below stops the emulator.
     return await runCommand(rest, { extra: { connectionString: cs, ca: path.join(stateDir, 'ca.pem'), stateDir: path.join(path.dirname(stateDir), 'state') } });
   } finally {
     for (const sig of signals) process.off(sig, early);
