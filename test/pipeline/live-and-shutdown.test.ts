@@ -102,9 +102,9 @@ async function runToEnd(args: string[], frames: number): Promise<void> {
 }
 
 for (const { kind, args } of kinds) {
-  test(`a ${kind} source paced with --fps 4 stops by itself after --frames 5`, () => runToEnd([...args(), '--fps', '4'], 5));
-  test(`a ${kind} source stops by itself after --frames 2`, () => runToEnd(args(), 2));
-  test(`a ${kind} source stops cleanly on SIGINT mid-run`, async () => {
+  test(`${kind} source: paced with --fps 4, stops by itself after --frames 5`, () => runToEnd([...args(), '--fps', '4'], 5));
+  test(`${kind} source: stops by itself after --frames 2`, () => runToEnd(args(), 2));
+  test(`${kind} source: stops cleanly on SIGINT mid-run`, async () => {
     const cli = startCli(['run', ...args(), '--fps', '4', '--workers', '1', '--no-preview', '--output', 'jsonl'], { timeoutMs: HANG_MS });
     assert.ok(await cli.waitFor((p) => jsonLines(p.stdout).length >= 2, HANG_MS), `results before the signal; stderr: ${cli.stderr.slice(-2000)}`);
     // To the command alone, as Ctrl-C in a terminal would (ffmpeg is spared: it is ours to stop).
