@@ -117,6 +117,15 @@ for (const { kind, args } of kinds) {
   });
 }
 
+test('a closed terminal (SIGHUP) stops a run as cleanly as SIGTERM', async () => {
+  const cli = startCli(['run', '--source', 'synthetic', '--fps', '4', '--workers', '1', '--no-preview', '--output', 'jsonl'], { timeoutMs: HANG_MS });
+  assert.ok(await cli.waitFor((p) => jsonLines(p.stdout).length >= 1, HANG_MS), `a result before the signal; stderr: ${cli.stderr.slice(-2000)}`);
+  cli.child.kill('SIGHUP');
+  const r = await cli.done;
+  assert.equal(r.code, 0, `exit code ${r.code} (signal ${r.signal}); stderr: ${r.stderr.slice(-2000)}`);
+  assert.equal(jsonLines(r.stderr).find((l) => l.msg === 'stopped')?.drained, true);
+});
+
 test('a video source paced by its config fps stops after --frames', async () => {
   const cfg = path.join(tempDir(), 'video.json');
   fs.writeFileSync(cfg, JSON.stringify({ sources: [{ id: 'clip', kind: 'video', uri: video, fps: 4 }] }));
