@@ -48,6 +48,7 @@ export class DemoSource implements FrameSource {
   #tick = 0;
   #seq = 0;
   #rendering: Promise<void> | null = null;
+  #closed = false;
 
   constructor(cfg: SourceConfig) {
     this.id = cfg.id;
@@ -69,7 +70,7 @@ export class DemoSource implements FrameSource {
   }
 
   async #renderRest(): Promise<void> {
-    for (let i = 1; i < this.#photos.length; i++) await this.#renderPhoto(i);
+    for (let i = 1; i < this.#photos.length && !this.#closed; i++) await this.#renderPhoto(i);
   }
 
   async #renderPhoto(i: number): Promise<void> {
@@ -77,7 +78,8 @@ export class DemoSource implements FrameSource {
     const n = Math.round(this.#secondsPerPhoto * this.#fps);
     const aspect = this.#width / this.#height;
     const baseW = Math.min(info.width, info.height * aspect);
-    for (let k = 0; k < n; k++) {
+    // Checked per frame: a run that stops must not wait for the remaining photos.
+    for (let k = 0; k < n && !this.#closed; k++) {
       const t = k / Math.max(1, n - 1);
       const zoom = 1 + 0.35 * Math.sin(Math.PI * t);
       const cw = Math.max(16, Math.floor(baseW / zoom));
@@ -106,6 +108,7 @@ export class DemoSource implements FrameSource {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     if (this.#timer) clearInterval(this.#timer);
     this.#slot.end();
     await this.#rendering?.catch(() => undefined);

@@ -1,6 +1,7 @@
 // Video files, RTSP/HTTP streams, webcams (V4L2) and the synthetic test pattern, read through
-// an ffmpeg child process that writes MJPEG to a pipe. A process that dies or stalls is
-// restarted with exponential backoff; live sources keep only the newest frame.
+// an ffmpeg child process that writes MJPEG to a pipe. Opening waits for the first frame, so
+// a source that can never work fails at once; one that dies or stalls after it delivered
+// frames is restarted with exponential backoff. Live sources keep only the newest frame.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -13,7 +14,7 @@ import { MjpegSplitter } from './mjpeg.js';
 
 export interface FfmpegOptions {
   ffmpegPath?: string;
-  /** No frame for this long restarts the process. */
+  /** No frame for this long restarts the process (or, before the first frame, fails the open). */
   stallMs?: number;
   /** First and longest restart delays. */
   backoffMs?: [number, number];
@@ -56,6 +57,8 @@ export class FfmpegSource implements FrameSource {
   #stallTimer: NodeJS.Timeout | null = null;
   #restartTimer: NodeJS.Timeout | null = null;
   #stderrTail = '';
+  /** Settles the pending open() at the first frame, or with the reason there will be none. */
+  #opening: { resolve: () => void; reject: (e: PerceptError) => void } | null = null;
   readonly #pacer: Pacer;
   readonly #opts: Required<Omit<FfmpegOptions, 'logger'>> & { logger?: Logger };
 
@@ -70,10 +73,24 @@ export class FfmpegSource implements FrameSource {
   }
 
   async open(): Promise<void> {
-    if (this.kind === 'video' && !fs.existsSync(this.cfg.uri)) {
-      throw new PerceptError('ERR_SOURCE_UNREADABLE', `source '${this.id}': video file ${this.cfg.uri} does not exist; check the path`);
+    if ((this.kind === 'video' || this.kind === 'webcam') && !fs.existsSync(this.cfg.uri)) {
+      const what = this.kind === 'webcam' ? `no such device ${this.cfg.uri}` : `${this.cfg.uri} not found (no such file or folder)`;
+      throw unreadable(this.id, what, this.kind === 'webcam' ? 'check that the camera is plugged in' : 'check the path');
     }
+    const first = new Promise<void>((resolve, reject) => (this.#opening = { resolve, reject }));
+    const timer = setTimeout(() => {
+      this.#opening?.reject(unreadable(this.id, `${this.cfg.uri || this.kind}: no frame within ${this.#opts.stallMs / 1000} s`, 'check that it is up and streams video'));
+    }, this.#opts.stallMs);
     this.#spawn();
+    try {
+      await first;
+    } catch (e) {
+      await this.close();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      this.#opening = null;
+    }
   }
 
   #spawn(): void {
@@ -92,6 +109,7 @@ export class FfmpegSource implements FrameSource {
         this.#lastFrameAt = Date.now();
         this.#failures = 0;
         this.#slot.push({ source: this.id, seq: ++this.#seq, capturedAt: Date.now(), width: 0, height: 0, format: 'jpeg', data, origin: this.cfg.uri || this.kind });
+        this.#opening?.resolve();
       }
       this.stats.corrupt = splitter.garbage;
       if (this.#slot.full) proc.stdout!.pause();
@@ -100,7 +118,9 @@ export class FfmpegSource implements FrameSource {
       this.#stderrTail = (this.#stderrTail + c.toString()).slice(-2000);
     });
     proc.on('error', (e) => {
-      this.#opts.logger?.error({ source: this.id, err: e }, 'cannot start ffmpeg: install it (apt-get install ffmpeg) or set its path');
+      const msg = 'cannot start ffmpeg: install it (apt-get install ffmpeg) or set its path';
+      if (this.#opening) this.#stderrTail = `${msg} (${(e as NodeJS.ErrnoException).code ?? e.message})`;
+      else this.#opts.logger?.error({ source: this.id, err: e }, msg);
     });
     proc.on('close', (code, sig) => this.#exited(proc, code, sig));
     if (this.live) this.#armStall();
@@ -109,7 +129,8 @@ export class FfmpegSource implements FrameSource {
   #armStall(): void {
     if (this.#stallTimer) clearInterval(this.#stallTimer);
     this.#stallTimer = setInterval(() => {
-      if (this.#proc && Date.now() - this.#lastFrameAt > this.#opts.stallMs) {
+      // Before the first frame the open's own deadline decides.
+      if (this.#proc && !this.#opening && Date.now() - this.#lastFrameAt > this.#opts.stallMs) {
         this.#opts.logger?.warn({ source: this.id, stallMs: this.#opts.stallMs }, 'source stalled; restarting it');
         this.#proc.kill('SIGKILL');
       }
@@ -122,6 +143,12 @@ export class FfmpegSource implements FrameSource {
     this.#proc = null;
     if (this.#closed) return;
     const err = this.#stderrTail.trim().split('\n').slice(-3).join(' | ');
+    if (this.#opening && !(this.kind === 'webcam' && this.#mjpegCamera)) {
+      // It never delivered a frame: nothing suggests it will, so say why now instead of
+      // retrying forever. Only a source that once worked is worth waiting for.
+      this.#opening.reject(this.#neverStarted(code, err));
+      return;
+    }
     if (!this.live && code === 0) {
       // A file that played to its end.
       if (this.cfg.loop) return this.#spawn();
@@ -142,6 +169,19 @@ export class FfmpegSource implements FrameSource {
     this.#restartTimer = setTimeout(() => this.#spawn(), delay);
   }
 
+  #neverStarted(code: number | null, ffmpeg: string): PerceptError {
+    const target = this.cfg.uri || this.kind;
+    const detail = ffmpeg ? ` (ffmpeg: ${ffmpeg})` : '';
+    if (/cannot start ffmpeg/.test(ffmpeg)) return unreadable(this.id, ffmpeg, 'or pass a file or folder of images');
+    if (/connection refused/i.test(ffmpeg)) return unreadable(this.id, `${target}: connection refused${detail}`, 'check the address and port, and that the stream is up');
+    if (/resolve|name or service not known|no address associated/i.test(ffmpeg)) return unreadable(this.id, `${target}: unknown host${detail}`, 'check the host name');
+    if (/\b404\b|not found|no such file/i.test(ffmpeg)) return unreadable(this.id, `${target}: not found${detail}`, 'check the path of the stream');
+    if (/\b401\b|unauthori[sz]ed|forbidden|\b403\b/i.test(ffmpeg)) return unreadable(this.id, `${target}: access refused${detail}`, 'check the user name and password in the URL');
+    if (/timed? ?out/i.test(ffmpeg)) return unreadable(this.id, `${target}: timed out${detail}`, 'check the address and that the stream is up');
+    if (code === 0) return unreadable(this.id, `${target} holds no video frames`, 'check that it is a video');
+    return unreadable(this.id, `${target} delivered no frame (ffmpeg exited with ${code ?? 'a signal'})${detail}`, 'check that it is a video, camera or stream ffmpeg can read');
+  }
+
   async next(signal?: AbortSignal): Promise<Frame | null> {
     await this.#pacer.wait(signal);
     return this.#slot.take(signal);
@@ -154,12 +194,25 @@ export class FfmpegSource implements FrameSource {
     const p = this.#proc;
     this.#proc = null;
     this.#slot.end();
-    if (p && p.exitCode === null) {
-      await new Promise<void>((resolve) => {
-        p.once('close', () => resolve());
-        p.kill('SIGTERM');
-        setTimeout(() => p.kill('SIGKILL'), 2000).unref();
+    if (!p) return;
+    // Its stdout may be paused (the queue was full) with ffmpeg blocked writing to it: let go
+    // of the pipes, so ffmpeg is not left blocked and no open pipe keeps this process alive,
+    // and wait for 'exit', not 'close' (which also waits for the pipes to be read to the end).
+    p.stdout?.destroy();
+    p.stderr?.destroy();
+    if (p.exitCode !== null || p.signalCode !== null) return;
+    await new Promise<void>((resolve) => {
+      const kill = setTimeout(() => p.kill('SIGKILL'), 2000);
+      p.once('exit', () => {
+        clearTimeout(kill);
+        resolve();
       });
-    }
+      p.kill('SIGTERM');
+    });
   }
+}
+
+/** The error of a source that cannot work, with what to check and where to go next. */
+function unreadable(id: string, what: string, check: string): PerceptError {
+  return new PerceptError('ERR_SOURCE_UNREADABLE', `source '${id}': ${what}; ${check}. 'percept doctor' shows the cameras and tools this machine offers; '--source demo' runs on sample photos`);
 }

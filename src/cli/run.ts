@@ -1,5 +1,5 @@
 // `percept run`: the agent's main job. Reads configuration, starts the pipeline, writes
-// results, and shuts down cleanly on SIGINT/SIGTERM or after --frames results.
+// results, and shuts down cleanly on SIGINT/SIGTERM/SIGHUP or after --frames results.
 
 import { parseArgs } from 'node:util';
 import { loadConfig, type Overrides } from '../config/load.js';
@@ -193,10 +193,13 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
     log.info({ signal: sig }, 'stopping');
     stop();
   };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  // SIGHUP: the terminal closed. Stop as cleanly as on Ctrl-C rather than die undrained.
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const sig of signals) process.on(sig, onSignal);
+  let started = false;
   try {
     await agent.start();
+    started = true;
     control.attach(boot.desired);
     agent.connect();
     summary?.start();
@@ -206,13 +209,15 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
     summary?.stop();
     if (!stopping) log.debug('start failed; cleaning up');
     const { drained } = await agent.stop();
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    const s = agent.status();
-    const h = s.hub;
-    // The run's delivery account, so an operator (or a test) can see what left and what stayed.
-    const hub = h && { accepted: h.accepted, sent: h.sent, acknowledged: h.acknowledged, retried: h.retried, reconnects: h.reconnects, pending: h.outbox.depth, dropped: h.outbox.dropped, deadLettered: h.outbox.deadLettered };
-    log.info({ inferred: s.pipeline.frames.inferred, failed: s.pipeline.frames.failed, corrupt: s.pipeline.frames.corrupt, provider: s.pipeline.models[0]?.provider, drained, ...(hub ? { hub } : {}) }, 'stopped');
+    for (const sig of signals) process.off(sig, onSignal);
+    // A run that never started has nothing to account for: its error is the one line to read.
+    if (started) {
+      const s = agent.status();
+      const h = s.hub;
+      // The run's delivery account, so an operator (or a test) can see what left and what stayed.
+      const hub = h && { accepted: h.accepted, sent: h.sent, acknowledged: h.acknowledged, retried: h.retried, reconnects: h.reconnects, pending: h.outbox.depth, dropped: h.outbox.dropped, deadLettered: h.outbox.deadLettered };
+      log.info({ inferred: s.pipeline.frames.inferred, failed: s.pipeline.frames.failed, corrupt: s.pipeline.frames.corrupt, provider: s.pipeline.models[0]?.provider, drained, ...(hub ? { hub } : {}) }, 'stopped');
+    }
   }
   return 0;
 }

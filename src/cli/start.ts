@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -32,7 +33,7 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-async function startHub(stateDir: string): Promise<{ child: ChildProcess; api: number; mqtt: number }> {
+async function startHub(stateDir: string, onChild: (c: ChildProcess) => void): Promise<{ child: ChildProcess; api: number; mqtt: number }> {
   const ports = path.join(stateDir, 'ports.json');
   fs.rmSync(ports, { force: true });
   const mqtt = (await portFree(8883)) ? 8883 : 0;
@@ -42,6 +43,7 @@ async function startHub(stateDir: string): Promise<{ child: ChildProcess; api: n
     // Its own process group: Ctrl-C stops the agent, which drains to the hub before the hub stops.
     detached: true,
   });
+  onChild(child);
   let stderr = '';
   child.stderr!.on('data', (c) => (stderr = (stderr + c).slice(-4000)));
   const deadline = Date.now() + 20_000;
@@ -111,7 +113,22 @@ export async function startCommand(argv: string[]): Promise<number> {
   }
   const stateDir = path.resolve(String(values.state ?? DEFAULT_HUB_STATE_DIR));
   const deviceId = String(values.device ?? DEFAULT_DEVICE_ID);
-  const hub = await startHub(stateDir);
+  // The emulator is in its own process group, so a closed terminal (SIGHUP) or Ctrl-C reaches
+  // only us: until `run` takes the signals over, one ends the start-up and the emulator with it.
+  // This handler stays until the end (removing the last one would let a signal kill us
+  // outright while `run` sets up its own); once `run` listens too, it leaves the signal to it.
+  let child: ChildProcess | null = null;
+  const early = (sig: NodeJS.Signals) => {
+    if (process.listenerCount(sig) > 1) return;
+    if (child?.exitCode === null) child.kill('SIGTERM');
+    process.exit(128 + (os.constants.signals[sig] ?? 1));
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  for (const sig of signals) process.on(sig, early);
+  const hub = await startHub(stateDir, (c) => (child = c)).catch((e: unknown) => {
+    for (const sig of signals) process.off(sig, early);
+    throw e;
+  });
   const stopHub = () => hub.child.exitCode === null && hub.child.kill('SIGTERM');
   process.on('exit', stopHub);
   let follow: http.ClientRequest | null = null;
@@ -123,8 +140,11 @@ export async function startCommand(argv: string[]): Promise<number> {
     if (!cs) throw new PerceptError('ERR_EMULATOR', `the emulator did not return a connection string for ${deviceId}`);
     process.stderr.write(`percept: local IoT Hub emulator on mqtts://localhost:${hub.mqtt} (API http://127.0.0.1:${hub.api}, state ${stateDir}); device ${deviceId}\n`);
     follow = followMessages(hub.api, deviceId);
+    // `run` handles the signals (SIGHUP included) itself: it drains to the emulator, then the
+    // `finally` below stops the emulator.
     return await runCommand(rest, { extra: { connectionString: cs, ca: path.join(stateDir, 'ca.pem') } });
   } finally {
+    for (const sig of signals) process.off(sig, early);
     follow?.destroy();
     stopHub();
     process.off('exit', stopHub);

@@ -126,7 +126,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       await this.#closePools();
       throw e;
     }
-    let firstError: unknown = null;
+    const failures: Array<{ id: string; error: unknown }> = [];
     for (const cfg of this.#cfg.sources) {
       const { pool, model } = this.#pools.get(keyOf(cfg.model ?? this.#cfg.model))!;
       const source = createSource(cfg, { logger: this.#log });
@@ -136,16 +136,19 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         run.open = true;
         this.#log.info({ source: cfg.id, kind: cfg.kind, uri: cfg.uri || undefined, live: source.live }, 'source open');
       } catch (e) {
-        firstError ??= e;
-        this.#log.error({ source: cfg.id, code: (e as PerceptError).code }, (e as Error).message);
+        failures.push({ id: cfg.id, error: e });
         continue;
       }
       this.#runs.push(run);
     }
     if (this.#runs.length === 0) {
       await this.#closePools();
-      throw firstError ?? new PerceptError('ERR_SOURCE_UNREADABLE', 'no source could be opened');
+      // Thrown, not logged: the caller prints it once.
+      if (failures.length === 1) throw failures[0].error;
+      throw new PerceptError('ERR_SOURCE_UNREADABLE', failures.map((f) => (f.error as Error).message).join('\n') || 'no source could be opened');
     }
+    // The others run; the ones that cannot are said once, here.
+    for (const f of failures) this.#log.error({ source: f.id, code: (f.error as PerceptError).code }, (f.error as Error).message);
     this.#running = true;
     for (const run of this.#runs) run.done = this.#loop(run);
     void Promise.all(this.#runs.map((r) => r.done)).then(() => {
@@ -163,7 +166,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         await run.pool.whenAvailable(signal, run.source.live ? run.pool.liveCapacity : undefined);
         const frame = await run.source.next(signal);
         if (!frame) break;
-        const seq = frame.seq;
+        const { seq, origin } = frame;
         run.inflight.add(seq);
         // The frame's buffer moves to a worker; keep a copy only when a tap wants it.
         const kept = this.listenerCount('frame') > 0 ? { data: Buffer.from(frame.data), format: frame.format } : null;
@@ -176,10 +179,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
             },
             (err: unknown) => {
               const e = PerceptError.is(err) ? err : new PerceptError('ERR_WORKER_CRASHED', String((err as Error)?.message ?? err));
-              run.failed++;
+              // A frame that is not an image is counted once, as corrupt, not also as failed.
               if (e.code === 'ERR_FRAME_CORRUPT') run.corrupt++;
+              else run.failed++;
               if (e.code !== 'ERR_POOL_CLOSED') {
-                this.#log.warn({ source: run.cfg.id, seq, code: e.code }, e.message);
+                this.#log.warn({ source: run.cfg.id, seq, origin, code: e.code }, `source '${run.cfg.id}' frame ${seq}${origin ? ` (${origin})` : ''}: ${e.message}`);
                 this.emit('frameError', e, { source: run.cfg.id, seq });
               }
               this.#deliver(run, seq, null);

@@ -1,15 +1,15 @@
 // ffmpeg-backed sources with a real ffmpeg: a video file is lossless (every frame, in order);
-// a live test pattern drops to the newest frame when nobody takes frames; a source whose
-// process dies or stalls is restarted with backoff.
+// a live test pattern drops to the newest frame when nobody takes frames; a source that never
+// delivers a frame fails its open; one that worked and then dies or stalls is restarted.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import net from 'node:net';
 import { spawnSync } from 'node:child_process';
 import { FfmpegSource } from '../../src/capture/ffmpeg.js';
 import { PerceptError } from '../../src/errors.js';
-import { tempDir } from '../helpers/paths.js';
+import { image, tempDir } from '../helpers/paths.js';
+import { freePort } from '../helpers/net.js';
 import type { SourceConfig } from '../../src/config/schema.js';
 
 const cfg = (c: Partial<SourceConfig>): SourceConfig => ({ id: 's', kind: 'video', uri: '', loop: false, ...c });
@@ -53,26 +53,44 @@ test('a live source keeps only the newest frame and counts the drops', async () 
   assert.ok(f.seq >= src.stats.captured - 1, 'the frame handed over is the newest');
 });
 
-test('a stream that cannot be reached is restarted with backoff', async () => {
-  const server = net.createServer((s) => s.destroy());
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const port = (server.address() as net.AddressInfo).port;
+test('a stream never reached fails its open at once with the reason', async () => {
+  const port = await freePort();
   const src = new FfmpegSource(cfg({ kind: 'rtsp', uri: `rtsp://127.0.0.1:${port}/cam` }), { backoffMs: [50, 200] });
-  await src.open();
-  await sleep(3000);
-  await src.close();
-  server.close();
-  assert.ok(src.stats.restarts >= 3, `restarts ${src.stats.restarts}`);
+  await assert.rejects(src.open(), (e: unknown) => PerceptError.is(e, 'ERR_SOURCE_UNREADABLE') && /connection refused/.test(e.message) && /percept doctor/.test(e.message));
+  assert.equal(src.stats.restarts, 0, 'not retried');
 });
 
-test('a stalled source is killed and restarted', async () => {
+test('a source that opens but never delivers a frame fails its open after the stall time', async () => {
   const dir = tempDir();
   // A real process standing in for a camera that opens and then never delivers a frame.
   const fake = path.join(dir, 'stalling-ffmpeg');
   fs.writeFileSync(fake, '#!/bin/sh\nexec sleep 30\n', { mode: 0o755 });
   const src = new FfmpegSource(cfg({ kind: 'rtsp', uri: 'rtsp://127.0.0.1:9/never' }), { ffmpegPath: fake, stallMs: 400, backoffMs: [50, 100] });
+  await assert.rejects(src.open(), (e: unknown) => PerceptError.is(e, 'ERR_SOURCE_UNREADABLE') && /no frame within 0.4 s/.test(e.message));
+});
+
+test('a source that delivered frames and then stalls is killed and restarted', async () => {
+  const dir = tempDir();
+  // A camera that sends one frame, then hangs.
+  const fake = path.join(dir, 'one-frame-ffmpeg');
+  fs.writeFileSync(fake, `#!/bin/sh\ncat '${image('dog.jpg')}'\nexec sleep 30\n`, { mode: 0o755 });
+  const src = new FfmpegSource(cfg({ kind: 'rtsp', uri: 'rtsp://127.0.0.1:9/cam' }), { ffmpegPath: fake, stallMs: 400, backoffMs: [50, 100] });
   await src.open();
   await sleep(2500);
   await src.close();
   assert.ok(src.stats.restarts >= 2, `restarts ${src.stats.restarts}`);
+  assert.ok(src.stats.captured >= 3, `each restart delivered its frame again (captured ${src.stats.captured})`);
+});
+
+test('closing a lossless source whose queue is full does not wait for ffmpeg forever', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'long.mp4');
+  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-frames:v', '250', '-pix_fmt', 'yuv420p', file]);
+  assert.equal(r.status, 0, String(r.stderr));
+  const src = new FfmpegSource(cfg({ kind: 'video', uri: file }));
+  await src.open();
+  await src.next();
+  await sleep(500); // ffmpeg fills the queue and the pipe, then blocks writing
+  const closed = await Promise.race([src.close().then(() => true), sleep(10_000).then(() => false)]);
+  assert.ok(closed, 'close() returned');
 });

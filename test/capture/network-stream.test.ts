@@ -3,19 +3,11 @@
 // once the server is back.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { FfmpegSource } from '../../src/capture/ffmpeg.js';
+import { freePort } from '../helpers/net.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 function serve(port: number): ChildProcess {
   // ffmpeg as a one-client HTTP server of a multipart MJPEG stream, as many IP cameras serve.
@@ -37,10 +29,21 @@ async function frameWithin(src: FfmpegSource, ms: number): Promise<boolean> {
 test('a network stream delivers frames, survives its server dying, and resumes', async () => {
   const port = await freePort();
   let server = serve(port);
-  const src = new FfmpegSource({ id: 'net', kind: 'rtsp', uri: `http://127.0.0.1:${port}/live.mjpg`, loop: false }, { backoffMs: [100, 400], stallMs: 3000 });
+  const open = async (): Promise<FfmpegSource> => {
+    // A stream never reached fails its open; wait (opening again) until the server listens.
+    for (let i = 0; ; i++) {
+      const s = new FfmpegSource({ id: 'net', kind: 'rtsp', uri: `http://127.0.0.1:${port}/live.mjpg`, loop: false }, { backoffMs: [100, 400], stallMs: 3000 });
+      try {
+        await s.open();
+        return s;
+      } catch (e) {
+        if (i >= 50 || !/connection refused/.test((e as Error).message)) throw e;
+        await sleep(200);
+      }
+    }
+  };
+  const src = await open();
   try {
-    await sleep(500);
-    await src.open();
     assert.ok(await frameWithin(src, 8000), 'frames from the live server');
     const before = src.stats.captured;
     server.kill('SIGKILL');

@@ -1,11 +1,14 @@
 // `npm start` (percept start): the emulator, a device and the agent on its defaults; telemetry
-// reaches the emulator within 10 s, with no cloud, and Ctrl-C stops everything cleanly.
+// reaches the emulator within 10 s, with no cloud, and Ctrl-C or a closed terminal (SIGHUP)
+// stops everything cleanly, the emulator child included.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { CLI, ROOT, tempDir } from '../helpers/paths.js';
+import { startCli } from '../helpers/cli.js';
+import { listening } from '../helpers/net.js';
 
 test('percept start shows telemetry arriving at the local emulator within 10 s', async (t) => {
   const dir = tempDir();
@@ -35,5 +38,57 @@ test('percept start shows telemetry arriving at the local emulator within 10 s',
     assert.equal(fs.existsSync(path.join(hubState, 'ports.json')), false, 'the emulator stopped and removed its ports file');
   } finally {
     kill();
+  }
+});
+
+/** The pids whose parent is `pid`, from /proc. */
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      // Field 4 of stat is the parent pid; the command name (field 2) may hold spaces.
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+test('closing the terminal (SIGHUP) stops percept start and its emulator child', async () => {
+  const dir = tempDir();
+  const hubState = path.join(dir, 'hub');
+  const cli = startCli(['start', '--state', hubState, '--no-preview', '--output', 'none'], { timeoutMs: 60_000 });
+  let emulator = 0;
+  try {
+    // Running: the emulator is up and the agent has opened its source.
+    assert.ok(await cli.waitFor((p) => /local IoT Hub emulator on mqtts:\/\/localhost:\d+/.test(p.stderr) && /"msg":"source open"/.test(p.stderr), 30_000), `the emulator and agent started; stderr: ${cli.stderr}`);
+    const mqtt = Number(/mqtts:\/\/localhost:(\d+)/.exec(cli.stderr)![1]);
+    // The emulator runs in a process group of its own: a terminal's SIGHUP reaches only percept.
+    emulator = childrenOf(cli.pid).find((pid) => /\bhub\b/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '))) ?? 0;
+    assert.ok(emulator, 'the emulator child process');
+    assert.ok(await listening(mqtt), 'the emulator listens');
+    cli.child.kill('SIGHUP');
+    const r = await cli.done;
+    assert.equal(r.code, 0, `exit code ${r.code} (signal ${r.signal}); stderr: ${r.stderr.slice(-2000)}`);
+    assert.match(r.stderr, /"signal":"SIGHUP","msg":"stopping"/);
+    const deadline = Date.now() + 10_000;
+    while (alive(emulator) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+    assert.equal(alive(emulator), false, 'the emulator child is gone, not orphaned');
+    assert.equal(await listening(mqtt), false, 'its MQTT port is free');
+  } finally {
+    cli.killGroup();
+    if (emulator && alive(emulator)) process.kill(emulator, 'SIGKILL');
   }
 });

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { runCli, jsonLines } from '../helpers/cli.js';
+import { freePort } from '../helpers/net.js';
 import { image, tempDir, YOLOX_NANO, ROOT } from '../helpers/paths.js';
 
 const yolox = ['--model', 'yolox-nano', '--model-path', YOLOX_NANO];
@@ -69,6 +70,34 @@ test('an unreadable source is ERR_SOURCE_UNREADABLE; a readable one beside it ke
   assert.match(r2.stderr, /ERR_SOURCE_UNREADABLE/);
 });
 
+/** A source that can never deliver a frame stops the run at once: exit 1, the reason said once, the way on named. */
+async function failsAtOnce(source: string, reason: RegExp): Promise<void> {
+  const r = await runCli(['run', '--source', source, '--no-preview'], { timeoutMs: 30_000 });
+  assert.equal(r.code, 1, `exit code ${r.code} (signal ${r.signal}); stderr: ${r.stderr.slice(-2000)}`);
+  assert.equal(r.stderr.match(/ERR_SOURCE_UNREADABLE/g)?.length, 1, `said once: ${r.stderr}`);
+  assert.match(r.stderr, reason);
+  assert.match(r.stderr, /percept doctor/);
+  assert.match(r.stderr, /--source demo/);
+  assert.doesNotMatch(r.stderr, /restarting|did not stream MJPEG/, 'not retried');
+  assert.equal(jsonLines(r.stderr).find((l) => l.msg === 'stopped'), undefined, 'no run summary for a run that never started');
+}
+
+test('a refused rtsp:// stream says connection refused at once', async () => {
+  await failsAtOnce(`rtsp://127.0.0.1:${await freePort()}/cam`, /connection refused/);
+});
+
+test('a missing folder or video file says not found, not "video file"', async () => {
+  const dir = tempDir();
+  await failsAtOnce(path.join(dir, 'no-such-folder'), /no-such-folder not found \(no such file or folder\)/);
+  await failsAtOnce(path.join(dir, 'clip.mp4'), /clip\.mp4 not found/);
+});
+
+test('a missing /dev/videoN says no such device', async () => {
+  let n = 9;
+  while (fs.existsSync(`/dev/video${n}`)) n++;
+  await failsAtOnce(`/dev/video${n}`, new RegExp(`no such device /dev/video${n}`));
+});
+
 test('corrupt JPEGs in a folder are skipped and counted; the good frames come through', async () => {
   const dir = tempDir();
   const dog = fs.readFileSync(image('dog.jpg'));
@@ -83,8 +112,11 @@ test('corrupt JPEGs in a folder are skipped and counted; the good frames come th
   const logs = jsonLines(r.stderr);
   const corrupt = logs.filter((l) => l.code === 'ERR_FRAME_CORRUPT');
   assert.equal(corrupt.length, 2, 'each corrupt frame is reported once');
+  assert.deepEqual(corrupt.map((l) => path.basename(String(l.origin))).sort(), ['b-truncated.jpg', 'c-garbage.jpg'], 'the warning names the file');
+  assert.match(String(corrupt[0].msg), /frame \d+ \(.*-(truncated|garbage)\.jpg\)/);
   const stopped = logs.find((l) => l.msg === 'stopped')!;
   assert.equal(stopped.corrupt, 2);
+  assert.equal(stopped.failed, 0, 'a corrupt frame is counted once, as corrupt');
   assert.equal(stopped.inferred, 2);
 });
 
