@@ -158,11 +158,9 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
     },
   });
   const log = opts.logger ?? createLogger({ level: base.logLevel });
-  const boot = Control.bootConfig(base, log);
-  const cfg = boot.config;
   let summary: SummaryWriter | null = null;
-  const jsonl = cfg.output === 'jsonl' ? new JsonlWriter() : null;
-  const agent = new Agent(cfg, {
+  const jsonl = base.output === 'jsonl' ? new JsonlWriter() : null;
+  const agent = new Agent(base, {
     logger: log,
     faultInjection: opts.faultInjection,
     onResult: (r, model) => {
@@ -170,9 +168,8 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
       summary?.write(r);
     },
   });
-  agent.configVersion = boot.version;
   const control = new Control(agent, base);
-  summary = cfg.output === 'summary' ? new SummaryWriter(() => agent.status().pipeline) : null;
+  summary = base.output === 'summary' ? new SummaryWriter(() => agent.status().pipeline) : null;
 
   let stopping = false;
   let firstSignalAt = 0;
@@ -193,9 +190,8 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    await agent.start();
-    control.attach(boot.desired);
-    agent.connect();
+    // Connects first, so the hub's twin decides what runs (see Control.boot).
+    await control.boot();
     summary?.start();
     await Promise.race([agent.ended, stopped]);
     stopping = true;
