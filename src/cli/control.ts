@@ -67,31 +67,49 @@ export class Control {
       const saved = this.#readSaved();
       const link = agent.link;
       const hubDoc = link ? await this.#fetchDesired(link) : null;
-      let chosen: Chosen | null = null;
+      // In order of preference: the hub's document, the last one applied, the local configuration.
+      const candidates: Array<Chosen & { from: 'hub' | 'saved' }> = [];
       let rejected: PerceptError | null = null;
+      const reject = (e: unknown, version: number | null) => {
+        rejected = this.#asConfigError(e);
+        agent.configError = rejected.message;
+        log.warn({ version, code: rejected.code }, `desired properties rejected: ${rejected.message}`);
+      };
       if (hubDoc) {
         const version = typeof hubDoc.$version === 'number' ? hubDoc.$version : null;
         this.#desired = stripMeta(hubDoc);
         this.#handled = version;
         try {
-          chosen = { ...applyDesired(this.base, hubDoc), version };
+          candidates.push({ ...applyDesired(this.base, hubDoc), version, from: 'hub' });
         } catch (e) {
-          rejected = this.#asConfigError(e);
-          agent.configError = rejected.message;
-          log.warn({ version, code: rejected.code }, `desired properties rejected: ${rejected.message}`);
+          reject(e, version);
         }
       } else if (saved) this.#desired = saved.desired;
-      // The hub's document rejected or unreachable: the last one applied, if it still validates.
-      if (!chosen && saved) {
-        chosen = { config: saved.config, version: saved.version, ignored: [] };
-        log.info({ version: saved.version }, 'running on the saved twin configuration');
+      if (saved) candidates.push({ config: saved.config, version: saved.version, ignored: [], from: 'saved' });
+      let chosen: (typeof candidates)[number] | null = null;
+      for (const c of candidates) {
+        if (c.from === 'saved') log.info({ version: c.version }, 'running on the saved twin configuration');
+        try {
+          agent.configVersion = c.version;
+          await agent.startRuntime(c.config);
+          chosen = c;
+          break;
+        } catch (e) {
+          // A document that validates but cannot run (a model that does not load) must not
+          // keep the device down: the next candidate runs, and the hub is told.
+          if (c.from === 'hub') reject(e, c.version);
+          else log.warn({ code: PerceptError.is(e) ? e.code : undefined, error: (e as Error).message }, 'the saved twin configuration does not start; running on the local configuration');
+        }
       }
-      agent.configVersion = chosen?.version ?? null;
-      await agent.startRuntime(chosen?.config ?? this.base);
+      if (!chosen) {
+        agent.configVersion = null;
+        await agent.startRuntime(this.base);
+      }
       if (link?.state === 'connected') {
-        if (rejected) await this.#report({ status: 'rejected', error: { code: rejected.code, message: rejected.message.slice(0, 2000), version: this.#handled } });
+        const r = rejected as PerceptError | null;
+        if (r) await this.#report({ status: 'rejected', error: { code: r.code, message: r.message.slice(0, 2000), version: this.#handled } });
         else {
-          if (chosen && hubDoc) this.#save(chosen.version);
+          if (chosen?.from === 'hub') this.#save(chosen.version);
           await this.#report({ status: 'applied', ignored: chosen?.ignored ?? [] });
         }
       }

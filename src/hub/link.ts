@@ -232,7 +232,9 @@ export class HubLink extends EventEmitter {
         if (this.#conn?.client === client) this.#conn = null;
         if (client) this.#discard(client);
         if (this.#closed) return;
-        if (PerceptError.is(e, 'ERR_CONFIG') && this.#epoch === 0) {
+        // Only the very first attempt decides that the configuration cannot work; later, what
+        // worked once may come back (a TPM restarting), so it is retried like anything else.
+        if (PerceptError.is(e, 'ERR_CONFIG') && attempt === 0 && this.#epoch === 0 && firstDelayMs === 0) {
           this.#lastError = e.message;
           this.#setState('disconnected');
           throw e;

@@ -80,3 +80,25 @@ test('a saved document with a finite source does not stop the agent at boot, wit
   assert.deepEqual(results.map((r) => r.sourceId), ['dog', 'dog', 'dog', 'dog']);
   assert.match(offline.stderr(), /ignoring the saved twin configuration/);
 });
+
+test("a hub document that validates but cannot start (no such model) is reported, and the agent runs on what it had", { timeout: 120_000 }, async () => {
+  const hub = await startTestHub();
+  const state = tempDir();
+  const twin = hub.hub.patchDesired(hub.deviceId, { model: { name: 'no-such-model' } });
+  const agent = startAgent(agentArgs(hub, state), { stateDir: state });
+  try {
+    const version = (twin.desired as { $version: number }).$version;
+    const c = await until('rejection reported', () => {
+      const x = (hub.hub.twin(hub.deviceId).reported as { percept?: { config?: { status: string; error: { code: string; version: number } | null } } }).percept?.config;
+      return x?.status === 'rejected' && x.error?.version === version ? x : null;
+    }, 30_000);
+    assert.equal(c.error?.code, 'ERR_MODEL_NOT_FOUND');
+    await hub.hub.waitForMessages(2, { deviceId: hub.deviceId }, 15_000);
+    assert.equal(agent.child.exitCode, null, `the agent exited: ${agent.stderr()}`);
+    assert.equal(fs.existsSync(path.join(state, 'twin-desired.json')), false, 'a document that did not start is not saved');
+    assert.equal(await agent.stop(), 0, agent.stderr());
+  } finally {
+    await agent.stop();
+    await hub.close();
+  }
+});
