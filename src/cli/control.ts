@@ -54,8 +54,11 @@ export class Control {
    * Starts the agent. With a hub, connects first and runs as the hub's desired document says;
    * when the hub cannot be reached within a bound, as the last applied document said. A document
    * that does not validate is never applied: the one before it (or the local configuration) runs.
+   * When `stop` settles while it waits for the hub, nothing is started.
    */
-  async boot(): Promise<void> {
+  async boot(stop?: Promise<void>): Promise<void> {
+    let stopping = false;
+    void stop?.then(() => (stopping = true));
     const agent = this.agent;
     const log = agent.logger;
     await agent.openHub();
@@ -66,7 +69,8 @@ export class Control {
     try {
       const saved = this.#readSaved();
       const link = agent.link;
-      const hubDoc = link ? await this.#fetchDesired(link) : null;
+      const hubDoc = link ? await this.#fetchDesired(link, stop) : null;
+      if (stopping) return;
       // In order of preference: the hub's document, the last one applied, the local configuration.
       const candidates: Array<Chosen & { from: 'hub' | 'saved' }> = [];
       let rejected: PerceptError | null = null;
@@ -138,7 +142,7 @@ export class Control {
    * within the bound (or refuses us: retries then are slow). Rejects when the configuration
    * cannot work at all (ERR_CONFIG from the link).
    */
-  async #fetchDesired(link: HubLink): Promise<Record<string, unknown> | null> {
+  async #fetchDesired(link: HubLink, stop: Promise<void> = new Promise(() => undefined)): Promise<Record<string, unknown> | null> {
     const opening = this.agent.connect();
     let timer: NodeJS.Timeout | undefined;
     let onState: (s: string) => void = () => undefined;
@@ -152,7 +156,7 @@ export class Control {
     });
     this.agent.logger.info({ waitMs: this.#twinWaitMs }, 'connecting to the hub for the module twin before starting');
     try {
-      const connected = link.state === 'connected' || (await Promise.race([waited, opening.then(() => true)]));
+      const connected = link.state === 'connected' || (await Promise.race([waited, opening.then(() => true), stop.then(() => false)]));
       if (!connected) {
         this.agent.logger.warn({ lastError: link.lastError }, "starting without the hub's twin (not connected yet); it applies once connected");
         return null;

@@ -191,7 +191,7 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
   process.on('SIGTERM', onSignal);
   try {
     // Connects first, so the hub's twin decides what runs (see Control.boot).
-    await control.boot();
+    await control.boot(stopped);
     summary?.start();
     await Promise.race([agent.ended, stopped]);
     stopping = true;

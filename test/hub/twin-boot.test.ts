@@ -102,3 +102,15 @@ test("a hub document that validates but cannot start (no such model) is reported
     await hub.close();
   }
 });
+
+test('a signal while boot waits for an unreachable hub ends the run without starting the pipeline', { timeout: 60_000 }, async () => {
+  const state = tempDir();
+  const hub = await startTestHub();
+  await hub.close();
+  const args = agentArgs(hub, state);
+  args[args.indexOf('--connection-string') + 1] = hub.connectionString.replace(/localhost:\d+/, `localhost:${await closedPort()}`);
+  const agent = startAgent(args, { stateDir: state });
+  await until('boot waiting for the hub', () => agent.stderr().includes('connecting to the hub for the module twin'));
+  assert.equal(await agent.stop(), 0, agent.stderr());
+  assert.doesNotMatch(agent.stderr(), /model loaded/, 'nothing started');
+});
