@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'ERR_HUB'
   | 'ERR_HUB_OFFLINE'
   | 'ERR_HUB_TIMEOUT'
+  | 'ERR_HUB_UNTRUSTED'
   | 'ERR_OUTBOX_FULL'
   | 'ERR_EMULATOR'
   | 'ERR_TPM'

@@ -87,6 +87,12 @@ export class Agent {
 
   /** Opens the outbox and the hub link (if configured), then the pipeline and the preview. */
   async start(): Promise<void> {
+    await this.openHub();
+    await this.startRuntime();
+  }
+
+  /** The telemetry path and the hub link, not yet connected (the twin may change the configuration first). */
+  async openHub(): Promise<void> {
     const hub = this.#cfg.hub;
     if (hub && (hub.connectionString || hub.edge)) {
       this.#outbox = new Outbox(hub.outbox ?? path.join(this.#cfg.stateDir, 'outbox.db'), { maxBytes: hub.outboxMaxBytes, ttlSeconds: hub.ttlSeconds, whenFull: hub.whenFull, logger: this.#log });
@@ -116,13 +122,25 @@ export class Agent {
       if (pending) this.#log.info({ pending }, 'outbox holds messages from an earlier run; sending them first');
       this.#sender.start();
     }
+  }
+
+  /** Starts the pipeline and the preview, on `cfg` when given (the configuration the twin chose at boot). */
+  async startRuntime(cfg?: Config): Promise<void> {
+    if (cfg) {
+      if (cfg.logLevel !== this.#cfg.logLevel) this.#log.level = cfg.logLevel;
+      if (this.#windows && cfg.telemetry.intervalMs !== this.#cfg.telemetry.intervalMs) this.#windows.setInterval(cfg.telemetry.intervalMs);
+      this.#cfg = cfg;
+    }
     await this.#startPipeline();
     await this.#startPreview();
   }
 
-  /** Connects to the hub, once the control plane listens to the twin and methods. */
-  connect(): void {
-    void this.#link?.open();
+  /**
+   * Connects to the hub, once the control plane listens to the twin and methods. Rejects only
+   * when the configuration cannot work (ERR_CONFIG); otherwise it retries until connected.
+   */
+  connect(): Promise<void> {
+    return this.#link?.open() ?? Promise.resolve();
   }
 
   async #startPipeline(): Promise<void> {

@@ -1,62 +1,189 @@
 // The control plane: desired properties become configuration (validated, applied live,
 // answered in reported properties with the applied $version), and direct methods answer
-// getStatus, snapshot, restartPipeline, setLogLevel and attest. The last applied desired document is
-// kept on disk so a device that boots offline runs as it was last told.
+// getStatus, snapshot, restartPipeline, setLogLevel and attest. At boot the hub's desired
+// document decides; the last applied one, kept on disk, serves a device that boots offline.
 
 import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import type { Config } from '../config/schema.js';
-import { applyDesired, mergePatch, stripMeta } from '../config/desired.js';
+import { applyDesired, forbiddenKey, mergePatch, stripMeta } from '../config/desired.js';
 import { PerceptError } from '../errors.js';
-import { drawDetections } from '../pipeline/snapshot.js';
-import type { TappedFrame } from '../pipeline/pipeline.js';
+import { drawDetections, nextFrame } from '../pipeline/snapshot.js';
 import type { Agent } from './agent.js';
-import type { MethodResult } from '../hub/link.js';
+import type { HubLink, MethodResult } from '../hub/link.js';
+import { needsAttention, type FailureKind } from '../hub/retry.js';
 import { attestMethod } from './attest-method.js';
 
 const METHOD_LIMIT = 128 * 1024;
+/** How long boot waits for the hub's twin before it falls back to the saved document. */
+const TWIN_WAIT_MS = 10_000;
 
 interface Persisted {
   version: number | null;
   desired: Record<string, unknown>;
 }
 
+interface Chosen {
+  config: Config;
+  version: number | null;
+  ignored: string[];
+}
+
 export class Control {
   #desired: Record<string, unknown> = {};
   #queue: Promise<void> = Promise.resolve();
+  /** The $version of the last whole document handled (applied or rejected): a reconnect repeating it changes nothing. */
+  #handled: number | null = null;
+  /** What the last report said of the desired document, repeated by reports that do not change it. */
+  #said: { status: string; error: unknown; ignored: string[] } = { status: 'applied', error: null, ignored: [] };
   readonly #file: string;
+  readonly #twinWaitMs: number;
 
   constructor(
     private readonly agent: Agent,
     /** The local configuration (file, environment, flags) the twin applies on top of. */
     private readonly base: Config,
+    opts: { twinWaitMs?: number } = {},
   ) {
     this.#file = path.join(base.stateDir, 'twin-desired.json');
+    this.#twinWaitMs = opts.twinWaitMs ?? TWIN_WAIT_MS;
   }
 
-  /** The configuration to boot with: the local one plus the last applied desired document. */
-  static bootConfig(base: Config, log: { warn(o: object, m: string): void }): { config: Config; version: number | null; desired: Record<string, unknown> } {
-    const file = path.join(base.stateDir, 'twin-desired.json');
+  /**
+   * Starts the agent. With a hub, connects first and runs as the hub's desired document says;
+   * when the hub cannot be reached within a bound, as the last applied document said. A document
+   * that does not validate is never applied: the one before it (or the local configuration) runs.
+   * When `stop` settles while it waits for the hub, nothing is started.
+   */
+  async boot(stop?: Promise<void>): Promise<void> {
+    let stopping = false;
+    void stop?.then(() => (stopping = true));
+    const agent = this.agent;
+    const log = agent.logger;
+    await agent.openHub();
+    // Desired patches and reports wait in the queue until the pipeline runs.
+    let booted: () => void = () => undefined;
+    this.#queue = new Promise<void>((r) => (booted = r));
+    this.#attach();
     try {
-      const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Persisted;
-      return { config: applyDesired(base, p.desired).config, version: p.version, desired: p.desired };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ file, error: (e as Error).message }, 'ignoring the saved twin configuration');
-      return { config: base, version: null, desired: {} };
+      const saved = this.#readSaved();
+      const link = agent.link;
+      const hubDoc = link ? await this.#fetchDesired(link, stop) : null;
+      if (stopping) return;
+      // In order of preference: the hub's document, the last one applied, the local configuration.
+      const candidates: Array<Chosen & { from: 'hub' | 'saved' }> = [];
+      let rejected: PerceptError | null = null;
+      const reject = (e: unknown, version: number | null) => {
+        rejected = this.#asConfigError(e);
+        agent.configError = rejected.message;
+        log.warn({ version, code: rejected.code }, `desired properties rejected: ${rejected.message}`);
+      };
+      if (hubDoc) {
+        const version = typeof hubDoc.$version === 'number' ? hubDoc.$version : null;
+        this.#desired = stripMeta(hubDoc);
+        this.#handled = version;
+        try {
+          candidates.push({ ...applyDesired(this.base, hubDoc), version, from: 'hub' });
+        } catch (e) {
+          reject(e, version);
+        }
+      } else if (saved) this.#desired = saved.desired;
+      if (saved) candidates.push({ config: saved.config, version: saved.version, ignored: [], from: 'saved' });
+      let chosen: (typeof candidates)[number] | null = null;
+      for (const c of candidates) {
+        if (c.from === 'saved') log.info({ version: c.version }, 'running on the saved twin configuration');
+        try {
+          agent.configVersion = c.version;
+          await agent.startRuntime(c.config);
+          chosen = c;
+          break;
+        } catch (e) {
+          // A document that validates but cannot run (a model that does not load) must not
+          // keep the device down: the next candidate runs, and the hub is told.
+          if (c.from === 'hub') reject(e, c.version);
+          else log.warn({ code: PerceptError.is(e) ? e.code : undefined, error: (e as Error).message }, 'the saved twin configuration does not start; running on the local configuration');
+        }
+      }
+      if (!chosen) {
+        agent.configVersion = null;
+        await agent.startRuntime(this.base);
+      }
+      if (link?.state === 'connected') {
+        const r = rejected as PerceptError | null;
+        if (r) await this.#report({ status: 'rejected', error: { code: r.code, message: r.message.slice(0, 2000), version: this.#handled } });
+        else {
+          if (chosen?.from === 'hub') this.#save(chosen.version);
+          await this.#report({ status: 'applied', ignored: chosen?.ignored ?? [] });
+        }
+      }
+    } finally {
+      booted();
     }
   }
 
-  attach(desired: Record<string, unknown>): void {
-    this.#desired = desired;
+  /** The saved document, if there is one and it still validates (an older version may have saved what is no longer allowed). */
+  #readSaved(): (Persisted & { config: Config }) | null {
+    const file = this.#file;
+    try {
+      const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Persisted;
+      if (!p || typeof p !== 'object' || !p.desired || typeof p.desired !== 'object') throw new PerceptError('ERR_CONFIG', 'not a saved twin document');
+      return { version: typeof p.version === 'number' ? p.version : null, desired: stripMeta(p.desired), config: applyDesired(this.base, p.desired).config };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.agent.logger.warn({ file, code: PerceptError.is(e) ? e.code : 'ERR_CONFIG', error: (e as Error).message }, 'ignoring the saved twin configuration: it is not valid; the hub\'s next desired document replaces it');
+      }
+      return null;
+    }
+  }
+
+  /**
+   * Connects and returns the hub's whole desired document, or null when the hub does not answer
+   * within the bound (or refuses us: retries then are slow). Rejects when the configuration
+   * cannot work at all (ERR_CONFIG from the link).
+   */
+  async #fetchDesired(link: HubLink, stop: Promise<void> = new Promise(() => undefined)): Promise<Record<string, unknown> | null> {
+    const opening = this.agent.connect();
+    let timer: NodeJS.Timeout | undefined;
+    let onState: (s: string) => void = () => undefined;
+    let onFailure: (k: FailureKind) => void = () => undefined;
+    const waited = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.#twinWaitMs);
+      onState = (s) => s === 'connected' && resolve(true);
+      onFailure = (k) => needsAttention(k) && resolve(false);
+      link.on('state', onState);
+      link.on('failure', onFailure);
+    });
+    this.agent.logger.info({ waitMs: this.#twinWaitMs }, 'connecting to the hub for the module twin before starting');
+    try {
+      const connected = link.state === 'connected' || (await Promise.race([waited, opening.then(() => true), stop.then(() => false)]));
+      if (!connected) {
+        this.agent.logger.warn({ lastError: link.lastError }, "starting without the hub's twin (not connected yet); it applies once connected");
+        return null;
+      }
+      const doc = await link.getDesired();
+      return doc ? (structuredClone(doc) as Record<string, unknown>) : null;
+    } finally {
+      clearTimeout(timer);
+      link.off('state', onState);
+      link.off('failure', onFailure);
+      // Later failures of the first connection are the link's to retry and log.
+      opening.catch(() => undefined);
+    }
+  }
+
+  #attach(): void {
     const link = this.agent.link;
     if (!link) return;
-    link.onDesired((patch) => {
-      // Twin events arrive in order; applying them one at a time keeps them so.
-      this.#queue = this.#queue.then(() => this.#onDesired(patch)).catch(() => undefined);
+    link.onDesired((patch, full) => {
+      // Twin events arrive in order; applying them one at a time keeps them so. The SDK's
+      // object is copied: it merges later patches into the one it handed over.
+      const copy = structuredClone(patch);
+      this.#queue = this.#queue.then(() => this.#onDesired(copy, full)).catch(() => undefined);
     });
     link.onMethod('getStatus', async () => ({ status: 200, payload: this.agent.status() }));
     link.onMethod('restartPipeline', async () => {
+      if (!this.agent.pipeline) return { status: 503, payload: { error: { code: 'ERR_SOURCE_FAILED', message: 'the pipeline is not running (yet); try again shortly' } } };
       await this.agent.restartPipeline();
       return { status: 200, payload: { restarted: true } };
     });
@@ -64,34 +191,50 @@ export class Control {
     link.onMethod('snapshot', async (payload) => this.#snapshot(payload));
     link.onMethod('attest', async (payload) => attestMethod(this.agent.signer, payload));
     link.on('state', (s: string) => {
-      if (s === 'connected') void this.#report();
+      if (s === 'connected') this.#queue = this.#queue.then(() => this.#report()).catch(() => undefined);
     });
   }
 
-  async #onDesired(patch: Record<string, unknown>): Promise<void> {
+  async #onDesired(patch: Record<string, unknown>, full: boolean): Promise<void> {
     const version = typeof patch.$version === 'number' ? patch.$version : null;
-    this.#desired = mergePatch(this.#desired, patch);
+    // Each connection starts with the whole document: the same one again changes nothing.
+    if (full && version !== null && version === this.#handled) return;
+    this.#handled = version;
     const log = this.agent.logger;
+    const bad = forbiddenKey(patch);
+    this.#desired = full ? stripMeta(patch) : mergePatch(this.#desired, patch);
     try {
+      if (bad) throw new PerceptError('ERR_CONFIG', `invalid configuration in desired properties:\n  ${bad}: the key '__proto__' is not allowed; remove it from the desired properties`);
       const { config, ignored } = applyDesired(this.base, this.#desired);
       await this.agent.reconfigure(config);
       this.agent.configVersion = version;
       this.agent.configError = null;
-      fs.mkdirSync(path.dirname(this.#file), { recursive: true });
-      const tmp = `${this.#file}.tmp`;
-      fs.writeFileSync(tmp, JSON.stringify({ version, desired: stripMeta(this.#desired) } satisfies Persisted), { mode: 0o600 });
-      fs.renameSync(tmp, this.#file);
+      this.#save(version);
       log.info({ version, ignored: ignored.length ? ignored : undefined }, 'desired properties applied');
       await this.#report({ status: 'applied', ignored });
     } catch (e) {
-      const err = PerceptError.is(e) ? e : new PerceptError('ERR_CONFIG', (e as Error).message);
+      const err = this.#asConfigError(e);
       this.agent.configError = err.message;
       log.warn({ version, code: err.code }, `desired properties rejected: ${err.message}`);
       await this.#report({ status: 'rejected', error: { code: err.code, message: err.message.slice(0, 2000), version } });
     }
   }
 
+  #asConfigError(e: unknown): PerceptError {
+    return PerceptError.is(e) ? e : new PerceptError('ERR_CONFIG', (e as Error).message);
+  }
+
+  /** Keeps the applied document for a boot without the hub. */
+  #save(version: number | null): void {
+    fs.mkdirSync(path.dirname(this.#file), { recursive: true });
+    const tmp = `${this.#file}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify({ version, desired: stripMeta(this.#desired) } satisfies Persisted), { mode: 0o600 });
+    fs.renameSync(tmp, this.#file);
+  }
+
   async #report(extra: { status?: string; ignored?: string[]; error?: unknown } = {}): Promise<void> {
+    if (extra.status) this.#said = { status: extra.status, error: extra.error ?? null, ignored: extra.ignored ?? [] };
+    const said = this.#said;
     const s = this.agent.status();
     const m = s.pipeline.models[0];
     const patch = {
@@ -99,9 +242,9 @@ export class Control {
         agent: { version: s.version, startedAt: s.startedAt },
         config: {
           version: this.agent.configVersion,
-          status: extra.status ?? (this.agent.configError ? 'rejected' : 'applied'),
-          error: extra.error ?? null,
-          ignored: extra.ignored ?? [],
+          status: said.status,
+          error: said.error,
+          ignored: said.ignored,
           at: new Date().toISOString(),
         },
         running: {
@@ -135,19 +278,11 @@ export class Control {
     const pipeline = this.agent.pipeline;
     if (!pipeline) return { status: 503, payload: { error: { code: 'ERR_SOURCE_FAILED', message: 'the pipeline is not running' } } };
     const want = r.data?.source;
-    const frame = await new Promise<TappedFrame | null>((resolve) => {
-      const t = setTimeout(() => {
-        pipeline.off('frame', on);
-        resolve(null);
-      }, r.data?.timeoutMs ?? 5000);
-      const on = (f: TappedFrame) => {
-        if (want && f.result.source !== want) return;
-        clearTimeout(t);
-        pipeline.off('frame', on);
-        resolve(f);
-      };
-      pipeline.on('frame', on);
-    });
+    const known = pipeline.status().sources.map((x) => x.id);
+    if (want !== undefined && !known.includes(want)) {
+      return { status: 404, payload: { error: { code: 'ERR_USAGE', message: `no source '${want}'; sources: ${known.join(', ')}` } } };
+    }
+    const frame = await nextFrame(pipeline, want, r.data?.timeoutMs ?? 5000);
     if (!frame) return { status: 504, payload: { error: { code: 'ERR_SOURCE_FAILED', message: `no frame${want ? ` from source '${want}'` : ''} arrived in time` } } };
     // Leave room for the JSON around the base64 text.
     const { jpeg, width, height } = await drawDetections(frame.data, frame.result.detections, Math.floor(((METHOD_LIMIT - 4096) * 3) / 4));

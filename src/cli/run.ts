@@ -161,11 +161,9 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
   // Held until this function returns, and by the kernel until the process ends: one run per state folder.
   using _stateLock = StateLock.acquire(base.stateDir, 'percept run');
   const log = opts.logger ?? createLogger({ level: base.logLevel });
-  const boot = Control.bootConfig(base, log);
-  const cfg = boot.config;
   let summary: SummaryWriter | null = null;
-  const jsonl = cfg.output === 'jsonl' ? new JsonlWriter() : null;
-  const agent = new Agent(cfg, {
+  const jsonl = base.output === 'jsonl' ? new JsonlWriter() : null;
+  const agent = new Agent(base, {
     logger: log,
     faultInjection: opts.faultInjection,
     onResult: (r, model) => {
@@ -173,9 +171,8 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
       summary?.write(r);
     },
   });
-  agent.configVersion = boot.version;
   const control = new Control(agent, base);
-  summary = cfg.output === 'summary' ? new SummaryWriter(() => agent.status().pipeline) : null;
+  summary = base.output === 'summary' ? new SummaryWriter(() => agent.status().pipeline) : null;
 
   let stopping = false;
   let firstSignalAt = 0;
@@ -198,10 +195,9 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
   for (const sig of signals) process.on(sig, onSignal);
   let started = false;
   try {
-    await agent.start();
+    // Connects first, so the hub's twin decides what runs (see Control.boot).
+    await control.boot(stopped);
     started = true;
-    control.attach(boot.desired);
-    agent.connect();
     summary?.start();
     await Promise.race([agent.ended, stopped]);
     stopping = true;

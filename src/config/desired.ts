@@ -1,15 +1,24 @@
 // The module twin's desired properties as configuration: a patch merges into the last
 // desired document (null deletes, as in IoT Hub), and the result is validated by the same
-// schema as the config file. A bad document is rejected whole, with the reason.
+// schema as the config file. A bad document is rejected whole, with the reason. The twin may
+// set only live sources: a finite one (a file or folder) would end the run from the cloud.
 
 import { z } from 'zod';
-import { configSchema, twinModelRefSchema, twinSourceSchema, PROVIDERS, type Config } from './schema.js';
+import { configSchema, twinModelRefSchema, twinSourceSchema, PROVIDERS, type Config, type SourceKind } from './schema.js';
 import { formatZodError } from './load.js';
 import { PerceptError } from '../errors.js';
 
+/** Sources that run until stopped; the others end the run when they are read through. */
+export const LIVE_KINDS: readonly SourceKind[] = ['webcam', 'rtsp', 'demo', 'synthetic'];
+
+const liveSource = twinSourceSchema.refine((s) => LIVE_KINDS.includes(s.kind), {
+  path: ['kind'],
+  message: `the twin may set only live sources (${LIVE_KINDS.join(', ')}): a file, folder or video would end the run; give those on the command line`,
+});
+
 /** What the twin may set. Hub identity, state folder and run length stay local. */
 export const desiredSchema = z.strictObject({
-  sources: z.array(twinSourceSchema).min(1).max(16).optional(),
+  sources: z.array(liveSource).min(1).max(16).optional(),
   model: twinModelRefSchema.optional(),
   scoreThreshold: z.number().min(0).max(1).optional(),
   workers: z.number().int().min(1).max(16).optional(),
@@ -25,14 +34,38 @@ export const desiredSchema = z.strictObject({
 });
 export type Desired = z.infer<typeof desiredSchema>;
 
+/**
+ * Where a document holds a key that JSON gives as data but JavaScript reads as the prototype
+ * (`__proto__`), or null. Assigning it would change the object's prototype and drop the key
+ * silently, so such a document is rejected instead.
+ */
+export function forbiddenKey(doc: unknown, at = ''): string | null {
+  if (!doc || typeof doc !== 'object') return null;
+  // An explicit stack: a hostile document may nest deeper than the call stack.
+  const stack: Array<[unknown, string]> = [[doc, at]];
+  while (stack.length) {
+    const [v, where] = stack.pop()!;
+    if (!v || typeof v !== 'object') continue;
+    for (const k of Object.keys(v)) {
+      const p = where ? `${where}.${k}` : k;
+      if (k === '__proto__') return p;
+      stack.push([(v as Record<string, unknown>)[k], p]);
+    }
+  }
+  return null;
+}
+
 /** Merges a desired-properties patch into a document (JSON merge patch, as the twin does). */
 export function mergePatch(doc: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = { ...doc };
   for (const [k, v] of Object.entries(patch)) {
-    if (k.startsWith('$')) continue;
+    // `__proto__` is never merged (forbiddenKey rejects the document that holds it).
+    if (k.startsWith('$') || k === '__proto__') continue;
+    const cur = out[k];
     if (v === null) delete out[k];
-    else if (typeof v === 'object' && !Array.isArray(v) && typeof out[k] === 'object' && out[k] !== null && !Array.isArray(out[k])) {
-      out[k] = mergePatch(out[k] as Record<string, unknown>, v as Record<string, unknown>);
+    else if (typeof v === 'object' && !Array.isArray(v)) {
+      // A new object is merged into an empty one too, so its nested keys are checked the same way.
+      out[k] = mergePatch(cur && typeof cur === 'object' && !Array.isArray(cur) ? (cur as Record<string, unknown>) : {}, v as Record<string, unknown>);
     } else out[k] = v;
   }
   return out;
@@ -42,7 +75,7 @@ export function mergePatch(doc: Record<string, unknown>, patch: Record<string, u
 export function stripMeta(doc: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(doc)) {
-    if (k.startsWith('$')) continue;
+    if (k.startsWith('$') || k === '__proto__') continue;
     out[k] = v && typeof v === 'object' && !Array.isArray(v) ? stripMeta(v as Record<string, unknown>) : v;
   }
   return out;
@@ -56,6 +89,8 @@ export interface Applied {
 
 /** The configuration the desired document asks for, on top of the local one; throws ERR_CONFIG. */
 export function applyDesired(base: Config, desiredDoc: Record<string, unknown>): Applied {
+  const bad = forbiddenKey(desiredDoc);
+  if (bad) throw new PerceptError('ERR_CONFIG', `invalid configuration in desired properties:\n  ${bad}: the key '__proto__' is not allowed; remove it from the desired properties`);
   const parsed = desiredSchema.safeParse(stripMeta(desiredDoc));
   if (!parsed.success) throw new PerceptError('ERR_CONFIG', formatZodError(parsed.error, 'desired properties'));
   const d = parsed.data;

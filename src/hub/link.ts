@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { device, observedTransport, type Client, type ModuleClient, type MqttJsClient, type Twin, type TransportFact } from './sdk.js';
 import { Connection } from './connection.js';
 import { registerMethod, type MethodHandler } from './methods.js';
-import { backoffMs, classify, needsAttention, type FailureKind } from './retry.js';
+import { backoffMs, classify, explainFailure, needsAttention, type FailureKind } from './retry.js';
 import type { Logger } from '../log.js';
 import type { LinkState } from '../status.js';
 import type { OutboxRow } from './outbox.js';
@@ -86,7 +86,9 @@ export class HubLink extends EventEmitter {
   #lastError: string | null = null;
   #connecting: Promise<void> | null = null;
   #methods = new Map<string, MethodHandler>();
-  #desired: ((patch: Record<string, unknown>) => void) | null = null;
+  #desired: ((patch: Record<string, unknown>, full: boolean) => void) | null = null;
+  /** Ends the backoff sleeps when the link closes, so no timer outlives a stopped agent. */
+  readonly #closing = new AbortController();
   #twin: Twin | null = null;
   readonly host: string;
   readonly deviceId: string;
@@ -163,8 +165,8 @@ export class HubLink extends EventEmitter {
     else if (this.auth === 'tpm') {
       // SAS tokens signed inside the TPM (percept tpm import-key): the key never enters this process.
       if (!this.#o.tpm) throw new PerceptError('ERR_CONFIG', 'a connection string with SharedAccessKeyInTpm=true needs the TPM (--tcti)');
-      const { TpmSasProvider } = await import('./tpm-auth.js');
-      const provider = TpmSasProvider.fromConnectionString(this.#o.connectionString!, await this.#o.tpm());
+      const { checkedTpmProvider } = await import('./tpm-auth.js');
+      const provider = await checkedTpmProvider(this.#o.connectionString!, this.#o.tpm);
       client = this.moduleId ? device.ModuleClient.fromAuthenticationProvider(provider, T) : device.Client.fromAuthenticationProvider(provider, T);
     } else if (this.moduleId) client = device.ModuleClient.fromConnectionString(this.#o.connectionString!, T);
     else client = device.Client.fromConnectionString(this.#o.connectionString!, T);
@@ -184,14 +186,18 @@ export class HubLink extends EventEmitter {
     return client;
   }
 
-  /** Connects, retrying with backoff until it works or the link is closed. */
+  /**
+   * Connects, retrying with backoff until it works or the link is closed. Rejects with
+   * ERR_CONFIG when the first attempt finds the configuration unusable (a TPM-held key with no
+   * TPM): retrying cannot fix that.
+   */
   open(firstDelayMs = 0): Promise<void> {
     this.#connecting ??= this.#connectLoop(firstDelayMs).finally(() => (this.#connecting = null));
     return this.#connecting;
   }
 
   async #connectLoop(firstDelayMs: number): Promise<void> {
-    if (firstDelayMs > 0) await sleep(firstDelayMs);
+    if (firstDelayMs > 0 && !(await this.#pause(firstDelayMs))) return;
     for (let attempt = 0; !this.#closed; attempt++) {
       this.#setState('connecting');
       this.#fact = null;
@@ -225,19 +231,40 @@ export class HubLink extends EventEmitter {
       } catch (e) {
         if (this.#conn?.client === client) this.#conn = null;
         if (client) this.#discard(client);
+        if (this.#closed) return;
+        // Only the very first attempt decides that the configuration cannot work; later, what
+        // worked once may come back (a TPM restarting), so it is retried like anything else.
+        if (PerceptError.is(e, 'ERR_CONFIG') && attempt === 0 && this.#epoch === 0 && firstDelayMs === 0) {
+          this.#lastError = e.message;
+          this.#setState('disconnected');
+          throw e;
+        }
         // Set by the transport's listener while opening (TypeScript cannot see that).
         const fact = this.#fact as TransportFact | null;
         const kind = classify(fact, timedOut);
         const code = fact?.errno ?? fact?.connack;
+        const known = explainFailure(fact);
         this.#lastFailure = kind;
-        this.#lastError = `${(e as Error).message}${code === undefined ? '' : ` (${code})`}`;
+        this.#lastError = `${known?.message ?? (e as Error).message}${code === undefined ? '' : ` (${code})`}`;
         const delay = backoffMs(kind, attempt, this.#o.backoffMs);
-        const fields = { host: this.host, kind, code, error: this.#lastError, retryInMs: Math.round(delay) };
-        if (needsAttention(kind)) this.#o.logger.error(fields, 'the hub refused the connection; check the connection string, key, certificate or CA; retrying');
+        const fields = { host: this.host, kind, code, ...(known ? { errorCode: known.code } : {}), error: this.#lastError, retryInMs: Math.round(delay) };
+        if (known) this.#o.logger.error(fields, `${known.message}; retrying`);
+        else if (needsAttention(kind)) this.#o.logger.error(fields, 'the hub refused the connection; check the connection string, key, certificate or CA; retrying');
         else this.#o.logger.warn(fields, 'hub connection failed; retrying');
         this.#setState('disconnected');
-        await sleep(delay);
+        this.emit('failure', kind);
+        if (!(await this.#pause(delay))) return;
       }
+    }
+  }
+
+  /** Waits `ms`, or less when the link closes first; false then. */
+  async #pause(ms: number): Promise<boolean> {
+    try {
+      await sleep(ms, undefined, { signal: this.#closing.signal });
+      return !this.#closed;
+    } catch {
+      return false;
     }
   }
 
@@ -292,7 +319,7 @@ export class HubLink extends EventEmitter {
     this.#draining = true;
     this.emit('state', this.#state);
     const until = Math.min(Date.now() + 2000, (conn.expiresAt ?? Infinity) - 500);
-    while (conn.inflight > 0 && !conn.dead && Date.now() < until) await sleep(10);
+    while (conn.inflight > 0 && !conn.dead && Date.now() < until) if (!(await this.#pause(10))) break;
     this.#draining = false;
     if (this.#conn !== conn || this.#closed) return;
     this.#renewals++;
@@ -306,7 +333,13 @@ export class HubLink extends EventEmitter {
       // A failed desired-properties subscription is emitted on the twin: without a listener it
       // would end the process. The connection is dropped and made again instead.
       twin.on('error', (e: Error) => this.#lost(e, client, 'hub'));
-      twin.on('properties.desired', (patch: Record<string, unknown>) => this.#desired?.(patch));
+      // The SDK's first event on a new listener is the whole document, then patches follow.
+      let full = true;
+      twin.on('properties.desired', (patch: Record<string, unknown>) => {
+        const first = full;
+        full = false;
+        this.#desired?.(patch, first);
+      });
     } catch (e) {
       this.#o.logger.warn({ error: (e as Error).message }, 'module twin unavailable');
     }
@@ -366,8 +399,8 @@ export class HubLink extends EventEmitter {
     if (this.#client) registerMethod(this.#client, this.moduleId !== undefined, name, handler);
   }
 
-  /** Desired-property patches (the first call after connecting carries the whole document). */
-  onDesired(fn: (patch: Record<string, unknown>) => void): void {
+  /** Desired-property patches; `full` marks the first call on each connection, which carries the whole document. */
+  onDesired(fn: (patch: Record<string, unknown>, full: boolean) => void): void {
     this.#desired = fn;
   }
 
@@ -383,6 +416,7 @@ export class HubLink extends EventEmitter {
 
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closing.abort();
     if (this.#renewTimer) clearTimeout(this.#renewTimer);
     const conn = this.#conn;
     this.#conn = null;

@@ -135,3 +135,23 @@ export class TpmSasProvider extends EventEmitter implements AuthenticationProvid
     }
   }
 }
+
+/**
+ * A provider whose first token is already signed, so a TPM that cannot be reached, or that
+ * lacks the imported key, fails here as a configuration error with the next step, instead of
+ * as an unexplained connection failure retried forever.
+ */
+export async function checkedTpmProvider(cs: string, tpm: () => Promise<Tpm>): Promise<TpmSasProvider> {
+  try {
+    const provider = TpmSasProvider.fromConnectionString(cs, await tpm());
+    await provider.getDeviceCredentials();
+    return provider;
+  } catch (e) {
+    const why = PerceptError.is(e) ? `[${e.code}] ${e.message}` : (e as Error).message;
+    throw new PerceptError(
+      'ERR_CONFIG',
+      `the connection string says SharedAccessKeyInTpm=true, but the TPM cannot sign with the device key: ${why}. Start the TPM (or swtpm) and point --tcti at it, import the key with \`percept tpm import-key\`, or use a connection string with SharedAccessKey`,
+      { cause: e },
+    );
+  }
+}

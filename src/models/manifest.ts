@@ -22,6 +22,16 @@ export interface LoadedManifest {
 
 /** Validate a manifest. `origin` (a file path or a description) appears in error messages. */
 export function parseManifest(json: unknown, origin: string): ModelManifest {
+  try {
+    return validate(json, origin);
+  } catch (e) {
+    // Validation and error previews recurse: a document nested deeper than the stack is no manifest.
+    if (e instanceof RangeError) throw invalid(origin, ['nested too deeply to be a model manifest']);
+    throw e;
+  }
+}
+
+function validate(json: unknown, origin: string): ModelManifest {
   const result = manifestSchema.safeParse(json);
   if (!result.success) throw invalid(origin, result.error.issues.map((i) => describeIssue(i, json)));
   const problems: string[] = [];

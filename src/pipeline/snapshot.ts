@@ -1,8 +1,9 @@
 // Draws a frame's detections onto it as a JPEG, small enough for a direct-method answer
-// (IoT Hub allows 128 KB per method payload, base64 included).
+// (IoT Hub allows 128 KB per method payload, base64 included), and waits for the frame to draw.
 
 import sharp from 'sharp';
 import type { Detection } from '../types.js';
+import type { TappedFrame } from './pipeline.js';
 
 const COLOURS = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4', '#f032e6', '#bfef45'];
 
@@ -35,4 +36,50 @@ export async function drawDetections(image: Buffer, detections: Detection[], max
     else scale *= 0.75;
   }
   throw new Error('the snapshot cannot be made small enough');
+}
+
+/** What `nextFrame` needs of a pipeline: its tapped frames. */
+export interface FrameTap {
+  on(ev: 'frame', fn: (f: TappedFrame) => void): unknown;
+  off(ev: 'frame', fn: (f: TappedFrame) => void): unknown;
+}
+
+interface Waiter {
+  source: string | undefined;
+  resolve(f: TappedFrame | null): void;
+}
+
+// One listener per pipeline serves every pending request: concurrent snapshots must not pile
+// listeners onto the pipeline (Node warns past ten, and each one makes it copy every frame).
+const waiting = new WeakMap<FrameTap, { waiters: Set<Waiter>; listener: (f: TappedFrame) => void }>();
+
+/** The next frame from `source` (from any source when undefined), or null after `timeoutMs`. */
+export function nextFrame(pipeline: FrameTap, source: string | undefined, timeoutMs: number): Promise<TappedFrame | null> {
+  let entry = waiting.get(pipeline);
+  if (!entry) {
+    const waiters = new Set<Waiter>();
+    const listener = (f: TappedFrame) => {
+      for (const w of waiters) if (w.source === undefined || w.source === f.result.source) w.resolve(f);
+    };
+    entry = { waiters, listener };
+    waiting.set(pipeline, entry);
+    pipeline.on('frame', listener);
+  }
+  const { waiters, listener } = entry;
+  return new Promise((resolve) => {
+    const w: Waiter = {
+      source,
+      resolve: (f) => {
+        clearTimeout(timer);
+        waiters.delete(w);
+        if (waiters.size === 0) {
+          pipeline.off('frame', listener);
+          waiting.delete(pipeline);
+        }
+        resolve(f);
+      },
+    };
+    const timer = setTimeout(() => w.resolve(null), timeoutMs);
+    waiters.add(w);
+  });
 }
