@@ -1,5 +1,5 @@
 // The twin cannot end the run: a desired document with a finite source (image, folder, video)
-// or a `__proto__` key is rejected and reported like any invalid one, and the agent keeps
+// is rejected and reported like any invalid one, and the agent keeps
 // running on its previous configuration. Real emulator, real SDK, real agent process.
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,7 +10,7 @@ import { image, tempDir } from '../helpers/paths.js';
 type Config = { version: number | null; status: string; error: { code: string; message: string; version: number } | null };
 type Reported = { percept?: { config?: Config; running?: { sources?: Array<{ id: string; kind: string }> } } };
 
-test('a finite source or a __proto__ key in a desired patch is rejected and the agent keeps running', { timeout: 120_000 }, async () => {
+test('a finite source in a desired patch is rejected and the agent keeps running', { timeout: 120_000 }, async () => {
   const hub = await startTestHub();
   const state = tempDir();
   const agent = startAgent(agentArgs(hub, state), { stateDir: state });
@@ -33,14 +33,13 @@ test('a finite source or a __proto__ key in a desired patch is rejected and the 
     assert.equal(agent.child.exitCode, null, `the agent exited: ${agent.stderr()}`);
     assert.deepEqual((hub.hub.twin(hub.deviceId).reported as Reported).percept?.running?.sources, [{ id: 'dog', kind: 'image' }]);
 
-    // A key JSON carries as data but JavaScript reads as the prototype: rejected, not dropped.
-    // (Its value is a number: an object there would be merged into the hub's own prototype.)
-    const proto = hub.hub.patchDesired(hub.deviceId, JSON.parse('{"sources": null, "telemetry": {"__proto__": 5}}') as Record<string, unknown>);
-    const p = await rejection((proto.desired as { $version: number }).$version);
-    assert.match(p.error!.message, /telemetry\.__proto__: the key '__proto__' is not allowed/);
+    // A key JSON carries as data but JavaScript reads as the prototype: this hub refuses it
+    // (IoT Hub may not; the agent's own check of such a document is in config/desired-proto).
+    assert.throws(() => hub.hub.patchDesired(hub.deviceId, JSON.parse('{"telemetry": {"__proto__": 5}}') as Record<string, unknown>), /__proto__/);
 
     // A valid patch then applies.
-    const ok = hub.hub.patchDesired(hub.deviceId, { telemetry: { intervalMs: 700 } });
+    // (It removes the rejected sources too: the desired document is merged, patch by patch.)
+    const ok = hub.hub.patchDesired(hub.deviceId, { sources: null, telemetry: { intervalMs: 700 } });
     await until('applied', () => {
       const x = config();
       return x?.status === 'applied' && x.version === (ok.desired as { $version: number }).$version;
