@@ -32,7 +32,8 @@ export async function startTestHub(
   opts: { deviceId?: string; moduleId?: string; stateDir?: string; logger?: EmulatorLogger; wsPort?: number | 'auto' } = {},
 ): Promise<TestHub> {
   const stateDir = opts.stateDir ?? tempDir('percept-hub-');
-  const hub = await HubEmulator.start({ stateDir, mqttPort: 0, apiPort: 0, logger: opts.logger, ...(opts.wsPort === undefined ? {} : { wsPort: opts.wsPort }) });
+  // Tests account for every message of runs that last minutes (~40/s): keep them all.
+  const hub = await HubEmulator.start({ stateDir, mqttPort: 0, apiPort: 0, logger: opts.logger, maxMessages: 100_000, ...(opts.wsPort === undefined ? {} : { wsPort: opts.wsPort }) });
   const deviceId = opts.deviceId ?? 'test-device';
   const { connectionString } = hub.addDevice(deviceId, opts.moduleId);
   return {

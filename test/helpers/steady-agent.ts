@@ -1,6 +1,6 @@
-// A real agent process producing ~30 messages a second: four looping sources of a small JPEG at
-// 20 fps, BlazeFace (about a millisecond a frame), a message per source per 100 ms window (timing
-// jitter merges some: ~8/s a source). Also reads the agent's outbox: its chain head and depth.
+// A real agent process producing ~40 messages a second: four looping sources of a small JPEG at
+// 20 fps, BlazeFace (about a millisecond a frame), a message per source per 100 ms window (up to
+// 10/s a source, ~40/s in all). Also reads the agent's outbox: its chain head and depth.
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
