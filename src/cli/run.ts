@@ -1,14 +1,13 @@
-// `percept run`: the agent's main job. Reads configuration, starts the pipeline, writes
-// results, and shuts down cleanly on SIGINT/SIGTERM/SIGHUP or after --frames results.
+// `percept run`: parses the options into a configuration, runs the agent (src/agent/run.ts)
+// with its results printed as JSON lines or a live summary, and turns SIGINT, SIGTERM and
+// SIGHUP into a clean stop (a second signal, a second later, exits at once).
 
 import { parseArgs } from 'node:util';
 import { loadConfig, type Overrides } from '../config/load.js';
 import { createLogger, type Logger } from '../log.js';
-import { Agent } from './agent.js';
-import { Control } from './control.js';
+import { runAgent } from '../agent/run.js';
 import { JsonlWriter, SummaryWriter } from './output.js';
 import { intFlag, numFlag } from './args.js';
-import { StateLock } from '../state/lock.js';
 
 export const RUN_HELP = `Usage: percept run [options]
 
@@ -158,23 +157,9 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
       ...opts.extra,
     },
   });
-  // Held until this function returns, and by the kernel until the process ends: one run per state folder.
-  using _stateLock = StateLock.acquire(base.stateDir, 'percept run');
   const log = opts.logger ?? createLogger({ level: base.logLevel });
-  let summary: SummaryWriter | null = null;
   const jsonl = base.output === 'jsonl' ? new JsonlWriter() : null;
-  const agent = new Agent(base, {
-    logger: log,
-    faultInjection: opts.faultInjection,
-    onResult: (r, model) => {
-      jsonl?.write(r, model);
-      summary?.write(r);
-    },
-  });
-  const control = new Control(agent, base);
-  summary = base.output === 'summary' ? new SummaryWriter(() => agent.status().pipeline) : null;
-
-  let stopping = false;
+  let summary: SummaryWriter | null = null;
   let firstSignalAt = 0;
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
@@ -193,27 +178,24 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
   // SIGHUP: the terminal closed. Stop as cleanly as on Ctrl-C rather than die undrained.
   const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   for (const sig of signals) process.on(sig, onSignal);
-  let started = false;
   try {
-    // Connects first, so the hub's twin decides what runs (see Control.boot).
-    await control.boot(stopped);
-    started = true;
-    summary?.start();
-    await Promise.race([agent.ended, stopped]);
-    stopping = true;
+    await runAgent(base, {
+      logger: log,
+      faultInjection: opts.faultInjection,
+      stop: stopped,
+      onResult: (r, model) => {
+        jsonl?.write(r, model);
+        summary?.write(r);
+      },
+      onStarted: (agent) => {
+        if (base.output !== 'summary') return;
+        summary = new SummaryWriter(() => agent.status().pipeline);
+        summary.start();
+      },
+      onStopping: () => summary?.stop(),
+    });
   } finally {
-    summary?.stop();
-    if (!stopping) log.debug('start failed; cleaning up');
-    const { drained } = await agent.stop();
     for (const sig of signals) process.off(sig, onSignal);
-    // A run that never started has nothing to account for: its error is the one line to read.
-    if (started) {
-      const s = agent.status();
-      const h = s.hub;
-      // The run's delivery account, so an operator (or a test) can see what left and what stayed.
-      const hub = h && { accepted: h.accepted, sent: h.sent, acknowledged: h.acknowledged, retried: h.retried, reconnects: h.reconnects, pending: h.outbox.depth, dropped: h.outbox.dropped, deadLettered: h.outbox.deadLettered };
-      log.info({ inferred: s.pipeline.frames.inferred, failed: s.pipeline.frames.failed, corrupt: s.pipeline.frames.corrupt, provider: s.pipeline.models[0]?.provider, drained, ...(hub ? { hub } : {}) }, 'stopped');
-    }
   }
   return 0;
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { startTestHub } from '../helpers/emulator.js';
 import { agentArgs, startAgent, until } from '../helpers/agent.js';
 import { tempDir } from '../helpers/paths.js';
-import { decodeNonce } from '../../src/cli/attest-method.js';
+import { decodeNonce } from '../../src/agent/attest-method.js';
 
 test('attest with the software signer: 409 with a clear reason; bad payloads: 400', { timeout: 60_000 }, async () => {
   const hub = await startTestHub();

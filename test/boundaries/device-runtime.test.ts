@@ -44,6 +44,7 @@ const rel = (f: string) => path.relative(DIST, f);
 
 test('percept run reaches neither the emulator, the bench nor the verifier', () => {
   const { files } = reach(path.join(DIST, 'cli', 'run.js'));
+  assert.ok(files.has(path.join(DIST, 'agent', 'run.js')), 'the walk reaches the agent');
   assert.ok(files.size > 20, `the walk found the agent's modules (${files.size})`);
   for (const [file, via] of files) {
     const r = rel(file);

@@ -1,21 +1,18 @@
-// The control plane: desired properties become configuration (validated, applied live,
-// answered in reported properties with the applied $version), and direct methods answer
-// getStatus, snapshot, restartPipeline, setLogLevel and attest. At boot the hub's desired
-// document decides; the last applied one, kept on disk, serves a device that boots offline.
+// The module twin side of the control plane: desired properties become configuration
+// (validated, applied live, answered in reported properties with the applied $version); the
+// direct methods are registered from methods.ts. At boot the hub's desired document decides;
+// the last applied one, kept on disk, serves a device that boots offline.
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { z } from 'zod';
 import type { Config } from '../config/schema.js';
 import { applyDesired, forbiddenKey, mergePatch, stripMeta } from '../config/desired.js';
 import { PerceptError } from '../errors.js';
-import { drawDetections, nextFrame } from '../pipeline/snapshot.js';
 import type { Agent } from './agent.js';
-import type { HubLink, MethodResult } from '../hub/link.js';
+import type { HubLink } from '../hub/link.js';
 import { needsAttention, type FailureKind } from '../hub/retry.js';
-import { attestMethod } from './attest-method.js';
+import { registerMethods } from './methods.js';
 
-const METHOD_LIMIT = 128 * 1024;
 /** How long boot waits for the hub's twin before it falls back to the saved document. */
 const TWIN_WAIT_MS = 10_000;
 
@@ -30,7 +27,7 @@ interface Chosen {
   ignored: string[];
 }
 
-export class Control {
+export class TwinControl {
   #desired: Record<string, unknown> = {};
   #queue: Promise<void> = Promise.resolve();
   /** The $version of the last whole document handled (applied or rejected): a reconnect repeating it changes nothing. */
@@ -181,15 +178,7 @@ export class Control {
       const copy = structuredClone(patch);
       this.#queue = this.#queue.then(() => this.#onDesired(copy, full)).catch(() => undefined);
     });
-    link.onMethod('getStatus', async () => ({ status: 200, payload: this.agent.status() }));
-    link.onMethod('restartPipeline', async () => {
-      if (!this.agent.pipeline) return { status: 503, payload: { error: { code: 'ERR_SOURCE_FAILED', message: 'the pipeline is not running (yet); try again shortly' } } };
-      await this.agent.restartPipeline();
-      return { status: 200, payload: { restarted: true } };
-    });
-    link.onMethod('setLogLevel', async (payload) => this.#setLogLevel(payload));
-    link.onMethod('snapshot', async (payload) => this.#snapshot(payload));
-    link.onMethod('attest', async (payload) => attestMethod(this.agent.signer, payload));
+    registerMethods(link, this.agent);
     link.on('state', (s: string) => {
       if (s === 'connected') this.#queue = this.#queue.then(() => this.#report()).catch(() => undefined);
     });
@@ -262,42 +251,5 @@ export class Control {
     } catch (e) {
       this.agent.logger.warn({ error: (e as Error).message }, 'could not report properties');
     }
-  }
-
-  async #setLogLevel(payload: unknown): Promise<MethodResult> {
-    const r = z.strictObject({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']) }).safeParse(payload);
-    if (!r.success) return { status: 400, payload: { error: { code: 'ERR_USAGE', message: 'expected {"level": "fatal|error|warn|info|debug|trace|silent"}' } } };
-    const previous = this.agent.logger.level;
-    this.agent.logger.level = r.data.level;
-    return { status: 200, payload: { level: r.data.level, previous } };
-  }
-
-  async #snapshot(payload: unknown): Promise<MethodResult> {
-    const r = z.strictObject({ source: z.string().optional(), timeoutMs: z.number().int().min(100).max(20_000).optional() }).nullable().safeParse(payload ?? null);
-    if (!r.success) return { status: 400, payload: { error: { code: 'ERR_USAGE', message: 'expected {"source"?: "<id>", "timeoutMs"?: 100..20000}' } } };
-    const pipeline = this.agent.pipeline;
-    if (!pipeline) return { status: 503, payload: { error: { code: 'ERR_SOURCE_FAILED', message: 'the pipeline is not running' } } };
-    const want = r.data?.source;
-    const known = pipeline.status().sources.map((x) => x.id);
-    if (want !== undefined && !known.includes(want)) {
-      return { status: 404, payload: { error: { code: 'ERR_USAGE', message: `no source '${want}'; sources: ${known.join(', ')}` } } };
-    }
-    const frame = await nextFrame(pipeline, want, r.data?.timeoutMs ?? 5000);
-    if (!frame) return { status: 504, payload: { error: { code: 'ERR_SOURCE_FAILED', message: `no frame${want ? ` from source '${want}'` : ''} arrived in time` } } };
-    // Leave room for the JSON around the base64 text.
-    const { jpeg, width, height } = await drawDetections(frame.data, frame.result.detections, Math.floor(((METHOD_LIMIT - 4096) * 3) / 4));
-    return {
-      status: 200,
-      payload: {
-        source: frame.result.source,
-        seq: frame.result.seq,
-        capturedAt: new Date(frame.result.capturedAt).toISOString(),
-        width,
-        height,
-        detections: frame.result.detections.map((d) => ({ label: d.label, confidence: Math.round(d.confidence * 1e4) / 1e4, box: d.box.map(Math.round) })),
-        contentType: 'image/jpeg',
-        image: jpeg.toString('base64'),
-      },
-    };
   }
 }
