@@ -235,7 +235,9 @@ function splitBody(text: string): { record: Record<string, unknown>; bytes: Buff
   const bodyText = bytes.toString('utf8');
   const k = j - bodyText.length - BODY_KEY.length;
   // Sliced and compared with ===: startsWith compares a long string several times slower.
-  if (k < 1 || text.slice(k, k + BODY_KEY.length) !== BODY_KEY || text.slice(k + BODY_KEY.length, j) !== bodyText) return null;
+  // A backslash before `"body"` would escape its quote, and so bodyBase64's in the record
+  // without X (a key `x\"bodyBase64`): the proof needs that quote to be a quote.
+  if (k < 1 || text.charCodeAt(k - 1) === 92 || text.slice(k, k + BODY_KEY.length) !== BODY_KEY || text.slice(k + BODY_KEY.length, j) !== bodyText) return null;
   try {
     // X must be exactly one JSON value (the emulator stores a body that is not JSON as text).
     JSON.parse(bodyText);
