@@ -225,12 +225,13 @@ const BASE64_KEY = ',"bodyBase64":"';
  */
 function splitBody(text: string): { record: Record<string, unknown>; bytes: Buffer } | null {
   if (!text.endsWith('"}')) return null;
-  // The first occurrence is the last one when no quote follows it (checked below).
-  const j = text.indexOf(BASE64_KEY);
-  if (j === -1) return null;
-  const b64 = text.slice(j + BASE64_KEY.length, -2);
-  // Raw text equals the value only without escapes; a quote would end the string early.
-  if (b64.includes('"') || b64.includes('\\')) return null;
+  // bodyBase64's value is what follows the last quote before the end: no quote inside.
+  const q = text.lastIndexOf('"', text.length - 3);
+  const j = q - BASE64_KEY.length + 1;
+  if (j < 0 || text.slice(j, q + 1) !== BASE64_KEY) return null;
+  const b64 = text.slice(q + 1, -2);
+  // Raw text equals the value only without escapes.
+  if (b64.includes('\\')) return null;
   const bytes = Buffer.from(b64, 'base64');
   const bodyText = bytes.toString('utf8');
   const k = j - bodyText.length - BODY_KEY.length;

@@ -130,21 +130,26 @@ export const hashHex: (data: Buffer | string) => string = typeof crypto.hash ===
 const UNHASHED: readonly string[] = SIGNATURE_PROPERTIES;
 
 export function chainDigest(boot: string, seq: number, prev: string, body: Buffer, p: Record<string, string>): string {
-  const keys = hashedKeys(Object.keys(p));
-  const props: [string, string][] = new Array(keys.length);
-  for (let i = 0; i < keys.length; i++) props[i] = [keys[i], p[keys[i]]];
-  return hashHex(JSON.stringify([CHAIN_VERSION, boot, seq, prev, hashHex(body), props]));
+  const { keys, json } = hashedKeys(Object.keys(p));
+  // JSON.stringify of [CHAIN_VERSION, boot, seq, prev, sha256(body), [[key, value], ...]],
+  // written out piece by piece: the names' JSON is kept with them, and no arrays are built.
+  let text = `${VERSION_JSON},${JSON.stringify(boot)},${seq},${JSON.stringify(prev)},"${hashHex(body)}",[`;
+  for (let i = 0; i < keys.length; i++) text += `${i ? ',' : ''}[${json[i]},${JSON.stringify(p[keys[i]])}]`;
+  return hashHex(`${text}]]`);
 }
+
+const VERSION_JSON = `[${JSON.stringify(CHAIN_VERSION)}`;
 
 // A stream's messages carry the same property names in the same order, message after
 // message: the sorted, filtered names of the last set are kept and reused while it repeats.
 let lastKeys: string[] = [];
-let lastHashed: string[] = [];
+let lastHashed = { keys: [] as string[], json: [] as string[] };
 
-function hashedKeys(keys: string[]): string[] {
+function hashedKeys(keys: string[]): { keys: string[]; json: string[] } {
   if (keys.length === lastKeys.length && keys.every((k, i) => k === lastKeys[i])) return lastHashed;
+  const hashed = keys.filter((k) => !UNHASHED.includes(k)).sort();
   lastKeys = keys;
-  lastHashed = keys.filter((k) => !UNHASHED.includes(k)).sort();
+  lastHashed = { keys: hashed, json: hashed.map((k) => JSON.stringify(k)) };
   return lastHashed;
 }
 
