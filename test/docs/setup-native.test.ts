@@ -23,7 +23,7 @@ const skip = unavailable(
   'run scripts/setup (and npm run build) in this checkout first',
 );
 
-test('scripts/setup rebuilds from scratch native build folders configured in another checkout', { skip, timeout: 600_000 }, async (t) => {
+test('scripts/setup rebuilds from scratch native build folders configured in another checkout', { skip, timeout: 1_200_000 }, async (t) => {
   // Inside the checkout (ignored by git), so node_modules can be hard-linked on one file system.
   const base = path.join(ROOT, 'test-artifacts');
   fs.mkdirSync(base, { recursive: true });
