@@ -17,6 +17,9 @@ Commands:
   verify    verify the attestation chain of received telemetry against enrolled keys
   tpm       TPM keys: enroll (print the keys a verifier needs), import-key (SAS key into the TPM)
 
+Options:
+  --version print the version and exit
+
 Run 'percept <command> --help' for a command's options.`;
 
 async function main(argv: string[]): Promise<number> {
@@ -49,6 +52,12 @@ async function main(argv: string[]): Promise<number> {
     case 'tpm': {
       const { tpmCommand } = await import('./cli/tpm.js');
       return tpmCommand(rest);
+    }
+    case '--version':
+    case '-v': {
+      const { VERSION } = await import('./version.js');
+      process.stdout.write(VERSION + '\n');
+      return 0;
     }
     case undefined:
     case '-h':
