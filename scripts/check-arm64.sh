@@ -86,11 +86,11 @@ CPU part	: 0xd08
 CPU revision	: 3
 EOF
 
-# The bundle, the photos and the model go inside; the bundle runs from /opt/percept as on a board.
-rm -rf "$RFS/opt/percept" "$RFS/data"
-mkdir -p "$RFS/opt" "$RFS/data/images"
-tar xzf "$BUNDLE" -C "$RFS/opt"
-mv "$RFS/opt/percept-$VERSION-linux-arm64" "$RFS/opt/percept"
+# The bundle, the photos and the model go inside; the bundle's install.sh puts it in
+# /opt/percept as on a board (systemd does not run here: installed, not started).
+rm -rf "$RFS/opt/percept" "$RFS/opt/percept.previous" "$RFS/data" "$RFS/etc/percept"
+mkdir -p "$RFS/data/images" "$RFS/data/bundle"
+tar xzf "$BUNDLE" -C "$RFS/data/bundle"
 find "$IMAGES" -maxdepth 1 -type f -exec cp {} "$RFS/data/images/" \;
 cp "$MODEL" "$RFS/data/yolox_nano.onnx"
 cp scripts/check-arm64-tpm.mjs "$RFS/data/tpm-sign.mjs"
@@ -105,6 +105,12 @@ in_rootfs() {
     exec chroot "$r" env -i PATH=/usr/bin:/bin HOME=/tmp ORT_DISABLE_TELEMETRY=1 "$@"' \
     sh "$RFS" "$CACHE/arm64-cpuinfo" "$@"
 }
+
+say "installing the bundle with its install.sh"
+in_rootfs /bin/sh -c "PATH=/usr/sbin:/usr/bin:/sbin:/bin /data/bundle/percept-$VERSION-linux-arm64/install.sh --no-start --connection-string 'HostName=h;DeviceId=d;SharedAccessKey=a2V5' >/dev/null && id percept" \
+  >"$WORK/install.log" 2>&1 || { cat "$WORK/install.log" >&2; fail "install.sh failed in the arm64 root file system"; }
+grep -q '(video).*(tss)' "$WORK/install.log" || { cat "$WORK/install.log" >&2; fail "install.sh did not put the user percept in video and tss"; }
+[ "$(stat -c %a "$RFS/etc/percept/percept.env")" = 640 ] || fail "install.sh left /etc/percept/percept.env readable by others"
 
 run_args=(run --source /data/images --model yolox-nano --model-path /data/yolox_nano.onnx --frames "$FRAMES" --output jsonl --no-preview --workers 2 --state-dir /tmp/percept-state)
 say "running the bundle under qemu-aarch64 ($FRAMES frames)"
