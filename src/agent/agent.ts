@@ -20,8 +20,7 @@ import { Sender } from '../hub/sender.js';
 import type { AgentStatus, HubStatus } from '../status.js';
 import { PerceptError } from '../errors.js';
 import { startPreview, type PreviewServer } from '../web/index.js';
-
-export const VERSION = '0.1.0';
+import { VERSION } from '../version.js';
 
 export interface AgentOptions {
   logger: Logger;
