@@ -103,7 +103,7 @@ export class Agent {
         cert: readPem(hub.cert, 'client certificate', originOf(this.#cfg, 'hub.cert')),
         key: readPem(hub.key, 'client key', originOf(this.#cfg, 'hub.key')),
         transport: hub.transport,
-        output: hub.output,
+        output: this.#cfg.telemetry.output,
         logger: this.#log,
         sendTimeoutMs: hub.sendTimeoutMs,
         tokenTtlSeconds: hub.tokenTtlSeconds,
