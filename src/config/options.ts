@@ -41,6 +41,8 @@ export interface OptionDef {
   readonly group: Group;
   /** Desired-property keys the twin may set it with, the first one primary, the others accepted names. */
   readonly twin?: readonly string[];
+  /** How the twin reaches it when that is by a structured key (desired.ts), for the reference. */
+  readonly twinNote?: string;
   /** Applied by load.ts's own mapping (sources, model references), not set at `key` as is. */
   readonly custom?: true;
   /** A file path: relative to the config file's folder when given there. */
@@ -66,12 +68,12 @@ const DAY = 86_400;
 /** Rows are named as their value is in a flags object (`loadConfig({ flags: { workers: 2 } })`). */
 export const OPTIONS = {
   // Sources: a list of objects in the file (schema.ts); these flags build or adjust it.
-  sources: { key: 'sources', flag: '--source', env: 'PERCEPT_SOURCE', arg: '[id=]<spec>', type: listOf(text(), 1, 16), repeat: true, custom: true, group: 'sources', defaultText: '/dev/video0 if present, else demo', help: "a folder or image file, a video file, /dev/videoN, rtsp://...,\n'demo' (sample photos, panned and zoomed) or 'synthetic' (test pattern); PERCEPT_SOURCE takes a,b" },
+  sources: { key: 'sources', flag: '--source', env: 'PERCEPT_SOURCE', arg: '[id=]<spec>', type: listOf(text(), 1, 16), repeat: true, custom: true, twinNote: '`sources` (live kinds only)', group: 'sources', defaultText: '/dev/video0 if present, else demo', help: "a folder or image file, a video file, /dev/videoN, rtsp://...,\n'demo' (sample photos, panned and zoomed) or 'synthetic' (test pattern); PERCEPT_SOURCE takes a,b" },
   fps: { key: 'sources[].fps', flag: '--fps', env: 'PERCEPT_FPS', arg: 'N', type: num(0, 240, { above: true }), custom: true, group: 'sources', defaultText: 'unpaced', help: 'pace the sources at N frames/s (files are paced by the pool otherwise)' },
   loop: { key: 'sources[].loop', flag: '--loop', env: 'PERCEPT_LOOP', type: bool(), default: false, custom: true, group: 'sources', help: 'start folders and files again at their end' },
 
   // The top-level model reference (a structured key too: see schema.ts).
-  model: { key: 'model.name', flag: '--model', env: 'PERCEPT_MODEL', arg: '<name|manifest.json>', type: text(), default: 'blazeface-back', custom: true, group: 'model', help: 'built-in: blazeface-back, blazeface-front, yolox-nano; or a manifest file' },
+  model: { key: 'model.name', flag: '--model', env: 'PERCEPT_MODEL', arg: '<name|manifest.json>', type: text(), default: 'blazeface-back', custom: true, twinNote: '`model.name` (a name, never a path)', group: 'model', help: 'built-in: blazeface-back, blazeface-front, yolox-nano; or a manifest file' },
   modelPath: { key: 'model.path', flag: '--model-path', env: 'PERCEPT_MODEL_PATH', arg: '<file.onnx>', type: text(), path: true, custom: true, group: 'model', defaultText: "the manifest's file", help: 'the ONNX file (required for yolox-nano)' },
   scoreThreshold: { key: 'model.scoreThreshold', flag: '--score-threshold', env: 'PERCEPT_SCORE_THRESHOLD', arg: 'X', type: num(0, 1), twin: ['scoreThreshold'], custom: true, group: 'model', defaultText: 'from the manifest', help: 'minimum confidence' },
   iou: { key: 'model.iou', flag: '--iou', env: 'PERCEPT_IOU', arg: 'X', type: num(0, 1), custom: true, group: 'model', defaultText: 'from the manifest', help: 'NMS IoU threshold' },

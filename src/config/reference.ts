@@ -60,10 +60,10 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 const code = (s: string) => `\`${s}\``;
 
 function row(o: Option): string {
-  const flag = [o.flag, ...(o.aliases ?? [])].map((f) => code(o.arg ? `${f} ${o.arg}` : f)).join(', ');
+  const flag = [o.flag, ...(o.aliases ?? [])].map((f) => cell(code(o.arg ? `${f} ${o.arg}` : f))).join(', ');
   const unit = o.unit ? ` (flag and variable in ${o.unit.name})` : '';
   const d = defaultOf(o);
-  const twin = o.twin?.length ? o.twin.map(code).join(', ') : 'no';
+  const twin = o.twin?.length ? o.twin.map(code).join(', ') : (o.twinNote ?? 'no');
   const alias = o.fileAliases?.length ? ` Also read from ${o.fileAliases.map(code).join(', ')} in a config file.` : '';
   const path = o.path ? ' A path: relative to the config file when given there.' : '';
   return `| ${code(o.key)} | ${flag} | ${code(o.env)} | ${cell(o.type.brief + unit)} | ${d === undefined ? '-' : cell(d)} | ${twin} | ${cell(o.help)}.${cell(alias + path)} |`;
