@@ -106,6 +106,7 @@ export class Agent {
         output: this.#cfg.telemetry.output,
         logger: this.#log,
         sendTimeoutMs: hub.sendTimeoutMs,
+        connectTimeoutMs: hub.connectTimeoutMs,
         tokenTtlSeconds: hub.tokenTtlSeconds,
         backoffMs: [hub.backoffMinMs, Math.max(hub.backoffMinMs, hub.backoffMaxMs)],
         tpm: () => this.#openTpm(),
