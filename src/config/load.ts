@@ -235,12 +235,12 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags
   raw.origins = origins;
   const cfg = parseConfig(raw);
   const ids = new Set<string>();
-  for (const s of cfg.sources) {
-    if (ids.has(s.id)) throw new PerceptError('ERR_CONFIG', `invalid configuration: two sources share the id '${s.id}'; give each an id with --source <id>=<uri>`);
+  cfg.sources.forEach((s, i) => {
+    if (ids.has(s.id)) throw new PerceptError('ERR_CONFIG', `sources.${i}.id: two sources share the id '${s.id}'; give each an id with --source <id>=<uri> (from ${originOf(cfg, `sources.${i}.id`)})`);
     ids.add(s.id);
     if ((s.kind === 'image' || s.kind === 'folder' || s.kind === 'video' || s.kind === 'webcam' || s.kind === 'rtsp') && !s.uri) {
-      throw new PerceptError('ERR_CONFIG', `invalid configuration: source '${s.id}' of kind ${s.kind} needs a uri (from ${originOf(cfg, 'sources')})`);
+      throw new PerceptError('ERR_CONFIG', `sources.${i}.uri: a source of kind ${s.kind} needs a uri (from ${originOf(cfg, `sources.${i}`)})`);
     }
-  }
+  });
   return cfg;
 }
