@@ -3,30 +3,13 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { startPreview } from '../../src/web/index.js';
-import type { HubStatus } from '../../src/status.js';
 import { get, memoryLogger, sleep, startPipeline, statusGetter } from './helpers.js';
 import { parsePrometheus, valueOf } from './prom-parse.js';
-
-const hub: HubStatus = {
-  state: 'connected',
-  host: 'percept-test.azure-devices.net',
-  deviceId: 'dk-1',
-  auth: 'sas',
-  transport: 'mqtt',
-  outbox: { depth: 7, bytes: 4096, oldestAgeMs: 2500, deadLettered: 1, dropped: { expired: 2 } },
-  accepted: 40,
-  sent: 33,
-  acknowledged: 30,
-  retried: 3,
-  reconnects: 0,
-  lastError: null,
-  sendRate: 1,
-};
 
 test('/metrics parses as Prometheus text and its counters move while frames flow', { timeout: 30_000 }, async () => {
   const { logger } = memoryLogger('info');
   const pipeline = await startPipeline();
-  const preview = await startPreview({ host: '127.0.0.1', port: 0, maxFps: 10, logger, pipeline, status: statusGetter(() => pipeline, () => hub) });
+  const preview = await startPreview({ host: '127.0.0.1', port: 0, maxFps: 10, logger, pipeline, status: statusGetter(() => pipeline) });
   try {
     await sleep(800);
     preview.observePublish(0.004);
@@ -45,6 +28,13 @@ test('/metrics parses as Prometheus text and its counters move while frames flow
       percept_messages_sent_total: 'counter',
       percept_messages_acknowledged_total: 'counter',
       percept_messages_retried_total: 'counter',
+      percept_messages_dropped_total: 'counter',
+      percept_hub_connected: 'gauge',
+      percept_hub_reconnects_total: 'counter',
+      percept_hub_token_renewals_total: 'counter',
+      percept_hub_send_timeouts_total: 'counter',
+      percept_hub_throttled_total: 'counter',
+      percept_inference_jobs_total: 'counter',
       percept_model_info: 'gauge',
     };
     for (const [name, type] of Object.entries(types)) assert.equal(a.get(name)?.type, type, `${name} is a ${type}`);
@@ -56,11 +46,11 @@ test('/metrics parses as Prometheus text and its counters move while frames flow
     assert.equal(info[0].labels.provider, 'cpu');
     assert.match(info[0].labels.sha256, /^[0-9a-f]{64}$/);
     assert.ok(info[0].labels.version);
-    assert.equal(valueOf(a, 'percept_outbox_depth'), 7);
-    assert.equal(valueOf(a, 'percept_outbox_oldest_age_seconds'), 2.5);
-    assert.equal(valueOf(a, 'percept_messages_sent_total'), 33);
-    assert.equal(valueOf(a, 'percept_messages_acknowledged_total'), 30);
-    assert.equal(valueOf(a, 'percept_messages_retried_total'), 3);
+    // No hub configured: its series are there, at 0, for dashboards and alerts to find.
+    for (const name of ['percept_outbox_depth', 'percept_outbox_oldest_age_seconds', 'percept_hub_connected', 'percept_messages_sent_total', 'percept_messages_acknowledged_total', 'percept_messages_retried_total', 'percept_hub_reconnects_total', 'percept_hub_token_renewals_total', 'percept_hub_send_timeouts_total', 'percept_hub_throttled_total']) {
+      assert.equal(valueOf(a, name), 0, `${name} at 0 without a hub`);
+    }
+    assert.equal(valueOf(a, 'percept_messages_dropped_total', { reason: 'dead_letter' }), 0);
     assert.equal(valueOf(a, 'percept_stage_seconds_count', { stage: 'publish' }), 1);
 
     await sleep(1200);
@@ -73,6 +63,8 @@ test('/metrics parses as Prometheus text and its counters move while frames flow
     };
     moved('percept_frames_captured_total');
     const inferred = moved('percept_frames_inferred_total');
+    // The pool counts its jobs in the same registry: every inferred frame was a completed job.
+    assert.ok(moved('percept_inference_jobs_total', { result: 'completed' }) >= inferred);
     // A 10 fps source for ~2 s.
     assert.ok(inferred >= 10 && inferred <= 25, `inferred ${inferred}`);
     for (const stage of ['capture', 'queue', 'preprocess', 'inference', 'decode']) {
