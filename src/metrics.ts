@@ -121,9 +121,11 @@ export class Metrics {
     return this.registry.contentType;
   }
 
-  render(): Promise<string> {
+  async render(): Promise<string> {
     this.collect();
-    return this.registry.metrics();
+    // prom-client writes NaN as `Nan` (the event-loop lag of two scrapes in one sampling
+    // window); the text format spells it `NaN`.
+    return (await this.registry.metrics()).replace(/ Nan$/gm, ' NaN');
   }
 }
 
