@@ -21,6 +21,7 @@ import type { AgentStatus, HubStatus } from '../status.js';
 import { PerceptError } from '../errors.js';
 import { startPreview, type PreviewServer } from '../web/index.js';
 import { Metrics } from '../metrics.js';
+import { hubMetrics } from '../hub/metrics.js';
 
 export const VERSION = '0.1.0';
 
@@ -68,6 +69,8 @@ export class Agent {
     this.#cfg = cfg;
     this.#opts = opts;
     this.#log = opts.logger;
+    // The hub's series exist, at 0, when no hub is configured: dashboards and alerts find them.
+    hubMetrics(this.#metrics);
     this.ended = new Promise((resolve) => (this.#ended = resolve));
   }
 

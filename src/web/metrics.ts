@@ -6,8 +6,6 @@ import type { Gauge, Histogram } from 'prom-client';
 import type { InferenceResult } from '../inference/pool.js';
 import type { PipelineStatus } from '../pipeline/pipeline.js';
 import { Metrics } from '../metrics.js';
-import { pipelineMetrics } from '../pipeline/metrics.js';
-import { hubMetrics } from '../hub/metrics.js';
 import { scrub } from '../log.js';
 
 const STAGES = ['capture', 'queue', 'preprocess', 'inference', 'decode', 'publish'] as const;
@@ -24,10 +22,6 @@ export class PreviewMetrics {
   constructor(metrics = new Metrics()) {
     const m = (this.metrics = metrics);
     m.processMetrics();
-    // Every documented series exists from the first scrape, the hub's at 0 when there is no hub.
-    pipelineMetrics(m);
-    hubMetrics(m);
-    m.counter('percept_worker_restarts_total', 'Inference workers replaced after a crash');
     this.#stage = m.histogram(
       'percept_stage_seconds',
       'Time per frame in each stage: capture (captured to queued), queue, preprocess, inference, decode; publish (hand-over to the hub link)',

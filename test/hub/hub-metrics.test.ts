@@ -9,7 +9,9 @@ import { startTestHub } from '../helpers/emulator.js';
 import { startAgent, until } from '../helpers/agent.js';
 import { jsonLines } from '../helpers/cli.js';
 import { YOLOX_NANO, image, tempDir } from '../helpers/paths.js';
-import { get } from '../web/helpers.js';
+import { DOG_LOOP, get, memoryLogger } from '../web/helpers.js';
+import { Agent } from '../../src/agent/agent.js';
+import { parseConfig } from '../../src/config/load.js';
 import { parsePrometheus, valueOf } from '../web/prom-parse.js';
 
 type Hub = { reconnects: number; tokenRenewals?: number; timeouts?: number; throttled?: number; acknowledged: number };
@@ -24,18 +26,40 @@ const COUNTERS = {
   acknowledged: 'percept_messages_acknowledged_total',
 } as const;
 
+test('without a hub the agent exports the hub series at 0', { timeout: 60_000 }, async () => {
+  const { logger, text } = memoryLogger('info');
+  const cfg = parseConfig({ sources: DOG_LOOP, model: { name: 'yolox-nano', path: YOLOX_NANO }, workers: 1, threads: 1, output: 'none', stateDir: tempDir('percept-nohub-'), preview: { port: 0 } });
+  const agent = new Agent(cfg, { logger });
+  await agent.start();
+  try {
+    const port = jsonLines(text()).find((l) => l.msg === 'preview listening')?.port as number;
+    const m = parsePrometheus((await get(port, '/metrics')).body);
+    assert.equal(agent.status().hub, null, 'no hub');
+    for (const name of [...Object.values(COUNTERS), 'percept_messages_sent_total', 'percept_messages_retried_total', 'percept_hub_routine_disconnects_total', 'percept_hub_send_failures_total']) {
+      assert.equal(m.get(name)?.type, 'counter', `${name} is a counter`);
+      assert.equal(valueOf(m, name), 0, `${name} at 0`);
+    }
+    for (const name of ['percept_hub_connected', 'percept_outbox_depth', 'percept_outbox_bytes', 'percept_outbox_oldest_age_seconds']) assert.equal(m.get(name)?.type, 'gauge', `${name} is a gauge`);
+    assert.equal(valueOf(m, 'percept_hub_connected'), 0);
+    assert.equal(valueOf(m, 'percept_messages_dropped_total', { reason: 'dead_letter' }), 0);
+  } finally {
+    await agent.stop();
+  }
+});
+
 test('hub faults reach /metrics and getStatus alike; a pipeline rebuild continues the counters', { timeout: 90_000 }, async () => {
   const hub = await startTestHub();
   const state = tempDir('percept-hub-metrics-');
   const config = path.join(state, 'test-config.json');
   fs.writeFileSync(config, JSON.stringify({ hub: { backoffMinMs: 100, backoffMaxMs: 1000 } }));
-  // 10 messages a second; tokens of 5 s are renewed about every 3 s; a send unacknowledged for 2 s times out.
+  // 10 messages a second; tokens of 10 s are renewed about every 8 s (long enough for a connection
+  // to outlive the 1.5 s delay on CONNACK and twin replies); a send unacknowledged for 2 s times out.
   const agent = startAgent([
     'run', '--config', config,
     '--source', `dog=${image('dog.jpg')}`, '--loop', '--fps', '8',
     '--model', 'yolox-nano', '--model-path', YOLOX_NANO, '--workers', '1',
     '--connection-string', hub.connectionString, '--ca', path.join(hub.stateDir, 'ca.pem'),
-    '--telemetry-interval', '100', '--token-ttl', '5', '--send-timeout', '2000',
+    '--telemetry-interval', '100', '--token-ttl', '10', '--send-timeout', '2000',
     '--state-dir', state, '--preview-port', '0', '--output', 'none',
   ], { stateDir: state });
   try {
@@ -65,7 +89,8 @@ test('hub faults reach /metrics and getStatus alike; a pipeline rebuild continue
     await until('a send timeout', async () => (await value(COUNTERS.timeouts)) >= 1, 20_000, 250);
     hub.hub.setFaults({ stopAcks: false });
     await until('a token renewal', async () => (await value(COUNTERS.tokenRenewals)) >= 1, 20_000, 250);
-    assert.ok((await value(COUNTERS.reconnects)) >= 2, 'the timeout and the renewal each reconnected');
+    // Each forced a new connection, counted once it is made.
+    await until('the timeout and the renewal each reconnected', async () => (await value(COUNTERS.reconnects)) >= 2, 20_000, 250);
 
     // Status and /metrics are one set of counters: a scrape between two status reads lies between them.
     const s1 = await status();
