@@ -46,10 +46,6 @@ export class Count<L extends string = string> {
     return this.#values.get(keyOf(labels)) ?? 0;
   }
 
-  /** Every series counted so far, by its labels. */
-  series(): Array<{ labels: Record<string, string>; value: number }> {
-    return [...this.#values].map(([key, value]) => ({ labels: Object.fromEntries(key ? key.split(',').map((kv) => kv.split('=') as [string, string]) : []), value }));
-  }
 }
 
 interface Entry {

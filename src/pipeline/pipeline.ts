@@ -15,6 +15,7 @@ import { LatencyWindow, RateMeter } from './stats.js';
 import { Metrics } from '../metrics.js';
 import { pipelineMetrics, type PipelineMetrics, type SourceFollowers } from './metrics.js';
 
+/** This pipeline's own figures (a rebuilt one starts from 0); the registry's series run across pipelines. */
 export interface PipelineStatus {
   running: boolean;
   sources: Array<{ id: string; kind: string; live: boolean; open: boolean; captured: number; dropped: number; corrupt: number; restarts: number; inferred: number; failed: number }>;
