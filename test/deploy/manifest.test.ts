@@ -50,7 +50,7 @@ test('createOptions is a string holding Docker ContainerCreate JSON: devices, st
 test('edgeHub routes the output the agent sends on upstream and keeps messages 7200 s', () => {
   const hub = content.$edgeHub['properties.desired'] as Json;
   assert.equal(hub.schemaVersion, '1.1');
-  const output = parseConfig({ sources: [defaultSource()], hub: {} }).hub?.output;
+  const output = parseConfig({ sources: [defaultSource()] }).telemetry.output;
   assert.equal(output, 'detections');
   const routes = Object.values(hub.routes as Json).map((r) => (typeof r === 'string' ? r : (r as Json).route));
   assert.ok(routes.includes(`FROM /messages/modules/percept/outputs/${output} INTO $upstream`), routes.join('\n'));
