@@ -97,7 +97,12 @@ export function applyDesired(base: Config, desiredDoc: Record<string, unknown>):
   const ignored: string[] = [];
   const next: Record<string, unknown> = structuredClone(base) as unknown as Record<string, unknown>;
   if (d.sources) next.sources = d.sources;
-  if (d.model) next.model = d.model;
+  if (d.model) {
+    // The twin names models, never paths: naming the model the device already runs keeps the
+    // device's own ONNX file (--model-path), so a twin can tune that model's thresholds.
+    const m = d.model as Config['model'];
+    next.model = m.name === base.model.name && base.model.path !== undefined ? { ...m, path: base.model.path } : m;
+  }
   // Accepted names first, the primary desired key last, so it wins when both are given.
   for (const o of OPTION_LIST) {
     for (const k of [...(o.twin ?? [])].reverse()) {
