@@ -214,6 +214,7 @@ export class Agent {
       } catch (e) {
         // Go back to what worked; the caller reports the error.
         this.#cfg = prev;
+        this.#telemetry?.configure(prev.telemetry);
         await this.#startPipeline().catch((e2: Error) => this.#log.error({ err: e2 }, 'could not restart the previous pipeline'));
         throw e;
       }

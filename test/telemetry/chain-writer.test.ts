@@ -129,3 +129,37 @@ test('a process killed between the writer and the commit leaves no gap: the next
   assertChain(o.peek(0, 100), rows1[0]!.prev);
   o.close();
 });
+
+test('checkpoint policy: one signature per interval rides on telemetry; a quiet unsigned tail gets a standalone checkpoint; shutdown signs the tail', async () => {
+  const dir = tempDir('percept-writer-');
+  const signer = await SoftwareSigner.open(path.join(dir, 'key.pem'));
+  const o = new Outbox(path.join(dir, 'outbox.db'), { reserveBytes: 0 });
+  // An interval no test run reaches: only the first publish of it is due.
+  const w = new ChainWriter(o, { signer, checkpointMs: 3_600_000, identity: { deviceId: 'dev-1' } });
+  const signed = (r: OutboxRow | undefined) => r !== undefined && 'percept-sig' in r.properties;
+  assert.equal(await w.checkpoint(true), null, 'nothing written yet: nothing to sign');
+  const [a] = await w.publish([message(0)]);
+  const [b] = await w.publish([message(1)]);
+  assert.ok(signed(a) && !signed(b), 'the first message of the interval carries the signature, the next does not');
+  assert.equal(w.head.signed, false);
+  assert.equal(await w.checkpoint(), null, 'telemetry flowed within the interval: no standalone checkpoint');
+  const cp = await w.checkpoint(true);
+  assert.ok(signed(cp ?? undefined) && cp!.properties.eventType === 'checkpoint' && cp!.seq === 3);
+  assert.equal(JSON.parse(cp!.body.toString('utf8')).deviceId, 'dev-1');
+  assert.equal(await w.checkpoint(true), null, 'the tail is signed already');
+  // Shutdown: what is published while closing is signed, so it adds no checkpoint message.
+  await w.publish([message(2)]);
+  w.closing();
+  const [last] = await w.publish([message(3)]);
+  await w.close();
+  assert.ok(signed(last));
+  assert.deepEqual(o.peek(0, 100).map((r) => r.seq), [1, 2, 3, 4, 5]);
+  // With an unsigned tail at close, a standalone checkpoint closes the chain.
+  const w2 = new ChainWriter(o, { signer, checkpointMs: 3_600_000 });
+  await w2.write([message(4)]);
+  await w2.close();
+  const rows = o.peek(0, 100);
+  assert.ok(signed(rows.at(-1)) && rows.at(-1)!.properties.eventType === 'checkpoint' && rows.at(-1)!.seq === 2);
+  assertChain(rows, rows[0]!.prev);
+  o.close();
+});
