@@ -7,7 +7,7 @@ import { startTestHub } from '../helpers/emulator.js';
 import { startDelivery, waitFor } from '../helpers/delivery.js';
 import { account, digestOf, summary } from '../helpers/ledger.js';
 
-test('unacknowledged messages are sent after a restart, first, and the chain continues', { timeout: 60_000 }, async (t) => {
+test('unacknowledged messages are sent after a restart, first, and the chain continues', { timeout: 120_000 }, async (t) => {
   const hub = await startTestHub();
   // Boot 1: the hub takes the messages but never acknowledges them.
   hub.hub.setFaults({ stopAcks: true });
@@ -16,7 +16,9 @@ test('unacknowledged messages are sent after a restart, first, and the chain con
   await d1.steady(50, 1000);
   // What the client wrote reaches the hub's store a little later: wait for the state the
   // test asserts (the hub holding unacknowledged messages), not for the client's count.
-  await waitFor('the hub received', () => hub.hub.messages(hub.deviceId).length >= 16);
+  await waitFor('the hub received', () => hub.hub.messages(hub.deviceId).length >= 16, 60_000).catch((e: Error) => {
+    throw new Error(`${e.message}: the hub holds ${hub.hub.messages(hub.deviceId).length}, the sender ${JSON.stringify(d1.sender.stats())}`);
+  });
   const boot1 = d1.writer.boot;
   const head1 = d1.writer.head;
   await d1.close();
