@@ -60,6 +60,8 @@ export class Agent {
   /** Twin state, set by the control plane. */
   configVersion: number | null = null;
   configError: string | null = null;
+  /** Over-the-air model updates (set by the twin control when there is a hub). */
+  modelUpdates: { close(): void; readonly counts: Readonly<Record<string, number>> } | null = null;
 
   constructor(cfg: Config, opts: AgentOptions) {
     this.#cfg = cfg;
@@ -337,6 +339,7 @@ export class Agent {
 
   /** Stops capture, publishes the open windows, waits up to `drainMs` for acknowledgements. */
   async stop(drainMs = 10_000): Promise<{ drained: boolean }> {
+    this.modelUpdates?.close();
     await this.#pipeline?.stop();
     await this.#preview?.close();
     let drained = true;

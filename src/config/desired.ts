@@ -4,7 +4,7 @@
 // set only live sources: a finite one (a file or folder) would end the run from the cloud.
 
 import { z } from 'zod';
-import { configSchema, twinModelRefSchema, twinSourceSchema, PROVIDERS, type Config, type SourceKind } from './schema.js';
+import { configSchema, packageRefSchema, twinModelRefSchema, twinSourceSchema, PROVIDERS, type Config, type PackageRef, type SourceKind } from './schema.js';
 import { formatZodError } from './load.js';
 import { PerceptError } from '../errors.js';
 
@@ -19,7 +19,8 @@ const liveSource = twinSourceSchema.refine((s) => LIVE_KINDS.includes(s.kind), {
 /** What the twin may set. Hub identity, state folder and run length stay local. */
 export const desiredSchema = z.strictObject({
   sources: z.array(liveSource).min(1).max(16).optional(),
-  model: twinModelRefSchema.optional(),
+  // A model by name, or a package to download (model.package), or only thresholds.
+  model: twinModelRefSchema.extend({ name: twinModelRefSchema.shape.name.optional(), package: packageRefSchema.optional() }).optional(),
   scoreThreshold: z.number().min(0).max(1).optional(),
   workers: z.number().int().min(1).max(16).optional(),
   threads: z.number().int().min(1).max(64).optional(),
@@ -29,8 +30,9 @@ export const desiredSchema = z.strictObject({
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
   // azureeyemodule's names, accepted where they map.
   TelemetryIntervalNeuralNetworkMs: z.number().int().min(100).max(3_600_000).optional(),
-  /** Reserved for over-the-air model updates; accepted and reported as not yet applied. */
-  ModelZipUrl: z.string().optional(),
+  /** azureeyemodule's model package URL, with its hash in ModelSha256 (a percept addition). */
+  ModelZipUrl: z.string().max(4096).optional(),
+  ModelSha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'a hex SHA-256 of the package (64 characters)').optional(),
 });
 export type Desired = z.infer<typeof desiredSchema>;
 
@@ -85,6 +87,8 @@ export interface Applied {
   config: Config;
   /** Names accepted but not acted on (reserved for later work). */
   ignored: string[];
+  /** The model package the twin asks for (model.package, else ModelZipUrl), if any. */
+  package?: PackageRef;
 }
 
 /** The configuration the desired document asks for, on top of the local one; throws ERR_CONFIG. */
@@ -97,7 +101,10 @@ export function applyDesired(base: Config, desiredDoc: Record<string, unknown>):
   const ignored: string[] = [];
   const next: Record<string, unknown> = structuredClone(base) as unknown as Record<string, unknown>;
   if (d.sources) next.sources = d.sources;
-  if (d.model) next.model = d.model;
+  if (d.model) {
+    const { package: _pkg, ...ref } = d.model;
+    next.model = { ...(ref.name === undefined ? { name: base.model.name, path: base.model.path } : {}), ...ref };
+  }
   if (d.scoreThreshold !== undefined) next.model = { ...(next.model as object), scoreThreshold: d.scoreThreshold };
   if (d.workers !== undefined) next.workers = d.workers;
   if (d.threads !== undefined) next.threads = d.threads;
@@ -109,7 +116,7 @@ export function applyDesired(base: Config, desiredDoc: Record<string, unknown>):
   if (d.telemetry?.schema) telemetry.schema = d.telemetry.schema;
   next.telemetry = telemetry;
   if (d.preview) next.preview = { ...base.preview, ...d.preview };
-  if (d.ModelZipUrl !== undefined) ignored.push('ModelZipUrl');
+  const pkg = d.model?.package ?? (d.ModelZipUrl ? { url: d.ModelZipUrl, sha256: d.ModelSha256 } : undefined);
   const r = configSchema.safeParse(next);
   if (!r.success) throw new PerceptError('ERR_CONFIG', formatZodError(r.error, 'desired properties'));
   const ids = new Set<string>();
@@ -117,5 +124,5 @@ export function applyDesired(base: Config, desiredDoc: Record<string, unknown>):
     if (ids.has(s.id)) throw new PerceptError('ERR_CONFIG', `invalid configuration in desired properties: two sources share the id '${s.id}'`);
     ids.add(s.id);
   }
-  return { config: r.data, ignored };
+  return { config: r.data, ignored, ...(pkg ? { package: pkg } : {}) };
 }
