@@ -334,6 +334,7 @@ export class Agent {
       hub: this.hubStatus(),
       telemetry: this.#windows ? { intervalMs: this.#cfg.telemetry.intervalMs, schema: this.#cfg.telemetry.schema } : null,
       config: { version: this.configVersion, error: this.configError },
+      ...(this.modelUpdates ? { modelUpdates: { ...this.modelUpdates.counts } } : {}),
     };
   }
 

@@ -97,6 +97,7 @@ export class PreviewMetrics {
   readonly #fps: Gauge;
   readonly #clients: Gauge;
   readonly #modelInfo: Gauge<'model' | 'version' | 'provider' | 'sha256'>;
+  readonly #modelUpdates: TotalCounter;
 
   constructor() {
     const reg = this.registry;
@@ -122,6 +123,7 @@ export class PreviewMetrics {
     this.#hubConnected = new Gauge({ name: 'percept_hub_connected', help: '1 while the hub link is connected', registers: [reg] });
     this.#fps = new Gauge({ name: 'percept_inference_fps', help: 'Results per second over the last seconds', registers: [reg] });
     this.#clients = new Gauge({ name: 'percept_preview_clients', help: 'Open preview streams', registers: [reg] });
+    this.#modelUpdates = new TotalCounter(reg, 'percept_model_updates_total', 'Over-the-air model updates finished, by result: active, failed, rolledBack', ['result']);
     this.#modelInfo = new Gauge({ name: 'percept_model_info', help: 'The model in use: name, version, execution provider, SHA-256 of the ONNX file', labelNames: ['model', 'version', 'provider', 'sha256'], registers: [reg] });
   }
 
@@ -161,6 +163,8 @@ export class PreviewMetrics {
     for (const m of pipeline.models) {
       this.#modelInfo.set({ model: scrub(m.name), version: scrub(m.version), provider: m.provider ?? 'none', sha256: m.sha256 }, 1);
     }
+
+    if (agent.modelUpdates) for (const result of ['active', 'failed', 'rolledBack']) this.#modelUpdates.set(agent.modelUpdates[result] ?? 0, { result });
 
     const h = agent.hub;
     if (!h) return;
