@@ -45,8 +45,11 @@ interface State {
   pending: { ref: PackageRef; key: string; step: UpdateStatus } | null;
   /** Set while a freshly swapped model is watched; found at boot, it means the agent died on it. */
   trial: { sha256: string; since: number } | null;
-  /** The package that failed last: the same one again is not retried until the twin changes. */
-  failed: { key: string } | null;
+  /**
+   * What failed last: the same reference (url, sha256, signature, size) is not fetched again
+   * until the twin changes it; a model that was rolled back (`sha:<sha256>`) is not tried again.
+   */
+  failed: { id: string } | null;
   report: ModelReport | null;
 }
 
@@ -61,6 +64,10 @@ export interface UpdateHost {
 /** Frames that may fail in a row, and how long a new model is watched for a worker crash. */
 export const TRIAL_FAILURES = 5;
 export const TRIAL_MS = 30_000;
+
+function refId(p: PackageRef): string {
+  return JSON.stringify([p.url, p.sha256?.toLowerCase() ?? null, p.signature ?? null, p.size ?? null]);
+}
 
 const EMPTY: State = { active: null, previous: null, pending: null, trial: null, failed: null, report: null };
 
@@ -117,7 +124,7 @@ export class ModelUpdater {
       s.active = s.previous;
       s.previous = null;
       s.trial = null;
-      s.failed = bad ? { key: bad.sha256 } : s.failed;
+      s.failed = bad ? { id: `sha:${bad.sha256}` } : s.failed;
       s.report = this.#reportOf('rolledBack', s, bad?.sha256 ?? null, new PerceptError('ERR_PACKAGE_ROLLED_BACK', 'the agent restarted during the new model\'s first 30 s; running the previous model'));
       this.#counts.rolledBack = (this.#counts.rolledBack ?? 0) + 1;
     }
@@ -159,7 +166,7 @@ export class ModelUpdater {
     const key = pkg.sha256?.toLowerCase() ?? crypto.createHash('sha256').update(pkg.url).digest('hex');
     if (s.active && pkg.sha256 && s.active.sha256 === key) return;
     if (s.pending?.key === key && this.#job) return;
-    if (s.failed?.key === key && s.report?.status !== 'active') return;
+    if (s.failed && (s.failed.id === refId(pkg) || s.failed.id === `sha:${key}`)) return;
     this.#job?.abort();
     const job = new AbortController();
     this.#job = job;
@@ -203,8 +210,10 @@ export class ModelUpdater {
       if (!pkg.sha256 && mu.requireHash) {
         throw new PerceptError('ERR_PACKAGE_HASH', 'model package without a sha256: give model.package.sha256 (or ModelSha256 beside ModelZipUrl), as `percept model pack` prints it');
       }
-      const installed = path.join(this.#dir, key);
-      if (!fs.existsSync(path.join(installed, 'percept-staged.json'))) {
+      // A package already on disk (the previous one, say) was verified when it was installed.
+      let sha = pkg.sha256 ? key : null;
+      const staged = (h: string | null) => h !== null && fs.existsSync(path.join(this.#dir, h, 'percept-staged.json'));
+      if (!staged(sha)) {
         s.pending = { ref: pkg, key, step: 'downloading' };
         this.#set('downloading', pkg.sha256 ?? null, undefined, 0);
         this.#save();
@@ -222,7 +231,7 @@ export class ModelUpdater {
         });
         s.pending.step = 'verifying';
         this.#set('verifying', pkg.sha256 ?? null);
-        const sha = await sha256File(part);
+        sha = await sha256File(part);
         if (pkg.sha256 && sha !== key) {
           fs.rmSync(part, { force: true });
           throw new PerceptError('ERR_PACKAGE_HASH', `model package ${safeUrl(pkg.url)} has sha256 ${sha}, not the ${key} the twin gives; publish the package again or fix model.package.sha256`);
@@ -234,19 +243,20 @@ export class ModelUpdater {
         }
         s.pending.step = 'staging';
         this.#set('staging', sha);
-        await this.#stage(part, installed, key);
+        if (!staged(sha)) await this.#stage(part, path.join(this.#dir, sha), sha);
         fs.rmSync(part, { force: true });
       }
       signal.throwIfAborted();
-      const manifestPath = path.join(installed, 'percept-staged.json');
+      if (sha === null) throw new PerceptError('ERR_PACKAGE_HASH', 'model package: no hash'); // unreachable: set above
+      const manifestPath = path.join(this.#dir, sha, 'percept-staged.json');
       const meta = await this.#probe(manifestPath);
       signal.throwIfAborted();
-      const next: InstalledModel = { sha256: key, manifestPath, name: meta.name, version: meta.version };
+      const next: InstalledModel = { sha256: sha, manifestPath, name: meta.name, version: meta.version };
       const prev = s.active;
       s.previous = prev;
       s.active = next;
       s.pending = null;
-      s.trial = { sha256: key, since: Date.now() };
+      s.trial = { sha256: sha, since: Date.now() };
       s.failed = null;
       this.#save();
       try {
@@ -255,16 +265,18 @@ export class ModelUpdater {
         await this.#rollback(prev, e);
         return;
       }
-      this.#set('active', key);
+      this.#set('active', sha);
       this.#finish('active');
-      log.info({ model: next.name, version: next.version, sha256: key.slice(0, 12) }, 'model package active');
+      log.info({ model: next.name, version: next.version, sha256: sha.slice(0, 12) }, 'model package active');
       this.#prune();
       this.#watch(prev);
     } catch (e) {
       if (signal.aborted) return;
       const err = PerceptError.is(e) ? e : new PerceptError('ERR_PACKAGE_LAYOUT', `model package: ${(e as Error).message}`);
       s.pending = null;
-      s.failed = { key };
+      s.failed = { id: refId(pkg) };
+      // A download cut short is resumed by the next attempt; anything else starts afresh.
+      if (err.code !== 'ERR_DOWNLOAD' && err.code !== 'ERR_DOWNLOAD_STALLED') fs.rmSync(part, { force: true });
       this.#set('failed', pkg.sha256 ?? null, err);
       this.#finish('failed');
       log.warn({ code: err.code, url: safeUrl(pkg.url) }, `model update failed: ${err.message}`);
@@ -347,7 +359,7 @@ export class ModelUpdater {
     s.active = prev;
     s.previous = null;
     s.trial = null;
-    s.failed = bad ? { key: bad.sha256 } : null;
+    s.failed = bad ? { id: `sha:${bad.sha256}` } : null;
     this.#save();
     await this.#host.reapply().catch((e: Error) => this.#host.logger.error({ err: e }, 'could not restart the previous model'));
     this.#set('rolledBack', bad?.sha256 ?? null, err);
@@ -359,6 +371,8 @@ export class ModelUpdater {
     const keep = new Set([this.#state.active?.sha256, this.#state.previous?.sha256]);
     for (const f of fs.readdirSync(this.#dir)) {
       if (/^[0-9a-f]{64}$/.test(f) && !keep.has(f)) fs.rmSync(path.join(this.#dir, f), { recursive: true, force: true });
+      // Partial downloads of packages the twin no longer names.
+      if (f.endsWith('.part') && f !== `${this.#state.pending?.key}.part`) fs.rmSync(path.join(this.#dir, f), { force: true });
     }
   }
 
