@@ -29,7 +29,7 @@ export interface InstalledModel {
 /** What `percept.model` reports. */
 export interface ModelReport {
   status: UpdateStatus;
-  progress?: number;
+  progress: number | null;
   sha256: string | null;
   name: string | null;
   version: string | null;
@@ -187,7 +187,8 @@ export class ModelUpdater {
     const p = status === 'active' ? s.previous : s.active;
     return {
       status,
-      ...(progress !== undefined ? { progress } : {}),
+      // null deletes the key in the twin: a finished step carries no progress.
+      progress: progress ?? null,
       sha256: m?.sha256 ?? sha256,
       name: m?.name ?? null,
       version: m?.version ?? null,

@@ -239,7 +239,10 @@ export class TwinControl {
           return run;
         },
         report: (model) => {
-          agent.link?.report({ percept: { model } }).catch((e: Error) => agent.logger.debug({ error: e.message }, 'could not report the model update'));
+          // Progress alone is patched at once; a new status also refreshes what runs.
+          if (model.status === 'downloading' && model.progress !== null && model.progress > 0) {
+            agent.link?.report({ percept: { model } }).catch((e: Error) => agent.logger.debug({ error: e.message }, 'could not report the model update'));
+          } else this.#queue = this.#queue.then(() => this.#report()).catch(() => undefined);
         },
       },
       ca,

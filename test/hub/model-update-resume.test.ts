@@ -1,6 +1,8 @@
 // A reboot in the middle of a model download: the agent is killed (SIGKILL) while the package
 // streams, the partial file and the step stay in <state>/models/, and the next run resumes the
 // download with Range from where the file ends, verifies it and makes the package active.
+// Killed again within the new model's first 30 s, the agent boots on the previous model and
+// reports the rollback (the new model may be what killed it).
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -55,6 +57,21 @@ test('a reboot mid-download resumes with Range and the package goes active', { t
     assert.equal(active.name, 'yolox-nano');
     assert.deepEqual(requests, [undefined, `bytes=${have}-`], 'one fresh request, then one resumed from the partial file');
     assert.equal(fs.existsSync(part), false, 'the partial file is gone once installed');
+
+    agent.child.kill('SIGKILL');
+    await agent.exited;
+    const from = hub.hub.messages(hub.deviceId).length;
+    agent = startAgent(agentArgs(hub, state), { stateDir: state });
+    const back = await until('rollback reported after the restart', () => {
+      const m = (hub.hub.twin(hub.deviceId).reported as Reported).percept?.model as { status: string; error?: { code: string; message: string } } | undefined;
+      return m?.status === 'rolledBack' ? m : null;
+    }, 30_000);
+    assert.equal(back.error?.code, 'ERR_PACKAGE_ROLLED_BACK');
+    assert.match(back.error!.message, /restarted/);
+    await hub.hub.waitForMessages(from + 2, { deviceId: hub.deviceId }, 30_000);
+    const saved = JSON.parse(fs.readFileSync(path.join(state, 'models', 'state.json'), 'utf8')) as { active: unknown; trial: unknown };
+    assert.deepEqual([saved.active, saved.trial], [null, null], 'the configured model runs, no trial pending');
+    assert.equal(requests.length, 2, 'the rolled-back package is not fetched again');
     assert.equal(await agent.stop(), 0, agent.stderr());
   } finally {
     await agent.stop();

@@ -47,6 +47,9 @@ test('a published package goes active with no gap in the chain; a wrong sha256 f
     assert.equal(active!.name, 'yolox-nano');
     assert.equal(active!.sha256, packed.sha256);
     assert.ok(!active!.previous, 'the configured model was no package');
+    assert.equal((active as { progress?: number }).progress, undefined, 'no progress once active');
+    const running = () => (hub.hub.twin(hub.deviceId).reported as { percept?: { running?: { model?: { name: string } } } }).percept?.running?.model?.name;
+    await until('running model reported', () => running() === 'yolox-nano');
     const first = await until('telemetry from the new model', () => windows(hub.hub.messages(hub.deviceId)).find((b) => b.model!.name === 'yolox-nano' && b.frames.some((f) => f.detections.length)), 30_000);
     assert.ok(first.frames.some((f) => f.detections.some((d) => d.label === 'dog')), 'YOLOX labels the dog');
 
