@@ -94,6 +94,8 @@ export class ModelUpdater {
     this.#ca = [...ca, ...cfg.modelUpdate.caFiles.map((f) => read(f, 'modelUpdate.caFiles'))];
     this.#keys = cfg.modelUpdate.trustedKeys.map((k) => (k.includes('-----BEGIN') ? k : read(k, 'modelUpdate.trustedKeys')));
     this.#state = this.#load();
+    // A rollback decided at boot is kept even if the agent stops again before its next step.
+    if (this.#counts.rolledBack) this.#save();
   }
 
   /** Results of finished updates by outcome (active, failed, rolledBack), for /metrics. */
