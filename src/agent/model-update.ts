@@ -233,6 +233,7 @@ export class ModelUpdater {
           onProgress: (n, total) => this.#set('downloading', pkg.sha256 ?? null, undefined, total ? Math.min(1, n / total) : 0),
         });
         s.pending.step = 'verifying';
+        log.info({ bytes: size }, 'model package: verifying');
         this.#set('verifying', pkg.sha256 ?? null);
         sha = await sha256File(part);
         if (pkg.sha256 && sha !== key) {
@@ -245,6 +246,7 @@ export class ModelUpdater {
           if (!verifyDigest(sha, pkg.signature, this.#keys)) throw new PerceptError('ERR_PACKAGE_SIGNATURE', "the model package's signature is not valid for any of modelUpdate.trustedKeys; sign it with a trusted key");
         }
         s.pending.step = 'staging';
+        log.info({ sha256: sha.slice(0, 12), signed: this.#keys.length > 0 }, 'model package: unpacking and staging');
         this.#set('staging', sha);
         if (!staged(sha)) await this.#stage(part, path.join(this.#dir, sha), sha);
         fs.rmSync(part, { force: true });
@@ -252,6 +254,7 @@ export class ModelUpdater {
       signal.throwIfAborted();
       if (sha === null) throw new PerceptError('ERR_PACKAGE_HASH', 'model package: no hash'); // unreachable: set above
       const manifestPath = path.join(this.#dir, sha, 'percept-staged.json');
+      log.info({ sha256: sha.slice(0, 12) }, 'model package: loading it beside the running model and trying a frame');
       const meta = await this.#probe(manifestPath);
       signal.throwIfAborted();
       const next: InstalledModel = { sha256: sha, manifestPath, name: meta.name, version: meta.version };

@@ -64,6 +64,7 @@ test('bad packages are refused with their own codes while YOLOX keeps running; a
     ['missing signature', { ...goodRef, signature: null }, 'ERR_PACKAGE_SIGNATURE'],
     ['signature by an untrusted key', { ...goodRef, signature: signDigest(goodRef.sha256, otherKey) }, 'ERR_PACKAGE_SIGNATURE'],
     ['wrong sha256', { ...goodRef, sha256: 'cd'.repeat(32) }, 'ERR_PACKAGE_HASH'],
+    ['no sha256 (modelUpdate.requireHash)', { ...goodRef, sha256: null }, 'ERR_PACKAGE_HASH'],
     ['zip-slip entry', await publish(perceptZip(manifest, onnx, [{ name: '../../evil.txt', data: Buffer.from('x') }]), 'slip.zip'), 'ERR_PACKAGE_PATH'],
     ['symlink entry', await publish(perceptZip(manifest, onnx, [{ name: 'labels.txt', data: Buffer.from('/etc/shadow'), mode: 0o120777 }]), 'link.zip'), 'ERR_PACKAGE_ENTRY_TYPE'],
     ['zip bomb', await publish(perceptZip(manifest, Buffer.alloc(6 * MiB)), 'bomb.zip'), 'ERR_PACKAGE_BOMB'],
