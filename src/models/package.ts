@@ -119,6 +119,10 @@ export async function preparePackage(dir: string, opts: { fallbackName: string; 
     const labels = has('labels.txt') ? readLabels(member(dir, 'labels.txt', 'labels')) : undefined;
     // The export's manifest says the domain; the graph says the same more reliably.
     const graph = await inspect(onnx);
+    if (graph.outputs.includes('model_outputs0')) {
+      // The older compact exports: a raw YOLOv2 grid with anchors baked into Custom Vision's own post-processing.
+      throw unsupported('custom vision (model_outputs0)', 'it is the older YOLOv2-style export whose grid percept does not decode; export the iteration again with a compact (S1) domain');
+    }
     manifest = fromDomain(graph.outputs.includes('detected_boxes') ? 's1' : 'classification', graph, 'model.onnx', labels, opts.fallbackName);
   } else {
     throw layout('neither percept-model.json, config.json (Azure Percept) nor model.onnx with cvexport.manifest (Custom Vision) at its top; build it with `percept model pack`');

@@ -79,6 +79,16 @@ test('a Custom Vision export (model.onnx, labels.txt, cvexport.manifest) is reco
   await fits(p.manifestPath);
 });
 
+test("Custom Vision's older YOLOv2-style export (model_outputs0) is refused, not guessed at", async () => {
+  const d = folder({ 'model.onnx': fs.readFileSync(path.join(models, 'ssd-customvision.onnx')), 'labels.txt': 'a', 'cvexport.manifest': '{}' });
+  const e = await preparePackage(d, { fallbackName: 'x', inspect: async () => ({ inputs: [{ name: 'data', shape: [1, 3, 416, 416] }], outputs: ['model_outputs0'] }) }).then(
+    () => assert.fail('expected a refusal'),
+    (x: unknown) => x,
+  );
+  assert.ok(PerceptError.is(e, 'ERR_PACKAGE_UNSUPPORTED'), String(e));
+  assert.match((e as Error).message, /S1/);
+});
+
 test('an unknown DomainType is a typed refusal', async () => {
   const d = folder({ 'config.json': JSON.stringify({ DomainType: 'yolov2-openvino', ModelFileName: 'cv.onnx' }), 'cv.onnx': fs.readFileSync(path.join(models, 'ssd-customvision.onnx')) });
   assert.match(await refused(d, 'ERR_PACKAGE_UNSUPPORTED'), /yolov2-openvino/);
