@@ -17,6 +17,7 @@ Commands:
   verify    verify the attestation chain of received telemetry against enrolled keys
   tpm       TPM keys: enroll (print the keys a verifier needs), import-key (SAS key into the TPM)
   keys      software signing key: export (print the keys a verifier needs)
+  model     model packages: pack (a zip for the twin's model.package)
 
 Options:
   --version print the version and exit
@@ -68,6 +69,10 @@ async function main(argv: string[]): Promise<number> {
     case 'keys': {
       const { keysCommand } = await import('./cli/keys.js');
       return keysCommand(rest);
+    }
+    case 'model': {
+      const { modelCommand } = await import('./cli/model.js');
+      return modelCommand(rest);
     }
     case 'tpm': {
       const { tpmCommand } = await import('./cli/tpm.js');

@@ -45,4 +45,6 @@ export interface AgentStatus {
   hub: HubStatus | null;
   telemetry: { intervalMs: number; schema: string } | null;
   config: { version: number | null; error: string | null };
+  /** Finished over-the-air model updates by result (active, failed, rolledBack); absent without a hub. */
+  modelUpdates?: Readonly<Record<string, number>>;
 }

@@ -17,7 +17,7 @@ import { Sender } from '../hub/sender.js';
 import type { AgentStatus } from '../status.js';
 import type { PerceptError } from '../errors.js';
 import { startPreview, type PreviewServer } from '../web/index.js';
-import { Metrics } from '../metrics.js';
+import { Follower, Metrics } from '../metrics.js';
 import { hubMetrics } from '../hub/metrics.js';
 import { TelemetryPath } from './telemetry.js';
 import { agentStatus } from './status.js';
@@ -57,6 +57,8 @@ export class Agent {
   /** Twin state, set by the control plane. */
   configVersion: number | null = null;
   configError: string | null = null;
+  /** Over-the-air model updates (set by the twin control when there is a hub). */
+  modelUpdates: { close(): void; readonly counts: Readonly<Record<string, number>> } | null = null;
 
   constructor(cfg: Config, opts: AgentOptions) {
     this.#cfg = cfg;
@@ -64,6 +66,15 @@ export class Agent {
     this.#log = opts.logger;
     // The hub's series exist, at 0, when no hub is configured: dashboards and alerts find them.
     hubMetrics(this.#metrics);
+    // Model updates finished, by result; their owner counts them, the registry follows it.
+    const updates = this.#metrics.counter('percept_model_updates_total', 'Over-the-air model updates finished, by result: active, failed, rolledBack', ['result']);
+    const followers = (['active', 'failed', 'rolledBack'] as const).map((result) => {
+      updates.zero({ result });
+      return { result, follow: new Follower(updates, { result }) };
+    });
+    this.#metrics.onCollect(() => {
+      for (const f of followers) f.follow.update(this.modelUpdates?.counts[f.result] ?? 0);
+    });
     this.ended = new Promise((resolve) => (this.#ended = resolve));
   }
 
@@ -254,11 +265,13 @@ export class Agent {
       hub: link && outbox && sender ? { link, outbox, sender, transport: this.#cfg.hub?.transport ?? 'mqtt' } : null,
       telemetry: t ? { intervalMs: t.intervalMs, schema: t.schema } : null,
       config: { version: this.configVersion, error: this.configError },
+      ...(this.modelUpdates ? { modelUpdates: { ...this.modelUpdates.counts } } : {}),
     });
   }
 
   /** Stops capture, publishes the open windows, waits up to `drainMs` for acknowledgements. */
   async stop(drainMs = 10_000): Promise<{ drained: boolean }> {
+    this.modelUpdates?.close();
     await this.#pipeline?.stop();
     await this.#preview?.close();
     let drained = true;

@@ -23,6 +23,8 @@ export interface StatusParts {
   hub: HubParts | null;
   telemetry: { intervalMs: number; schema: string } | null;
   config: AgentStatus['config'];
+  /** Over-the-air model updates finished, by result. */
+  modelUpdates?: AgentStatus['modelUpdates'];
 }
 
 const EMPTY_PIPELINE: PipelineStatus = { running: false, sources: [], models: [], frames: { inferred: 0, failed: 0, corrupt: 0 }, fps: 0, latencyMs: { p50: 0, p99: 0, mean: 0 }, stagesMs: { queue: 0, preprocess: 0, inference: 0, decode: 0 }, lastResultAt: null };
@@ -66,5 +68,6 @@ export function agentStatus(p: StatusParts): AgentStatus {
     hub: p.hub ? hubStatus(p.hub) : null,
     telemetry: p.telemetry,
     config: p.config,
+    ...(p.modelUpdates ? { modelUpdates: p.modelUpdates } : {}),
   };
 }

@@ -5,13 +5,15 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../config/schema.js';
+import { originOf, type Config, type PackageRef } from '../config/schema.js';
 import { applyDesired, forbiddenKey, mergePatch, stripMeta } from '../config/desired.js';
 import { PerceptError } from '../errors.js';
 import type { Agent } from './agent.js';
 import type { HubLink } from '../hub/link.js';
 import { needsAttention, type FailureKind } from '../hub/retry.js';
 import { registerMethods } from './methods.js';
+import { ModelUpdater } from './model-update.js';
+import { FILE_CAPS, readRegularFileSync } from '../read-file.js';
 
 /** How long boot waits for the hub's twin before it falls back to the saved document. */
 const TWIN_WAIT_MS = 10_000;
@@ -25,6 +27,7 @@ interface Chosen {
   config: Config;
   version: number | null;
   ignored: string[];
+  package?: PackageRef;
 }
 
 export class TwinControl {
@@ -36,6 +39,8 @@ export class TwinControl {
   #said: { status: string; error: unknown; ignored: string[] } = { status: 'applied', error: null, ignored: [] };
   readonly #file: string;
   readonly #twinWaitMs: number;
+  /** Over-the-air model packages; only with a hub. */
+  #updates: ModelUpdater | null = null;
 
   constructor(
     private readonly agent: Agent,
@@ -59,6 +64,7 @@ export class TwinControl {
     const agent = this.agent;
     const log = agent.logger;
     await agent.openHub();
+    if (agent.link) this.#openUpdates();
     // Desired patches and reports wait in the queue until the pipeline runs.
     let booted: () => void = () => undefined;
     this.#queue = new Promise<void>((r) => (booted = r));
@@ -81,12 +87,13 @@ export class TwinControl {
         this.#desired = stripMeta(hubDoc);
         this.#handled = version;
         try {
-          candidates.push({ ...applyDesired(this.base, hubDoc), version, from: 'hub' });
+          const a = applyDesired(this.base, hubDoc);
+          candidates.push({ ...a, config: this.#withPackage(a.config, a.package), version, from: 'hub' });
         } catch (e) {
           reject(e, version);
         }
       } else if (saved) this.#desired = saved.desired;
-      if (saved) candidates.push({ config: saved.config, version: saved.version, ignored: [], from: 'saved' });
+      if (saved) candidates.push({ config: this.#withPackage(saved.config, saved.package), version: saved.version, ignored: [], package: saved.package, from: 'saved' });
       let chosen: (typeof candidates)[number] | null = null;
       for (const c of candidates) {
         if (c.from === 'saved') log.info({ version: c.version }, 'running on the saved twin configuration');
@@ -114,18 +121,20 @@ export class TwinControl {
           await this.#report({ status: 'applied', ignored: chosen?.ignored ?? [] });
         }
       }
+      this.#updates?.request(chosen?.package);
     } finally {
       booted();
     }
   }
 
   /** The saved document, if there is one and it still validates (an older version may have saved what is no longer allowed). */
-  #readSaved(): (Persisted & { config: Config }) | null {
+  #readSaved(): (Persisted & { config: Config; package?: PackageRef }) | null {
     const file = this.#file;
     try {
       const p = JSON.parse(fs.readFileSync(file, 'utf8')) as Persisted;
       if (!p || typeof p !== 'object' || !p.desired || typeof p.desired !== 'object') throw new PerceptError('ERR_CONFIG', 'not a saved twin document');
-      return { version: typeof p.version === 'number' ? p.version : null, desired: stripMeta(p.desired), config: applyDesired(this.base, p.desired).config };
+      const a = applyDesired(this.base, p.desired);
+      return { version: typeof p.version === 'number' ? p.version : null, desired: stripMeta(p.desired), config: a.config, package: a.package };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
         this.agent.logger.warn({ file, code: PerceptError.is(e) ? e.code : 'ERR_CONFIG', error: (e as Error).message }, 'ignoring the saved twin configuration: it is not valid; the hub\'s next desired document replaces it');
@@ -194,8 +203,9 @@ export class TwinControl {
     this.#desired = full ? stripMeta(patch) : mergePatch(this.#desired, patch);
     try {
       if (bad) throw new PerceptError('ERR_CONFIG', `invalid configuration in desired properties:\n  ${bad}: the key '__proto__' is not allowed; remove it from the desired properties`);
-      const { config, ignored } = applyDesired(this.base, this.#desired);
-      await this.agent.reconfigure(config);
+      const { config, ignored, package: pkg } = applyDesired(this.base, this.#desired);
+      await this.agent.reconfigure(this.#withPackage(config, pkg));
+      this.#updates?.request(pkg);
       this.agent.configVersion = version;
       this.agent.configError = null;
       this.#save(version);
@@ -207,6 +217,41 @@ export class TwinControl {
       log.warn({ version, code: err.code }, `desired properties rejected: ${err.message}`);
       await this.#report({ status: 'rejected', error: { code: err.code, message: err.message.slice(0, 2000), version } });
     }
+  }
+
+  /** The model updater, reporting in `percept.model` and switching models through this queue. */
+  #openUpdates(): void {
+    const agent = this.agent;
+    const caFile = this.base.hub?.ca;
+    const ca = caFile ? [readRegularFileSync(caFile, { what: `CA certificate (from ${originOf(this.base, 'hub.ca')})`, maxBytes: FILE_CAPS.pem, openCode: 'ERR_CONFIG', hint: 'check --ca' }).toString('utf8')] : [];
+    this.#updates = new ModelUpdater(
+      this.base,
+      {
+        logger: agent.logger,
+        pipeline: () => agent.pipeline,
+        // A model switch waits for twin changes in flight, and they for it.
+        reapply: () => {
+          const run = this.#queue.then(async () => {
+            const { config, package: pkg } = applyDesired(this.base, this.#desired);
+            await agent.reconfigure(this.#withPackage(config, pkg));
+          });
+          this.#queue = run.catch(() => undefined);
+          return run;
+        },
+        report: (model) => {
+          // Progress alone is patched at once; a new status also refreshes what runs.
+          if (model.status === 'downloading' && model.progress !== null && model.progress > 0) {
+            agent.link?.report({ percept: { model } }).catch((e: Error) => agent.logger.debug({ error: e.message }, 'could not report the model update'));
+          } else this.#queue = this.#queue.then(() => this.#report()).catch(() => undefined);
+        },
+      },
+      ca,
+    );
+    agent.modelUpdates = this.#updates;
+  }
+
+  #withPackage(config: Config, pkg: PackageRef | undefined): Config {
+    return this.#updates ? this.#updates.configFor(config, pkg) : config;
   }
 
   #asConfigError(e: unknown): PerceptError {
@@ -236,6 +281,7 @@ export class TwinControl {
           ignored: said.ignored,
           at: new Date().toISOString(),
         },
+        model: this.#updates?.report ?? null,
         running: {
           model: m ? { name: m.name, version: m.version, sha256: m.sha256 } : null,
           provider: m?.provider ?? null,

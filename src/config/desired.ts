@@ -4,7 +4,7 @@
 // set only live sources: a finite one (a file or folder) would end the run from the cloud.
 
 import { z } from 'zod';
-import { configSchema, twinModelRefSchema, twinSourceSchema, type Config, type SourceKind } from './schema.js';
+import { configSchema, packageRefSchema, twinModelRefSchema, twinSourceSchema, type Config, type PackageRef, type SourceKind } from './schema.js';
 import { OPTION_LIST } from './options.js';
 import { getPath, setPath, twinShape } from './derive.js';
 import { formatIssues } from './load.js';
@@ -27,9 +27,11 @@ const liveSource = twinSourceSchema.refine((s) => LIVE_KINDS.includes(s.kind), {
  */
 export const desiredSchema = z.strictObject({
   sources: z.array(liveSource).min(1).max(16).optional(),
-  model: twinModelRefSchema.optional(),
-  /** Reserved for over-the-air model updates; accepted and reported as not yet applied. */
-  ModelZipUrl: z.string().optional(),
+  // A model by name, or a package to download (model.package), or only thresholds.
+  model: twinModelRefSchema.extend({ name: twinModelRefSchema.shape.name.optional(), package: packageRefSchema.optional() }).optional(),
+  /** azureeyemodule's model package URL, with its hash in ModelSha256 (a percept addition). */
+  ModelZipUrl: z.string().max(4096).optional(),
+  ModelSha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'a hex SHA-256 of the package (64 characters)').optional(),
   ...twinShape(),
 });
 export type Desired = z.infer<typeof desiredSchema>;
@@ -85,6 +87,8 @@ export interface Applied {
   config: Config;
   /** Names accepted but not acted on (reserved for later work). */
   ignored: string[];
+  /** The model package the twin asks for (model.package, else ModelZipUrl), if any. */
+  package?: PackageRef;
 }
 
 /** The configuration the desired document asks for, on top of the local one; throws ERR_CONFIG. */
@@ -100,7 +104,9 @@ export function applyDesired(base: Config, desiredDoc: Record<string, unknown>):
   if (d.model) {
     // The twin names models, never paths: naming the model the device already runs keeps the
     // device's own ONNX file (--model-path), so a twin can tune that model's thresholds.
-    const m = d.model as Config['model'];
+    // Without a name (only thresholds, or only a package) the device's model stays.
+    const { package: _pkg, ...ref } = d.model as Partial<Config['model']> & { package?: PackageRef };
+    const m = { ...ref, name: ref.name ?? base.model.name };
     next.model = m.name === base.model.name && base.model.path !== undefined ? { ...m, path: base.model.path } : m;
   }
   // Accepted names first, the primary desired key last, so it wins when both are given.
@@ -110,7 +116,8 @@ export function applyDesired(base: Config, desiredDoc: Record<string, unknown>):
       if (v !== undefined) setPath(next, o.key, v);
     }
   }
-  if (d.ModelZipUrl !== undefined) ignored.push('ModelZipUrl');
+  const model = d.model as { package?: PackageRef } | undefined;
+  const pkg = model?.package ?? (typeof d.ModelZipUrl === 'string' && d.ModelZipUrl ? { url: d.ModelZipUrl, sha256: d.ModelSha256 as string | undefined } : undefined);
   const r = configSchema.safeParse(next);
   if (!r.success) throw new PerceptError('ERR_CONFIG', formatIssues(r.error, () => FROM));
   const ids = new Set<string>();
@@ -118,5 +125,5 @@ export function applyDesired(base: Config, desiredDoc: Record<string, unknown>):
     if (ids.has(s.id)) throw new PerceptError('ERR_CONFIG', `sources: two sources share the id '${s.id}' (from ${FROM})`);
     ids.add(s.id);
   }
-  return { config: r.data, ignored };
+  return { config: r.data, ignored, ...(pkg ? { package: pkg } : {}) };
 }

@@ -23,6 +23,38 @@ export const modelRefSchema = z.strictObject({
 });
 export type ModelRef = z.infer<typeof modelRefSchema>;
 
+/** A model package the twin names (see src/agent/model-update.ts). */
+export const packageRefSchema = z.strictObject({
+  url: z.string().min(1).max(4096),
+  sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'a hex SHA-256 of the package (64 characters), as `percept model pack` prints').optional(),
+  size: z.number().int().positive().optional(),
+  /** base64 ECDSA P-256 signature over the package's SHA-256 digest. */
+  signature: z.string().min(1).max(512).optional(),
+});
+export type PackageRef = z.infer<typeof packageRefSchema>;
+
+/**
+ * Over-the-air model packages (the twin's `model.package` or `ModelZipUrl`). Device-only: the
+ * twin cannot loosen these, so a compromised cloud account cannot push an unhashed package.
+ */
+export const modelUpdateSchema = z
+  .strictObject({
+    /** Refuse a package the twin gives without a sha256. */
+    requireHash: z.boolean().default(true),
+    /** Fetch plain http:// URLs (development only). */
+    allowHttp: z.boolean().default(false),
+    /** PEM public keys (EC P-256), inline or as file paths; when set, a package must be signed by one. */
+    trustedKeys: z.array(z.string().min(1)).max(16).default([]),
+    /** Bound on a package's download and on its uncompressed contents. */
+    maxBytes: z.number().int().min(1024).max(4 * 1024 * 1024 * 1024).default(200 * 1024 * 1024),
+    /** CA certificates (PEM files) trusted for downloads, beside the system's and hub.ca. */
+    caFiles: z.array(z.string().min(1)).max(16).default([]),
+    /** A download with no data for this long fails (and is resumed by the next attempt). */
+    stallMs: z.number().int().min(100).max(600_000).default(30_000),
+  })
+  .prefault({});
+export type ModelUpdateConfig = z.infer<typeof modelUpdateSchema>;
+
 /**
  * A model as the twin may name it: by name only, never by path. The name resolves to a manifest
  * in the local `modelDirs` or a built-in one; a path from the cloud could read any file.
@@ -64,13 +96,14 @@ export const twinSourceSchema = sourceSchema.extend({ model: twinModelRefSchema.
 export const configSchema = z.strictObject({
   sources: z.array(sourceSchema).min(1).max(16),
   model: modelRefSchema.default({ name: OPTIONS.model.default }),
+  modelUpdate: modelUpdateSchema,
   origins: z.record(z.string(), z.string()).default({}),
   ...scalarShape(),
 }) as unknown as z.ZodType<Config, ConfigInput>;
 
-export type Config = ScalarConfig & { sources: SourceConfig[]; model: ModelRef; origins: Record<string, string> };
+export type Config = ScalarConfig & { sources: SourceConfig[]; model: ModelRef; modelUpdate: ModelUpdateConfig; origins: Record<string, string> };
 /** What may be handed to parseConfig: sources as a file gives them, the rest as the file may say it. */
-export type ConfigInput = { sources: Array<z.input<typeof sourceSchema>>; model?: ModelRef; origins?: Record<string, string>; [key: string]: unknown };
+export type ConfigInput = { sources: Array<z.input<typeof sourceSchema>>; model?: ModelRef; modelUpdate?: z.input<typeof modelUpdateSchema>; origins?: Record<string, string>; [key: string]: unknown };
 
 /** Where the value at `key` came from; the longest recorded prefix of the key wins. */
 export function originOf(cfg: { origins?: Record<string, string> }, key: string): string {

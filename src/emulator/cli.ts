@@ -6,6 +6,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { ensureDeviceCertificate } from './device-certs.js';
+import { publishFile } from './files.js';
 import { EmulatorError } from './errors.js';
 import { PerceptError } from '../errors.js';
 import { StateLock } from '../state/lock.js';
@@ -33,11 +34,16 @@ const HELP = `Usage:
       Prints HostName=...;DeviceId=<id>;x509=true (run the agent with --cert and --key).
   percept hub device list [--state <dir>]
       Print the registered devices and modules.
+  percept hub model publish <pkg.zip> --device <id> [--module <m>] [--state <dir>]
+      Copy a model package (percept model pack) into <state>/files/, served over HTTPS with the
+      emulator's CA, and set the device's desired model.package {url, sha256} through the
+      running emulator. Prints the package's URL and sha256.
 
 Options:
   --state <dir>       state folder: CA, certificates, registry, twins, messages (default ${DEFAULT_STATE_DIR})
   --mqtt-port N       MQTT over TLS port on 127.0.0.1 (default ${DEFAULT_MQTT_PORT}; 0 = any free port)
   --api-port N        HTTP service API port on 127.0.0.1 (default ${DEFAULT_API_PORT}; 0 = any free port)
+  --files-port N      HTTPS file server for <state>/files/ on 127.0.0.1 (default 8885; 0 = any free port)
   --ws-port N|off     MQTT over WebSockets (wss, path /$iothub/websocket) on 127.0.0.1; default: ${WEBSOCKET_PORT},
                       the only port the SDK's MqttWs dials, when it can be bound (root) and is free, else off
   --log-level <l>     fatal, error, warn, info, debug or silent (default info; logs go to stderr)
@@ -83,6 +89,12 @@ export async function hubCommand(argv: string[]): Promise<number> {
       process.stdout.write(cs + '\n');
       return 0;
     }
+    if (sub === 'model' && verb === 'publish' && id !== undefined && extra.length === 0) {
+      const device = parsed.values.device;
+      if (!device) throw new UsageError('hub model publish needs --device <id>');
+      process.stdout.write(JSON.stringify(await publishModel(stateDir, id, device, parsed.values.module)) + '\n');
+      return 0;
+    }
     if (sub === 'device' && verb === 'list' && id === undefined) {
       for (const d of new Registry(stateDir).list()) process.stdout.write([d.deviceId, ...d.modules.map((m) => `${d.deviceId}/${m}`)].join('\n') + '\n');
       return 0;
@@ -110,6 +122,7 @@ function parse(argv: string[]) {
       'mqtt-port': { type: 'string' },
       'api-port': { type: 'string' },
       'ws-port': { type: 'string' },
+      'files-port': { type: 'string' },
       x509: { type: 'boolean' },
       thumbprint: { type: 'string' },
       device: { type: 'string' },
@@ -133,6 +146,7 @@ async function serve(stateDir: string, values: ReturnType<typeof parse>['values'
     mqttPort: port(values['mqtt-port'], '--mqtt-port', DEFAULT_MQTT_PORT),
     apiPort: port(values['api-port'], '--api-port', DEFAULT_API_PORT),
     wsPort: wsPort(values['ws-port']),
+    filesPort: port(values['files-port'], '--files-port', 8885),
     logger,
   });
   const devices = new Registry(stateDir).list();
@@ -142,6 +156,7 @@ async function serve(stateDir: string, values: ReturnType<typeof parse>['values'
     `  MQTT over TLS  ${hub.hostName}`,
     `  MQTT over WSS  ${hub.wsNote}`,
     `  service API    http://127.0.0.1:${hub.apiPort}`,
+    `  files (https)  ${hub.fileUrl('')} (serves ${path.join(hub.stateDir, 'files')})`,
     `  CA certificate ${hub.caPath}`,
     `  state          ${hub.stateDir}`,
     `Connection strings (give percept the CA: --ca ${hub.caPath}):`,
@@ -225,4 +240,33 @@ async function addX509Device(stateDir: string, deviceId: string, thumbprint: str
   else report(ensureDeviceCertificate(stateDir, deviceId, (t) => registry.addX509(deviceId, { type: 'selfSigned', thumbprints: [t.sha1, t.sha256] })));
   const mqttPort = port(mqttPortFlag, '--mqtt-port', ports?.mqtt ?? DEFAULT_MQTT_PORT);
   return `HostName=${ports?.host ?? 'localhost'}:${mqttPort};DeviceId=${deviceId};x509=true`;
+}
+
+/**
+ * Copies the package into the running emulator's file folder and points the device's desired
+ * model.package at it, through the emulator's API (which keeps the twin's $version and pushes
+ * the patch to the connected device).
+ */
+async function publishModel(stateDir: string, pkg: string, deviceId: string, moduleId: string | undefined): Promise<{ url: string; sha256: string; size: number }> {
+  const ports = readPorts(stateDir);
+  if (!ports?.files) throw new EmulatorError('BadRequest', `no emulator with a file server runs on ${stateDir}: start \`percept hub --state ${stateDir}\` first`);
+  const { name, sha256, size } = await publishFile(stateDir, pkg);
+  const url = `https://127.0.0.1:${ports.files}/files/${encodeURIComponent(name)}`;
+  const who = moduleId ? `${encodeURIComponent(deviceId)}/modules/${encodeURIComponent(moduleId)}` : encodeURIComponent(deviceId);
+  let res: Response;
+  try {
+    res = await fetch(`http://127.0.0.1:${ports.api}/devices/${who}/twin/desired`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ model: { package: { url, sha256 } } }),
+      signal: AbortSignal.timeout(5000),
+    });
+  } catch (e) {
+    throw new EmulatorError('BadRequest', `the emulator's API on port ${ports.api} does not answer (${(e as Error).message}); is \`percept hub --state ${stateDir}\` running?`);
+  }
+  if (!res.ok) {
+    const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };
+    throw new EmulatorError(res.status === 404 ? 'DeviceNotFound' : 'BadRequest', body.error?.message ?? `the emulator answered ${res.status}`);
+  }
+  return { url, sha256, size };
 }

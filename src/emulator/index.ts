@@ -8,6 +8,7 @@ import { Broker, type Faults } from './broker.js';
 import { ensureDeviceCertificate, type DeviceCertificateFiles } from './device-certs.js';
 import { ensureCerts } from './certs.js';
 import { EmulatorError } from './errors.js';
+import { FileServer } from './files.js';
 import { HubCore, type CloudMessage } from './hub.js';
 import type { MethodResult } from './methods.js';
 import { Registry } from './registry.js';
@@ -51,6 +52,8 @@ export interface HubEmulatorOptions {
   logger?: EmulatorLogger;
   /** Received messages kept in memory (all of them go to messages.jsonl). */
   maxMessages?: number;
+  /** HTTPS file server for <state>/files/ (model packages); 0 (the default) picks a free port. */
+  filesPort?: number;
 }
 
 export interface PortsFile {
@@ -58,6 +61,8 @@ export interface PortsFile {
   api: number;
   /** MQTT over WebSockets, or null when not served. */
   ws: number | null;
+  /** The HTTPS file server (<state>/files/). */
+  files?: number;
   pid: number;
   host: string;
 }
@@ -88,6 +93,9 @@ export class HubEmulator {
   /** Where MQTT over WebSockets is served, or why it is off. */
   readonly wsNote: string;
   readonly workloadSocket: string;
+  /** The HTTPS file server's port; `fileUrl(name)` is what a device downloads. */
+  readonly filesPort: number;
+  #files: FileServer;
   #registry: Registry;
   #store: MessageStore;
   #core: HubCore;
@@ -109,6 +117,7 @@ export class HubEmulator {
     api: ServiceApi;
     workload: WorkloadApi;
     ws: { front: WebSocketFront | null; note: string };
+    files: FileServer;
   }) {
     this.stateDir = parts.stateDir;
     this.host = parts.host;
@@ -126,6 +135,13 @@ export class HubEmulator {
     this.#ws = parts.ws.front;
     this.wsPort = parts.ws.front?.port ?? null;
     this.wsNote = parts.ws.note;
+    this.#files = parts.files;
+    this.filesPort = parts.files.port;
+  }
+
+  /** The URL of <state>/files/<name> on the file server (trusted through the emulator's CA). */
+  fileUrl(name: string): string {
+    return `https://127.0.0.1:${this.filesPort}/files/${encodeURIComponent(name)}`;
   }
 
   static async start(opts: HubEmulatorOptions): Promise<HubEmulator> {
@@ -150,6 +166,7 @@ export class HubEmulator {
     const started: Array<{ close(): Promise<void> }> = [broker];
     let api: ServiceApi;
     let workload: WorkloadApi;
+    let files: FileServer;
     let ws: { front: WebSocketFront | null; note: string } = { front: null, note: 'off: not asked for (--ws-port)' };
     try {
       const apiPort = opts.apiPort ?? DEFAULT_API_PORT;
@@ -157,6 +174,9 @@ export class HubEmulator {
       started.push(api);
       workload = await WorkloadApi.start({ socketPath: workloadSocketPath(stateDir), registry, caPem: tlsMaterial.caPem, logger });
       started.push(workload);
+      const filesPort = opts.filesPort ?? 0;
+      files = await listening('file server', filesPort, () => FileServer.start({ stateDir, port: filesPort, keyPem: tlsMaterial.keyPem, certPem: tlsMaterial.certPem, logger }));
+      started.push(files);
       const wsPort = opts.wsPort;
       if (wsPort !== undefined) {
         ws = await listening('MQTT over WebSockets', wsPort === 'auto' ? WEBSOCKET_PORT : wsPort, () =>
@@ -167,9 +187,9 @@ export class HubEmulator {
       await Promise.all(started.map((p) => p.close()));
       throw err;
     }
-    const hub = new HubEmulator({ stateDir, host, caPath: tlsMaterial.caPath, caPem: tlsMaterial.caPem, registry, store, core, broker, api, workload, ws });
+    const hub = new HubEmulator({ stateDir, host, caPath: tlsMaterial.caPath, caPem: tlsMaterial.caPem, registry, store, core, broker, api, workload, ws, files });
     ref.hub = hub;
-    const ports: PortsFile = { mqtt: hub.mqttPort, api: hub.apiPort, ws: hub.wsPort, pid: process.pid, host };
+    const ports: PortsFile = { mqtt: hub.mqttPort, api: hub.apiPort, ws: hub.wsPort, files: hub.filesPort, pid: process.pid, host };
     fs.writeFileSync(path.join(stateDir, 'ports.json'), JSON.stringify(ports) + '\n');
     if (hub.wsPort === null && opts.wsPort === 'auto') logger.warn({ reason: hub.wsNote }, 'MQTT over WebSockets is off');
     logger.info({ mqttPort: hub.mqttPort, apiPort: hub.apiPort, wsPort: hub.wsPort, caPath: hub.caPath, stateDir }, 'IoT Hub emulator listening');
@@ -319,7 +339,7 @@ export class HubEmulator {
     if (this.#closed) return;
     this.#closed = true;
     this.#core.close();
-    await Promise.all([this.#api.close(), this.#workload.close(), this.#broker.close(), this.#ws?.close()]);
+    await Promise.all([this.#api.close(), this.#workload.close(), this.#broker.close(), this.#ws?.close(), this.#files.close()]);
     const portsFile = path.join(this.stateDir, 'ports.json');
     try {
       const ports = JSON.parse(fs.readFileSync(portsFile, 'utf8')) as PortsFile;

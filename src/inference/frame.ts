@@ -7,6 +7,7 @@ import * as ort from 'onnxruntime-node';
 import { preprocess } from './preprocess.js';
 import type { Timings } from './protocol.js';
 import { decode } from '../models/decode.js';
+import { tensorData } from '../models/tensors.js';
 import type { InputSpec, ModelManifest, Outputs } from '../models/types.js';
 import type { Detection, FrameFormat } from '../types.js';
 
@@ -46,7 +47,8 @@ export function frameRunner(
     const out = await session.run({ [input.name]: new ort.Tensor('float32', pre.tensor, dims) }, fetches);
     const t2 = performance.now();
     const outputs: Outputs = {};
-    for (const [name, t] of Object.entries(out)) outputs[name] = { data: t.data as Float32Array, dims: t.dims };
+    // int64 class ids (Custom Vision) and other integer outputs become float32 for the decoders.
+    for (const [name, t] of Object.entries(out)) outputs[name] = tensorData(t.data as Parameters<typeof tensorData>[0], t.dims);
     const detections = decode(outputs, decodeWith, pre.geom);
     const t3 = performance.now();
     return { width: pre.geom.srcWidth, height: pre.geom.srcHeight, detections, timings: { preprocessMs: t1 - t0, inferenceMs: t2 - t1, decodeMs: t3 - t2 } };

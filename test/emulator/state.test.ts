@@ -24,6 +24,7 @@ test('certificates, registry and messages survive a restart; ports.json tracks t
       mqtt: first.mqttPort,
       api: first.apiPort,
       ws: first.wsPort,
+      files: first.filesPort,
       pid: process.pid,
       host: 'localhost',
     });

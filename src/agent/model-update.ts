@@ -1,0 +1,389 @@
+// Over-the-air model updates: a package the twin names is downloaded, hashed (and its signature
+// checked), unpacked into <state>/models/<sha256>/ through a temporary folder, loaded and run on
+// a frame, and only then swapped in; its first frames are watched and a failure rolls it back.
+// Every step is persisted in <state>/models/state.json, so a reboot resumes or rolls back.
+
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Config, PackageRef } from '../config/schema.js';
+import { PerceptError } from '../errors.js';
+import type { Logger } from '../log.js';
+import { download, safeUrl } from '../models/download.js';
+import { preparePackage, sha256File, verifyDigest } from '../models/package.js';
+import { unzip } from '../models/unzip.js';
+import { InferencePool } from '../inference/pool.js';
+import { loadModel } from '../pipeline/model.js';
+import type { Pipeline } from '../pipeline/pipeline.js';
+import { FILE_CAPS, readRegularFileSync } from '../read-file.js';
+
+export type UpdateStatus = 'downloading' | 'verifying' | 'staging' | 'active' | 'failed' | 'rolledBack';
+
+export interface InstalledModel {
+  sha256: string;
+  manifestPath: string;
+  name: string;
+  version: string;
+}
+
+/** What `percept.model` reports. */
+export interface ModelReport {
+  status: UpdateStatus;
+  progress: number | null;
+  sha256: string | null;
+  name: string | null;
+  version: string | null;
+  error: { code: string; message: string } | null;
+  previous: { sha256: string; name: string; version: string } | null;
+  at: string;
+}
+
+interface State {
+  active: InstalledModel | null;
+  previous: InstalledModel | null;
+  /** The package being fetched or staged, and the step it reached. */
+  pending: { ref: PackageRef; key: string; step: UpdateStatus } | null;
+  /** Set while a freshly swapped model is watched; found at boot, it means the agent died on it. */
+  trial: { sha256: string; since: number } | null;
+  /**
+   * What failed last: the same reference (url, sha256, signature, size) is not fetched again
+   * until the twin changes it; a model that was rolled back (`sha:<sha256>`) is not tried again.
+   */
+  failed: { id: string } | null;
+  report: ModelReport | null;
+}
+
+export interface UpdateHost {
+  logger: Logger;
+  /** Switches the running pipeline to the current desired configuration (which reads `active`). */
+  reapply(): Promise<void>;
+  pipeline(): Pipeline | null;
+  report(m: ModelReport): void;
+}
+
+/** Frames that may fail in a row, and how long a new model is watched for a worker crash. */
+export const TRIAL_FAILURES = 5;
+export const TRIAL_MS = 30_000;
+
+function refId(p: PackageRef): string {
+  return JSON.stringify([p.url, p.sha256?.toLowerCase() ?? null, p.signature ?? null, p.size ?? null]);
+}
+
+const EMPTY: State = { active: null, previous: null, pending: null, trial: null, failed: null, report: null };
+
+export class ModelUpdater {
+  readonly #dir: string;
+  readonly #file: string;
+  readonly #cfg: Config;
+  readonly #host: UpdateHost;
+  readonly #ca: string[];
+  readonly #keys: string[];
+  #state: State;
+  #job: AbortController | null = null;
+  #counts: Record<string, number> = {};
+  #trialTimer: NodeJS.Timeout | null = null;
+  #trialOff: (() => void) | null = null;
+
+  /** `ca`: PEMs the agent was given (--ca), trusted for downloads beside modelUpdate.caFiles. */
+  constructor(cfg: Config, host: UpdateHost, ca: string[]) {
+    this.#cfg = cfg;
+    this.#host = host;
+    this.#dir = path.join(cfg.stateDir, 'models');
+    this.#file = path.join(this.#dir, 'state.json');
+    const read = (f: string, what: string) => readRegularFileSync(f, { what, maxBytes: FILE_CAPS.pem, openCode: 'ERR_CONFIG', hint: `check modelUpdate in the configuration` }).toString('utf8');
+    this.#ca = [...ca, ...cfg.modelUpdate.caFiles.map((f) => read(f, 'modelUpdate.caFiles'))];
+    this.#keys = cfg.modelUpdate.trustedKeys.map((k) => (k.includes('-----BEGIN') ? k : read(k, 'modelUpdate.trustedKeys')));
+    this.#state = this.#load();
+    // A rollback decided at boot is kept even if the agent stops again before its next step.
+    if (this.#counts.rolledBack) this.#save();
+  }
+
+  /** Results of finished updates by outcome (active, failed, rolledBack), for /metrics. */
+  get counts(): Readonly<Record<string, number>> {
+    return this.#counts;
+  }
+
+  get report(): ModelReport | null {
+    return this.#state.report;
+  }
+
+  #load(): State {
+    fs.mkdirSync(this.#dir, { recursive: true, mode: 0o700 });
+    // Half-unpacked folders never load; they are removed at every start.
+    for (const f of fs.readdirSync(this.#dir)) if (f.startsWith('.tmp-')) fs.rmSync(path.join(this.#dir, f), { recursive: true, force: true });
+    let s: State;
+    try {
+      s = { ...EMPTY, ...(JSON.parse(fs.readFileSync(this.#file, 'utf8')) as Partial<State>) };
+    } catch {
+      return { ...EMPTY };
+    }
+    const exists = (m: InstalledModel | null) => (m && fs.existsSync(m.manifestPath) ? m : null);
+    s.active = exists(s.active);
+    s.previous = exists(s.previous);
+    if (s.trial) {
+      // The agent stopped while the new model was on trial: it may be what killed it.
+      const bad = s.active;
+      s.active = s.previous;
+      s.previous = null;
+      s.trial = null;
+      s.failed = bad ? { id: `sha:${bad.sha256}` } : s.failed;
+      s.report = this.#reportOf('rolledBack', s, bad?.sha256 ?? null, new PerceptError('ERR_PACKAGE_ROLLED_BACK', 'the agent restarted during the new model\'s first 30 s; running the previous model'));
+      this.#counts.rolledBack = (this.#counts.rolledBack ?? 0) + 1;
+    }
+    return s;
+  }
+
+  #save(): void {
+    const tmp = `${this.#file}.tmp`;
+    const fd = fs.openSync(tmp, 'w', 0o600);
+    fs.writeSync(fd, JSON.stringify(this.#state, null, 2));
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fs.renameSync(tmp, this.#file);
+  }
+
+  /** `cfg` with its model replaced by the active package's, when the twin names a package. */
+  configFor(cfg: Config, pkg: PackageRef | undefined): Config {
+    const a = this.#state.active;
+    if (!pkg || !a) return cfg;
+    return { ...cfg, model: { name: a.manifestPath, scoreThreshold: cfg.model.scoreThreshold, iou: cfg.model.iou } };
+  }
+
+  /** What the twin asks for now; starts, keeps or cancels an update. Returns at once. */
+  request(pkg: PackageRef | undefined): void {
+    const s = this.#state;
+    if (!pkg) {
+      this.#job?.abort();
+      if (s.active) {
+        // The twin no longer names a package: the configuration's own model runs again.
+        this.#host.logger.info({ sha256: s.active.sha256.slice(0, 12) }, 'the twin names no model package: back to the configured model');
+        s.previous = s.active;
+        s.active = null;
+        s.report = null;
+        this.#save();
+        void this.#host.reapply().catch(() => undefined);
+      }
+      return;
+    }
+    const key = pkg.sha256?.toLowerCase() ?? crypto.createHash('sha256').update(pkg.url).digest('hex');
+    if (s.active && pkg.sha256 && s.active.sha256 === key) return;
+    if (s.pending?.key === key && this.#job) return;
+    if (s.failed && (s.failed.id === refId(pkg) || s.failed.id === `sha:${key}`)) return;
+    this.#job?.abort();
+    const job = new AbortController();
+    this.#job = job;
+    void this.#run(pkg, key, job.signal).finally(() => {
+      if (this.#job === job) this.#job = null;
+    });
+  }
+
+  #set(status: UpdateStatus, sha256: string | null, error?: PerceptError, progress?: number): void {
+    const s = this.#state;
+    s.report = this.#reportOf(status, s, sha256, error, progress);
+    if (progress === undefined) this.#save();
+    this.#host.report(s.report);
+  }
+
+  #reportOf(status: UpdateStatus, s: State, sha256: string | null, error?: PerceptError, progress?: number): ModelReport {
+    const m = status === 'active' ? s.active : null;
+    const p = status === 'active' ? s.previous : s.active;
+    return {
+      status,
+      // null deletes the key in the twin: a finished step carries no progress.
+      progress: progress ?? null,
+      sha256: m?.sha256 ?? sha256,
+      name: m?.name ?? null,
+      version: m?.version ?? null,
+      error: error ? { code: error.code, message: error.message.slice(0, 1000) } : null,
+      previous: p ? { sha256: p.sha256, name: p.name, version: p.version } : null,
+      at: new Date().toISOString(),
+    };
+  }
+
+  #finish(result: string): void {
+    this.#counts[result] = (this.#counts[result] ?? 0) + 1;
+  }
+
+  async #run(pkg: PackageRef, key: string, signal: AbortSignal): Promise<void> {
+    const s = this.#state;
+    const log = this.#host.logger;
+    const mu = this.#cfg.modelUpdate;
+    const part = path.join(this.#dir, `${key}.part`);
+    try {
+      if (!pkg.sha256 && mu.requireHash) {
+        throw new PerceptError('ERR_PACKAGE_HASH', 'model package without a sha256: give model.package.sha256 (or ModelSha256 beside ModelZipUrl), as `percept model pack` prints it');
+      }
+      // A package already on disk (the previous one, say) was verified when it was installed.
+      let sha = pkg.sha256 ? key : null;
+      const staged = (h: string | null) => h !== null && fs.existsSync(path.join(this.#dir, h, 'percept-staged.json'));
+      if (!staged(sha)) {
+        s.pending = { ref: pkg, key, step: 'downloading' };
+        this.#set('downloading', pkg.sha256 ?? null, undefined, 0);
+        this.#save();
+        log.info({ url: safeUrl(pkg.url), sha256: pkg.sha256?.slice(0, 12) }, 'model package: downloading');
+        const max = Math.min(mu.maxBytes, pkg.size ?? Infinity);
+        const size = await download({
+          url: pkg.url,
+          dest: part,
+          maxBytes: max,
+          allowHttp: mu.allowHttp,
+          ca: this.#ca,
+          stallMs: mu.stallMs,
+          signal,
+          onProgress: (n, total) => this.#set('downloading', pkg.sha256 ?? null, undefined, total ? Math.min(1, n / total) : 0),
+        });
+        s.pending.step = 'verifying';
+        log.info({ bytes: size }, 'model package: verifying');
+        this.#set('verifying', pkg.sha256 ?? null);
+        sha = await sha256File(part);
+        if (pkg.sha256 && sha !== key) {
+          fs.rmSync(part, { force: true });
+          throw new PerceptError('ERR_PACKAGE_HASH', `model package ${safeUrl(pkg.url)} has sha256 ${sha}, not the ${key} the twin gives; publish the package again or fix model.package.sha256`);
+        }
+        if (pkg.size !== undefined && size !== pkg.size) throw new PerceptError('ERR_PACKAGE_HASH', `model package is ${size} bytes, not the ${pkg.size} the twin gives`);
+        if (this.#keys.length) {
+          if (!pkg.signature) throw new PerceptError('ERR_PACKAGE_SIGNATURE', 'this device requires signed model packages (modelUpdate.trustedKeys): give model.package.signature, as `percept model pack --sign` prints it');
+          if (!verifyDigest(sha, pkg.signature, this.#keys)) throw new PerceptError('ERR_PACKAGE_SIGNATURE', "the model package's signature is not valid for any of modelUpdate.trustedKeys; sign it with a trusted key");
+        }
+        s.pending.step = 'staging';
+        log.info({ sha256: sha.slice(0, 12), signed: this.#keys.length > 0 }, 'model package: unpacking and staging');
+        this.#set('staging', sha);
+        if (!staged(sha)) await this.#stage(part, path.join(this.#dir, sha), sha);
+        fs.rmSync(part, { force: true });
+      }
+      signal.throwIfAborted();
+      if (sha === null) throw new PerceptError('ERR_PACKAGE_HASH', 'model package: no hash'); // unreachable: set above
+      const manifestPath = path.join(this.#dir, sha, 'percept-staged.json');
+      log.info({ sha256: sha.slice(0, 12) }, 'model package: loading it beside the running model and trying a frame');
+      const meta = await this.#probe(manifestPath);
+      signal.throwIfAborted();
+      const next: InstalledModel = { sha256: sha, manifestPath, name: meta.name, version: meta.version };
+      const prev = s.active;
+      s.previous = prev;
+      s.active = next;
+      s.pending = null;
+      s.trial = { sha256: sha, since: Date.now() };
+      s.failed = null;
+      this.#save();
+      try {
+        await this.#host.reapply();
+      } catch (e) {
+        await this.#rollback(prev, e);
+        return;
+      }
+      this.#set('active', sha);
+      this.#finish('active');
+      log.info({ model: next.name, version: next.version, sha256: sha.slice(0, 12) }, 'model package active');
+      this.#prune();
+      this.#watch(prev);
+    } catch (e) {
+      if (signal.aborted) return;
+      const err = PerceptError.is(e) ? e : new PerceptError('ERR_PACKAGE_LAYOUT', `model package: ${(e as Error).message}`);
+      s.pending = null;
+      s.failed = { id: refId(pkg) };
+      // A download cut short is resumed by the next attempt; anything else starts afresh.
+      if (err.code !== 'ERR_DOWNLOAD' && err.code !== 'ERR_DOWNLOAD_STALLED') fs.rmSync(part, { force: true });
+      this.#set('failed', pkg.sha256 ?? null, err);
+      this.#finish('failed');
+      log.warn({ code: err.code, url: safeUrl(pkg.url) }, `model update failed: ${err.message}`);
+    }
+  }
+
+  /** Unpacks into a temporary folder, recognises the package, syncs, and renames into place. */
+  async #stage(zip: string, dest: string, key: string): Promise<void> {
+    const tmp = path.join(this.#dir, `.tmp-${key.slice(0, 16)}-${crypto.randomBytes(4).toString('hex')}`);
+    try {
+      await unzip(zip, tmp, { maxBytes: this.#cfg.modelUpdate.maxBytes });
+      await preparePackage(tmp, { fallbackName: `package-${key.slice(0, 12)}` });
+      const dfd = fs.openSync(tmp, 'r');
+      fs.fsyncSync(dfd);
+      fs.closeSync(dfd);
+      fs.rmSync(dest, { recursive: true, force: true });
+      fs.renameSync(tmp, dest);
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /** Loads the staged model in a pool of its own (the worker checks it against the graph) and runs one frame. */
+  async #probe(manifestPath: string): Promise<{ name: string; version: string }> {
+    const model = await loadModel({ name: manifestPath });
+    const pool = await InferencePool.start({ manifest: model.manifest, modelPath: model.path, workers: 1, threads: this.#cfg.threads, providers: this.#cfg.providers, logger: this.#host.logger });
+    try {
+      const w = Math.max(64, model.manifest.input.width);
+      const h = Math.max(64, model.manifest.input.height);
+      await pool.run({ source: 'model-update', seq: 1, capturedAt: Date.now(), width: w, height: h, format: 'rgb24', data: Buffer.alloc(w * h * 3, 114) }, {});
+    } finally {
+      await pool.close();
+    }
+    return { name: model.manifest.name, version: model.manifest.version };
+  }
+
+  /** Watches the new model's first frames; 5 failures in a row or a worker crash roll it back. */
+  #watch(prev: InstalledModel | null): void {
+    const p = this.#host.pipeline();
+    const s = this.#state;
+    if (!p || !s.active) return;
+    let inARow = 0;
+    const onResult = () => (inARow = 0);
+    const onError = (e: PerceptError) => {
+      if (e.code === 'ERR_FRAME_CORRUPT' || e.code === 'ERR_POOL_CLOSED') return;
+      inARow++;
+      if (e.code === 'ERR_WORKER_CRASHED') stop(new PerceptError('ERR_PACKAGE_ROLLED_BACK', `a worker crashed on the new model in its first ${TRIAL_MS / 1000} s: ${e.message}`));
+      else if (inARow >= TRIAL_FAILURES) stop(new PerceptError('ERR_PACKAGE_ROLLED_BACK', `the new model failed ${TRIAL_FAILURES} frames in a row (${e.code}: ${e.message})`));
+    };
+    const off = () => {
+      p.off('result', onResult);
+      p.off('frameError', onError);
+      if (this.#trialTimer) clearTimeout(this.#trialTimer);
+      this.#trialTimer = null;
+      this.#trialOff = null;
+    };
+    const stop = (why: PerceptError) => {
+      off();
+      void this.#rollback(prev, why);
+    };
+    const restarts = () => p.status().models.reduce((n, m) => n + m.restarts, 0);
+    const restartsAtStart = restarts();
+    p.on('result', onResult);
+    p.on('frameError', onError);
+    this.#trialOff = off;
+    this.#trialTimer = setTimeout(() => {
+      off();
+      if (restarts() > restartsAtStart) return void this.#rollback(prev, new PerceptError('ERR_PACKAGE_ROLLED_BACK', 'a worker crashed on the new model in its first 30 s'));
+      s.trial = null;
+      this.#save();
+    }, TRIAL_MS);
+    this.#trialTimer.unref();
+  }
+
+  async #rollback(prev: InstalledModel | null, why: unknown): Promise<void> {
+    const s = this.#state;
+    const bad = s.active;
+    const err = PerceptError.is(why) && why.code === 'ERR_PACKAGE_ROLLED_BACK' ? why : new PerceptError('ERR_PACKAGE_ROLLED_BACK', `the new model did not start: ${(why as Error).message}`);
+    this.#host.logger.warn({ sha256: bad?.sha256.slice(0, 12), code: PerceptError.is(why) ? why.code : undefined }, `model package rolled back: ${err.message}`);
+    s.active = prev;
+    s.previous = null;
+    s.trial = null;
+    s.failed = bad ? { id: `sha:${bad.sha256}` } : null;
+    this.#save();
+    await this.#host.reapply().catch((e: Error) => this.#host.logger.error({ err: e }, 'could not restart the previous model'));
+    this.#set('rolledBack', bad?.sha256 ?? null, err);
+    this.#finish('rolledBack');
+  }
+
+  /** Keeps the active and the previous package folders; deletes the others. */
+  #prune(): void {
+    const keep = new Set([this.#state.active?.sha256, this.#state.previous?.sha256]);
+    for (const f of fs.readdirSync(this.#dir)) {
+      if (/^[0-9a-f]{64}$/.test(f) && !keep.has(f)) fs.rmSync(path.join(this.#dir, f), { recursive: true, force: true });
+      // Partial downloads of packages the twin no longer names.
+      if (f.endsWith('.part') && f !== `${this.#state.pending?.key}.part`) fs.rmSync(path.join(this.#dir, f), { force: true });
+    }
+  }
+
+  close(): void {
+    this.#job?.abort();
+    this.#trialOff?.();
+  }
+}
