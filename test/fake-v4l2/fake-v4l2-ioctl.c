@@ -284,6 +284,20 @@ int fake_ioctl(ffd_t *f, unsigned long req, void *arg) {
     *v = c->value;
     return 0;
   }
+  /* One camera input, as UVC drivers have: ffmpeg's v4l2 demuxer asks for it before S_FMT. */
+  case VIDIOC_G_INPUT:
+    *(int *)arg = 0;
+    return 0;
+  case VIDIOC_S_INPUT:
+    return *(int *)arg == 0 ? 0 : EINVAL;
+  case VIDIOC_ENUMINPUT: {
+    struct v4l2_input *in = arg;
+    if (in->index != 0) return EINVAL;
+    memset(in, 0, sizeof *in);
+    snprintf((char *)in->name, sizeof in->name, "Camera 1");
+    in->type = V4L2_INPUT_TYPE_CAMERA;
+    return 0;
+  }
   default:
     return ENOTTY;
   }
