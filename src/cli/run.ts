@@ -4,6 +4,7 @@
 
 import { parseArgs } from 'node:util';
 import { loadConfig, type Overrides } from '../config/load.js';
+import { captureNodes } from '../capture/cameras.js';
 import { createLogger, type Logger } from '../log.js';
 import { runAgent } from '../agent/run.js';
 import { JsonlWriter, SummaryWriter } from './output.js';
@@ -117,6 +118,7 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
     return 0;
   }
   const base = loadConfig({
+    cameras: values.source?.length ? undefined : (await captureNodes()).paths,
     file: values.config,
     env: process.env,
     flags: {
