@@ -222,6 +222,12 @@ export class V4l2Source implements FrameSource {
     this.#cfg.controls = { ...controls };
   }
 
+  /** Logs what the camera reports for the controls just set (drivers may round a value). */
+  #logControls(keys: string[]): void {
+    const now = this.readControls();
+    this.#opts.logger?.info({ source: this.id, controls: Object.fromEntries(keys.map((k) => [k, now[k] ?? null])) }, 'camera controls set');
+  }
+
   /** Current values of the camera's readable controls, by key (empty while it is not streaming). */
   readControls(): Record<string, number> {
     const out: Record<string, number> = {};
@@ -262,6 +268,7 @@ export class V4l2Source implements FrameSource {
         throw new PerceptError('ERR_CAMERA_CONTROL', `source '${this.id}': ${this.#cfg.uri} refused ${key}=${value}: ${why}`, { cause: e });
       }
     }
+    this.#logControls(Object.keys(controls));
   }
 
   async close(): Promise<void> {

@@ -230,7 +230,9 @@ int fake_ioctl(ffd_t *f, unsigned long req, void *arg) {
     if (*(int *)arg != V4L2_BUF_TYPE_VIDEO_CAPTURE) return EINVAL;
     if (req == VIDIOC_STREAMON) {
       if (!f->nbufs) return EINVAL;
-      if (!f->streaming) arm(f, (long)(1e9 * f->tpf_num / f->tpf_den), 1);
+      /* FAKE_V4L2_STALL_AFTER=0: a camera that streams but never delivers a frame. */
+      int stalled = cfg.stall_after >= 0 && (long)f->served >= cfg.stall_after;
+      if (!f->streaming && !stalled) arm(f, (long)(1e9 * f->tpf_num / f->tpf_den), 1);
       f->streaming = 1;
     } else {
       arm(f, -1, 0);
