@@ -74,6 +74,7 @@ export class V4l2Source implements FrameSource {
   async open(): Promise<void> {
     const uri = this.#cfg.uri;
     const desc = await this.#binding.describe(uri);
+    if (desc.error?.code === 'ERR_CAMERA_NOT_FOUND') throw unreadable(this.id, `no such device ${uri}; check that the camera is plugged in`, desc.error);
     if (desc.error) throw unreadable(this.id, `${uri}: ${desc.error.message}`, desc.error);
     if (!desc.capture) throw unreadable(this.id, `${uri} is not a video capture device (a camera's metadata node?); 'percept cameras' shows which node streams`);
     this.#controls = desc.controls;
@@ -300,5 +301,5 @@ function packed(nf: NativeFrame): Buffer {
 /** The error of a camera that cannot work, with the native cause (its code says which). */
 function unreadable(id: string, what: string, cause?: unknown): PerceptError {
   const code = (cause as { code?: string } | undefined)?.code;
-  return new PerceptError('ERR_SOURCE_UNREADABLE', `source '${id}': ${what}${code ? ` [${code}]` : ''}. 'percept cameras' lists the cameras and what they offer; '--source demo' runs on sample photos`, { cause });
+  return new PerceptError('ERR_SOURCE_UNREADABLE', `source '${id}': ${what}${code ? ` [${code}]` : ''}. 'percept cameras' lists the cameras and what they offer, 'percept doctor' what this machine offers; '--source demo' runs on sample photos`, { cause });
 }
