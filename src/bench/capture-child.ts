@@ -14,7 +14,7 @@ export interface CaptureRun {
   seconds: number;
   /** This process: user + system, milliseconds. */
   cpuMs: number;
-  /** Its child processes (ffmpeg), from /proc: user + system, milliseconds. */
+  /** Its child processes (ffmpeg), from /proc: time on CPU, milliseconds. */
   childCpuMs: number;
   format: string;
   width: number;
@@ -22,22 +22,24 @@ export interface CaptureRun {
   dropped: number;
 }
 
-const TICK_MS = 10; // USER_HZ is 100 on Linux.
-
-/** CPU of this process's children (ffmpeg), from /proc/<pid>/stat utime + stime. */
+/**
+ * CPU of this process's children (ffmpeg), in milliseconds: the sum over their threads of
+ * /proc/<pid>/task/<tid>/schedstat's time on CPU (nanoseconds; stat's utime and stime count
+ * in 10 ms ticks, too coarse for a few seconds of ffmpeg).
+ */
 function childrenCpuMs(): number {
-  let ms = 0;
+  let ns = 0;
   for (const pid of fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
     try {
       const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // Fields after the command (which may hold spaces) in parentheses: state ppid ... utime(14) stime(15).
-      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(f[1]) === process.pid) ms += (Number(f[11]) + Number(f[12])) * TICK_MS;
+      // The fields after the command (which may hold spaces, in parentheses): state, ppid, ...
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
+      for (const tid of fs.readdirSync(`/proc/${pid}/task`)) ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
     } catch {
       // gone meanwhile
     }
   }
-  return ms;
+  return ns / 1e6;
 }
 
 const cpuMs = () => {
