@@ -170,7 +170,10 @@ export class V4l2Source implements FrameSource {
     this.#opts.logger?.warn({ source: this.id, ...fields, retryInMs: Math.round(delay) }, msg);
     this.#restartTimer = setTimeout(() => {
       this.#restartTimer = null;
-      this.#start().catch((e: NativeCameraError | PerceptError) => this.#scheduleRestart({ code: e.code }, `camera could not be reopened: ${e.message.split('\n')[0]}`));
+      this.#start().then(
+        () => this.#camera && this.#opts.logger?.info({ source: this.id, restarts: this.#restarts }, 'camera reopened'),
+        (e: NativeCameraError | PerceptError) => this.#scheduleRestart({ code: e.code }, `camera could not be reopened: ${e.message.split('\n')[0]}`),
+      );
     }, delay);
   }
 

@@ -53,6 +53,7 @@ test('an unplugged camera is reopened with backoff once it is back, and frames f
   assert.equal(gone.level, 40);
   // While it was gone, reopening found no device and backed off again.
   assert.ok(r.logs.some((l) => l.code === 'ERR_CAMERA_NOT_FOUND'), JSON.stringify(r.logs));
+  assert.ok(r.logs.some((l) => l.msg === 'camera reopened'), JSON.stringify(r.logs));
 });
 
 test('a camera that never delivers fails open at once with the reason', async () => {
