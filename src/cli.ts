@@ -19,6 +19,9 @@ Commands:
   tpm       TPM keys: enroll (print the keys a verifier needs), import-key (SAS key into the TPM)
   keys      software signing key: export (print the keys a verifier needs)
 
+Options:
+  --version print the version and exit
+
 Run 'percept <command> --help' for a command's options.`;
 
 /**
@@ -72,6 +75,12 @@ async function main(argv: string[]): Promise<number> {
     case 'tpm': {
       const { tpmCommand } = await import('./cli/tpm.js');
       return tpmCommand(rest);
+    }
+    case '--version':
+    case '-v': {
+      const { VERSION } = await import('./version.js');
+      process.stdout.write(VERSION + '\n');
+      return 0;
     }
     case undefined:
     case '-h':

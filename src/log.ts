@@ -2,6 +2,8 @@
 // when it is. Secrets never reach a line: known key fields are redacted and any string that
 // looks like a SAS key or token is scrubbed before it is written.
 
+import fs from 'node:fs';
+import { Writable } from 'node:stream';
 import { pino, type Logger, type LevelWithSilent } from 'pino';
 import pretty from 'pino-pretty';
 
@@ -36,6 +38,41 @@ export interface LogOptions {
   destination?: NodeJS.WritableStream;
 }
 
+/**
+ * The one live line a terminal shows below the logs (a run's summary, on stdout). A readable
+ * log line printed while it is shown first erases it and then draws it again below, so the
+ * two never share a line. Both writes are synchronous on a terminal, so they cannot interleave.
+ */
+class StatusLine {
+  #text = '';
+
+  get #onTerminal(): boolean {
+    return process.stdout.isTTY === true;
+  }
+
+  show(text: string): void {
+    if (!this.#onTerminal) return;
+    this.#text = text;
+    process.stdout.write(`\r\x1b[2K${text}`);
+  }
+
+  /** Leaves the last text on screen and moves on to a new line. */
+  end(): void {
+    if (this.#text) process.stdout.write('\n');
+    this.#text = '';
+  }
+
+  /** Writes a log line around the status line. */
+  around(write: () => void): void {
+    if (!this.#text) return write();
+    process.stdout.write('\r\x1b[2K');
+    write();
+    process.stdout.write(this.#text);
+  }
+}
+
+export const statusLine = new StatusLine();
+
 export function createLogger(opts: LogOptions = {}): Logger {
   const level = opts.level ?? (process.env.PERCEPT_LOG_LEVEL as LevelWithSilent | undefined) ?? 'info';
   const usePretty = opts.pretty ?? (opts.destination === undefined && process.stderr.isTTY === true);
@@ -56,7 +93,13 @@ export function createLogger(opts: LogOptions = {}): Logger {
     },
   };
   if (usePretty) {
-    return pino(base, pretty({ colorize: true, destination: 2, sync: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }));
+    const destination = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        statusLine.around(() => fs.writeSync(2, chunk));
+        done();
+      },
+    });
+    return pino(base, pretty({ colorize: true, destination, sync: true, translateTime: 'HH:MM:ss.l', ignore: 'pid,hostname' }));
   }
   const dest = opts.destination ?? pino.destination({ dest: 2, sync: true });
   return pino(base, dest as pino.DestinationStream);

@@ -20,8 +20,9 @@ import { Sender } from '../hub/sender.js';
 import type { AgentStatus, HubStatus } from '../status.js';
 import { PerceptError } from '../errors.js';
 import { startPreview, type PreviewServer } from '../web/index.js';
-
-export const VERSION = '0.1.0';
+import { VERSION } from '../version.js';
+import { Metrics } from '../metrics.js';
+import { hubMetrics } from '../hub/metrics.js';
 
 export interface AgentOptions {
   logger: Logger;
@@ -57,6 +58,8 @@ export class Agent {
   #ended: () => void = () => undefined;
   readonly ended: Promise<void>;
   readonly #startedAt = Date.now();
+  /** One registry for the agent's life: rebuilt pipelines and a restarted preview continue its series. */
+  readonly #metrics = new Metrics();
   /** Twin state, set by the control plane. */
   configVersion: number | null = null;
   configError: string | null = null;
@@ -65,6 +68,8 @@ export class Agent {
     this.#cfg = cfg;
     this.#opts = opts;
     this.#log = opts.logger;
+    // The hub's series exist, at 0, when no hub is configured: dashboards and alerts find them.
+    hubMetrics(this.#metrics);
     this.ended = new Promise((resolve) => (this.#ended = resolve));
   }
 
@@ -103,14 +108,16 @@ export class Agent {
         cert: readPem(hub.cert, 'client certificate', originOf(this.#cfg, 'hub.cert')),
         key: readPem(hub.key, 'client key', originOf(this.#cfg, 'hub.key')),
         transport: hub.transport,
-        output: hub.output,
+        output: this.#cfg.telemetry.output,
         logger: this.#log,
         sendTimeoutMs: hub.sendTimeoutMs,
+        connectTimeoutMs: hub.connectTimeoutMs,
         tokenTtlSeconds: hub.tokenTtlSeconds,
         backoffMs: [hub.backoffMinMs, Math.max(hub.backoffMinMs, hub.backoffMaxMs)],
         tpm: () => this.#openTpm(),
+        metrics: this.#metrics,
       });
-      this.#sender = new Sender(this.#outbox, this.#link, this.#log, { window: hub.window });
+      this.#sender = new Sender(this.#outbox, this.#link, this.#log, { window: hub.window, metrics: this.#metrics });
       this.#signer = await this.#openSigner();
       if (this.#signer) {
         this.#log.info({ kid: this.#signer.kid, attestation: this.#signer.attestation }, 'telemetry checkpoints are signed');
@@ -144,7 +151,7 @@ export class Agent {
   }
 
   async #startPipeline(): Promise<void> {
-    const p = new Pipeline(this.#cfg, { logger: this.#log, faultInjection: this.#opts.faultInjection });
+    const p = new Pipeline(this.#cfg, { logger: this.#log, faultInjection: this.#opts.faultInjection, metrics: this.#metrics });
     p.on('result', (r, m) => this.#onResult(r, m));
     p.on('end', () => {
       if (this.#pipeline === p) this.#ended();
@@ -166,6 +173,7 @@ export class Agent {
         logger: this.#log,
         pipeline: this.#pipeline,
         status: () => this.status(),
+        metrics: this.#metrics,
       });
     } catch (e) {
       this.#log.warn({ code: (e as PerceptError).code, port: pv.port }, `preview not started: ${(e as Error).message}`);

@@ -12,6 +12,8 @@ interface Variant {
   prev: string;
   copies: Rec[];
   valid: boolean;
+  /** Index in the chain walk (flat), once walked. */
+  at: number;
 }
 
 const LIST_LIMIT = 1000;
@@ -22,11 +24,15 @@ function variantsOf(recs: Rec[]): Map<string, Map<number, Variant[]>> {
   for (const r of recs) {
     let seqs = boots.get(r.boot);
     if (!seqs) boots.set(r.boot, (seqs = new Map()));
-    let vs = seqs.get(r.seq);
-    if (!vs) seqs.set(r.seq, (vs = []));
-    let v = vs.find((x) => x.digest === r.digest);
-    if (!v) vs.push((v = { boot: r.boot, seq: r.seq, digest: r.digest, prev: r.prev, copies: [], valid: false }));
-    v.copies.push(r);
+    const vs = seqs.get(r.seq);
+    let v: Variant | undefined;
+    if (vs) for (const x of vs) if (x.digest === r.digest) v = x;
+    if (v) v.copies.push(r);
+    else {
+      v = { boot: r.boot, seq: r.seq, digest: r.digest, prev: r.prev, copies: [r], valid: false, at: -1 };
+      if (vs) vs.push(v);
+      else seqs.set(r.seq, [v]);
+    }
     if (r.sig === 'valid') v.valid = true;
   }
   return boots;
@@ -159,11 +165,14 @@ export function analyseDevice(d: DeviceStream, opts: VerifyOptions): DeviceRepor
 
   // Arrival order against chain order: the first copy of each message must arrive after the
   // first copies of all messages before it (one MQTT connection and the outbox keep order).
-  const index = new Map<Variant, number>(flat.map((v, i) => [v, i]));
+  flat.forEach((v, i) => (v.at = i));
   const reorderings: DeviceReport['reorderings'] = [];
   let max = -1;
-  for (const v of [...flat].sort((a, b) => a.copies[0].arrival - b.copies[0].arrival)) {
-    const i = index.get(v)!;
+  // Usually the chain order is the arrival order already: then there is nothing to sort.
+  let inOrder = true;
+  for (let i = 1; i < flat.length && inOrder; i++) inOrder = flat[i - 1].copies[0].arrival < flat[i].copies[0].arrival;
+  for (const v of inOrder ? flat : [...flat].sort((a, b) => a.copies[0].arrival - b.copies[0].arrival)) {
+    const i = v.at;
     if (i < max) reorderings.push({ id: idOf(v), position: v.copies[0].position, after: idOf(flat[max]) });
     else max = i;
   }
@@ -171,8 +180,9 @@ export function analyseDevice(d: DeviceStream, opts: VerifyOptions): DeviceRepor
   // Copies: a repeated id with the same digest is an at-least-once resend; one arriving after
   // a later boot began is also listed as a replay. A different digest under an id is forged.
   const bootIdx = new Map(bootOrder.map((b, i) => [b, i]));
-  const firstCopy = new Set<Rec>();
-  for (const seqs of boots.values()) for (const vs of seqs.values()) for (const v of vs) firstCopy.add(v.copies[0]);
+  // Indexed by arrival (a record's index in d.recs): 1 for the first copy of its content.
+  const firstCopy = new Uint8Array(d.recs.length);
+  for (const seqs of boots.values()) for (const vs of seqs.values()) for (const v of vs) firstCopy[v.copies[0].arrival] = 1;
   const loserOf = new Map<Rec, Variant>();
   for (const v of losers) for (const c of v.copies) loserOf.set(c, v);
   const replays: DeviceReport['replays'] = [];
@@ -184,11 +194,11 @@ export function analyseDevice(d: DeviceStream, opts: VerifyOptions): DeviceRepor
     const bi = bootIdx.get(r.boot)!;
     const later = bi < maxBoot ? bootOrder[maxBoot] : null;
     const loser = loserOf.get(r);
-    if (!firstCopy.has(r)) {
+    if (!firstCopy[r.arrival]) {
       dupCount++;
       if (dupItems.length < LIST_LIMIT) dupItems.push({ id: idOf(r), position: r.position });
     }
-    if (later !== null && (loser || !firstCopy.has(r))) {
+    if (later !== null && (loser || !firstCopy[r.arrival])) {
       if (replays.length < LIST_LIMIT) replays.push({ id: idOf(r), position: r.position, laterBoot: later, sameDigest: !loser });
       if (loser) lateLosers.add(loser);
     }

@@ -4,6 +4,7 @@
 import type { InferenceResult } from '../inference/pool.js';
 import type { LoadedModel } from '../pipeline/model.js';
 import type { PipelineStatus } from '../pipeline/pipeline.js';
+import { statusLine } from '../log.js';
 
 const r1 = (v: number) => Math.round(v * 10) / 10;
 const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
@@ -74,7 +75,7 @@ export class SummaryWriter {
 
   #draw(): void {
     const line = this.#line();
-    if (this.#tty) process.stdout.write(`\r\x1b[2K${line.slice(0, (process.stdout.columns || 120) - 1)}`);
+    if (this.#tty) statusLine.show(line.slice(0, (process.stdout.columns || 120) - 1));
     else process.stdout.write(line + '\n');
   }
 
@@ -83,6 +84,6 @@ export class SummaryWriter {
     clearInterval(this.#timer);
     this.#timer = null;
     this.#draw();
-    if (this.#tty) process.stdout.write('\n');
+    statusLine.end();
   }
 }

@@ -4,9 +4,13 @@
 // set only live sources: a finite one (a file or folder) would end the run from the cloud.
 
 import { z } from 'zod';
-import { configSchema, twinModelRefSchema, twinSourceSchema, PROVIDERS, type Config, type SourceKind } from './schema.js';
-import { formatZodError } from './load.js';
+import { configSchema, twinModelRefSchema, twinSourceSchema, type Config, type SourceKind } from './schema.js';
+import { OPTION_LIST } from './options.js';
+import { getPath, setPath, twinShape } from './derive.js';
+import { formatIssues } from './load.js';
 import { PerceptError } from '../errors.js';
+
+const FROM = 'desired properties';
 
 /** Sources that run until stopped; the others end the run when they are read through. */
 export const LIVE_KINDS: readonly SourceKind[] = ['webcam', 'rtsp', 'demo', 'synthetic'];
@@ -16,21 +20,17 @@ const liveSource = twinSourceSchema.refine((s) => LIVE_KINDS.includes(s.kind), {
   message: `the twin may set only live sources (${LIVE_KINDS.join(', ')}): a file, folder or video would end the run; give those on the command line`,
 });
 
-/** What the twin may set. Hub identity, state folder and run length stay local. */
+/**
+ * What the twin may set: live sources and a model by name (by hand), and each setting the option
+ * table marks twin-settable, under its desired key. Hub identity, state folder, output routes and
+ * run length stay local.
+ */
 export const desiredSchema = z.strictObject({
   sources: z.array(liveSource).min(1).max(16).optional(),
   model: twinModelRefSchema.optional(),
-  scoreThreshold: z.number().min(0).max(1).optional(),
-  workers: z.number().int().min(1).max(16).optional(),
-  threads: z.number().int().min(1).max(64).optional(),
-  providers: z.array(z.enum(PROVIDERS)).min(1).optional(),
-  telemetry: z.strictObject({ intervalMs: z.number().int().min(100).max(3_600_000).optional(), schema: z.enum(['percept', 'percept-compat']).optional() }).optional(),
-  preview: z.strictObject({ enabled: z.boolean().optional(), maxFps: z.number().positive().max(30).optional() }).optional(),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).optional(),
-  // azureeyemodule's names, accepted where they map.
-  TelemetryIntervalNeuralNetworkMs: z.number().int().min(100).max(3_600_000).optional(),
   /** Reserved for over-the-air model updates; accepted and reported as not yet applied. */
   ModelZipUrl: z.string().optional(),
+  ...twinShape(),
 });
 export type Desired = z.infer<typeof desiredSchema>;
 
@@ -90,31 +90,32 @@ export interface Applied {
 /** The configuration the desired document asks for, on top of the local one; throws ERR_CONFIG. */
 export function applyDesired(base: Config, desiredDoc: Record<string, unknown>): Applied {
   const bad = forbiddenKey(desiredDoc);
-  if (bad) throw new PerceptError('ERR_CONFIG', `invalid configuration in desired properties:\n  ${bad}: the key '__proto__' is not allowed; remove it from the desired properties`);
+  if (bad) throw new PerceptError('ERR_CONFIG', `${bad}: the key '__proto__' is not allowed; remove it (from ${FROM})`);
   const parsed = desiredSchema.safeParse(stripMeta(desiredDoc));
-  if (!parsed.success) throw new PerceptError('ERR_CONFIG', formatZodError(parsed.error, 'desired properties'));
-  const d = parsed.data;
+  if (!parsed.success) throw new PerceptError('ERR_CONFIG', formatIssues(parsed.error, () => FROM, desiredSchema, 'not something the twin may set'));
+  const d = parsed.data as Record<string, unknown>;
   const ignored: string[] = [];
   const next: Record<string, unknown> = structuredClone(base) as unknown as Record<string, unknown>;
   if (d.sources) next.sources = d.sources;
-  if (d.model) next.model = d.model;
-  if (d.scoreThreshold !== undefined) next.model = { ...(next.model as object), scoreThreshold: d.scoreThreshold };
-  if (d.workers !== undefined) next.workers = d.workers;
-  if (d.threads !== undefined) next.threads = d.threads;
-  if (d.providers) next.providers = d.providers;
-  if (d.logLevel) next.logLevel = d.logLevel;
-  const telemetry = { ...base.telemetry };
-  if (d.TelemetryIntervalNeuralNetworkMs !== undefined) telemetry.intervalMs = d.TelemetryIntervalNeuralNetworkMs;
-  if (d.telemetry?.intervalMs !== undefined) telemetry.intervalMs = d.telemetry.intervalMs;
-  if (d.telemetry?.schema) telemetry.schema = d.telemetry.schema;
-  next.telemetry = telemetry;
-  if (d.preview) next.preview = { ...base.preview, ...d.preview };
+  if (d.model) {
+    // The twin names models, never paths: naming the model the device already runs keeps the
+    // device's own ONNX file (--model-path), so a twin can tune that model's thresholds.
+    const m = d.model as Config['model'];
+    next.model = m.name === base.model.name && base.model.path !== undefined ? { ...m, path: base.model.path } : m;
+  }
+  // Accepted names first, the primary desired key last, so it wins when both are given.
+  for (const o of OPTION_LIST) {
+    for (const k of [...(o.twin ?? [])].reverse()) {
+      const v = getPath(d, k);
+      if (v !== undefined) setPath(next, o.key, v);
+    }
+  }
   if (d.ModelZipUrl !== undefined) ignored.push('ModelZipUrl');
   const r = configSchema.safeParse(next);
-  if (!r.success) throw new PerceptError('ERR_CONFIG', formatZodError(r.error, 'desired properties'));
+  if (!r.success) throw new PerceptError('ERR_CONFIG', formatIssues(r.error, () => FROM));
   const ids = new Set<string>();
   for (const s of r.data.sources) {
-    if (ids.has(s.id)) throw new PerceptError('ERR_CONFIG', `invalid configuration in desired properties: two sources share the id '${s.id}'`);
+    if (ids.has(s.id)) throw new PerceptError('ERR_CONFIG', `sources: two sources share the id '${s.id}' (from ${FROM})`);
     ids.add(s.id);
   }
   return { config: r.data, ignored };

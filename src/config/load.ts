@@ -6,103 +6,60 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { configSchema, originOf, type Config, type SourceConfig, type SourceKind } from './schema.js';
+import { OPTION_LIST, type Option } from './options.js';
+import { closest, envOverrides, getPath, setPath, type Overrides } from './derive.js';
 import { PerceptError } from '../errors.js';
 import { FILE_CAPS, readRegularFileSync } from '../read-file.js';
 
-export interface Overrides {
-  sources?: string[];
-  model?: string;
-  modelPath?: string;
-  workers?: number;
-  threads?: number;
-  providers?: string[];
-  scoreThreshold?: number;
-  iou?: number;
-  frames?: number;
-  output?: string;
-  logLevel?: string;
-  fps?: number;
-  loop?: boolean;
-  connectionString?: string;
-  edge?: boolean;
-  ca?: string;
-  cert?: string;
-  key?: string;
-  transport?: string;
-  outbox?: string;
-  outboxMaxBytes?: number;
-  ttlSeconds?: number;
-  whenFull?: string;
-  sendTimeoutMs?: number;
-  tokenTtlSeconds?: number;
-  stateDir?: string;
-  telemetryInterval?: number;
-  telemetrySchema?: string;
-  previewPort?: number;
-  previewHost?: string;
-  previewToken?: string;
-  preview?: boolean;
-  signer?: string;
-  tcti?: string;
+export { envOverrides, type Overrides } from './derive.js';
+
+/** Just what childKeys reads of a zod schema's structure. */
+interface SchemaNode {
+  _zod?: { def?: { type?: string; innerType?: SchemaNode; element?: SchemaNode } };
+  shape?: Record<string, SchemaNode>;
+}
+
+/** The keys `schema` allows below the path `at`, for "did you mean" on an unknown one. */
+export function childKeys(schema: unknown, at: readonly string[]): string[] {
+  let s = schema as SchemaNode | undefined;
+  const unwrap = () => {
+    while (s?._zod?.def?.innerType) s = s._zod.def.innerType;
+  };
+  unwrap();
+  for (const part of at) {
+    s = s?._zod?.def?.type === 'array' ? s._zod.def.element : s?.shape?.[part];
+    unwrap();
+  }
+  return s?.shape ? Object.keys(s.shape).filter((k) => k !== 'origins') : [];
 }
 
 /**
- * Where each option comes from: its key in the configuration, its environment variable and its
- * flag. (The seed of one option table; flags not listed here are not options of `run`.)
+ * One line per problem, each in the one shape of every edge:
+ * `workers: expected an integer from 1 to 16 but got 0 (from --workers)`.
  */
-const OPTIONS: Record<keyof Overrides, { key: string; env?: string; flag: string }> = {
-  sources: { key: 'sources', env: 'PERCEPT_SOURCE', flag: '--source' },
-  model: { key: 'model.name', env: 'PERCEPT_MODEL', flag: '--model' },
-  modelPath: { key: 'model.path', env: 'PERCEPT_MODEL_PATH', flag: '--model-path' },
-  workers: { key: 'workers', env: 'PERCEPT_WORKERS', flag: '--workers' },
-  threads: { key: 'threads', env: 'PERCEPT_THREADS', flag: '--threads' },
-  providers: { key: 'providers', env: 'PERCEPT_PROVIDERS', flag: '--providers' },
-  scoreThreshold: { key: 'model.scoreThreshold', env: 'PERCEPT_SCORE_THRESHOLD', flag: '--score-threshold' },
-  iou: { key: 'model.iou', flag: '--iou' },
-  frames: { key: 'frames', flag: '--frames' },
-  output: { key: 'output', flag: '--output' },
-  logLevel: { key: 'logLevel', env: 'PERCEPT_LOG_LEVEL', flag: '--log-level' },
-  fps: { key: 'sources', flag: '--fps' },
-  loop: { key: 'sources', flag: '--loop' },
-  connectionString: { key: 'hub.connectionString', env: 'PERCEPT_CONNECTION_STRING', flag: '--connection-string' },
-  edge: { key: 'hub.edge', env: 'PERCEPT_EDGE', flag: '--edge' },
-  ca: { key: 'hub.ca', env: 'PERCEPT_CA', flag: '--ca' },
-  cert: { key: 'hub.cert', flag: '--cert' },
-  key: { key: 'hub.key', flag: '--key' },
-  transport: { key: 'hub.transport', flag: '--transport' },
-  outbox: { key: 'hub.outbox', flag: '--outbox' },
-  outboxMaxBytes: { key: 'hub.outboxMaxBytes', flag: '--outbox-max-mb' },
-  ttlSeconds: { key: 'hub.ttlSeconds', flag: '--outbox-ttl' },
-  whenFull: { key: 'hub.whenFull', flag: '--when-full' },
-  sendTimeoutMs: { key: 'hub.sendTimeoutMs', flag: '--send-timeout' },
-  tokenTtlSeconds: { key: 'hub.tokenTtlSeconds', flag: '--token-ttl' },
-  stateDir: { key: 'stateDir', env: 'PERCEPT_STATE_DIR', flag: '--state-dir' },
-  telemetryInterval: { key: 'telemetry.intervalMs', flag: '--telemetry-interval' },
-  telemetrySchema: { key: 'telemetry.schema', flag: '--telemetry-schema' },
-  previewPort: { key: 'preview.port', flag: '--preview-port' },
-  previewHost: { key: 'preview.host', flag: '--preview-host' },
-  previewToken: { key: 'preview.token', env: 'PERCEPT_PREVIEW_TOKEN', flag: '--preview-token' },
-  preview: { key: 'preview.enabled', flag: '--no-preview' },
-  signer: { key: 'attest.signer', env: 'PERCEPT_SIGNER', flag: '--signer' },
-  tcti: { key: 'attest.tcti', env: 'PERCEPT_TCTI', flag: '--tcti' },
-};
-
-/** `origins`: where each value came from; each line of the message names it. */
-export function formatZodError(err: z.ZodError, origin: string, origins?: Record<string, string>): string {
-  const lines = err.issues.map((i) => {
-    const where = i.path.length ? i.path.join('.') : '(root)';
-    const from = origins && i.path.length ? ` (from ${originOf({ origins }, where)})` : '';
-    return `  ${where}: ${i.message}${from}`;
+export function formatIssues(err: z.ZodError, originFor: (key: string) => string, schema: unknown = configSchema, unknownKey = 'not a setting'): string {
+  const lines = err.issues.flatMap((i) => {
+    const at = i.path.map(String);
+    if (i.code === 'unrecognized_keys') {
+      return i.keys.map((k) => {
+        const key = [...at, k].join('.');
+        const near = closest(k, childKeys(schema, at));
+        return `${key}: ${unknownKey}${near ? `; did you mean ${[...at, near].join('.')}?` : ' (docs/configuration.md lists them)'} (from ${originFor(key)})`;
+      });
+    }
+    const key = at.length ? at.join('.') : '(root)';
+    return [`${key}: ${i.message} (from ${originFor(key)})`];
   });
-  return `invalid configuration in ${origin}:\n${lines.join('\n')}`;
+  return lines.join('\n');
 }
 
-/** Validates a complete configuration object. */
+/** Validates a complete configuration object; `origin` names it when it records no origins. */
 export function parseConfig(input: unknown, origin = 'configuration'): Config {
   const r = configSchema.safeParse(input);
   if (!r.success) {
-    const origins = (input as { origins?: Record<string, string> } | null)?.origins;
-    throw new PerceptError('ERR_CONFIG', formatZodError(r.error, origin, origins && typeof origins === 'object' ? origins : undefined));
+    const origins = (input as { origins?: unknown } | null)?.origins;
+    const known = origins && typeof origins === 'object' ? (origins as Record<string, string>) : undefined;
+    throw new PerceptError('ERR_CONFIG', formatIssues(r.error, (k) => (known ? originOf({ origins: known }, k) : origin)));
   }
   return r.data;
 }
@@ -145,34 +102,6 @@ export function defaultSource(cameras: readonly string[] = []): SourceConfig {
   return { id: 'demo', kind: 'demo', uri: '', loop: false };
 }
 
-function num(name: string, v: string | undefined): number | undefined {
-  if (v === undefined || v === '') return undefined;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new PerceptError('ERR_CONFIG', `environment variable ${name} must be a number, got '${v}'`);
-  return n;
-}
-
-export function envOverrides(env: NodeJS.ProcessEnv): Overrides {
-  const list = (v?: string) => (v ? v.split(',').map((s) => s.trim()).filter(Boolean) : undefined);
-  return {
-    sources: list(env.PERCEPT_SOURCE),
-    model: env.PERCEPT_MODEL || undefined,
-    modelPath: env.PERCEPT_MODEL_PATH || undefined,
-    workers: num('PERCEPT_WORKERS', env.PERCEPT_WORKERS),
-    threads: num('PERCEPT_THREADS', env.PERCEPT_THREADS),
-    providers: list(env.PERCEPT_PROVIDERS),
-    scoreThreshold: num('PERCEPT_SCORE_THRESHOLD', env.PERCEPT_SCORE_THRESHOLD),
-    logLevel: env.PERCEPT_LOG_LEVEL || undefined,
-    connectionString: env.PERCEPT_CONNECTION_STRING || undefined,
-    edge: env.PERCEPT_EDGE === '1' || (env.IOTEDGE_WORKLOADURI !== undefined && env.IOTEDGE_MODULEID !== undefined && !env.PERCEPT_CONNECTION_STRING) || undefined,
-    ca: env.PERCEPT_CA || undefined,
-    stateDir: env.PERCEPT_STATE_DIR || undefined,
-    previewToken: env.PERCEPT_PREVIEW_TOKEN || undefined,
-    signer: env.PERCEPT_SIGNER || undefined,
-    tcti: env.PERCEPT_TCTI || undefined,
-  };
-}
-
 export function readConfigFile(file: string): Record<string, unknown> {
   // Small and read once at start: a synchronous read, but of a regular file only (a FIFO would block).
   const text = readRegularFileSync(file, { what: 'config file', maxBytes: FILE_CAPS.config, openCode: 'ERR_CONFIG', hint: 'check --config' }).toString('utf8');
@@ -210,10 +139,31 @@ function resolveFilePaths(raw: Record<string, unknown>, dir: string): void {
       modelRef(obj(s?.model));
     }
   }
-  for (const k of ['ca', 'cert', 'key', 'outbox']) fix(obj(raw.hub), k);
-  fix(obj(raw.attest), 'keyFile');
-  fix(raw, 'stateDir');
-  if (Array.isArray(raw.modelDirs)) raw.modelDirs = raw.modelDirs.map((d) => (typeof d === 'string' && d !== '' ? path.resolve(dir, d) : d));
+  // Every plain row of the table that holds a path (or a list of them).
+  for (const o of OPTION_LIST) {
+    if (!o.path || o.custom) continue;
+    const v = getPath(raw, o.key);
+    const abs = (d: unknown) => (typeof d === 'string' && d !== '' ? path.resolve(dir, d) : d);
+    if (typeof v === 'string' || Array.isArray(v)) setPath(raw, o.key, Array.isArray(v) ? v.map(abs) : abs(v));
+  }
+}
+
+/** A key under an older name (`hub.output`) moves to its row's key, unless the file gives both. */
+function applyFileAliases(raw: Record<string, unknown>, origins: Record<string, string>): void {
+  for (const o of OPTION_LIST) {
+    for (const alias of o.fileAliases ?? []) {
+      const v = getPath(raw, alias);
+      if (v === undefined) continue;
+      const [parent, leaf] = [alias.slice(0, alias.lastIndexOf('.')), alias.slice(alias.lastIndexOf('.') + 1)];
+      const holder = getPath(raw, parent);
+      if (holder && typeof holder === 'object') delete (holder as Record<string, unknown>)[leaf];
+      if (getPath(raw, o.key) === undefined) {
+        setPath(raw, o.key, v);
+        origins[o.key] = origins[alias] ?? alias;
+      }
+      delete origins[alias];
+    }
+  }
 }
 
 /** Records `<key> in config file <f>` for every key of the file (a few levels deep). */
@@ -221,6 +171,44 @@ function fileOrigins(value: unknown, key: string, file: string, out: Record<stri
   if (key !== '') out[key] = `${key} in config file ${file}`;
   if (depth > 6 || !value || typeof value !== 'object') return;
   for (const [k, v] of Object.entries(value)) fileOrigins(v, key === '' ? k : `${key}.${k}`, file, out, depth + 1);
+}
+
+/** `key` now comes from `from`: what the file said below it no longer counts. */
+function record(origins: Record<string, string>, key: string, from: string): void {
+  for (const k of Object.keys(origins)) if (k.startsWith(`${key}.`)) delete origins[k];
+  origins[key] = from;
+}
+
+/** The structured rows: --source builds the list, --fps and --loop set every source, the model flags its reference. */
+function applyCustom(raw: Record<string, unknown>, o: Overrides, from: (opt: Option) => string, origins: Record<string, string>): void {
+  const row = (name: string) => OPTION_LIST.find((r) => r.name === name)!;
+  const sources = o.sources as string[] | undefined;
+  const extra: Partial<SourceConfig> = {};
+  if (o.fps !== undefined) extra.fps = o.fps as number;
+  if (o.loop !== undefined) extra.loop = o.loop as boolean;
+  if (sources?.length) {
+    raw.sources = sources.map((spec, i) => parseSourceSpec(String(spec), i, extra));
+    record(origins, 'sources', from(row('sources')));
+  } else if (Array.isArray(raw.sources)) {
+    for (const s of raw.sources as Array<Record<string, unknown>>) if (s && typeof s === 'object') Object.assign(s, extra);
+  }
+  if (Array.isArray(raw.sources)) {
+    for (const k of ['fps', 'loop'] as const) if (o[k] !== undefined) raw.sources.forEach((_, i) => (origins[`sources.${i}.${k}`] = from(row(k))));
+  }
+  if (o.model === undefined && o.modelPath === undefined && o.scoreThreshold === undefined && o.iou === undefined) return;
+  const prev = (raw.model ?? {}) as Record<string, unknown>;
+  const model: Record<string, unknown> = { ...prev };
+  if (o.model !== undefined) {
+    model.name = o.model;
+    // A new model does not inherit the old one's ONNX file.
+    if (o.model !== prev.name) delete model.path;
+  }
+  model.name ??= row('model').default;
+  if (o.modelPath !== undefined) model.path = o.modelPath;
+  if (o.scoreThreshold !== undefined) model.scoreThreshold = o.scoreThreshold;
+  if (o.iou !== undefined) model.iou = o.iou;
+  raw.model = model;
+  for (const k of ['model', 'modelPath', 'scoreThreshold', 'iou'] as const) if (o[k] !== undefined) record(origins, row(k).key, from(row(k)));
 }
 
 /** defaults < file < environment < flags, validated once. */
@@ -232,99 +220,31 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags
     delete raw.origins;
     resolveFilePaths(raw, path.dirname(file));
     fileOrigins(raw, '', file, origins);
+    applyFileAliases(raw, origins);
   }
-  const layers: Array<[Overrides, 'env' | 'flag']> = [[envOverrides(opts.env ?? {}), 'env'], [opts.flags ?? {}, 'flag']];
-  for (const [o, layer] of layers) {
-    for (const [name, value] of Object.entries(o) as Array<[keyof Overrides, unknown]>) {
-      const opt = OPTIONS[name];
-      if (value === undefined || opt === undefined) continue;
-      if (name === 'fps' || name === 'loop') {
-        // Applied to every source (unless this layer gives its own sources, which it then names).
-        if (!o.sources?.length && Array.isArray(raw.sources)) raw.sources.forEach((_, i) => (origins[`sources.${i}.${name}`] = layer === 'env' ? 'the environment' : opt.flag));
-        continue;
-      }
-      // A new value replaces what the file said below its key too.
-      for (const k of Object.keys(origins)) if (k.startsWith(`${opt.key}.`)) delete origins[k];
-      origins[opt.key] = layer === 'env' ? (opt.env ?? 'the environment') : opt.flag;
+  const layers: Array<[Overrides, (opt: Option) => string]> = [
+    [envOverrides(opts.env ?? {}), (opt) => opt.env],
+    [opts.flags ?? {}, (opt) => opt.flag],
+  ];
+  for (const [o, from] of layers) {
+    for (const opt of OPTION_LIST) {
+      const value = o[opt.name];
+      if (value === undefined || opt.custom) continue;
+      setPath(raw, opt.key, value);
+      record(origins, opt.key, from(opt));
     }
-    if (o.sources?.length) {
-      const extra: Partial<SourceConfig> = {};
-      if (o.fps !== undefined) extra.fps = o.fps;
-      if (o.loop !== undefined) extra.loop = o.loop;
-      raw.sources = o.sources.map((s, i) => parseSourceSpec(s, i, extra));
-    } else if (o.fps !== undefined || o.loop !== undefined) {
-      const srcs = Array.isArray(raw.sources) ? (raw.sources as Record<string, unknown>[]) : null;
-      if (srcs) for (const s of srcs) Object.assign(s, o.fps !== undefined ? { fps: o.fps } : {}, o.loop !== undefined ? { loop: o.loop } : {});
-    }
-    if (o.model || o.modelPath || o.scoreThreshold !== undefined || o.iou !== undefined) {
-      const prev = (raw.model ?? {}) as Record<string, unknown>;
-      const model: Record<string, unknown> = { ...prev };
-      if (o.model) {
-        model.name = o.model;
-        if (o.model !== prev.name) delete model.path;
-      }
-      if (model.name === undefined) model.name = 'blazeface-back';
-      if (o.modelPath) model.path = o.modelPath;
-      if (o.scoreThreshold !== undefined) model.scoreThreshold = o.scoreThreshold;
-      if (o.iou !== undefined) model.iou = o.iou;
-      raw.model = model;
-    }
-    if (o.workers !== undefined) raw.workers = o.workers;
-    if (o.threads !== undefined) raw.threads = o.threads;
-    if (o.providers?.length) raw.providers = o.providers;
-    if (o.frames !== undefined) raw.frames = o.frames;
-    if (o.output) raw.output = o.output;
-    if (o.logLevel) raw.logLevel = o.logLevel;
-    const hubSet = o.connectionString || o.edge || o.ca || o.cert || o.key || o.transport || o.outbox || o.outboxMaxBytes !== undefined || o.ttlSeconds !== undefined || o.whenFull || o.sendTimeoutMs !== undefined || o.tokenTtlSeconds !== undefined;
-    if (hubSet) {
-      const hub = { ...((raw.hub as Record<string, unknown>) ?? {}) };
-      if (o.connectionString) hub.connectionString = o.connectionString;
-      if (o.edge) hub.edge = true;
-      if (o.ca) hub.ca = o.ca;
-      if (o.cert) hub.cert = o.cert;
-      if (o.key) hub.key = o.key;
-      if (o.transport) hub.transport = o.transport;
-      if (o.outbox) hub.outbox = o.outbox;
-      if (o.outboxMaxBytes !== undefined) hub.outboxMaxBytes = o.outboxMaxBytes;
-      if (o.ttlSeconds !== undefined) hub.ttlSeconds = o.ttlSeconds;
-      if (o.whenFull) hub.whenFull = o.whenFull;
-      if (o.sendTimeoutMs !== undefined) hub.sendTimeoutMs = o.sendTimeoutMs;
-      if (o.tokenTtlSeconds !== undefined) hub.tokenTtlSeconds = o.tokenTtlSeconds;
-      raw.hub = hub;
-    }
-    if (o.stateDir) raw.stateDir = o.stateDir;
-    if (o.signer || o.tcti) {
-      const a = { ...((raw.attest as Record<string, unknown>) ?? {}) };
-      if (o.signer) a.signer = o.signer;
-      if (o.tcti) a.tcti = o.tcti;
-      raw.attest = a;
-    }
-    if (o.telemetryInterval !== undefined || o.telemetrySchema) {
-      const t = { ...((raw.telemetry as Record<string, unknown>) ?? {}) };
-      if (o.telemetryInterval !== undefined) t.intervalMs = o.telemetryInterval;
-      if (o.telemetrySchema) t.schema = o.telemetrySchema;
-      raw.telemetry = t;
-    }
-    if (o.previewPort !== undefined || o.previewHost || o.previewToken || o.preview !== undefined) {
-      const p = { ...((raw.preview as Record<string, unknown>) ?? {}) };
-      if (o.previewPort !== undefined) p.port = o.previewPort;
-      if (o.previewHost) p.host = o.previewHost;
-      if (o.previewToken) p.token = o.previewToken;
-      if (o.preview !== undefined) p.enabled = o.preview;
-      raw.preview = p;
-    }
+    applyCustom(raw, o, from, origins);
   }
   if (!raw.sources) raw.sources = [defaultSource(opts.cameras)];
-  const origin = [opts.file && `file ${opts.file}`, 'environment', 'flags'].filter(Boolean).join(' + ');
   raw.origins = origins;
-  const cfg = parseConfig(raw, origin);
+  const cfg = parseConfig(raw);
   const ids = new Set<string>();
-  for (const s of cfg.sources) {
-    if (ids.has(s.id)) throw new PerceptError('ERR_CONFIG', `invalid configuration: two sources share the id '${s.id}'; give each an id with --source <id>=<uri>`);
+  cfg.sources.forEach((s, i) => {
+    if (ids.has(s.id)) throw new PerceptError('ERR_CONFIG', `sources.${i}.id: two sources share the id '${s.id}'; give each an id with --source <id>=<uri> (from ${originOf(cfg, `sources.${i}.id`)})`);
     ids.add(s.id);
     if ((s.kind === 'image' || s.kind === 'folder' || s.kind === 'video' || s.kind === 'webcam' || s.kind === 'rtsp') && !s.uri) {
-      throw new PerceptError('ERR_CONFIG', `invalid configuration: source '${s.id}' of kind ${s.kind} needs a uri (from ${originOf(cfg, 'sources')})`);
+      throw new PerceptError('ERR_CONFIG', `sources.${i}.uri: a source of kind ${s.kind} needs a uri (from ${originOf(cfg, `sources.${i}`)})`);
     }
-  }
+  });
   return cfg;
 }

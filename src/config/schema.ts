@@ -1,9 +1,12 @@
 // One schema for the agent's configuration, whichever way it arrives (file, environment,
-// flags, later the module twin). Validation errors name the field and what was expected.
+// flags, the module twin): the structured keys (sources, model references) by hand here, each
+// scalar setting from the option table. A source is one object so new keys slot in beside uri.
 
-import os from 'node:os';
 import { z } from 'zod';
-import { DEFAULT_STATE_DIR } from '../state/defaults.js';
+import { OPTIONS } from './options.js';
+import { scalarShape, type ScalarConfig } from './derive.js';
+
+export { PROVIDERS } from './options.js';
 
 export const SOURCE_KINDS = ['image', 'folder', 'video', 'rtsp', 'webcam', 'synthetic', 'demo'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
@@ -15,8 +18,8 @@ export const modelRefSchema = z.strictObject({
   name: z.string().min(1),
   /** ONNX file overriding the manifest's `file`. */
   path: z.string().min(1).optional(),
-  scoreThreshold: z.number().min(0).max(1).optional(),
-  iou: z.number().min(0).max(1).optional(),
+  scoreThreshold: OPTIONS.scoreThreshold.type.zod.optional(),
+  iou: OPTIONS.iou.type.zod.optional(),
 });
 export type ModelRef = z.infer<typeof modelRefSchema>;
 
@@ -29,8 +32,8 @@ export const twinModelRefSchema = z.strictObject({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/, 'a model name (a built-in model or a manifest <name>.json in the local modelDirs), not a path')
     .refine((n) => !n.endsWith('.json'), 'a model name without .json (the twin names models; paths stay local)'),
-  scoreThreshold: z.number().min(0).max(1).optional(),
-  iou: z.number().min(0).max(1).optional(),
+  scoreThreshold: OPTIONS.scoreThreshold.type.zod.optional(),
+  iou: OPTIONS.iou.type.zod.optional(),
 });
 
 export const sourceSchema = z.strictObject({
@@ -39,9 +42,9 @@ export const sourceSchema = z.strictObject({
   /** Path, device or URL; unused by `synthetic` and `demo`. */
   uri: z.string().default(''),
   /** Pace to this rate; for live sources the capture rate asked of the device. */
-  fps: z.number().positive().max(240).optional(),
+  fps: OPTIONS.fps.type.zod.optional(),
   /** Folder and image sources: start again at the end. */
-  loop: z.boolean().default(false),
+  loop: OPTIONS.loop.type.zod.default(false),
   width: z.number().int().min(16).max(7680).optional(),
   height: z.number().int().min(16).max(4320).optional(),
   /** Per-source model; defaults to the top-level model. */
@@ -56,106 +59,22 @@ export type SourceConfig = z.infer<typeof sourceSchema>;
 /** A source as the twin may give it: its model by name only (see twinModelRefSchema). */
 export const twinSourceSchema = sourceSchema.extend({ model: twinModelRefSchema.optional() });
 
-export const PROVIDERS = ['cpu', 'openvino', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu', 'xnnpack', 'qnn'] as const;
-
-/** One inference worker per CPU core (at least 1, at most 16). */
-function defaultWorkers(): number {
-  return Math.max(1, Math.min(os.availableParallelism(), 16));
-}
-
+/**
+ * The whole file: the structured keys above, written by hand, and every scalar setting from the
+ * option table (options.ts). `origins` records where each value came from, by dotted key
+ * (`hub.ca`: `--ca`, `PERCEPT_CA` or `hub.ca in config file <f>`), so an error names the input
+ * to fix; loadConfig fills it, it is not a setting.
+ */
 export const configSchema = z.strictObject({
   sources: z.array(sourceSchema).min(1).max(16),
-  model: modelRefSchema.default({ name: 'blazeface-back' }),
-  /** Inference workers per model; each holds one session. One per core by default. */
-  workers: z.number().int().min(1).max(16).default(defaultWorkers),
-  /** intraOpNumThreads of each worker's session. */
-  threads: z.number().int().min(1).max(64).default(1),
-  /** Execution providers in order of preference; CPU is always the last resort. */
-  providers: z.array(z.enum(PROVIDERS)).min(1).default(['cpu']),
-  /** Stop after this many results (all sources together). */
-  frames: z.number().int().positive().optional(),
-  output: z.enum(['jsonl', 'summary', 'none']).default('summary'),
-  preview: z
-    .strictObject({
-      enabled: z.boolean().default(true),
-      /** Loopback by default; any other address requires a token. */
-      host: z.string().min(1).default('127.0.0.1'),
-      port: z.number().int().min(0).max(65535).default(8090),
-      /** Required when host is not loopback; generated and logged when missing. */
-      token: z.string().min(16).optional(),
-      /** Frames per second sent to an open page. */
-      maxFps: z.number().positive().max(30).default(10),
-    })
-    .prefault({}),
-  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-  telemetry: z
-    .strictObject({
-      /** One message per source per interval. */
-      intervalMs: z.number().int().min(100).max(3_600_000).default(1000),
-      /** `percept` (this project's schema) or `percept-compat` (azureeyemodule's NEURAL_NETWORK body). */
-      schema: z.enum(['percept', 'percept-compat']).default('percept'),
-    })
-    .prefault({}),
-  hub: z
-    .strictObject({
-      /** Device or module connection string (SAS key, or x509=true with cert and key). */
-      connectionString: z.string().min(1).optional(),
-      /** Run as an IoT Edge module: identity and trust from the IoT Edge environment. */
-      edge: z.boolean().default(false),
-      /** CA certificate (PEM file) to trust, e.g. the local emulator's ca.pem. */
-      ca: z.string().min(1).optional(),
-      /** X.509 client certificate and key (PEM files) for x509=true connection strings. */
-      cert: z.string().min(1).optional(),
-      key: z.string().min(1).optional(),
-      transport: z.enum(['mqtt', 'mqttws']).default('mqtt'),
-      /** Output name for module messages (edgeHub routes). */
-      output: z.string().min(1).default('detections'),
-      /** SQLite file of the durable outbox. */
-      outbox: z.string().min(1).optional(),
-      /** Bound on the outbox's queued bytes (bodies and properties). */
-      outboxMaxBytes: z.number().int().min(64 * 1024).default(256 * 1024 * 1024),
-      /** Messages older than this are dropped, counted as `expired` (edgeHub's default). */
-      ttlSeconds: z.number().int().min(1).max(30 * 86400).default(7200),
-      /** At the byte bound or on a full disk: drop the oldest messages, or refuse new ones. */
-      whenFull: z.enum(['drop-oldest', 'refuse-new']).default('drop-oldest'),
-      /** Messages in flight (QoS 1) at most. */
-      window: z.number().int().min(1).max(256).default(16),
-      /** A send not acknowledged within this long forces a reconnect (the silent-hang watchdog). */
-      sendTimeoutMs: z.number().int().min(500).max(600_000).default(30_000),
-      /** Validity of each SAS token; the link reconnects with a fresh one before it expires. */
-      tokenTtlSeconds: z.number().int().min(5).max(365 * 86400).default(3600),
-      /** Bounds of the full-jitter backoff between connection attempts. */
-      backoffMinMs: z.number().int().min(10).max(600_000).default(500),
-      backoffMaxMs: z.number().int().min(10).max(3_600_000).default(30_000),
-    })
-    .optional(),
-  attest: z
-    .strictObject({
-      /** Who signs checkpoints: the TPM, a software key (marked as such), or nobody. */
-      signer: z.enum(['tpm', 'software', 'none']).default('software'),
-      /** TPM access: device:/dev/tpmrm0 (default) or swtpm:host=127.0.0.1,port=2321. */
-      tcti: z.string().min(1).default('device:/dev/tpmrm0'),
-      /** Software signing key (PEM), created on first use; default <stateDir>/signing-key.pem. */
-      keyFile: z.string().min(1).optional(),
-      /** A signature at most this often; it covers every message before it. */
-      checkpointMs: z.number().int().min(100).max(3_600_000).default(1000),
-    })
-    .prefault({}),
-  /**
-   * Folders of the operator's own model manifests: a model name is looked up there before the
-   * built-in ones, and manifests there may name ONNX and label files anywhere inside them.
-   */
-  modelDirs: z.array(z.string().min(1)).max(16).default([]),
-  /** Folder for the outbox, the last applied twin configuration and keys. */
-  stateDir: z.string().min(1).default(DEFAULT_STATE_DIR),
-  /**
-   * Where each value came from, by dotted key (`hub.ca`: `--ca`, `PERCEPT_CA` or `hub.ca in
-   * config file <f>`), so an error names the input to fix. Filled by loadConfig; not a setting.
-   */
+  model: modelRefSchema.default({ name: OPTIONS.model.default }),
   origins: z.record(z.string(), z.string()).default({}),
-});
+  ...scalarShape(),
+}) as unknown as z.ZodType<Config, ConfigInput>;
 
-export type Config = z.infer<typeof configSchema>;
+export type Config = ScalarConfig & { sources: SourceConfig[]; model: ModelRef; origins: Record<string, string> };
+/** What may be handed to parseConfig: sources as a file gives them, the rest as the file may say it. */
+export type ConfigInput = { sources: Array<z.input<typeof sourceSchema>>; model?: ModelRef; origins?: Record<string, string>; [key: string]: unknown };
 
 /** Where the value at `key` came from; the longest recorded prefix of the key wins. */
 export function originOf(cfg: { origins?: Record<string, string> }, key: string): string {
@@ -165,4 +84,3 @@ export function originOf(cfg: { origins?: Record<string, string> }, key: string)
   }
   return `${key} (default)`;
 }
-export type ConfigInput = z.input<typeof configSchema>;

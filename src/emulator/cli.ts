@@ -87,6 +87,8 @@ export async function hubCommand(argv: string[]): Promise<number> {
       for (const d of new Registry(stateDir).list()) process.stdout.write([d.deviceId, ...d.modules.map((m) => `${d.deviceId}/${m}`)].join('\n') + '\n');
       return 0;
     }
+    if (sub === 'device' && verb === 'add') throw new UsageError(id === undefined ? 'hub device add needs a device id: percept hub device add <id> [--module <m>] [--x509]' : `hub device add takes one device id, got: ${[id, ...extra].join(' ')}`);
+    if (sub === 'device') throw new UsageError(`unknown device command '${verb ?? ''}': percept hub device add <id> | percept hub device list`);
     throw new UsageError(`unknown arguments: ${parsed.positionals.join(' ')}`);
   } catch (err) {
     if (err instanceof UsageError) {
@@ -142,7 +144,7 @@ async function serve(stateDir: string, values: ReturnType<typeof parse>['values'
     `  service API    http://127.0.0.1:${hub.apiPort}`,
     `  CA certificate ${hub.caPath}`,
     `  state          ${hub.stateDir}`,
-    'Connection strings (give devices the CA with setOptions({ca})):',
+    `Connection strings (give percept the CA: --ca ${hub.caPath}):`,
   ];
   if (hub.wsPort === WEBSOCKET_PORT) lines.splice(-1, 0, `  (over WebSockets the SDK dials port ${WEBSOCKET_PORT}: write HostName=${hub.host}, without the port)`);
   for (const d of new Registry(stateDir).list()) {

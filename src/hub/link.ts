@@ -16,6 +16,8 @@ import type { OutboxRow } from './outbox.js';
 import { PerceptError } from '../errors.js';
 import type { Tpm } from '../attest/tpm.js';
 import { connectionStringFields } from './connection-string.js';
+import { Metrics } from '../metrics.js';
+import { hubMetrics, type HubMetrics } from './metrics.js';
 
 export interface LinkOptions {
   connectionString?: string;
@@ -38,6 +40,15 @@ export interface LinkOptions {
   connectTimeoutMs?: number;
   /** The TPM holding the SAS key, for connection strings marked SharedAccessKeyInTpm=true. */
   tpm?: () => Promise<Tpm>;
+  /** The agent's metrics registry; the link counts its reconnects and renewals there (default: its own). */
+  metrics?: Metrics;
+}
+
+/** What the link tells its owner: each state change, and each failed connection attempt by kind. */
+export interface LinkEvents {
+  /** Also re-emitted with the same state while sends drain for a token renewal (`ready` turned false). */
+  state: [state: LinkState];
+  failure: [kind: FailureKind];
 }
 
 export interface LinkStats {
@@ -68,7 +79,7 @@ export function identityOf(cs: string): { host: string; deviceId: string; module
   return { host, deviceId, moduleId: parts.get('ModuleId') || undefined, x509: parts.get('x509') === 'true', keyInTpm };
 }
 
-export class HubLink extends EventEmitter {
+export class HubLink extends EventEmitter<LinkEvents> {
   #conn: Connection | null = null;
   /** The mqtt.js clients under each SDK client. */
   readonly #wires = new WeakMap<Client | ModuleClient, MqttJsClient[]>();
@@ -76,13 +87,11 @@ export class HubLink extends EventEmitter {
   #fact: TransportFact | null = null;
   #draining = false;
   #renewTimer: NodeJS.Timeout | null = null;
-  #renewals = 0;
-  #routine = 0;
   #lastFailure: FailureKind | null = null;
   #lastLoss: { epoch: number; by: 'hub' | 'agent' | 'renewal'; at: number } | null = null;
   #state: LinkState = 'disconnected';
   #closed = false;
-  #reconnects = 0;
+  readonly #m: HubMetrics;
   #lastError: string | null = null;
   #connecting: Promise<void> | null = null;
   #methods = new Map<string, MethodHandler>();
@@ -101,6 +110,8 @@ export class HubLink extends EventEmitter {
   constructor(opts: LinkOptions) {
     super();
     this.#o = { sendTimeoutMs: 30_000, backoffMs: [500, 30_000], tokenTtlSeconds: 3600, connectTimeoutMs: 30_000, ...opts };
+    this.#m = hubMetrics(opts.metrics ?? new Metrics());
+    this.#m.connected.set(0);
     const cs = opts.connectionString ?? '';
     this.#renewable = opts.edge === true || !(/(^|;)\s*x509=true/i.test(cs) || (/(^|;)\s*SharedAccessSignature=/i.test(cs) && !/(^|;)\s*SharedAccessKey=/i.test(cs)));
     if (opts.edge) {
@@ -127,7 +138,7 @@ export class HubLink extends EventEmitter {
     return this.#state;
   }
   get reconnects(): number {
-    return this.#reconnects;
+    return this.#m.reconnects.value();
   }
   /** Connected and taking sends (not while draining for a token renewal). */
   get ready(): boolean {
@@ -142,7 +153,7 @@ export class HubLink extends EventEmitter {
     return this.#lastLoss;
   }
   stats(): LinkStats {
-    return { reconnects: this.#reconnects, tokenRenewals: this.#renewals, routineDisconnects: this.#routine, lastFailure: this.#lastFailure };
+    return { reconnects: this.#m.reconnects.value(), tokenRenewals: this.#m.tokenRenewals.value(), routineDisconnects: this.#m.routineDisconnects.value(), lastFailure: this.#lastFailure };
   }
   get #client(): Client | ModuleClient | null {
     return this.#conn?.client ?? null;
@@ -154,6 +165,7 @@ export class HubLink extends EventEmitter {
   #setState(s: LinkState): void {
     if (s === this.#state) return;
     this.#state = s;
+    this.#m.connected.set(s === 'connected' ? 1 : 0);
     this.emit('state', s);
   }
 
@@ -215,7 +227,7 @@ export class HubLink extends EventEmitter {
         const expiresAt = this.#renewable ? Math.floor(issuedAt / 1000) * 1000 + this.#tokenTtlS() * 1000 : null;
         const conn = new Connection(client, ++this.#epoch, expiresAt);
         this.#conn = conn;
-        if (conn.epoch > 1) this.#reconnects++;
+        if (conn.epoch > 1) this.#m.reconnects.inc();
         this.#o.logger.info({ host: this.host, deviceId: this.deviceId, moduleId: this.moduleId, auth: this.auth, connection: conn.epoch }, 'connected to the hub');
         // Methods are registered on the live connection, not before open(): a listener added to
         // a closed client makes the SDK connect on its own, and when that attempt fails and
@@ -322,7 +334,7 @@ export class HubLink extends EventEmitter {
     while (conn.inflight > 0 && !conn.dead && Date.now() < until) if (!(await this.#pause(10))) break;
     this.#draining = false;
     if (this.#conn !== conn || this.#closed) return;
-    this.#renewals++;
+    this.#m.tokenRenewals.inc();
     this.#lost(new Error('SAS token renewal'), conn.client, 'renewal');
   }
 
@@ -360,7 +372,7 @@ export class HubLink extends EventEmitter {
     if (cause === 'renewal') this.#o.logger.info(log, 'renewing the SAS token: reconnecting with a fresh one');
     else if (cause === 'hub' && (now - conn.connectedAt >= ROUTINE_AGE_MS || (conn.expiresAt !== null && now >= conn.expiresAt - this.#renewMarginMs()))) {
       // IoT Hub closes a connection whose token expired; edgeHub closes module connections hourly.
-      this.#routine++;
+      this.#m.routineDisconnects.inc();
       this.#o.logger.info(log, 'routine disconnect by the hub (token lifetime); reconnecting');
     } else {
       unplanned = cause === 'hub';

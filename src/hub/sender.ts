@@ -8,6 +8,8 @@ import type { HubLink } from './link.js';
 import { RateMeter } from '../pipeline/stats.js';
 import { PerceptError } from '../errors.js';
 import { HUB_MESSAGE_LIMIT } from '../telemetry/encode.js';
+import { Metrics } from '../metrics.js';
+import { hubMetrics, watchOutbox, type HubMetrics } from './metrics.js';
 
 export interface SenderOptions {
   /** Most messages in flight (default 16). */
@@ -18,6 +20,8 @@ export interface SenderOptions {
   poisonStrikes?: number;
   /** An acknowledgement slower than this reads as throttling: the window halves. */
   slowAckMs?: number;
+  /** The agent's metrics registry: the sender counts there, and exports the outbox's figures (default: its own). */
+  metrics?: Metrics;
 }
 
 export interface SenderStats {
@@ -73,8 +77,10 @@ export class Sender {
   #lastDecrease = 0;
   #lastExpire = 0;
   readonly #rate = new RateMeter(5000);
-  readonly #stats = { sent: 0, acknowledged: 0, retried: 0, failed: 0, timeouts: 0, throttled: 0, deadLettered: 0 };
-  readonly #o: Required<SenderOptions>;
+  #deadLettered = 0;
+  readonly #m: HubMetrics;
+  readonly #unwatch: () => void;
+  readonly #o: Required<Omit<SenderOptions, 'metrics'>>;
 
   constructor(
     private readonly outbox: Outbox,
@@ -82,13 +88,28 @@ export class Sender {
     private readonly log: Logger,
     opts: SenderOptions = {},
   ) {
-    this.#o = { window: 16, maxMessageBytes: HUB_MESSAGE_LIMIT, poisonStrikes: 3, slowAckMs: 1000, ...opts };
+    const { metrics = new Metrics(), ...rest } = opts;
+    this.#o = { window: 16, maxMessageBytes: HUB_MESSAGE_LIMIT, poisonStrikes: 3, slowAckMs: 1000, ...rest };
+    this.#m = hubMetrics(metrics);
+    this.#unwatch = watchOutbox(metrics, outbox);
     this.#cwnd = this.#o.window;
     link.on('state', () => this.poke());
   }
 
   stats(): SenderStats {
-    return { ...this.#stats, window: Math.floor(this.#cwnd), inFlight: this.#inflight.size, sendRate: this.#rate.rate() };
+    const m = this.#m;
+    return {
+      sent: m.sent.value(),
+      acknowledged: m.acknowledged.value(),
+      retried: m.retried.value(),
+      failed: m.failed.value(),
+      timeouts: m.timeouts.value(),
+      throttled: m.throttled.value(),
+      deadLettered: this.#deadLettered,
+      window: Math.floor(this.#cwnd),
+      inFlight: this.#inflight.size,
+      sendRate: this.#rate.rate(),
+    };
   }
 
   start(): void {
@@ -184,7 +205,7 @@ export class Sender {
 
   #dead(row: OutboxRow, reason: 'too_large' | 'refused_by_hub', why: string): void {
     if (!this.outbox.deadLetter(row, reason)) return;
-    this.#stats.deadLettered++;
+    this.#deadLettered++;
     this.#strikes.delete(row.id);
     this.#sentIds.delete(row.id);
     this.log.error({ messageId: row.messageId, reason }, `message moved to the dead-letter table: ${why}`);
@@ -192,9 +213,9 @@ export class Sender {
 
   #send(row: OutboxRow, probe: boolean): void {
     this.#lastQueued = row.id;
-    if (this.#sentIds.has(row.id)) this.#stats.retried++;
+    if (this.#sentIds.has(row.id)) this.#m.retried.inc();
     this.#sentIds.add(row.id);
-    this.#stats.sent++;
+    this.#m.sent.inc();
     const flight: Flight = { row, sentAt: Date.now(), epoch: this.link.epoch, probe, done: Promise.resolve() };
     flight.done = this.link
       .send(row)
@@ -211,7 +232,7 @@ export class Sender {
 
   #onAck(f: Flight): void {
     const id = f.row.id;
-    this.#stats.acknowledged++;
+    this.#m.acknowledged.inc();
     this.#rate.mark();
     this.#sentIds.delete(id);
     this.#strikes.delete(id);
@@ -222,7 +243,7 @@ export class Sender {
     const now = Date.now();
     const latency = now - f.sentAt;
     if (latency > this.#o.slowAckMs) {
-      this.#stats.throttled++;
+      this.#m.throttled.inc();
       if (now - this.#lastDecrease > latency) {
         this.#lastDecrease = now;
         this.#cwnd = Math.max(1, this.#cwnd / 2);
@@ -234,11 +255,11 @@ export class Sender {
   }
 
   #onFail(f: Flight, e: unknown): void {
-    this.#stats.failed++;
+    this.#m.failed.inc();
     // A late failure from an older connection must not drop the current one.
     if (f.epoch !== this.link.epoch) return;
     if (PerceptError.is(e, 'ERR_HUB_TIMEOUT')) {
-      this.#stats.timeouts++;
+      this.#m.timeouts.inc();
       this.link.reconnect(`watchdog: ${(e as Error).message} for ${f.row.messageId}`);
     } else if (this.link.state === 'connected') {
       this.link.reconnect(`send failed: ${(e as Error).message}`);
@@ -282,5 +303,7 @@ export class Sender {
     clearTimeout(timer);
     this.#flushAcks();
     if (this.#ackTimer) clearTimeout(this.#ackTimer);
+    // The outbox closes after the sender: its last figures stay in the gauges.
+    this.#unwatch();
   }
 }

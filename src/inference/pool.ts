@@ -10,6 +10,7 @@ import type { ModelManifest } from '../models/types.js';
 import type { Logger } from '../log.js';
 import { PerceptError } from '../errors.js';
 import type { JobMessage, Thresholds, Timings, WorkerInit, WorkerMessage } from './protocol.js';
+import { Metrics, type Count } from '../metrics.js';
 
 export interface PoolOptions {
   manifest: ModelManifest;
@@ -28,6 +29,8 @@ export interface PoolOptions {
    * while its session runs the current one, which keeps both cores busy.
    */
   perWorker?: number;
+  /** The agent's metrics registry: jobs and worker restarts are counted there too (default: the pool's own). */
+  metrics?: Metrics;
 }
 
 export interface InferenceResult {
@@ -84,7 +87,7 @@ export interface PoolEvents {
 }
 
 export class InferencePool extends EventEmitter<PoolEvents> {
-  readonly #opts: Required<Omit<PoolOptions, 'logger'>> & { logger?: Logger };
+  readonly #opts: Required<Omit<PoolOptions, 'logger' | 'metrics'>> & { logger?: Logger };
   readonly #slots: Slot[] = [];
   readonly #queue: Job[] = [];
   readonly #spaceWaiters: Array<{ limit: number; wake: () => void }> = [];
@@ -95,11 +98,24 @@ export class InferencePool extends EventEmitter<PoolEvents> {
   #fatal: PerceptError | null = null;
   #provider: string | null = null;
   #fallbacks: string[] = [];
+  /** This pool's own figures (status shows them per model); the registry's series run across pools. */
   #stats = { completed: 0, failed: 0, restarts: 0 };
+  readonly #jobs: Count<'result'>;
+  readonly #restarts: Count;
 
   private constructor(opts: PoolOptions) {
     super();
-    this.#opts = { queueDepth: opts.workers, faultInjection: false, maxStartFailures: 3, perWorker: 2, ...opts };
+    const { metrics = new Metrics(), ...rest } = opts;
+    this.#opts = { queueDepth: opts.workers, faultInjection: false, maxStartFailures: 3, perWorker: 2, ...rest };
+    this.#jobs = metrics.counter('percept_inference_jobs_total', 'Frames through the inference workers, by result: completed, failed (a bad frame or a worker crash)', ['result']);
+    this.#jobs.zero({ result: 'completed' });
+    this.#jobs.zero({ result: 'failed' });
+    this.#restarts = metrics.counter('percept_worker_restarts_total', 'Inference workers replaced after a crash');
+  }
+
+  #failed(): void {
+    this.#stats.failed++;
+    this.#jobs.inc(1, { result: 'failed' });
   }
 
   /** Starts the workers and resolves once every one has its session, or rejects with the first start error. */
@@ -196,7 +212,7 @@ export class InferencePool extends EventEmitter<PoolEvents> {
     for (const job of held) {
       job.crashes++;
       if (held.length === 1 || this.#closed) {
-        this.#stats.failed++;
+        this.#failed();
         job.reject(new PerceptError('ERR_WORKER_CRASHED', `inference worker ${slot.index} died (exit code ${code}) while processing frame ${job.frame.source}#${job.frame.seq}; the frame is skipped and the worker replaced`));
       } else {
         retry.push(job);
@@ -219,6 +235,7 @@ export class InferencePool extends EventEmitter<PoolEvents> {
     }
     if (slot.ready || this.#startFailures > 0) {
       this.#stats.restarts++;
+      this.#restarts.inc();
       this.emit('restart', slot.index);
       this.#spawn(slot.index).catch((e: PerceptError) => this.#opts.logger?.error({ err: e }, 'replacement worker failed to start'));
     }
@@ -230,6 +247,7 @@ export class InferencePool extends EventEmitter<PoolEvents> {
     if (job) {
       if (m.type === 'result') {
         this.#stats.completed++;
+        this.#jobs.inc(1, { result: 'completed' });
         const now = performance.now();
         job.resolve({
           source: job.frame.source,
@@ -242,7 +260,7 @@ export class InferencePool extends EventEmitter<PoolEvents> {
           timings: { ...m.timings, queueMs: job.dispatchedAt - job.enqueuedAt, totalMs: now - job.enqueuedAt },
         });
       } else {
-        this.#stats.failed++;
+        this.#failed();
         job.reject(PerceptError.fromJSON(m.error));
       }
     }

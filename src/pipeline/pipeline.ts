@@ -12,7 +12,10 @@ import { InferencePool, type InferenceResult } from '../inference/pool.js';
 import type { Thresholds } from '../inference/protocol.js';
 import { loadModel, type LoadedModel } from './model.js';
 import { LatencyWindow, RateMeter } from './stats.js';
+import { Metrics } from '../metrics.js';
+import { pipelineMetrics, type PipelineMetrics, type SourceFollowers } from './metrics.js';
 
+/** This pipeline's own figures (a rebuilt one starts from 0); the registry's series run across pipelines. */
 export interface PipelineStatus {
   running: boolean;
   sources: Array<{ id: string; kind: string; live: boolean; open: boolean; captured: number; dropped: number; corrupt: number; restarts: number; inferred: number; failed: number; backend?: 'native' | 'ffmpeg'; backendReason?: string }>;
@@ -38,6 +41,8 @@ interface SourceRun {
   /** Sequence numbers of frames now in the pool. */
   inflight: Set<number>;
   done: Promise<void>;
+  /** Feed the source's own counts into the registry's series. */
+  followers: SourceFollowers;
 }
 
 /** A processed frame with its encoded bytes, for previews and snapshots. */
@@ -71,6 +76,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   #stopping: Promise<void> | null = null;
   readonly #faultInjection: boolean;
   #thresholds: Thresholds | undefined;
+  readonly #metrics: Metrics;
+  readonly #m: PipelineMetrics;
+  #unhook: () => void = () => undefined;
 
   /**
    * Changes the default model's score and NMS thresholds (for the sources without a model of
@@ -86,11 +94,19 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     return this.#thresholds ?? { scoreThreshold: this.#cfg.model.scoreThreshold, iou: this.#cfg.model.iou };
   }
 
-  constructor(cfg: Config, opts: { logger: Logger; faultInjection?: boolean }) {
+  /** `metrics`: the agent's registry, where a rebuilt pipeline continues the same series (default: its own). */
+  constructor(cfg: Config, opts: { logger: Logger; faultInjection?: boolean; metrics?: Metrics }) {
     super();
     this.#cfg = cfg;
     this.#log = opts.logger;
     this.#faultInjection = opts.faultInjection ?? false;
+    this.#metrics = opts.metrics ?? new Metrics();
+    this.#m = pipelineMetrics(this.#metrics);
+  }
+
+  /** The registry this pipeline counts in (the preview renders it when given no other). */
+  get metrics(): Metrics {
+    return this.#metrics;
   }
 
   get signal(): AbortSignal {
@@ -132,6 +148,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
           providers: this.#cfg.providers,
           logger: this.#log,
           faultInjection: this.#faultInjection,
+          metrics: this.#metrics,
         });
         pool.on('fatal', (e: PerceptError) => {
           this.#log.error({ code: e.code }, e.message);
@@ -148,7 +165,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     for (const cfg of this.#cfg.sources) {
       const { pool, model } = this.#pools.get(keyOf(cfg.model ?? this.#cfg.model))!;
       const source = createSource(cfg, { logger: this.#log });
-      const run: SourceRun = { cfg, source, pool, model, open: false, inferred: 0, failed: 0, corrupt: 0, pending: new Map(), inflight: new Set(), done: Promise.resolve() };
+      const run: SourceRun = { cfg, source, pool, model, open: false, inferred: 0, failed: 0, corrupt: 0, pending: new Map(), inflight: new Set(), done: Promise.resolve(), followers: this.#m.follow() };
       try {
         await source.open();
         run.open = true;
@@ -168,6 +185,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     // The others run; the ones that cannot are said once, here.
     for (const f of failures) this.#log.error({ source: f.id, code: (f.error as PerceptError).code }, (f.error as Error).message);
     this.#running = true;
+    this.#unhook = this.#metrics.onCollect(() => this.#syncSources());
     for (const run of this.#runs) run.done = this.#loop(run);
     void Promise.all(this.#runs.map((r) => r.done)).then(() => {
       if (this.#running) void this.stop().then(() => this.emit('end'));
@@ -198,8 +216,13 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
             (err: unknown) => {
               const e = PerceptError.is(err) ? err : new PerceptError('ERR_WORKER_CRASHED', String((err as Error)?.message ?? err));
               // A frame that is not an image is counted once, as corrupt, not also as failed.
-              if (e.code === 'ERR_FRAME_CORRUPT') run.corrupt++;
-              else run.failed++;
+              if (e.code === 'ERR_FRAME_CORRUPT') {
+                run.corrupt++;
+                this.#m.dropped.inc(1, { reason: 'corrupt' });
+              } else {
+                run.failed++;
+                this.#m.dropped.inc(1, { reason: 'failed' });
+              }
               if (e.code !== 'ERR_POOL_CLOSED') {
                 this.#log.warn({ source: run.cfg.id, seq, origin, code: e.code }, `source '${run.cfg.id}' frame ${seq}${origin ? ` (${origin})` : ''}: ${e.message}`);
                 this.emit('frameError', e, { source: run.cfg.id, seq });
@@ -236,6 +259,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   #emitResult(run: SourceRun, r: InferenceResult): void {
     if (this.#cfg.frames !== undefined && this.#emitted >= this.#cfg.frames) return;
     run.inferred++;
+    this.#m.inferred.inc();
     this.#emitted++;
     this.#lastResultAt = Date.now();
     this.#rate.mark();
@@ -246,6 +270,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     this.#stages.decode.add(r.timings.decodeMs);
     this.emit('result', r, run.model);
     if (this.#cfg.frames !== undefined && this.#emitted >= this.#cfg.frames) void this.stop().then(() => this.emit('end'));
+  }
+
+  /** Brings the registry's capture series up to the sources' own counts. */
+  #syncSources(): void {
+    for (const r of this.#runs) r.followers.update(r.source.stats);
   }
 
   status(): PipelineStatus {
@@ -275,6 +304,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       await Promise.all(this.#runs.map((r) => r.source.close().catch(() => undefined)));
       await Promise.all(this.#runs.map((r) => r.done.catch(() => undefined)));
       await this.#closePools();
+      // The last counts of the sources stay in the series a next pipeline continues.
+      this.#syncSources();
+      this.#unhook();
     })();
     return this.#stopping;
   }

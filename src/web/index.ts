@@ -14,6 +14,7 @@ import { PerceptError } from '../errors.js';
 import { Gate, generateToken } from './auth.js';
 import { isLoopbackHost } from '../loopback.js';
 import { PreviewMetrics } from './metrics.js';
+import type { Metrics } from '../metrics.js';
 import { FrameHub } from './stream.js';
 import { defaultLivenessMs, liveness, readiness } from './health.js';
 import { statusView } from './view.js';
@@ -28,8 +29,10 @@ export interface PreviewPipeline {
   on(ev: 'result', fn: ResultFn): unknown;
   off(ev: 'frame', fn: FrameFn): unknown;
   off(ev: 'result', fn: ResultFn): unknown;
-  /** When present, frame counters read this pipeline's own numbers, exact across swaps. */
+  /** When present, the frame rate and model gauges read this pipeline's own figures. */
   status?(): PipelineStatus;
+  /** The registry the pipeline counts in: /metrics renders it unless PreviewOptions.metrics names one. */
+  readonly metrics?: Metrics;
 }
 
 export interface PreviewOptions {
@@ -44,6 +47,8 @@ export interface PreviewOptions {
   logger: Logger;
   pipeline: PreviewPipeline;
   status: () => AgentStatus;
+  /** The agent's metrics registry, which /metrics renders; the pipeline's and the hub's series count there. */
+  metrics?: Metrics;
   /** /healthz fails when the last result is older; default max(10 s, 5 telemetry intervals). */
   livenessMs?: number;
   /** Before the first result, /healthz passes this long after the agent started (default 60 s). */
@@ -82,7 +87,7 @@ export async function startPreview(opts: PreviewOptions): Promise<PreviewServer>
 
   let pipeline = opts.pipeline;
   let lastResultAt: number | null = null;
-  const metrics = new PreviewMetrics();
+  const metrics = new PreviewMetrics(opts.metrics ?? opts.pipeline.metrics);
   const pipelineStatus = () => pipeline.status?.() ?? opts.status().pipeline;
   const onResult: ResultFn = (r) => {
     lastResultAt = Date.now();
@@ -108,7 +113,7 @@ export async function startPreview(opts: PreviewOptions): Promise<PreviewServer>
       hub,
       logger: log,
       metrics: async () => {
-        metrics.update(opts.status(), pipelineStatus(), hub.clients);
+        metrics.update(pipelineStatus(), hub.clients);
         return { body: await metrics.render(), contentType: metrics.contentType };
       },
       healthz: () => {
@@ -145,9 +150,6 @@ export async function startPreview(opts: PreviewOptions): Promise<PreviewServer>
       if (p === pipeline) return;
       pipeline.off('result', onResult);
       if (hub.clients > 0) pipeline.off('frame', onFrame);
-      // Keep the old pipeline's final counts; the new one counts again from zero.
-      const last = pipeline.status?.();
-      if (last) metrics.foldPipeline(last);
       pipeline = p;
       pipeline.on('result', onResult);
       if (hub.clients > 0) pipeline.on('frame', onFrame);
@@ -162,7 +164,6 @@ export async function startPreview(opts: PreviewOptions): Promise<PreviewServer>
           server.close(() => resolve());
           server.closeAllConnections();
         });
-        metrics.close();
         log.debug({ port }, 'preview closed');
       })();
       return closing;

@@ -124,11 +124,11 @@ export async function listen(server: http.Server, host: string, port: number): P
       server.off('listening', onListening);
       const why =
         e.code === 'EADDRINUSE'
-          ? `port ${port} on ${host} is already in use; choose another with preview.port (0 picks a free one) or disable the preview`
+          ? `port ${port} on ${host} is already in use; choose another with --preview-port (0 picks a free one; preview.port in a config file) or disable it with --no-preview`
           : e.code === 'EACCES'
             ? `no permission to listen on ${host}:${port}; use a port above 1023`
             : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND'
-              ? `address ${host} is not on this machine; set preview.host to 127.0.0.1 or one of its addresses`
+              ? `address ${host} is not on this machine; set --preview-host (preview.host in a config file) to 127.0.0.1 or one of its addresses`
               : `cannot listen on ${host}:${port} (${e.code ?? e.message})`;
       reject(new PerceptError('ERR_PREVIEW', `preview server: ${why}`, { cause: e }));
     };

@@ -46,7 +46,7 @@ test('bench --section runs that section alone', { timeout: 60_000 }, async () =>
   const r = await runCli(['bench', '--section', 'attest', '--json', '--seconds', '0.5'], { timeoutMs: 55_000 });
   assert.equal(r.code, 0, r.stderr);
   const o = lastJson(r.stdout);
-  positive(o, ['tpm_signs_per_s', 'verify_msgs_per_s']);
+  positive(o, ['tpm_signs_per_s', 'verify_msgs_per_s', 'hash_parse_msgs_per_s', 'verify_vs_hash_parse']);
   for (const k of ['pool_fps', 'preview_fps_no_client', 'delivered_per_s']) assert.equal(k in o, false, `${k} comes from another section`);
   assert.doesNotMatch(r.stdout, /== pipeline/);
 });

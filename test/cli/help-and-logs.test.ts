@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { runCli } from '../helpers/cli.js';
 import { createLogger, scrub } from '../../src/log.js';
+import { COMMAND_FLAGS, GROUPS, OPTION_LIST } from '../../src/config/options.js';
 
 for (const cmd of ['run', 'start', 'bench', 'hub']) {
   test(`percept ${cmd} --help`, async () => {
@@ -12,6 +13,20 @@ for (const cmd of ['run', 'start', 'bench', 'hub']) {
     assert.match(r.stdout, /Usage:\s+percept/);
   });
 }
+
+test('percept run --help lists every option of the table, under its group, groups in order', async () => {
+  const r = await runCli(['run', '--help']);
+  assert.equal(r.code, 0, r.stderr);
+  const at = Object.values(GROUPS).map((title) => r.stdout.indexOf(`\n${title}:\n`));
+  assert.ok(at.every((i) => i > 0), 'every group heading is there');
+  assert.deepEqual([...at].sort((a, b) => a - b), at, 'groups in table order');
+  for (const o of [...OPTION_LIST, ...COMMAND_FLAGS]) {
+    const i = r.stdout.indexOf(`\n  ${'short' in o ? `${o.short}, ` : ''}${o.flag}${'arg' in o && o.arg ? ` ${o.arg}` : ''}`);
+    assert.ok(i > 0, `${o.flag} is listed`);
+    const g = Object.keys(GROUPS).indexOf(o.group);
+    assert.ok(i > at[g] && (g + 1 === at.length || i < at[g + 1]), `${o.flag} is under ${o.group}`);
+  }
+});
 
 test('an unknown command is a usage error', async () => {
   const r = await runCli(['fly']);

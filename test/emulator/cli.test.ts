@@ -26,6 +26,8 @@ test('hub runs in the foreground, accepts devices added while running, stops on 
       child.once('exit', (code) => reject(new Error(`hub exited with ${code}: ${out}`)));
     });
     assert.match(ready, new RegExp(`CA certificate ${path.join(stateDir, 'ca.pem').replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+    // The banner speaks percept's language: the flag to pass, not an SDK call.
+    assert.ok(ready.includes(`give percept the CA: --ca ${path.join(stateDir, 'ca.pem')}`), ready);
     const ports = JSON.parse(fs.readFileSync(path.join(stateDir, 'ports.json'), 'utf8')) as { mqtt: number; api: number; ws: number };
     assert.match(ready, new RegExp(`HostName=localhost:${ports.mqtt};DeviceId=percept;`));
     assert.ok(ports.ws > 0);
@@ -59,7 +61,7 @@ test('hub runs in the foreground, accepts devices added while running, stops on 
   }
 });
 
-test('device add without a running hub, --help and usage errors', { timeout: 15_000 }, async () => {
+test('device add without a running hub, --help and usage errors', { timeout: 60_000 }, async () => {
   const stateDir = tempDir('percept-hub-cli-');
   const added = await run(process.execPath, [MAIN, 'device', 'add', 'edge-1', '--module', 'percept', '--state', stateDir]);
   assert.match(added.stdout.trim(), /^HostName=localhost:8883;DeviceId=edge-1;ModuleId=percept;SharedAccessKey=\S+$/);
@@ -79,6 +81,18 @@ test('device add without a running hub, --help and usage errors', { timeout: 15_
     return true;
   });
   await assert.rejects(run(process.execPath, [MAIN, 'device', 'add', 'y', '--thumbprint', 'AB', '--state', stateDir]), (e: { code?: number }) => e.code === 2);
+
+  for (const [args, said] of [
+    [['device', 'add'], /hub device add needs a device id: percept hub device add <id>/],
+    [['device', 'add', 'a', 'b'], /takes one device id, got: a b/],
+    [['device', 'remove', 'a'], /unknown device command 'remove'/],
+  ] as const) {
+    await assert.rejects(run(process.execPath, [MAIN, ...args, '--state', stateDir]), (e: { code?: number; stderr?: string }) => {
+      assert.equal(e.code, 2);
+      assert.match(e.stderr ?? '', said);
+      return true;
+    });
+  }
 
   const help = await run(process.execPath, [MAIN, '--help']);
   assert.match(help.stdout, /percept hub device add <id>/);

@@ -4,20 +4,13 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { startTestHub } from '../helpers/emulator.js';
 import { agentArgs } from '../helpers/agent.js';
 import { jsonLines, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
+import { freePort } from '../helpers/net.js';
 
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 /** agentArgs with `--ca` left out and `--connection-string` replaced. */
 function args(hub: Parameters<typeof agentArgs>[0], state: string, cs: string, extra: string[], ca = false): string[] {
@@ -46,7 +39,7 @@ test('SharedAccessKeyInTpm=true without a reachable TPM is a configuration error
   const hub = await startTestHub();
   try {
     const cs = hub.connectionString.replace(/SharedAccessKey=[^;]+/, 'SharedAccessKeyInTpm=true');
-    const port = await closedPort();
+    const port = await freePort();
     const r = await runCli([...args(hub, tempDir(), cs, ['--frames', '2'], true), '--tcti', `swtpm:host=127.0.0.1,port=${port}`]);
     assert.equal(r.code, 2, r.stderr);
     assert.match(r.stderr, /percept: \[ERR_CONFIG\] the connection string says SharedAccessKeyInTpm=true, but the TPM cannot sign/);
@@ -62,7 +55,7 @@ test('--frames with a refused hub exits once stopped, without waiting for a back
   // Backoff of up to a minute: a sleeping retry would hold the process that long.
   const config = path.join(state, 'config.json');
   fs.writeFileSync(config, JSON.stringify({ hub: { backoffMinMs: 60_000, backoffMaxMs: 60_000 } }));
-  const port = await closedPort();
+  const port = await freePort();
   await hub.close();
   const cs = hub.connectionString.replace(/localhost:\d+/, `localhost:${port}`);
   let stoppedAt = 0;

@@ -6,8 +6,8 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { Outbox } from '../../src/hub/outbox.js';
 import { PerceptError } from '../../src/errors.js';
-import { PreviewMetrics } from '../../src/web/metrics.js';
-import type { PipelineStatus } from '../../src/pipeline/pipeline.js';
+import { Metrics } from '../../src/metrics.js';
+import { watchOutbox } from '../../src/hub/metrics.js';
 import { message } from '../helpers/delivery.js';
 import { tempDir } from '../helpers/paths.js';
 
@@ -90,21 +90,12 @@ test('drops by reason reach /metrics as percept_messages_dropped_total{reason}',
   const o = new Outbox(file(), { maxBytes: BOUND });
   for (let i = 0; i < 100; i++) await o.enqueue([message(i)]);
   const s = o.stats();
-  const pipeline: PipelineStatus = { running: true, sources: [], models: [], frames: { inferred: 0, failed: 0, corrupt: 0 }, fps: 0, latencyMs: { p50: 0, p99: 0, mean: 0 }, stagesMs: { queue: 0, preprocess: 0, inference: 0, decode: 0 }, lastResultAt: null };
-  const m = new PreviewMetrics();
-  m.update(
-    {
-      version: 'test', startedAt: new Date().toISOString(), uptimeS: 1, pipeline, telemetry: null, config: { version: null, error: null },
-      hub: { state: 'connected', host: 'h', deviceId: 'd', auth: 'sas', transport: 'mqtt', outbox: { depth: s.depth, bytes: s.bytes, oldestAgeMs: s.oldestAgeMs, deadLettered: s.deadLettered, dropped: s.dropped }, accepted: s.accepted, sent: 0, acknowledged: 0, retried: 0, reconnects: 0, lastError: null, sendRate: 0 },
-    },
-    pipeline,
-    0,
-  );
+  const m = new Metrics();
+  watchOutbox(m, o);
   const text = await m.render();
   const line = text.split('\n').find((l) => l.startsWith('percept_messages_dropped_total{reason="outbox_full"}'));
   assert.ok(line, text);
   assert.equal(Number(line.split(' ').at(-1)), s.dropped.outbox_full);
   assert.ok(s.dropped.outbox_full > 0);
-  m.close();
   o.close();
 });

@@ -3,11 +3,11 @@
 // Backoff is exponential with full jitter, slower for a busy hub and for bad credentials.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
 import { backoffMs, classify } from '../../src/hub/retry.js';
 import { HubLink } from '../../src/hub/link.js';
 import { startTestHub } from '../helpers/emulator.js';
 import { testLogger, waitFor } from '../helpers/delivery.js';
+import { freePort } from '../helpers/net.js';
 
 test('failures are classified by code', () => {
   assert.equal(classify({ connack: 5 }), 'auth');
@@ -33,13 +33,6 @@ test('backoff: exponential, capped, full jitter, slower for busy and auth', () =
   assert.ok(spread.size > 10, 'delays are spread, not synchronised');
 });
 
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 test('the link reads the real codes: CONNACK 5 is auth, a refused port is network', { timeout: 30_000 }, async () => {
   const hub = await startTestHub();
@@ -52,7 +45,7 @@ test('the link reads the real codes: CONNACK 5 is auth, a refused port is networ
     assert.match(refused.lastError ?? '', /\(5\)$/);
     await refused.close();
 
-    const port = await closedPort();
+    const port = await freePort();
     const down = new HubLink({ connectionString: hub.connectionString.replace(/localhost:\d+/, `localhost:${port}`), ca: hub.ca, transport: 'mqtt', output: 'o', logger: testLogger(), backoffMs: [50, 100] });
     void down.open();
     await waitFor('a failed attempt', () => down.stats().lastFailure !== null);

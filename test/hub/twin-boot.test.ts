@@ -4,12 +4,12 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { startTestHub } from '../helpers/emulator.js';
 import { agentArgs, startAgent, until } from '../helpers/agent.js';
 import { image, tempDir } from '../helpers/paths.js';
 import { jsonLines } from '../helpers/cli.js';
+import { freePort } from '../helpers/net.js';
 
 type Result = { sourceId: string; detections: Array<{ label: string }> };
 type Reported = { percept?: { config?: { version: number | null; status: string } } };
@@ -18,13 +18,6 @@ function save(state: string, version: number, desired: unknown): void {
   fs.writeFileSync(path.join(state, 'twin-desired.json'), JSON.stringify({ version, desired }));
 }
 
-async function closedPort(): Promise<number> {
-  const srv = net.createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as net.AddressInfo).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 test("at boot the hub's desired document wins over the saved one, from the first frame", { timeout: 120_000 }, async () => {
   const hub = await startTestHub();
@@ -70,7 +63,7 @@ test('a saved document with a finite source does not stop the agent at boot, wit
   // Hub unreachable: after the bounded wait it runs the command line's source, not the saved one
   // (whose single image would have ended the run after one frame).
   save(state, 7, finite);
-  const port = await closedPort();
+  const port = await freePort();
   const cs = hub.connectionString.replace(/localhost:\d+/, `localhost:${port}`);
   const args = agentArgs(hub, state, ['--output', 'jsonl', '--frames', '4']);
   args[args.indexOf('--connection-string') + 1] = cs;
@@ -108,7 +101,7 @@ test('a signal while boot waits for an unreachable hub ends the run without star
   const hub = await startTestHub();
   await hub.close();
   const args = agentArgs(hub, state);
-  args[args.indexOf('--connection-string') + 1] = hub.connectionString.replace(/localhost:\d+/, `localhost:${await closedPort()}`);
+  args[args.indexOf('--connection-string') + 1] = hub.connectionString.replace(/localhost:\d+/, `localhost:${await freePort()}`);
   const agent = startAgent(args, { stateDir: state });
   await until('boot waiting for the hub', () => agent.stderr().includes('connecting to the hub for the module twin'));
   assert.equal(await agent.stop(), 0, agent.stderr());

@@ -123,7 +123,7 @@ test('corrupt JPEGs in a folder are skipped and counted; the good frames come th
 test('bad flags and bad config are usage errors (exit 2) with the field named', async () => {
   const r = await runCli(['run', '--workers', 'many']);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /Expected integer between 1 and 16 for --workers but received 'many'/);
+  assert.match(r.stderr, /\[ERR_CONFIG\] workers: expected an integer from 1 to 16 but got 'many' \(from --workers\)/);
   const dir = tempDir();
   const cfg = path.join(dir, 'config.json');
   fs.writeFileSync(cfg, JSON.stringify({ sources: [{ id: 'x', kind: 'camera', uri: '/dev/video9' }] }));

@@ -15,7 +15,7 @@ test('a busy port throws ERR_PREVIEW and leaves the pipeline untouched', { timeo
     await assert.rejects(startPreview({ host: '127.0.0.1', port: first.port, maxFps: 10, logger, pipeline, status }), (e: unknown) => {
       assert.ok(PerceptError.is(e, 'ERR_PREVIEW'), String(e));
       assert.match(e.message, new RegExp(`port ${first.port} on 127\\.0\\.0\\.1 is already in use`));
-      assert.match(e.message, /preview\.port/);
+      assert.match(e.message, /--preview-port/);
       return true;
     });
     assert.equal(pipeline.listenerCount('result'), 1, 'the failed server subscribed nothing');

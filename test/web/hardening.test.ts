@@ -1,6 +1,6 @@
 // Basic hardening: GET and HEAD only, nosniff and a strict CSP whose hashes match the page's
 // inline blocks, JSON 404s (no files, nothing to traverse), bounded stream clients, and a
-// broken status getter that fails requests rather than the agent.
+// broken status getter (or metrics collector) that fails requests rather than the agent.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -14,6 +14,8 @@ test('only GET/HEAD, hardened headers, a CSP matching the inline blocks, no file
   let broken = false;
   const status = () => (broken ? assert.fail('status getter broken') : good());
   const preview = await startPreview({ host: '127.0.0.1', port: 0, maxFps: 10, logger, pipeline, status, maxClients: 1 });
+  // A component whose figures cannot be read (a closed database under a collect hook).
+  pipeline.metrics.onCollect(() => (broken ? assert.fail('collector broken') : undefined));
   try {
     const port = preview.port;
     for (const method of ['POST', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']) {
@@ -53,7 +55,7 @@ test('only GET/HEAD, hardened headers, a CSP matching the inline blocks, no file
     assert.equal(second.headers['retry-after'], '5');
     assert.equal((await first).status, 200);
 
-    // A failing status getter costs the request, not the process.
+    // A failing status getter or metrics collector costs the request, not the process.
     broken = true;
     assert.equal((await get(port, '/healthz')).status, 500);
     assert.equal((await get(port, '/metrics')).status, 500);

@@ -6,14 +6,16 @@ import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { ConfigInput } from '../../src/config/schema.js';
 import { createLogger, type Logger } from '../../src/log.js';
+import type { Metrics } from '../../src/metrics.js';
 import type { AgentStatus, HubStatus } from '../../src/status.js';
 import { YOLOX_NANO, image } from '../helpers/paths.js';
 
 export const DOG_LOOP = [{ id: 'dog', kind: 'image' as const, uri: image('dog.jpg'), loop: true, fps: 10 }];
 
-export async function startPipeline(sources: ConfigInput['sources'] = DOG_LOOP, workers = 1, logger?: Logger): Promise<Pipeline> {
+/** `metrics`: a registry to count in, shared with an earlier pipeline as the agent does (default: the pipeline's own). */
+export async function startPipeline(sources: ConfigInput['sources'] = DOG_LOOP, workers = 1, logger?: Logger, metrics?: Metrics): Promise<Pipeline> {
   const cfg = parseConfig({ sources, model: { name: 'yolox-nano', path: YOLOX_NANO }, workers, threads: 1, output: 'none' });
-  const p = new Pipeline(cfg, { logger: logger ?? createLogger({ level: 'silent' }) });
+  const p = new Pipeline(cfg, { logger: logger ?? createLogger({ level: 'silent' }), metrics });
   await p.start();
   return p;
 }

