@@ -1,5 +1,5 @@
 // The agent's status snapshot: what `getStatus`, the preview page and /metrics report.
-// cli.ts assembles it from the pipeline and the hub link and hands a getter to consumers.
+// The shared contract; src/agent/status.ts assembles it and hands a getter to consumers.
 
 import type { PipelineStatus } from './pipeline/pipeline.js';
 

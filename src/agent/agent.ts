@@ -1,28 +1,27 @@
-// The running agent: the pipeline, the telemetry path (windows -> encoder -> durable outbox
-// -> sender -> hub), the preview server, and the control plane (twin and direct methods).
-// The one place where the layers meet; a reconfiguration rebuilds only what changed.
+// The running agent's assembly: opens the outbox, the hub link, the sender and the signer,
+// starts the pipeline, the telemetry path (telemetry.ts) and the preview, applies a new
+// configuration rebuilding only what changed, and stops it all in order. Status: status.ts.
 
 import path from 'node:path';
 import { originOf, type Config } from '../config/schema.js';
 import { FILE_CAPS, readRegularFileSync } from '../read-file.js';
 import type { Logger } from '../log.js';
-import { Pipeline, type PipelineStatus } from '../pipeline/pipeline.js';
+import { Pipeline } from '../pipeline/pipeline.js';
 import type { InferenceResult } from '../inference/pool.js';
 import type { LoadedModel } from '../pipeline/model.js';
-import { Windows, type ClosedWindow } from '../telemetry/window.js';
-import { encodeWindow } from '../telemetry/encode.js';
-import { Outbox, type Checkpointer } from '../hub/outbox.js';
+import { Outbox } from '../hub/outbox.js';
 import type { Signer } from '../attest/signer.js';
 import type { Tpm } from '../attest/tpm.js';
-import { checkpointMessage } from '../telemetry/checkpoint.js';
 import { HubLink } from '../hub/link.js';
 import { Sender } from '../hub/sender.js';
-import type { AgentStatus, HubStatus } from '../status.js';
-import { PerceptError } from '../errors.js';
+import type { AgentStatus } from '../status.js';
+import type { PerceptError } from '../errors.js';
 import { startPreview, type PreviewServer } from '../web/index.js';
-import { VERSION } from '../version.js';
 import { Metrics } from '../metrics.js';
 import { hubMetrics } from '../hub/metrics.js';
+import { TelemetryPath } from './telemetry.js';
+import { agentStatus } from './status.js';
+
 
 export interface AgentOptions {
   logger: Logger;
@@ -42,7 +41,7 @@ export class Agent {
   readonly #opts: AgentOptions;
   #cfg: Config;
   #pipeline: Pipeline | null = null;
-  #windows: Windows | null = null;
+  #telemetry: TelemetryPath | null = null;
   #outbox: Outbox | null = null;
   #link: HubLink | null = null;
   #sender: Sender | null = null;
@@ -50,11 +49,6 @@ export class Agent {
   #signer: Signer | null = null;
   /** One TPM connection shared by the signer and the TPM-held SAS key (swtpm serves one client). */
   #tpm: Promise<Tpm> | null = null;
-  #lastCheckpointAt = 0;
-  #lastEnqueueAt = 0;
-  #lastFullLogAt = 0;
-  #checkpointTimer: NodeJS.Timeout | null = null;
-  #closing = false;
   #ended: () => void = () => undefined;
   readonly ended: Promise<void>;
   readonly #startedAt = Date.now();
@@ -119,12 +113,15 @@ export class Agent {
       });
       this.#sender = new Sender(this.#outbox, this.#link, this.#log, { window: hub.window, metrics: this.#metrics });
       this.#signer = await this.#openSigner();
-      if (this.#signer) {
-        this.#log.info({ kid: this.#signer.kid, attestation: this.#signer.attestation }, 'telemetry checkpoints are signed');
-        this.#checkpointTimer = setInterval(() => void this.#idleCheckpoint(), this.#cfg.attest.checkpointMs);
-        this.#checkpointTimer.unref();
-      }
-      this.#windows = new Windows(this.#cfg.telemetry.intervalMs, (w) => this.#publish(w));
+      this.#telemetry = new TelemetryPath({
+        outbox: this.#outbox,
+        sender: this.#sender,
+        signer: this.#signer,
+        identity: { deviceId: this.#link.deviceId, moduleId: this.#link.moduleId },
+        telemetry: this.#cfg.telemetry,
+        checkpointMs: this.#cfg.attest.checkpointMs,
+        logger: this.#log,
+      });
       const pending = this.#outbox.stats().depth;
       if (pending) this.#log.info({ pending }, 'outbox holds messages from an earlier run; sending them first');
       this.#sender.start();
@@ -135,7 +132,7 @@ export class Agent {
   async startRuntime(cfg?: Config): Promise<void> {
     if (cfg) {
       if (cfg.logLevel !== this.#cfg.logLevel) this.#log.level = cfg.logLevel;
-      if (this.#windows && cfg.telemetry.intervalMs !== this.#cfg.telemetry.intervalMs) this.#windows.setInterval(cfg.telemetry.intervalMs);
+      this.#telemetry?.configure(cfg.telemetry);
       this.#cfg = cfg;
     }
     await this.#startPipeline();
@@ -182,14 +179,7 @@ export class Agent {
 
   #onResult(r: InferenceResult, m: LoadedModel): void {
     this.#opts.onResult?.(r, m);
-    const src = this.#cfg.sources.find((s) => s.id === r.source);
-    this.#windows?.add(r.source, src?.kind ?? 'unknown', { name: m.manifest.name, version: m.manifest.version, sha256: m.sha256 }, {
-      seq: r.seq,
-      capturedAt: r.capturedAt,
-      width: r.width,
-      height: r.height,
-      detections: r.detections,
-    });
+    this.#telemetry?.add(r, m, this.#cfg.sources.find((s) => s.id === r.source)?.kind ?? 'unknown');
   }
 
   #openTpm(): Promise<Tpm> {
@@ -214,53 +204,6 @@ export class Agent {
     return SoftwareSigner.open(a.keyFile ?? path.join(this.#cfg.stateDir, 'signing-key.pem'));
   }
 
-  readonly #checkpointer: Checkpointer = async (digest) => {
-    const s = this.#signer!;
-    const sig = await s.sign(digest);
-    return { 'percept-sig': sig.toString('base64'), 'percept-kid': s.kid, 'percept-att': s.attestation };
-  };
-
-  /** One signature per checkpoint interval rides on the message that closes it. */
-  #dueCheckpoint(): Checkpointer | undefined {
-    if (!this.#signer) return undefined;
-    const now = Date.now();
-    // The last windows of a run always close the chain with a signature.
-    if (!this.#closing && now - this.#lastCheckpointAt < this.#cfg.attest.checkpointMs) return undefined;
-    this.#lastCheckpointAt = now;
-    return this.#checkpointer;
-  }
-
-  #publish(w: ClosedWindow): void {
-    if (!this.#outbox || !this.#link) return;
-    const msgs = encodeWindow(w, this.#cfg.telemetry.schema, { deviceId: this.#link.deviceId, moduleId: this.#link.moduleId });
-    if (!msgs.length) return;
-    this.#lastEnqueueAt = Date.now();
-    this.#outbox.enqueue(msgs, this.#dueCheckpoint()).then(
-      () => this.#sender?.poke(),
-      (e: PerceptError) => {
-        // A full outbox refuses every window: say so every 10 s, the counts are in status.
-        if (e.code === 'ERR_OUTBOX_FULL' && Date.now() - this.#lastFullLogAt < 10_000) return;
-        if (e.code === 'ERR_OUTBOX_FULL') this.#lastFullLogAt = Date.now();
-        this.#log.error({ code: e.code, source: w.source, dropped: this.#outbox?.stats().dropped }, e.message);
-      },
-    );
-  }
-
-  /** With no telemetry for a whole interval, a standalone checkpoint signs the chain's tail. */
-  async #idleCheckpoint(force = false): Promise<void> {
-    const o = this.#outbox;
-    if (!o || !this.#signer || !this.#link || o.headSigned) return;
-    const quiet = Date.now() - this.#lastEnqueueAt >= this.#cfg.attest.checkpointMs;
-    if (!force && !quiet) return;
-    this.#lastCheckpointAt = Date.now();
-    try {
-      await o.enqueue([checkpointMessage({ deviceId: this.#link.deviceId, moduleId: this.#link.moduleId })], this.#checkpointer);
-      this.#sender?.poke();
-    } catch (e) {
-      this.#log.error({ code: (e as PerceptError).code }, `checkpoint failed: ${(e as Error).message}`);
-    }
-  }
-
   /** Applies a new configuration: live where possible, rebuilding the pipeline only when needed. */
   async reconfigure(next: Config): Promise<void> {
     const prev = this.#cfg;
@@ -277,7 +220,7 @@ export class Agent {
     }
     this.#cfg = next;
     if (next.logLevel !== prev.logLevel) this.#log.level = next.logLevel;
-    if (this.#windows && next.telemetry.intervalMs !== prev.telemetry.intervalMs) this.#windows.setInterval(next.telemetry.intervalMs);
+    this.#telemetry?.configure(next.telemetry);
     if (rebuild) {
       this.#log.info('configuration changed: rebuilding the pipeline');
       const old = this.#pipeline;
@@ -288,6 +231,7 @@ export class Agent {
       } catch (e) {
         // Go back to what worked; the caller reports the error.
         this.#cfg = prev;
+        this.#telemetry?.configure(prev.telemetry);
         await this.#startPipeline().catch((e2: Error) => this.#log.error({ err: e2 }, 'could not restart the previous pipeline'));
         throw e;
       }
@@ -308,48 +252,18 @@ export class Agent {
     await this.#startPipeline();
   }
 
-  hubStatus(): HubStatus | null {
-    if (!this.#link || !this.#outbox || !this.#sender) return null;
-    const o = this.#outbox.stats();
-    const s = this.#sender.stats();
-    const l = this.#link.stats();
-    return {
-      state: this.#link.state,
-      host: this.#link.host,
-      deviceId: this.#link.deviceId,
-      moduleId: this.#link.moduleId,
-      auth: this.#link.auth,
-      transport: this.#cfg.hub?.transport ?? 'mqtt',
-      outbox: { depth: o.depth, bytes: o.bytes, oldestAgeMs: o.oldestAgeMs, deadLettered: o.deadLettered, dropped: o.dropped },
-      accepted: o.accepted,
-      sent: s.sent,
-      acknowledged: s.acknowledged,
-      retried: s.retried,
-      reconnects: this.#link.reconnects,
-      lastError: this.#link.lastError,
-      sendRate: s.sendRate,
-      failed: s.failed,
-      timeouts: s.timeouts,
-      throttled: s.throttled,
-      window: s.window,
-      inFlight: s.inFlight,
-      tokenRenewals: l.tokenRenewals,
-      routineDisconnects: l.routineDisconnects,
-      lastFailure: l.lastFailure,
-    };
-  }
-
   status(): AgentStatus {
-    const empty: PipelineStatus = { running: false, sources: [], models: [], frames: { inferred: 0, failed: 0, corrupt: 0 }, fps: 0, latencyMs: { p50: 0, p99: 0, mean: 0 }, stagesMs: { queue: 0, preprocess: 0, inference: 0, decode: 0 }, lastResultAt: null };
-    return {
-      version: VERSION,
-      startedAt: new Date(this.#startedAt).toISOString(),
-      uptimeS: Math.round((Date.now() - this.#startedAt) / 1000),
-      pipeline: this.#pipeline?.status() ?? empty,
-      hub: this.hubStatus(),
-      telemetry: this.#windows ? { intervalMs: this.#cfg.telemetry.intervalMs, schema: this.#cfg.telemetry.schema } : null,
+    const link = this.#link;
+    const outbox = this.#outbox;
+    const sender = this.#sender;
+    const t = this.#telemetry?.settings;
+    return agentStatus({
+      startedAt: this.#startedAt,
+      pipeline: this.#pipeline,
+      hub: link && outbox && sender ? { link, outbox, sender, transport: this.#cfg.hub?.transport ?? 'mqtt' } : null,
+      telemetry: t ? { intervalMs: t.intervalMs, schema: t.schema } : null,
       config: { version: this.configVersion, error: this.configError },
-    };
+    });
   }
 
   /** Stops capture, publishes the open windows, waits up to `drainMs` for acknowledgements. */
@@ -357,17 +271,7 @@ export class Agent {
     await this.#pipeline?.stop();
     await this.#preview?.close();
     let drained = true;
-    this.#closing = true;
-    if (this.#windows) {
-      this.#windows.flush();
-      this.#windows.stop();
-    }
-    if (this.#checkpointTimer) clearInterval(this.#checkpointTimer);
-    // Shutdown closes the chain with a signature, so the tail is not left unsigned.
-    if (this.#outbox && this.#signer) {
-      await this.#outbox.enqueue([]);
-      await this.#idleCheckpoint(true);
-    }
+    await this.#telemetry?.close();
     if (this.#sender && this.#link) {
       drained = this.#link.state === 'connected' || drainMs > 0 ? await this.#sender.drain(drainMs) : false;
       if (!drained) this.#log.warn({ pending: this.#outbox?.stats().depth }, 'not every message was acknowledged before shutdown; they stay in the outbox for the next run');

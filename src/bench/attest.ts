@@ -5,7 +5,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Outbox, type Checkpointer } from '../hub/outbox.js';
+import { Outbox } from '../hub/outbox.js';
+import { ChainWriter } from '../telemetry/chain-writer.js';
 import { SoftwareSigner } from '../attest/software.js';
 import type { Signer } from '../attest/signer.js';
 import { KeyRing } from '../attest/keys.js';
@@ -41,7 +42,7 @@ function body(n: number): Buffer {
   }));
 }
 
-const checkpointer = (s: Signer): Checkpointer => async (digest) => ({ 'percept-sig': (await s.sign(digest)).toString('base64'), 'percept-kid': s.kid, 'percept-att': s.attestation });
+const checkpointer = (s: Signer) => async (digest: Buffer): Promise<Record<string, string>> => ({ 'percept-sig': (await s.sign(digest)).toString('base64'), 'percept-kid': s.kid, 'percept-att': s.attestation });
 
 /** Writes `count` messages as the emulator records them: 30 a second, every 30th signed. */
 export async function recordStream(file: string, signer: Signer, count: number): Promise<void> {
@@ -89,6 +90,7 @@ function hashParseRate(lines: string[]): number {
 /** CPU (% of one core) of enqueueing 30 msg/s for `seconds`, signing once a second. */
 async function enqueueCpu(dir: string, signer: Signer | null, seconds: number): Promise<number> {
   const outbox = new Outbox(path.join(dir, `outbox-${signer ? 'signed' : 'plain'}.db`));
+  const writer = new ChainWriter(outbox, { signer });
   const total = Math.round(seconds * RATE);
   const t0 = performance.now();
   const c0 = process.cpuUsage();
@@ -96,8 +98,7 @@ async function enqueueCpu(dir: string, signer: Signer | null, seconds: number): 
     const due = t0 + (n * 1000) / RATE;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    const sign = signer && n % RATE === 0 ? checkpointer(signer) : undefined;
-    await outbox.enqueue([{ body: body(n), contentType: 'application/json', contentEncoding: 'utf-8', properties: { schema: 'percept.detections/1', eventType: 'detections', source: 'door' } }], sign);
+    await writer.write([{ body: body(n), contentType: 'application/json', contentEncoding: 'utf-8', properties: { schema: 'percept.detections/1', eventType: 'detections', source: 'door' } }], { sign: n % RATE === 0 });
     // The sender would acknowledge these; keep the table as small as a healthy link keeps it.
     if (n % RATE === 0) outbox.ack(outbox.peek(0, RATE).map((row) => row.id));
   }

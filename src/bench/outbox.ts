@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Outbox } from '../hub/outbox.js';
+import { ChainWriter } from '../telemetry/chain-writer.js';
 import { HubLink } from '../hub/link.js';
 import { Sender } from '../hub/sender.js';
 import { silentLogger } from '../log.js';
@@ -37,13 +38,14 @@ const cpuUs = () => {
 
 async function enqueueRate(file: string, ms: number, concurrency: number): Promise<{ perS: number; cpuUs: number; n: number }> {
   const o = new Outbox(file, { reserveBytes: 0 });
+  const w = new ChainWriter(o);
   const msgs = Array.from({ length: 64 }, (_, i) => telemetry(i));
   const inflight = new Set<Promise<unknown>>();
   let n = 0;
   const c0 = cpuUs();
   const t0 = performance.now();
   while (performance.now() - t0 < ms) {
-    const p = o.enqueue([msgs[n % msgs.length]]).then(() => void n++);
+    const p = w.write([msgs[n % msgs.length]]).then(() => void n++);
     inflight.add(p);
     void p.finally(() => inflight.delete(p));
     if (inflight.size >= concurrency) await Promise.race(inflight);
@@ -77,7 +79,8 @@ async function deliveryRate(file: string, count: number): Promise<{ perS: number
   const o = new Outbox(file, { reserveBytes: 0 });
   try {
     const msgs = Array.from({ length: 64 }, (_, i) => telemetry(i));
-    await Promise.all(Array.from({ length: count }, (_, i) => o.enqueue([msgs[i % msgs.length]])));
+    const w = new ChainWriter(o);
+    await Promise.all(Array.from({ length: count }, (_, i) => w.write([msgs[i % msgs.length]])));
     const log = silentLogger();
     const link = new HubLink({ connectionString: emu.connectionString, ca: emu.ca, transport: 'mqtt', output: 'detections', logger: log });
     await link.open();

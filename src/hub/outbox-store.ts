@@ -4,19 +4,11 @@
 
 import type Database from 'better-sqlite3';
 import { makePrivate } from '../state/modes.js';
+import type { ChainedRow } from '../telemetry/chain-writer.js';
 
-export interface OutboxRow {
+/** A chained message as stored, with its row id (the order of delivery). */
+export interface OutboxRow extends ChainedRow {
   id: number;
-  boot: string;
-  seq: number;
-  messageId: string;
-  prev: string;
-  digest: string;
-  properties: Record<string, string>;
-  body: Buffer;
-  contentType: string;
-  contentEncoding: string;
-  createdAt: number;
 }
 
 interface RawRow {
@@ -227,6 +219,7 @@ export class OutboxStore {
 }
 
 function fromRaw(r: RawRow): OutboxRow {
+  // The text columns hold what insert() wrote from typed rows.
   return {
     id: r.id,
     boot: r.boot,
@@ -236,8 +229,8 @@ function fromRaw(r: RawRow): OutboxRow {
     digest: r.digest,
     properties: JSON.parse(r.properties) as Record<string, string>,
     body: r.body,
-    contentType: r.content_type,
-    contentEncoding: r.content_encoding,
+    contentType: r.content_type as OutboxRow['contentType'],
+    contentEncoding: r.content_encoding as OutboxRow['contentEncoding'],
     createdAt: r.created_at,
   };
 }

@@ -1,22 +1,18 @@
-// The durable outbox: each message is committed to SQLite (WAL, synchronous=FULL) with the chain
-// head before it counts as accepted, so a crash loses nothing accepted and opens no chain gap.
-// Bounded by bytes and age, full disks included; every message given up is counted by reason.
+// The durable outbox: a queue of rows that arrive already chained (telemetry/chain-writer.ts),
+// each committed to SQLite (WAL, synchronous=FULL) with the chain head before it counts as
+// accepted. Bounded by bytes and age, full disks included; every message given up is counted.
 
 import fs from 'node:fs';
 import path from 'node:path';
-import crypto from 'node:crypto';
 import Database from 'better-sqlite3';
 import { PerceptError } from '../errors.js';
-import type { OutgoingMessage } from '../telemetry/encode.js';
-import { GENESIS, chainProperties, messageDigest, messageId } from '../telemetry/chain.js';
+import { GENESIS } from '../telemetry/chain.js';
+import type { ChainedRow, ChainSink } from '../telemetry/chain-writer.js';
 import { OutboxStore, isDiskFull, type OutboxRow } from './outbox-store.js';
 import { DiskReserve } from './disk-reserve.js';
 import type { Logger } from '../log.js';
 
 export type { OutboxRow } from './outbox-store.js';
-
-/** Signs a checkpoint digest; returns the signature properties (percept-sig, -kid, -att). */
-export type Checkpointer = (digest: Buffer) => Promise<Record<string, string>>;
 
 /** What happens to new messages when the outbox is at its byte bound or the disk is full. */
 export type WhenFull = 'drop-oldest' | 'refuse-new';
@@ -46,13 +42,6 @@ export interface OutboxStats {
   dropped: Record<DropReason, number>;
 }
 
-interface Request {
-  msgs: OutgoingMessage[];
-  checkpoint?: Checkpointer;
-  resolve(rows: OutboxRow[]): void;
-  reject(e: Error): void;
-}
-
 export const DEFAULT_OUTBOX_MAX_BYTES = 256 * 1024 * 1024;
 export const DEFAULT_TTL_SECONDS = 7200;
 export const DEFAULT_RESERVE_BYTES = 4 * 1024 * 1024;
@@ -60,23 +49,15 @@ export const DEFAULT_RESERVE_BYTES = 4 * 1024 * 1024;
 const WAL_AUTOCHECKPOINT = 256;
 /** How often a full disk is probed for returned space. */
 const DISK_PROBE_MS = 1000;
-/** Requests committed in one transaction at most (group commit). */
-const MAX_GROUP = 512;
 
-export class Outbox {
-  readonly boot: string;
+export class Outbox implements ChainSink<OutboxRow> {
   readonly #store: OutboxStore;
   readonly #maxBytes: number;
   readonly #ttlMs: number;
   readonly #whenFull: WhenFull;
-  #seq = 0;
-  #head: string;
-  #headSigned = true;
   #accepted = 0;
   #acknowledged = 0;
   readonly #dropped: Record<DropReason, number> = { outbox_full: 0, disk_full: 0, expired: 0 };
-  #queue: Request[] = [];
-  #flushing = false;
   readonly #reserve: DiskReserve;
   readonly #log: Logger | undefined;
   /** Set by SQLITE_FULL, cleared when space returns: new rows then need old ones to make room. */
@@ -102,108 +83,50 @@ export class Outbox {
     this.#log = opts.logger;
     this.#reserve = new DiskReserve(`${file}-reserve`, opts.reserveBytes ?? DEFAULT_RESERVE_BYTES);
     if (!this.#reserve.ensure()) this.#enterDiskFull();
-    // A new boot: the chain continues from the last message of the previous one.
-    this.boot = crypto.randomBytes(8).toString('hex');
-    this.#head = this.#store.meta('head_digest') ?? GENESIS;
+  }
+
+  /** The chain writer's start: records the boot id and returns the stored head, the previous boot's last digest. */
+  beginBoot(boot: string): string {
     try {
-      this.#store.setMeta('boot', this.boot);
+      this.#store.setMeta('boot', boot);
     } catch (e) {
       if (!isDiskFull(e)) throw e;
       // The boot id in meta is informational; a full disk must not stop the agent from starting.
     }
+    return this.#store.meta('head_digest') ?? GENESIS;
   }
 
   /**
-   * Commits messages durably, in order, extending the chain; resolves once they are on disk.
-   * When `checkpoint` is given, the last message carries its signature over its digest (which
-   * covers the whole chain before it). Concurrent calls are committed together (group commit)
-   * but keep their order: the chain has one writer. Rejects with ERR_OUTBOX_FULL when the
-   * policy refuses the messages (they get no sequence number, so the chain has no gap).
+   * Admits rows to the next commit, after `pending` bytes admitted before them. Throws
+   * ERR_OUTBOX_FULL (counted as outbox_full) when refuse-new is at the bound or the rows alone
+   * pass it; drop-oldest admits and makes room at the commit.
    */
-  enqueue(msgs: OutgoingMessage[], checkpoint?: Checkpointer): Promise<OutboxRow[]> {
-    return new Promise((resolve, reject) => {
-      if (!this.#store.open) return reject(new PerceptError('ERR_HUB', 'the outbox is closed'));
-      this.#queue.push({ msgs, checkpoint, resolve, reject });
-      if (!this.#flushing) {
-        this.#flushing = true;
-        setImmediate(() => void this.#flush());
-      }
-    });
+  admit(rows: readonly ChainedRow[], pending: number): number {
+    this.#assertOpen();
+    const size = rows.reduce((n, r) => n + OutboxStore.rowBytes(r), 0);
+    if (size > this.#maxBytes || (this.#whenFull === 'refuse-new' && this.#store.bytes + pending + size > this.#maxBytes)) throw this.#refusal('outbox_full', rows.length);
+    return size;
   }
 
-  async #flush(): Promise<void> {
-    try {
-      while (this.#queue.length) {
-        const group = this.#queue.splice(0, MAX_GROUP);
-        // A database error (or a close meanwhile) fails this group's callers, never the process.
-        await this.#commit(group).catch((e: Error) => group.forEach((r) => r.reject(e)));
-      }
-    } finally {
-      this.#flushing = false;
-    }
-  }
-
-  async #commit(group: Request[]): Promise<void> {
-    const now = Date.now();
-    let seq = this.#seq;
-    let head = this.#head;
-    let signed = this.#headSigned;
-    let bytes = this.#store.bytes;
-    const taken: Array<{ req: Request; rows: OutboxRow[] }> = [];
-    for (const req of group) {
-      if (req.msgs.length === 0) {
-        taken.push({ req, rows: [] });
-        continue;
-      }
-      const rows: OutboxRow[] = [];
-      let s = seq;
-      let h = head;
-      for (const m of req.msgs) {
-        s++;
-        const fields = { boot: this.boot, seq: s, prev: h };
-        const properties = { ...m.properties, ...chainProperties(fields) };
-        const digest = messageDigest(fields, m.body, properties);
-        rows.push({ id: 0, boot: this.boot, seq: s, messageId: messageId(fields), prev: h, digest, properties, body: m.body, contentType: m.contentType, contentEncoding: m.contentEncoding, createdAt: now });
-        h = digest;
-      }
-      const size = rows.reduce((n, r) => n + OutboxStore.rowBytes(r), 0);
-      if (size > this.#maxBytes || (this.#whenFull === 'refuse-new' && bytes + size > this.#maxBytes)) {
-        this.#refuse(req, 'outbox_full', rows.length);
-        continue;
-      }
-      if (req.checkpoint) {
-        const last = rows[rows.length - 1];
-        try {
-          Object.assign(last.properties, await req.checkpoint(Buffer.from(last.digest, 'hex')));
-        } catch (e) {
-          req.reject(e as Error);
-          continue;
-        }
-      }
-      seq = s;
-      head = h;
-      signed = req.checkpoint !== undefined;
-      bytes += size;
-      taken.push({ req, rows });
-    }
-    const rows = taken.flatMap((t) => t.rows);
-    if (rows.length === 0) {
-      for (const t of taken) t.req.resolve(t.rows);
-      return;
-    }
+  /**
+   * Commits chained rows and the chain head (the last row's digest) in one transaction; returns
+   * them with their ids. Throws ERR_OUTBOX_FULL (counted as disk_full) when the disk refuses
+   * them all, ERR_HUB on another database error: either way nothing is stored.
+   */
+  commit(batches: ChainedRow[][]): OutboxRow[][] {
+    this.#assertOpen();
+    const stored = batches.map((b) => b.map((r): OutboxRow => ({ ...r, id: 0 })));
+    const rows = stored.flat();
+    if (rows.length === 0) return stored;
     // Over the byte bound (drop-oldest): the oldest rows make room in the same transaction.
-    const over = Math.max(0, bytes - this.#maxBytes);
-    const ok = this.#write(rows, over);
-    if (!ok) {
-      for (const t of taken) if (t.rows.length) this.#refuse(t.req, 'disk_full', t.rows.length);
-      else t.req.resolve([]);
-      return;
-    }
-    this.#seq = seq;
-    this.#head = head;
-    this.#headSigned = signed;
+    const size = rows.reduce((n, r) => n + OutboxStore.rowBytes(r), 0);
+    if (!this.#write(rows, Math.max(0, this.#store.bytes + size - this.#maxBytes))) throw this.#refusal('disk_full', rows.length);
     this.#accepted += rows.length;
-    for (const t of taken) t.req.resolve(t.rows);
+    return stored;
+  }
+
+  #assertOpen(): void {
+    if (!this.#store.open) throw new PerceptError('ERR_HUB', 'the outbox is closed');
   }
 
   /**
@@ -275,15 +198,10 @@ export class Outbox {
     this.#store.setPageLimit(pages);
   }
 
-  #refuse(req: Request, reason: DropReason, n: number): void {
+  #refusal(reason: DropReason, n: number): PerceptError {
     this.#dropped[reason] += n;
     const why = reason === 'disk_full' ? 'the disk is full' : `the outbox is at its bound of ${this.#maxBytes} bytes`;
-    req.reject(new PerceptError('ERR_OUTBOX_FULL', `${n} message(s) refused: ${why} (policy ${this.#whenFull}); free space, raise --outbox-max-mb or restore the hub link`));
-  }
-
-  /** True when the newest accepted message carries a signature (or there is none). */
-  get headSigned(): boolean {
-    return this.#headSigned;
+    return new PerceptError('ERR_OUTBOX_FULL', `${n} message(s) refused: ${why} (policy ${this.#whenFull}); free space, raise --outbox-max-mb or restore the hub link`);
   }
 
   /** Oldest rows first, after `afterId`. */
@@ -331,12 +249,7 @@ export class Outbox {
     return { ...s, accepted: this.#accepted, acknowledged: this.#acknowledged, dropped: { ...this.#dropped } };
   }
 
-  get head(): { boot: string; seq: number; digest: string } {
-    return { boot: this.boot, seq: this.#seq, digest: this.#head };
-  }
-
   close(): void {
-    for (const r of this.#queue.splice(0)) r.reject(new PerceptError('ERR_HUB', 'the outbox is closed'));
     this.#store.close();
   }
 }

@@ -38,7 +38,8 @@ test('scripts/setup rebuilds from scratch native build folders configured in ano
   }
   assert.equal(spawnSync('cp', ['-al', path.join(ROOT, 'node_modules'), copy]).status, 0, 'node_modules hard-linked');
   // The dependencies are installed: setup must not run npm ci (it compares these two dates).
-  const installed = fs.statSync(path.join(copy, 'node_modules', '.package-lock.json')).mtime;
+  // (A second older: file times are finer than a Date, so the same Date could round up.)
+  const installed = new Date(fs.statSync(path.join(copy, 'node_modules', '.package-lock.json')).mtimeMs - 1000);
   fs.utimesSync(path.join(copy, 'package-lock.json'), installed, installed);
   // The build folders of this checkout, configured here, as a copied tree carries them.
   for (const n of builds) fs.cpSync(path.join(ROOT, 'native', n, 'build'), path.join(copy, 'native', n, 'build'), { recursive: true });

@@ -4,7 +4,8 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Outbox, type Checkpointer, type OutboxRow } from '../../src/hub/outbox.js';
+import { Outbox, type OutboxRow } from '../../src/hub/outbox.js';
+import { ChainWriter } from '../../src/telemetry/chain-writer.js';
 import { SoftwareSigner } from '../../src/attest/software.js';
 import type { Signer } from '../../src/attest/signer.js';
 import type { KeysFile } from '../../src/attest/keys.js';
@@ -22,10 +23,6 @@ export interface Recorded {
   lines: Line[];
   keys: KeysFile;
   signer: Signer;
-}
-
-export function checkpointer(s: Signer): Checkpointer {
-  return async (digest) => ({ 'percept-sig': (await s.sign(digest)).toString('base64'), 'percept-kid': s.kid, 'percept-att': s.attestation });
 }
 
 function toLine(row: OutboxRow, deviceId: string): Line {
@@ -55,12 +52,13 @@ export async function recordStream(opts: { sizes: number[]; every?: number; unsi
   const lines: Line[] = [];
   for (const [b, size] of opts.sizes.entries()) {
     const outbox = new Outbox(path.join(dir, 'outbox.db'));
+    const writer = new ChainWriter(outbox, { signer });
     for (let i = 0; i < size; i++) {
       const finalBoot = b === opts.sizes.length - 1;
       const tailStart = finalBoot ? size - (opts.unsignedTail ?? 0) : size;
       const sign = i < tailStart && ((i + 1) % every === 0 || i === size - 1);
       const body = Buffer.from(JSON.stringify({ schema: 'percept.detections/1', deviceId, boot: b, n: i, counts: { dog: (i * 7) % 5 }, frames: [{ seq: i, detections: [{ label: 'dog', confidence: 0.8 + (i % 10) / 100 }] }] }));
-      const [row] = await outbox.enqueue([{ body, contentType: 'application/json', contentEncoding: 'utf-8', properties: { schema: 'percept.detections/1', eventType: 'detections', source: 'door' } }], sign ? checkpointer(signer) : undefined);
+      const [row] = await writer.write([{ body, contentType: 'application/json', contentEncoding: 'utf-8', properties: { schema: 'percept.detections/1', eventType: 'detections', source: 'door' } }], { sign });
       lines.push(toLine(row, deviceId));
     }
     outbox.close();

@@ -2,7 +2,8 @@
 // process against an emulator, and a producer of ~2 KB messages at a steady rate. It keeps
 // the accepted sequence numbers per boot, for the ledger. PERCEPT_TEST_LOG=debug shows logs.
 import path from 'node:path';
-import { Outbox, type OutboxOptions } from '../../src/hub/outbox.js';
+import { Outbox, type OutboxOptions, type OutboxRow } from '../../src/hub/outbox.js';
+import { ChainWriter } from '../../src/telemetry/chain-writer.js';
 import { HubLink, type LinkOptions } from '../../src/hub/link.js';
 import { Sender, type SenderOptions } from '../../src/hub/sender.js';
 import { createLogger, silentLogger, type Logger } from '../../src/log.js';
@@ -25,6 +26,8 @@ export function message(i: number, bytes = 2048, props: Record<string, string> =
 
 export interface Delivery {
   outbox: Outbox;
+  /** The chain's writer over the outbox: this boot's id and head. */
+  writer: ChainWriter<OutboxRow>;
   link: HubLink;
   sender: Sender;
   file: string;
@@ -53,6 +56,7 @@ export function startDelivery(hub: TestHub, o: DeliveryOptions = {}): Delivery {
   const file = o.file ?? path.join(tempDir('percept-outbox-'), 'outbox.db');
   const logger = testLogger();
   const outbox = new Outbox(file, o.outbox);
+  const writer = new ChainWriter(outbox);
   const link = new HubLink({ connectionString: hub.connectionString, ca: hub.ca, transport: 'mqtt', output: 'detections', logger, backoffMs: [100, 2000], ...o.link });
   const sender = new Sender(outbox, link, logger, o.sender);
   sender.start();
@@ -60,6 +64,7 @@ export function startDelivery(hub: TestHub, o: DeliveryOptions = {}): Delivery {
   let i = 0;
   const d: Delivery = {
     outbox,
+    writer,
     link,
     sender,
     file,
@@ -67,7 +72,7 @@ export function startDelivery(hub: TestHub, o: DeliveryOptions = {}): Delivery {
     refused: 0,
     async put(m) {
       try {
-        const rows = await outbox.enqueue([m]);
+        const rows = await writer.write([m]);
         for (const r of rows) d.accepted.set(r.boot, Math.max(d.accepted.get(r.boot) ?? 0, r.seq));
         sender.poke();
         return true;

@@ -95,7 +95,7 @@ async function fullDisk(policy: WhenFull, t: test.TestContext): Promise<void> {
     assert.ok(!d.outbox.diskFull, 'the outbox saw the space return');
     const s = d.sender.stats();
     // Drop-oldest drops from the front while nothing is delivered: seqs 1..k.
-    const boot = d.outbox.boot;
+    const boot = d.writer.boot;
     const dropped = new Set(Array.from({ length: full.dropped.disk_full }, (_, k) => `${boot}:${k + 1}`));
     const a = account(hub.hub.messages(hub.deviceId), d.accepted, policy === 'drop-oldest' ? dropped : new Set());
     t.diagnostic(summary(a, { policy, sent: s.sent, acknowledged: s.acknowledged, droppedDiskFull: full.dropped.disk_full, refused: d.refused, refusedAfterSpaceReturned }));

@@ -5,6 +5,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
 import { Outbox } from '../../src/hub/outbox.js';
+import { ChainWriter } from '../../src/telemetry/chain-writer.js';
 import { PerceptError } from '../../src/errors.js';
 import { Metrics } from '../../src/metrics.js';
 import { watchOutbox } from '../../src/hub/metrics.js';
@@ -20,7 +21,8 @@ function chainOk(rows: Array<{ seq: number; prev: string; digest: string }>): bo
 
 test('drop-oldest: the bound holds, the newest stay, drops are counted as outbox_full', async (t) => {
   const o = new Outbox(file(), { maxBytes: BOUND, whenFull: 'drop-oldest' });
-  for (let i = 0; i < 200; i++) await o.enqueue([message(i)]);
+  const w = new ChainWriter(o);
+  for (let i = 0; i < 200; i++) await w.write([message(i)]);
   const s = o.stats();
   const rows = o.peek(0, 1000);
   t.diagnostic(JSON.stringify({ accepted: s.accepted, depth: s.depth, bytes: s.bytes, dropped: s.dropped }));
@@ -37,10 +39,11 @@ test('drop-oldest: the bound holds, the newest stay, drops are counted as outbox
 
 test('refuse-new: new messages are refused with ERR_OUTBOX_FULL, the chain has no gap, room brings acceptance back', async (t) => {
   const o = new Outbox(file(), { maxBytes: BOUND, whenFull: 'refuse-new' });
+  const w = new ChainWriter(o);
   let refused = 0;
   for (let i = 0; i < 200; i++) {
     try {
-      await o.enqueue([message(i)]);
+      await w.write([message(i)]);
     } catch (e) {
       assert.ok(PerceptError.is(e, 'ERR_OUTBOX_FULL'), String(e));
       refused++;
@@ -56,7 +59,7 @@ test('refuse-new: new messages are refused with ERR_OUTBOX_FULL, the chain has n
   assert.equal(rows.at(-1)!.seq, s.accepted, 'refused messages got no sequence number');
   // Acknowledge half: new messages are accepted again and continue the chain.
   assert.ok(o.ack(rows.slice(0, 20).map((r) => r.id)));
-  const [next] = await o.enqueue([message(999)]);
+  const [next] = await w.write([message(999)]);
   assert.equal(next.seq, s.accepted + 1);
   assert.equal(next.prev, rows.at(-1)!.digest);
   o.close();
@@ -64,10 +67,11 @@ test('refuse-new: new messages are refused with ERR_OUTBOX_FULL, the chain has n
 
 test('time-to-live: old rows are dropped and counted as expired', async (t) => {
   const o = new Outbox(file(), { ttlSeconds: 1 });
-  for (let i = 0; i < 10; i++) await o.enqueue([message(i)]);
+  const w = new ChainWriter(o);
+  for (let i = 0; i < 10; i++) await w.write([message(i)]);
   assert.equal(o.expire(), 0, 'nothing is old yet');
   await new Promise((r) => setTimeout(r, 1100));
-  await o.enqueue([message(10)]);
+  await w.write([message(10)]);
   const n = o.expire();
   const s = o.stats();
   t.diagnostic(JSON.stringify({ expired: n, depth: s.depth, dropped: s.dropped }));
@@ -79,7 +83,8 @@ test('time-to-live: old rows are dropped and counted as expired', async (t) => {
 
 test('group commit: concurrent enqueues commit together and keep their order and chain', async () => {
   const o = new Outbox(file());
-  const results = await Promise.all(Array.from({ length: 500 }, (_, i) => o.enqueue([message(i, 256)])));
+  const w = new ChainWriter(o);
+  const results = await Promise.all(Array.from({ length: 500 }, (_, i) => w.write([message(i, 256)])));
   const seqs = results.map((r) => r[0].seq);
   assert.deepEqual(seqs, Array.from({ length: 500 }, (_, i) => i + 1));
   assert.ok(chainOk(o.peek(0, 1000)));
@@ -88,7 +93,8 @@ test('group commit: concurrent enqueues commit together and keep their order and
 
 test('drops by reason reach /metrics as percept_messages_dropped_total{reason}', async () => {
   const o = new Outbox(file(), { maxBytes: BOUND });
-  for (let i = 0; i < 100; i++) await o.enqueue([message(i)]);
+  const w = new ChainWriter(o);
+  for (let i = 0; i < 100; i++) await w.write([message(i)]);
   const s = o.stats();
   const m = new Metrics();
   watchOutbox(m, o);

@@ -17,8 +17,8 @@ test('unacknowledged messages are sent after a restart, first, and the chain con
   // What the client wrote reaches the hub's store a little later: wait for the state the
   // test asserts (the hub holding unacknowledged messages), not for the client's count.
   await waitFor('the hub received', () => hub.hub.messages(hub.deviceId).length >= 16);
-  const boot1 = d1.outbox.boot;
-  const head1 = d1.outbox.head;
+  const boot1 = d1.writer.boot;
+  const head1 = d1.writer.head;
   await d1.close();
   const heardBefore = hub.hub.messages(hub.deviceId).length;
   hub.hub.setFaults({ stopAcks: false });
@@ -40,11 +40,11 @@ test('unacknowledged messages are sent after a restart, first, and the chain con
     assert.equal(a.chainBreaks, 0);
     // After the restart, boot 1's rows went out before any of boot 2's.
     const after = received.slice(heardBefore);
-    const firstOf2 = after.findIndex((m) => m.properties['percept-boot'] === d2.outbox.boot);
-    assert.ok(firstOf2 > 0 && after.slice(firstOf2).every((m) => m.properties['percept-boot'] === d2.outbox.boot));
+    const firstOf2 = after.findIndex((m) => m.properties['percept-boot'] === d2.writer.boot);
+    assert.ok(firstOf2 > 0 && after.slice(firstOf2).every((m) => m.properties['percept-boot'] === d2.writer.boot));
     // The chain crosses the restart: boot 2's first message points at boot 1's last.
     const last1 = received.find((m) => m.messageId === `${boot1}:${head1.seq}`)!;
-    const first2 = received.find((m) => m.messageId === `${d2.outbox.boot}:1`)!;
+    const first2 = received.find((m) => m.messageId === `${d2.writer.boot}:1`)!;
     assert.equal(digestOf(last1), head1.digest);
     assert.equal(first2.properties['percept-prev'], head1.digest);
   } finally {
