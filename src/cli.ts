@@ -14,6 +14,7 @@ Commands:
   hub       run the local IoT Hub emulator, or manage its devices (hub device add <id>)
   bench     measure throughput and latency (npm run bench)
   doctor    check what this machine offers (ffmpeg, cameras, runtime, models, TPM)
+  cameras   list the cameras with their formats, sizes, rates and controls
   verify    verify the attestation chain of received telemetry against enrolled keys
   tpm       TPM keys: enroll (print the keys a verifier needs), import-key (SAS key into the TPM)
   keys      software signing key: export (print the keys a verifier needs)
@@ -58,6 +59,8 @@ async function main(argv: string[]): Promise<number> {
       const { doctorCommand } = await import('./cli/doctor.js');
       return doctorCommand(rest);
     }
+    case 'cameras':
+      return (await import('./cli/cameras.js')).camerasCommand(rest);
     case 'bench': {
       const { benchCommand } = await import('./cli/bench.js');
       return benchCommand(rest);

@@ -1,6 +1,10 @@
 // Types shared across the layers: what a frame is and what a detection is.
 
-export type FrameFormat = 'jpeg' | 'png' | 'rgb24' | 'yuyv' | 'encoded';
+/**
+ * Encoded (`jpeg`, `png`, `encoded`) or raw, rows packed without padding: `rgb24`, `yuyv`
+ * (4:2:2, Y0 U Y1 V), `nv12` (the Y plane, then interleaved UV at half height).
+ */
+export type FrameFormat = 'jpeg' | 'png' | 'rgb24' | 'yuyv' | 'nv12' | 'encoded';
 
 export interface Frame {
   /** Id of the source that produced the frame (from config). */
@@ -9,7 +13,8 @@ export interface Frame {
   seq: number;
   /** Capture time, milliseconds since the epoch. */
   capturedAt: number;
-  /** Pixel size; 0 when the frame is still encoded and the size is not yet known. */
+  /** Pixel size; 0 when the frame is still encoded and the size is not yet known. Raw frames
+   * always carry it, and their rows are `width` pixels without padding. */
   width: number;
   height: number;
   format: FrameFormat;

@@ -219,11 +219,20 @@ export class Agent {
   async reconfigure(next: Config): Promise<void> {
     const prev = this.#cfg;
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
-    const pipelineKey = (c: Config) => ({ s: c.sources, m: { ...c.model, scoreThreshold: undefined, iou: undefined }, w: c.workers, t: c.threads, p: c.providers });
+    // Camera controls are set on the open cameras; they never rebuild the pipeline.
+    const pipelineKey = (c: Config) => ({ s: c.sources.map((x) => ({ ...x, controls: undefined })), m: { ...c.model, scoreThreshold: undefined, iou: undefined }, w: c.workers, t: c.threads, p: c.providers });
+    const rebuild = !same(pipelineKey(next), pipelineKey(prev));
+    if (!rebuild && this.#pipeline) {
+      for (const s of next.sources) {
+        const before = prev.sources.find((x) => x.id === s.id)?.controls;
+        // A rejected control leaves the configuration as it was; the caller reports the error.
+        if (!same(before ?? {}, s.controls ?? {})) this.#pipeline.setControls(s.id, s.controls ?? {});
+      }
+    }
     this.#cfg = next;
     if (next.logLevel !== prev.logLevel) this.#log.level = next.logLevel;
     this.#telemetry?.configure(next.telemetry);
-    if (!same(pipelineKey(next), pipelineKey(prev))) {
+    if (rebuild) {
       this.#log.info('configuration changed: rebuilding the pipeline');
       const old = this.#pipeline;
       this.#pipeline = null;

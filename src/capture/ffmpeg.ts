@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import { PerceptError } from '../errors.js';
 import { type FrameSource, FrameSlot, newStats, Pacer } from './source.js';
 import { MjpegSplitter } from './mjpeg.js';
+import { cameraExists } from './cameras.js';
 
 export interface FfmpegOptions {
   ffmpegPath?: string;
@@ -19,6 +20,8 @@ export interface FfmpegOptions {
   /** First and longest restart delays. */
   backoffMs?: [number, number];
   logger?: Logger;
+  /** Why a webcam is read through ffmpeg although native capture is the default. */
+  fallbackReason?: string;
 }
 
 /** The ffmpeg input arguments for a source. Exported for tests and `percept doctor`. */
@@ -47,6 +50,8 @@ export class FfmpegSource implements FrameSource {
   readonly id: string;
   readonly kind: SourceConfig['kind'];
   readonly live: boolean;
+  readonly backend?: 'ffmpeg';
+  readonly backendReason?: string;
   #slot: FrameSlot;
   #proc: ChildProcess | null = null;
   #seq = 0;
@@ -60,7 +65,7 @@ export class FfmpegSource implements FrameSource {
   /** Settles the pending open() at the first frame, or with the reason there will be none. */
   #opening: { resolve: () => void; reject: (e: PerceptError) => void } | null = null;
   readonly #pacer: Pacer;
-  readonly #opts: Required<Omit<FfmpegOptions, 'logger'>> & { logger?: Logger };
+  readonly #opts: Required<Omit<FfmpegOptions, 'logger' | 'fallbackReason'>> & { logger?: Logger };
 
   constructor(private readonly cfg: SourceConfig, opts: FfmpegOptions = {}) {
     this.id = cfg.id;
@@ -70,10 +75,15 @@ export class FfmpegSource implements FrameSource {
     this.#slot.onDrain = () => this.#proc?.stdout?.resume();
     this.#pacer = new Pacer(this.live ? undefined : cfg.fps);
     this.#opts = { ffmpegPath: opts.ffmpegPath ?? 'ffmpeg', stallMs: opts.stallMs ?? 10_000, backoffMs: opts.backoffMs ?? [500, 30_000], logger: opts.logger };
+    if (cfg.kind === 'webcam') {
+      this.backend = 'ffmpeg';
+      this.backendReason = opts.fallbackReason;
+    }
   }
 
   async open(): Promise<void> {
-    if ((this.kind === 'video' || this.kind === 'webcam') && !fs.existsSync(this.cfg.uri)) {
+    const exists = this.kind === 'webcam' ? await cameraExists(this.cfg.uri) : this.kind !== 'video' || fs.existsSync(this.cfg.uri);
+    if (!exists) {
       const what = this.kind === 'webcam' ? `no such device ${this.cfg.uri}` : `${this.cfg.uri} not found (no such file or folder)`;
       throw unreadable(this.id, what, this.kind === 'webcam' ? 'check that the camera is plugged in' : 'check the path');
     }

@@ -19,6 +19,13 @@ export interface FrameSource {
   /** Live sources (cameras, streams) drop to the newest frame; others are lossless. */
   readonly live: boolean;
   readonly stats: SourceStats;
+  /** Webcams: how frames are read, and why not natively when the addon could not be used. */
+  readonly backend?: 'native' | 'ffmpeg';
+  readonly backendReason?: string;
+  /** Webcams on the native backend: sets camera controls live; throws ERR_CAMERA_CONTROL. */
+  setControls?(controls: Record<string, number>): void;
+  /** Current control values by key (native webcams). */
+  readControls?(): Record<string, number>;
   /** Starts capturing. Throws ERR_SOURCE_UNREADABLE when the source can never work. */
   open(): Promise<void>;
   /**

@@ -46,6 +46,11 @@ const SECTION_TABLE: ReadonlyArray<{ name: string; title: string; run: (say: Say
     title: 'outbox (durable enqueue, delivery to the emulator)',
     run: async (say, seconds) => (await import('../bench/outbox.js')).benchOutbox(say, seconds),
   },
+  {
+    name: 'capture',
+    title: 'capture (1280x720 MJPEG at 30 fps from the fake camera: native V4L2 against ffmpeg, CPU per frame)',
+    run: async (say, seconds, inputs) => (await import('../bench/capture.js')).benchCapture(say, seconds, inputs),
+  },
 ];
 const SECTIONS = SECTION_TABLE.map((x) => x.name);
 
@@ -59,6 +64,8 @@ Measures, in one run on this machine:
              signature a second, and the agent's CPU for attestation at 30 msg/s.
   outbox     durable enqueues/s (~2 KB bodies, synchronous=FULL, alone and group-committed)
              and deliveries/s to the emulator in its own process, with CPU per message.
+  capture    CPU per frame from camera to the inference hand-off, native V4L2 against
+             ffmpeg, 1280x720 MJPEG at 30 fps from the test suite's fake camera.
 Frames: the shared test photos re-encoded as JPEG plus a 1280x720 ffmpeg test stream.
   --json             end with one JSON line of all figures
   --section S        run only section S (may repeat)

@@ -38,8 +38,9 @@ async function checks(opts: { tcti?: string; stateDir: string; signer: string; k
   const ff = spawnSync('ffmpeg', ['-hide_banner', '-version'], { encoding: 'utf8' });
   out.push({ name: 'ffmpeg', ok: ff.status === 0, required: false, detail: ff.status === 0 ? ff.stdout.split('\n')[0] : 'not found', fix: 'apt-get install ffmpeg (needed for webcams, streams, video files)' });
 
-  const cams = fs.existsSync('/dev') ? fs.readdirSync('/dev').filter((n) => /^video\d+$/.test(n)).map((n) => `/dev/${n}`) : [];
-  out.push({ name: 'cameras', ok: cams.length > 0, required: false, detail: cams.length ? cams.join(', ') : 'none: the default source is the demo', fix: cams.length ? undefined : 'plug in a USB (UVC) camera, or use --source <file|folder|rtsp://...>' });
+  const { cameraCheck } = await import('../capture/cameras.js');
+  const cams = await cameraCheck();
+  out.push({ name: 'cameras', required: false, ...cams });
 
   try {
     const ort = await import('onnxruntime-node');
@@ -70,7 +71,7 @@ async function checks(opts: { tcti?: string; stateDir: string; signer: string; k
 
   const { findDemoPhotos, demoDirs } = await import('../capture/demo.js');
   const photos = findDemoPhotos();
-  out.push({ name: 'demo photos', ok: photos.length > 0, required: cams.length === 0, detail: photos.length ? `${photos.length} in ${path.dirname(photos[0])}` : `none in ${demoDirs().join(', ')}`, fix: 'run scripts/setup (installs python3-skimage)' });
+  out.push({ name: 'demo photos', ok: photos.length > 0, required: !cams.ok, detail: photos.length ? `${photos.length} in ${path.dirname(photos[0])}` : `none in ${demoDirs().join(', ')}`, fix: 'run scripts/setup (installs python3-skimage)' });
 
   const tpmDev = ['/dev/tpmrm0', '/dev/tpm0'].filter((d) => fs.existsSync(d));
   try {
@@ -139,7 +140,8 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     return 0;
   }
   // The same resolution as \`percept run\`, so doctor names the folder and key a run would use.
-  const cfg = loadConfig({ file: values.config, env: process.env, flags: { stateDir: values['state-dir'], tcti: values.tcti } });
+  const { captureNodes } = await import('../capture/cameras.js');
+  const cfg = loadConfig({ file: values.config, env: process.env, flags: { stateDir: values['state-dir'], tcti: values.tcti }, cameras: (await captureNodes()).paths });
   const keyFile = cfg.attest.keyFile ?? path.join(cfg.stateDir, 'signing-key.pem');
   const list = await checks({ tcti: cfg.attest.tcti, stateDir: cfg.stateDir, signer: cfg.attest.signer, keyFile });
   const ok = list.every((c) => c.ok || !c.required);

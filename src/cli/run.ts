@@ -3,6 +3,7 @@
 // SIGHUP into a clean stop (a second signal, a second later, exits at once).
 
 import { loadConfig, type Overrides } from '../config/load.js';
+import { captureNodes } from '../capture/cameras.js';
 import { unknownEnv } from '../config/derive.js';
 import { runHelpOptions } from '../config/reference.js';
 import { createLogger, type Logger } from '../log.js';
@@ -25,7 +26,10 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
     process.stdout.write(RUN_HELP + '\n');
     return 0;
   }
-  const base = loadConfig({ file: args.config ?? (process.env.PERCEPT_CONFIG || undefined), env: process.env, flags: { ...args.flags, ...opts.extra } });
+  const flags: Overrides = { ...args.flags, ...opts.extra };
+  // Without --source, the first camera the V4L2 addon finds is the default source.
+  const cameras = (flags.sources as string[] | undefined)?.length ? undefined : (await captureNodes()).paths;
+  const base = loadConfig({ file: args.config ?? (process.env.PERCEPT_CONFIG || undefined), env: process.env, flags, cameras });
   const log = opts.logger ?? createLogger({ level: base.logLevel });
   for (const u of unknownEnv(process.env)) {
     log.warn({ variable: u.name, closest: u.closest }, `unknown environment variable ${u.name} is ignored${u.closest ? `; did you mean ${u.closest}?` : ''}`);

@@ -92,9 +92,13 @@ export function parseSourceSpec(spec: string, index: number, extra: Partial<Sour
   return { id: sid ?? defaultId, kind, uri, loop: false, ...extra };
 }
 
-/** The default source: the first webcam when there is one, else the demo. */
-export function defaultSource(): SourceConfig {
-  if (fs.existsSync('/dev/video0')) return { id: 'cam0', kind: 'webcam', uri: '/dev/video0', loop: false };
+/**
+ * The default source: the first webcam when there is one, else the demo. `cameras` are the
+ * capture nodes the camera layer found (src/capture/cameras.ts asks the V4L2 addon, so a fake
+ * device in tests counts); configuration itself never probes devices.
+ */
+export function defaultSource(cameras: readonly string[] = []): SourceConfig {
+  if (cameras.length) return { id: 'cam0', kind: 'webcam', uri: cameras[0], loop: false };
   return { id: 'demo', kind: 'demo', uri: '', loop: false };
 }
 
@@ -208,7 +212,7 @@ function applyCustom(raw: Record<string, unknown>, o: Overrides, from: (opt: Opt
 }
 
 /** defaults < file < environment < flags, validated once. */
-export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags?: Overrides }): Config {
+export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags?: Overrides; cameras?: readonly string[] }): Config {
   const raw: Record<string, unknown> = opts.file ? readConfigFile(opts.file) : {};
   const origins: Record<string, string> = {};
   if (opts.file) {
@@ -231,7 +235,7 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags
     }
     applyCustom(raw, o, from, origins);
   }
-  if (!raw.sources) raw.sources = [defaultSource()];
+  if (!raw.sources) raw.sources = [defaultSource(opts.cameras)];
   raw.origins = origins;
   const cfg = parseConfig(raw);
   const ids = new Set<string>();

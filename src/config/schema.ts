@@ -81,6 +81,10 @@ export const sourceSchema = z.strictObject({
   height: z.number().int().min(16).max(4320).optional(),
   /** Per-source model; defaults to the top-level model. */
   model: modelRefSchema.optional(),
+  /** Webcams: read through the native V4L2 addon (the default; ffmpeg when it cannot load) or ffmpeg. */
+  backend: z.enum(['native', 'ffmpeg']).optional(),
+  /** Webcams (native backend): camera controls by key (`percept cameras` lists them), set at open and live. */
+  controls: z.record(z.string().regex(/^[a-z0-9_]{1,64}$/, "a control key such as 'brightness' ('percept cameras' lists them)"), z.number().int()).optional(),
 });
 export type SourceConfig = z.infer<typeof sourceSchema>;
 

@@ -34,8 +34,8 @@ export async function resizeToInput(data: Buffer, format: FrameFormat, width: nu
   let srcW = width;
   let srcH = height;
   try {
-    if (format === 'rgb24') {
-      img = sharp(data, { raw: { width, height, channels: 3 } });
+    if (format === 'rgb24' || format === 'yuyv' || format === 'nv12') {
+      img = sharp(format === 'rgb24' ? data : rawToRgb(data, format, width, height), { raw: { width, height, channels: 3 } });
     } else {
       img = sharp(data, { failOn: 'error', sequentialRead: true });
       // EXIF orientation is not applied (frames are used as stored), so the header's size is
@@ -126,6 +126,49 @@ export function toTensor(img: Pick<Resized, 'rgb' | 'width' | 'height' | 'left' 
     padRun(bottom * W, n);
   }
   return t;
+}
+
+/** Bytes of a packed raw frame, so a short one is refused instead of read past its end. */
+function rawBytes(format: 'yuyv' | 'nv12', width: number, height: number): number {
+  return format === 'yuyv' ? width * height * 2 : width * height + Math.ceil(height / 2) * (width + (width & 1));
+}
+
+/**
+ * A camera's YUYV or NV12 frame to packed RGB, once, before sharp resizes it (BT.601 at full
+ * range, as UVC cameras and JPEG's own YCbCr use, so a raw frame and the camera's JPEG of the
+ * same scene give the model the same pixels). Fixed-point: this runs per pixel in a worker.
+ */
+export function rawToRgb(src: Buffer, format: 'yuyv' | 'nv12', width: number, height: number): Buffer {
+  if (!width || !height || src.length < rawBytes(format, width, height)) {
+    throw new Error(`a ${width}x${height} ${format} frame needs ${rawBytes(format, width, height)} bytes, got ${src.length}`);
+  }
+  const out = Buffer.allocUnsafe(width * height * 3);
+  const uvRow = width + (width & 1);
+  for (let y = 0, o = 0; y < height; y++) {
+    for (let x = 0; x < width; x++, o += 3) {
+      let Y: number, U: number, V: number;
+      if (format === 'yuyv') {
+        const p = (y * width + x) * 2;
+        const pair = p & ~3;
+        Y = src[p];
+        U = src[pair + 1] - 128;
+        V = src[pair + 3] - 128;
+      } else {
+        Y = src[y * width + x];
+        const c = width * height + (y >> 1) * uvRow + (x & ~1);
+        U = src[c] - 128;
+        V = src[c + 1] - 128;
+      }
+      // 1.402, 0.344136, 0.714136, 1.772 in 16.16 fixed point.
+      const r = Y + ((91881 * V + 32768) >> 16);
+      const g = Y - ((22554 * U + 46802 * V - 32768) >> 16);
+      const b = Y + ((116130 * U + 32768) >> 16);
+      out[o] = r < 0 ? 0 : r > 255 ? 255 : r;
+      out[o + 1] = g < 0 ? 0 : g > 255 ? 255 : g;
+      out[o + 2] = b < 0 ? 0 : b > 255 ? 255 : b;
+    }
+  }
+  return out;
 }
 
 /** `out`, when given, is reused for the tensor (a worker runs one job at a time). */

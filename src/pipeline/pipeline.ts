@@ -18,7 +18,7 @@ import { pipelineMetrics, type PipelineMetrics, type SourceFollowers } from './m
 /** This pipeline's own figures (a rebuilt one starts from 0); the registry's series run across pipelines. */
 export interface PipelineStatus {
   running: boolean;
-  sources: Array<{ id: string; kind: string; live: boolean; open: boolean; captured: number; dropped: number; corrupt: number; restarts: number; inferred: number; failed: number }>;
+  sources: Array<{ id: string; kind: string; live: boolean; open: boolean; captured: number; dropped: number; corrupt: number; restarts: number; inferred: number; failed: number; backend?: 'native' | 'ffmpeg'; backendReason?: string }>;
   models: Array<{ name: string; version: string; sha256: string; provider: string | null; fallbacks: string[]; workers: number; restarts: number }>;
   frames: { inferred: number; failed: number; corrupt: number };
   fps: number;
@@ -113,6 +113,24 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     return this.#abort.signal;
   }
 
+  /**
+   * Sets a camera source's controls live (no reopen). Throws ERR_CAMERA_CONTROL when the source
+   * cannot take them (unknown key, value out of range, or a source without native controls).
+   */
+  setControls(sourceId: string, controls: Record<string, number>): void {
+    const run = this.#runs.find((r) => r.cfg.id === sourceId);
+    if (!run) return;
+    if (!run.source.setControls) {
+      throw new PerceptError('ERR_CAMERA_CONTROL', `source '${sourceId}': controls are set only on webcams read by the native backend (this one is ${run.source.backend ? `read through ${run.source.backend}` : `a ${run.cfg.kind} source`})`);
+    }
+    run.source.setControls(controls);
+  }
+
+  /** A camera source's current control values by key, or null for a source without controls. */
+  readControls(sourceId: string): Record<string, number> | null {
+    return this.#runs.find((r) => r.cfg.id === sourceId)?.source.readControls?.() ?? null;
+  }
+
   /** Loads models and starts workers, then opens sources. Throws when nothing can run. */
   async start(): Promise<void> {
     // One pool per model file: thresholds are the sources' own and travel with each frame.
@@ -151,7 +169,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       try {
         await source.open();
         run.open = true;
-        this.#log.info({ source: cfg.id, kind: cfg.kind, uri: cfg.uri || undefined, live: source.live }, 'source open');
+        this.#log.info({ source: cfg.id, kind: cfg.kind, uri: cfg.uri || undefined, live: source.live, backend: source.backend, backendReason: source.backendReason }, 'source open');
       } catch (e) {
         failures.push({ id: cfg.id, error: e });
         continue;
@@ -265,7 +283,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const corrupt = this.#runs.reduce((a, r) => a + r.corrupt, 0);
     return {
       running: this.#running,
-      sources: this.#runs.map((r) => ({ id: r.cfg.id, kind: r.cfg.kind, live: r.source.live, open: r.open, ...r.source.stats, inferred: r.inferred, failed: r.failed, corrupt: r.source.stats.corrupt + r.corrupt })),
+      sources: this.#runs.map((r) => ({ id: r.cfg.id, kind: r.cfg.kind, live: r.source.live, open: r.open, ...r.source.stats, inferred: r.inferred, failed: r.failed, corrupt: r.source.stats.corrupt + r.corrupt, backend: r.source.backend, backendReason: r.source.backendReason })),
       models: [...this.#pools.values()].map(({ pool, model }) => {
         const s = pool.stats();
         return { name: model.manifest.name, version: model.manifest.version, sha256: model.sha256, provider: s.provider, fallbacks: s.fallbacks, workers: s.workers, restarts: s.restarts };

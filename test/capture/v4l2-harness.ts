@@ -40,6 +40,12 @@ export function runFake<T = StreamResult>(scenario: string, options: unknown, en
   return runChild<T>(scenario, options, { ...process.env, LD_PRELOAD: FAKE_LIB, ...env }, timeoutMs);
 }
 
+/** The same with another test program (a built script under dist/test) as the child. */
+export function runFakeScript<T>(script: string, scenario: string, options: unknown, env: Record<string, string> = {}, timeoutMs = 30_000): Promise<T> {
+  if (!fs.existsSync(FAKE_LIB)) return Promise.reject(new Error(`${FAKE_LIB} is missing: build it with npm run build`));
+  return runChild<T>(scenario, options, { ...process.env, LD_PRELOAD: FAKE_LIB, ...env }, timeoutMs, script);
+}
+
 /** The same against the machine's real devices (a camera, vivid, v4l2loopback): nothing preloaded. */
 export function runReal<T = StreamResult>(scenario: string, options: unknown, timeoutMs = 30_000): Promise<T> {
   const env = { ...process.env };
@@ -47,9 +53,9 @@ export function runReal<T = StreamResult>(scenario: string, options: unknown, ti
   return runChild<T>(scenario, options, env, timeoutMs);
 }
 
-function runChild<T>(scenario: string, options: unknown, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<T> {
+function runChild<T>(scenario: string, options: unknown, env: NodeJS.ProcessEnv, timeoutMs: number, script = CHILD): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CHILD, scenario, JSON.stringify(options)], {
+    const child = spawn(process.execPath, [script, scenario, JSON.stringify(options)], {
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
       env,

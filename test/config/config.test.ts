@@ -46,7 +46,9 @@ test('defaults: the demo when there is no camera, blazeface-back, one worker per
   assert.equal(c.threads, 1);
   assert.deepEqual(c.providers, ['cpu']);
   assert.equal(c.sources.length, 1);
-  assert.equal(c.sources[0].kind, fs.existsSync('/dev/video0') ? 'webcam' : 'demo');
+  assert.equal(c.sources[0].kind, 'demo');
+  // The cameras the capture layer found (through the V4L2 addon): the first is the default.
+  assert.deepEqual(loadConfig({ env: {}, cameras: ['/dev/video2', '/dev/video4'] }).sources, [{ id: 'cam0', kind: 'webcam', uri: '/dev/video2', loop: false }]);
 });
 
 test('invalid values are ERR_CONFIG naming the field', () => {

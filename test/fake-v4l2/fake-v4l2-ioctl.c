@@ -230,7 +230,9 @@ int fake_ioctl(ffd_t *f, unsigned long req, void *arg) {
     if (*(int *)arg != V4L2_BUF_TYPE_VIDEO_CAPTURE) return EINVAL;
     if (req == VIDIOC_STREAMON) {
       if (!f->nbufs) return EINVAL;
-      if (!f->streaming) arm(f, (long)(1e9 * f->tpf_num / f->tpf_den), 1);
+      /* FAKE_V4L2_STALL_AFTER=0: a camera that streams but never delivers a frame. */
+      int stalled = cfg.stall_after >= 0 && (long)f->served >= cfg.stall_after;
+      if (!f->streaming && !stalled) arm(f, (long)(1e9 * f->tpf_num / f->tpf_den), 1);
       f->streaming = 1;
     } else {
       arm(f, -1, 0);
@@ -282,6 +284,20 @@ int fake_ioctl(ffd_t *f, unsigned long req, void *arg) {
     if (c->value < def->min || c->value > def->max) return ERANGE;
     if (def->type == V4L2_CTRL_TYPE_MENU && !menu_name(c->id, (uint32_t)c->value)) return EINVAL;
     *v = c->value;
+    return 0;
+  }
+  /* One camera input, as UVC drivers have: ffmpeg's v4l2 demuxer asks for it before S_FMT. */
+  case VIDIOC_G_INPUT:
+    *(int *)arg = 0;
+    return 0;
+  case VIDIOC_S_INPUT:
+    return *(int *)arg == 0 ? 0 : EINVAL;
+  case VIDIOC_ENUMINPUT: {
+    struct v4l2_input *in = arg;
+    if (in->index != 0) return EINVAL;
+    memset(in, 0, sizeof *in);
+    snprintf((char *)in->name, sizeof in->name, "Camera 1");
+    in->type = V4L2_INPUT_TYPE_CAMERA;
     return 0;
   }
   default:

@@ -11,7 +11,7 @@
 //                               other ioctl fail with ENODEV, poll() reports POLLERR|POLLHUP
 //   FAKE_V4L2_GONE_MS=ms        after an unplug, open/access fail with ENOENT for ms (default 0)
 //   FAKE_V4L2_EIO_AFTER=n       after n frames DQBUF fails with EIO
-//   FAKE_V4L2_STALL_AFTER=n     after n frames no frame is ever due again
+//   FAKE_V4L2_STALL_AFTER=n     after n frames no frame is ever due again (0: none ever)
 //   FAKE_V4L2_STRIP_DHT=1       MJPEG frames lose their DHT segments (as many UVC cameras send)
 //   FAKE_V4L2_ODD=1             raw formats are offered at 322x242 with rows padded to 128 bytes
 #include "fake-v4l2.h"
