@@ -12,7 +12,7 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 
 /** The groups of `percept run --help`, in order, with their headings. */
 export const GROUPS = {
-  sources: 'Sources (repeat --source for several cameras; default /dev/video0 if present, else the demo)',
+  sources: 'Sources (repeat --source for several cameras; default the first camera found, else the demo)',
   model: 'Model',
   inference: 'Inference',
   hub: 'IoT Hub (telemetry, module twin, direct methods)',
@@ -68,7 +68,7 @@ const DAY = 86_400;
 /** Rows are named as their value is in a flags object (`loadConfig({ flags: { workers: 2 } })`). */
 export const OPTIONS = {
   // Sources: a list of objects in the file (schema.ts); these flags build or adjust it.
-  sources: { key: 'sources', flag: '--source', env: 'PERCEPT_SOURCE', arg: '[id=]<spec>', type: listOf(text(), 1, 16), repeat: true, custom: true, twinNote: '`sources` (live kinds only)', group: 'sources', defaultText: '/dev/video0 if present, else demo', help: "a folder or image file, a video file, /dev/videoN, rtsp://...,\n'demo' (sample photos, panned and zoomed) or 'synthetic' (test pattern); PERCEPT_SOURCE takes a,b" },
+  sources: { key: 'sources', flag: '--source', env: 'PERCEPT_SOURCE', arg: '[id=]<spec>', type: listOf(text(), 1, 16), repeat: true, custom: true, twinNote: '`sources` (live kinds only)', group: 'sources', defaultText: 'the first camera found (percept cameras), else demo', help: "a folder or image file, a video file, /dev/videoN, rtsp://...,\n'demo' (sample photos, panned and zoomed) or 'synthetic' (test pattern); PERCEPT_SOURCE takes a,b" },
   fps: { key: 'sources[].fps', flag: '--fps', env: 'PERCEPT_FPS', arg: 'N', type: num(0, 240, { above: true }), custom: true, group: 'sources', defaultText: 'unpaced', help: 'pace the sources at N frames/s (files are paced by the pool otherwise)' },
   loop: { key: 'sources[].loop', flag: '--loop', env: 'PERCEPT_LOOP', type: bool(), default: false, custom: true, group: 'sources', help: 'start folders and files again at their end' },
 
