@@ -2,19 +2,16 @@
 // emulator as a child process, registers a device, runs the agent against it on the default
 // source and model, and prints each message the emulator receives under the live summary.
 
-import { spawn, type ChildProcess } from 'node:child_process';
-import fs from 'node:fs';
-import net from 'node:net';
+import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runCommand } from './run.js';
 import { PerceptError } from '../errors.js';
+import { statusLine } from '../log.js';
 import { DEFAULT_DEVICE_ID, DEFAULT_HUB_STATE_DIR, DEFAULT_STATE_DIR } from '../state/defaults.js';
-
-const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli.js');
+import { request, startHub } from '../emulator/local.js';
 
 export const START_HELP = `Usage: percept start [--state <dir>] [--device <id>] [run options]
 
@@ -24,54 +21,6 @@ default ${DEFAULT_HUB_STATE_DIR} as for 'percept hub'; MQTT on 127.0.0.1:8883 an
 and runs the agent against it on the defaults (the first webcam, else the demo;
 blazeface-back; its own state in --state-dir, default ${DEFAULT_STATE_DIR}). Every message
 the emulator receives is printed as it arrives. Other options are those of 'percept run'.`;
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.createServer();
-    s.once('error', () => resolve(false));
-    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
-  });
-}
-
-async function startHub(stateDir: string, onChild: (c: ChildProcess) => void): Promise<{ child: ChildProcess; api: number; mqtt: number }> {
-  const ports = path.join(stateDir, 'ports.json');
-  fs.rmSync(ports, { force: true });
-  const mqtt = (await portFree(8883)) ? 8883 : 0;
-  const api = (await portFree(8884)) ? 8884 : 0;
-  const child = spawn(process.execPath, [CLI, 'hub', '--state', stateDir, '--mqtt-port', String(mqtt), '--api-port', String(api), '--ws-port', 'off', '--log-level', 'warn'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    // Its own process group: Ctrl-C stops the agent, which drains to the hub before the hub stops.
-    detached: true,
-  });
-  onChild(child);
-  let stderr = '';
-  child.stderr!.on('data', (c) => (stderr = (stderr + c).slice(-4000)));
-  const deadline = Date.now() + 20_000;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new PerceptError('ERR_EMULATOR', `the IoT Hub emulator exited: ${stderr.trim()}`);
-    try {
-      const p = JSON.parse(fs.readFileSync(ports, 'utf8')) as { mqtt: number; api: number };
-      return { child, api: p.api, mqtt: p.mqtt };
-    } catch {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  child.kill();
-  throw new PerceptError('ERR_EMULATOR', 'the IoT Hub emulator did not start within 20 s');
-}
-
-function request(port: number, method: string, urlPath: string, body?: unknown): Promise<{ status: number; json: unknown }> {
-  return new Promise((resolve, reject) => {
-    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {} }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null }));
-    });
-    req.on('error', reject);
-    req.end(data);
-  });
-}
 
 /** Prints one line per message the emulator receives from the device. */
 function followMessages(api: number, deviceId: string): http.ClientRequest {
@@ -89,7 +38,7 @@ function followMessages(api: number, deviceId: string): http.ClientRequest {
         const bytes = m.bodyBase64 ? Math.round((m.bodyBase64.length * 3) / 4) : 0;
         const at = m.enqueuedTime.slice(11, 19);
         const text = `hub <- ${at} ${m.messageId ?? ''} ${m.body?.source?.id ?? m.properties?.source ?? ''}: ${m.body?.window?.frames ?? '?'} frames, ${counts} (${bytes} B)`;
-        process.stdout.write(process.stdout.isTTY ? `\r\x1b[2K${text}\n` : `${text}\n`);
+        statusLine.around(() => process.stdout.write(`${text}\n`));
       }
     });
   });

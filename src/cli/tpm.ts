@@ -3,7 +3,7 @@
 // the IoT Hub SAS key into the TPM and prints the connection string without it.
 import { parseArgs } from 'node:util';
 import { PerceptError } from '../errors.js';
-import { HANDLES } from '../attest/handles.js';
+import { importSasKey } from '../hub/sas-import.js';
 import { enrollNonce, enrollmentEntry } from '../attest/evidence.js';
 import { identityOf } from '../hub/link.js';
 import { KEY_IN_TPM } from '../hub/tpm-auth.js';
@@ -84,27 +84,8 @@ async function importKey(argv: string[]): Promise<number> {
   }
   const cs = (v['connection-string'] as string | undefined) ?? process.env.PERCEPT_CONNECTION_STRING;
   if (!cs) throw new PerceptError('ERR_USAGE', 'pass --connection-string "HostName=...;DeviceId=...;SharedAccessKey=..." (or set PERCEPT_CONNECTION_STRING)');
-  identityOf(cs);
-  const parts = cs.split(';').filter((p) => p.trim() !== '');
-  const keyPart = parts.find((p) => p.trim().startsWith('SharedAccessKey='));
-  const keyText = keyPart?.slice(keyPart.indexOf('=') + 1).trim() ?? '';
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(keyText)) throw new PerceptError('ERR_USAGE', 'the connection string holds no base64 SharedAccessKey to import');
-  const key = Buffer.from(keyText, 'base64');
-  const { Tpm } = await import('../attest/tpm.js');
-  const { createHmac } = await import('node:crypto');
-  const tpm = await Tpm.open((v.tcti as string | undefined) ?? process.env.PERCEPT_TCTI ?? DEFAULT_TCTI);
-  try {
-    await tpm.importHmacKey(key, HANDLES.hmac);
-    // Prove the TPM now signs as the key does before the caller throws the key away.
-    const probe = Buffer.from('percept import-key check');
-    if (!(await tpm.hmac(HANDLES.hmac, probe)).equals(createHmac('sha256', key).update(probe).digest())) {
-      throw new PerceptError('ERR_TPM', 'the TPM holds the key but its HMAC differs from the key\'s; do not discard the connection string');
-    }
-  } finally {
-    await tpm.close();
-  }
-  const rest = parts.filter((p) => p !== keyPart && !p.trim().startsWith(`${KEY_IN_TPM.split('=')[0]}=`));
-  process.stdout.write([...rest, KEY_IN_TPM].join(';') + '\n');
+  const withoutKey = await importSasKey(cs, (v.tcti as string | undefined) ?? process.env.PERCEPT_TCTI ?? DEFAULT_TCTI);
+  process.stdout.write(withoutKey + '\n');
   process.stderr.write('percept tpm: the SharedAccessKey is in the TPM (handle 0x81000a03); run `percept run` with the connection string above and the same --tcti\n');
   return 0;
 }

@@ -1,0 +1,61 @@
+// The emulator as a local child process, for `percept start`: starts `percept hub` in its own
+// process group on the usual ports (or free ones when those are busy), waits for its ports.json,
+// and calls its service API on loopback with JSON, as the API requires.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { PerceptError } from '../errors.js';
+
+const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'cli.js');
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.once('error', () => resolve(false));
+    s.listen(port, '127.0.0.1', () => s.close(() => resolve(true)));
+  });
+}
+
+export async function startHub(stateDir: string, onChild: (c: ChildProcess) => void): Promise<{ child: ChildProcess; api: number; mqtt: number }> {
+  const ports = path.join(stateDir, 'ports.json');
+  fs.rmSync(ports, { force: true });
+  const mqtt = (await portFree(8883)) ? 8883 : 0;
+  const api = (await portFree(8884)) ? 8884 : 0;
+  const child = spawn(process.execPath, [CLI, 'hub', '--state', stateDir, '--mqtt-port', String(mqtt), '--api-port', String(api), '--ws-port', 'off', '--log-level', 'warn'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    // Its own process group: Ctrl-C stops the agent, which drains to the hub before the hub stops.
+    detached: true,
+  });
+  onChild(child);
+  let stderr = '';
+  child.stderr!.on('data', (c) => (stderr = (stderr + c).slice(-4000)));
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new PerceptError('ERR_EMULATOR', `the IoT Hub emulator exited: ${stderr.trim()}`);
+    try {
+      const p = JSON.parse(fs.readFileSync(ports, 'utf8')) as { mqtt: number; api: number };
+      return { child, api: p.api, mqtt: p.mqtt };
+    } catch {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  child.kill();
+  throw new PerceptError('ERR_EMULATOR', 'the IoT Hub emulator did not start within 20 s');
+}
+
+export function request(port: number, method: string, urlPath: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  return new Promise((resolve, reject) => {
+    const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {} }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null }));
+    });
+    req.on('error', reject);
+    req.end(data);
+  });
+}
