@@ -8,11 +8,11 @@ import { loadManifest } from '../../src/models/index.js';
 import { PerceptError } from '../../src/errors.js';
 import { tempDir } from '../helpers/paths.js';
 
-test('a manifest nested 200,000 levels deep fails with ERR_MANIFEST_INVALID', () => {
+test('a manifest nested 200,000 levels deep fails with ERR_MANIFEST_INVALID', async () => {
   const n = 200_000;
   const file = path.join(tempDir(), 'deep.json');
   fs.writeFileSync(file, `{"name":"m","input":${'['.repeat(n)}${']'.repeat(n)}}`);
-  assert.throws(() => loadManifest(file), (e: unknown) => {
+  await assert.rejects(loadManifest(file), (e: unknown) => {
     assert.ok(PerceptError.is(e, 'ERR_MANIFEST_INVALID'), `got ${String(e)}`);
     assert.match((e as Error).message, /nested too deeply/);
     return true;
