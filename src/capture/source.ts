@@ -96,19 +96,27 @@ export class FrameSlot {
     }
     if (this.#ended) return Promise.resolve(null);
     this.onDrain?.();
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const onAbort = () => {
-        this.#waiter = null;
-        reject(signal?.reason);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiter = (fr) => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(fr);
-      };
-    });
+    return waitForFrame(signal, (w) => (this.#waiter = w));
   }
+}
+
+/**
+ * The one pending `next()` of a source: `park` stores the resolver the source calls with the
+ * next frame (or null at its end), and clears it (null) when `signal` aborts the wait.
+ */
+export function waitForFrame(signal: AbortSignal | undefined, park: (waiter: ((f: Frame | null) => void) | null) => void): Promise<Frame | null> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const onAbort = () => {
+      park(null);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    park((f) => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve(f);
+    });
+  });
 }
 
 /** Sleeps, waking early (and rejecting) when the signal aborts. */

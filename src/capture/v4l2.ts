@@ -8,7 +8,7 @@ import type { Frame } from '../types.js';
 import type { SourceConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import { PerceptError } from '../errors.js';
-import type { FrameSource, SourceStats } from './source.js';
+import { waitForFrame, type FrameSource, type SourceStats } from './source.js';
 import type { NativeCamera, NativeCameraError, NativeControlInfo, NativeFrame, NativeStreamInfo, NativeV4l2Binding } from './v4l2-binding.js';
 import { chooseMode, offeredFormats, type CaptureMode } from './cameras.js';
 
@@ -202,18 +202,7 @@ export class V4l2Source implements FrameSource {
       return Promise.resolve(f);
     }
     if (this.#closed) return Promise.resolve(null);
-    return new Promise((resolve, reject) => {
-      if (signal?.aborted) return reject(signal.reason);
-      const onAbort = () => {
-        this.#waiter = null;
-        reject(signal?.reason);
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.#waiter = (f) => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(f);
-      };
-    });
+    return waitForFrame(signal, (w) => (this.#waiter = w));
   }
 
   /**
