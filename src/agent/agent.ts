@@ -222,6 +222,8 @@ export class Agent {
     // Camera controls are set on the open cameras; they never rebuild the pipeline.
     const pipelineKey = (c: Config) => ({ s: c.sources.map((x) => ({ ...x, controls: undefined })), m: { ...c.model, scoreThreshold: undefined, iou: undefined }, w: c.workers, t: c.threads, p: c.providers });
     const rebuild = !same(pipelineKey(next), pipelineKey(prev));
+    // Only the default model changed: it is swapped in under running capture, not rebuilt.
+    const swap = rebuild && this.#pipeline !== null && same({ ...pipelineKey(next), m: null }, { ...pipelineKey(prev), m: null });
     if (!rebuild && this.#pipeline) {
       for (const s of next.sources) {
         const before = prev.sources.find((x) => x.id === s.id)?.controls;
@@ -232,7 +234,16 @@ export class Agent {
     this.#cfg = next;
     if (next.logLevel !== prev.logLevel) this.#log.level = next.logLevel;
     this.#telemetry?.configure(next.telemetry);
-    if (rebuild) {
+    if (swap && this.#pipeline) {
+      try {
+        await this.#pipeline.swapModel(next.model);
+      } catch (e) {
+        // The old model keeps running; the caller reports the error.
+        this.#cfg = prev;
+        this.#telemetry?.configure(prev.telemetry);
+        throw e;
+      }
+    } else if (rebuild) {
       this.#log.info('configuration changed: rebuilding the pipeline');
       const old = this.#pipeline;
       this.#pipeline = null;

@@ -265,6 +265,8 @@ export class ModelUpdater {
       s.trial = { sha256: sha, since: Date.now() };
       s.failed = null;
       this.#save();
+      // A model still in its trial is replaced: its watch ends, or it would judge the new model's frames.
+      this.#trialOff?.();
       try {
         await this.#host.reapply();
       } catch (e) {

@@ -337,6 +337,13 @@ export class InferencePool extends EventEmitter<PoolEvents> {
     while (this.#spaceWaiters.length) this.#spaceWaiters.shift()!.wake();
   }
 
+  /** Waits until every frame given to the pool has finished (up to `graceMs`); the pool stays open. */
+  async drain(graceMs = 30_000): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.whenAvailable(undefined, 1), new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+  }
+
   /** Waits for running jobs (up to `graceMs`), then stops every worker. */
   async close(graceMs = 5000): Promise<void> {
     if (this.#closed) return;

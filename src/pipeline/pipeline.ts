@@ -15,6 +15,9 @@ import { LatencyWindow, RateMeter } from './stats.js';
 import { Metrics } from '../metrics.js';
 import { pipelineMetrics, type PipelineMetrics, type SourceFollowers } from './metrics.js';
 
+/** Sources with the same model file share one pool. */
+const keyOf = (m: ModelRef) => `${m.name}|${m.path ?? ''}`;
+
 /** This pipeline's own figures (a rebuilt one starts from 0); the registry's series run across pipelines. */
 export interface PipelineStatus {
   running: boolean;
@@ -36,8 +39,8 @@ interface SourceRun {
   inferred: number;
   failed: number;
   corrupt: number;
-  /** Results waiting for an earlier frame of the same source. */
-  pending: Map<number, InferenceResult | null>;
+  /** Results waiting for an earlier frame of the same source, with the model that made them. */
+  pending: Map<number, { result: InferenceResult; model: LoadedModel } | null>;
   /** Sequence numbers of frames now in the pool. */
   inflight: Set<number>;
   done: Promise<void>;
@@ -62,7 +65,7 @@ export interface PipelineEvents {
 }
 
 export class Pipeline extends EventEmitter<PipelineEvents> {
-  readonly #cfg: Config;
+  #cfg: Config;
   readonly #log: Logger;
   readonly #pools = new Map<string, { pool: InferencePool; model: LoadedModel }>();
   readonly #runs: SourceRun[] = [];
@@ -131,32 +134,77 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     return this.#runs.find((r) => r.cfg.id === sourceId)?.source.readControls?.() ?? null;
   }
 
+  /** Loads a model and starts its workers; a worker that dies for good stops the pipeline. */
+  async #openPool(ref: ModelRef): Promise<{ pool: InferencePool; model: LoadedModel }> {
+    const model = await loadModel(ref, this.#cfg);
+    const pool = await InferencePool.start({
+      manifest: model.manifest,
+      modelPath: model.path,
+      workers: this.#cfg.workers,
+      threads: this.#cfg.threads,
+      providers: this.#cfg.providers,
+      logger: this.#log,
+      faultInjection: this.#faultInjection,
+      metrics: this.#metrics,
+    });
+    pool.on('fatal', (e: PerceptError) => {
+      // A pool already swapped out has no say over the pipeline.
+      if (![...this.#pools.values()].some((p) => p.pool === pool)) return;
+      this.#log.error({ code: e.code }, e.message);
+      void this.stop();
+    });
+    this.#log.info({ model: model.manifest.name, version: model.manifest.version, sha256: model.sha256.slice(0, 12), workers: this.#cfg.workers, threads: this.#cfg.threads }, 'model loaded');
+    return { pool, model };
+  }
+
+  /**
+   * Replaces the default model (the one of every source without a model of its own) without
+   * stopping capture: the new model loads in a pool of its own and must run a frame; only then
+   * do new frames go to it, while frames already in the old pool finish there before it closes.
+   * Throws (and the old model keeps running) when the new one cannot load or run.
+   */
+  async swapModel(ref: ModelRef): Promise<void> {
+    if (!this.#running) throw new PerceptError('ERR_POOL_CLOSED', 'the pipeline is not running');
+    const oldKey = keyOf(this.#cfg.model);
+    const next = await this.#openPool(ref);
+    try {
+      const w = Math.max(64, next.model.manifest.input.width);
+      const h = Math.max(64, next.model.manifest.input.height);
+      await next.pool.run({ source: 'model-swap', seq: 1, capturedAt: Date.now(), width: w, height: h, format: 'rgb24', data: Buffer.alloc(w * h * 3, 114) }, {});
+    } catch (e) {
+      await next.pool.close();
+      throw e;
+    }
+    if (!this.#running) {
+      await next.pool.close();
+      throw new PerceptError('ERR_POOL_CLOSED', 'the pipeline stopped during the model swap');
+    }
+    const old = this.#pools.get(oldKey);
+    const newKey = keyOf(ref);
+    // A source whose own model is the new one already has a pool: the default's sources join it.
+    const target = newKey !== oldKey ? (this.#pools.get(newKey) ?? next) : next;
+    if (target !== next) await next.pool.close();
+    this.#pools.set(newKey, target);
+    this.#cfg = { ...this.#cfg, model: ref };
+    // The new default model's thresholds are its reference's (or its manifest's).
+    this.#thresholds = undefined;
+    for (const r of this.#runs) if (!r.cfg.model) Object.assign(r, target);
+    if (old && old.pool !== target.pool && !this.#runs.some((r) => r.pool === old.pool)) {
+      if (this.#pools.get(oldKey) === old) this.#pools.delete(oldKey);
+      // Frames already given to the old model finish there (and are emitted in order) first.
+      await old.pool.drain();
+      await old.pool.close();
+    }
+    this.#log.info({ model: ref.name, from: old?.model.manifest.name }, 'model swapped');
+  }
+
   /** Loads models and starts workers, then opens sources. Throws when nothing can run. */
   async start(): Promise<void> {
     // One pool per model file: thresholds are the sources' own and travel with each frame.
     const refs = new Map<string, ModelRef>();
-    const keyOf = (m: ModelRef) => `${m.name}|${m.path ?? ''}`;
     for (const s of this.#cfg.sources) refs.set(keyOf(s.model ?? this.#cfg.model), s.model ?? this.#cfg.model);
     try {
-      for (const [key, ref] of refs) {
-        const model = await loadModel(ref, this.#cfg);
-        const pool = await InferencePool.start({
-          manifest: model.manifest,
-          modelPath: model.path,
-          workers: this.#cfg.workers,
-          threads: this.#cfg.threads,
-          providers: this.#cfg.providers,
-          logger: this.#log,
-          faultInjection: this.#faultInjection,
-          metrics: this.#metrics,
-        });
-        pool.on('fatal', (e: PerceptError) => {
-          this.#log.error({ code: e.code }, e.message);
-          void this.stop();
-        });
-        this.#pools.set(key, { pool, model });
-        this.#log.info({ model: model.manifest.name, version: model.manifest.version, sha256: model.sha256.slice(0, 12), workers: this.#cfg.workers, threads: this.#cfg.threads }, 'model loaded');
-      }
+      for (const [key, ref] of refs) this.#pools.set(key, await this.#openPool(ref));
     } catch (e) {
       await this.#closePools();
       throw e;
@@ -203,6 +251,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         const frame = await run.source.next(signal);
         if (!frame) break;
         const { seq, origin } = frame;
+        // A model swap moves the run to a new pool between frames; this frame stays with the one it went to.
+        const model = run.model;
         run.inflight.add(seq);
         // The frame's buffer moves to a worker; keep a copy only when a tap wants it.
         const kept = this.listenerCount('frame') > 0 ? { data: Buffer.from(frame.data), format: frame.format } : null;
@@ -210,8 +260,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
           .run(frame, { thresholds: this.#thresholdsOf(run.cfg) })
           .then(
             (r) => {
-              if (kept) this.emit('frame', { ...kept, result: r, model: run.model });
-              this.#deliver(run, seq, r);
+              if (kept) this.emit('frame', { ...kept, result: r, model });
+              this.#deliver(run, seq, r, model);
             },
             (err: unknown) => {
               const e = PerceptError.is(err) ? err : new PerceptError('ERR_WORKER_CRASHED', String((err as Error)?.message ?? err));
@@ -227,7 +277,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
                 this.#log.warn({ source: run.cfg.id, seq, origin, code: e.code }, `source '${run.cfg.id}' frame ${seq}${origin ? ` (${origin})` : ''}: ${e.message}`);
                 this.emit('frameError', e, { source: run.cfg.id, seq });
               }
-              this.#deliver(run, seq, null);
+              this.#deliver(run, seq, null, model);
             },
           )
           .finally(() => inflight.delete(p));
@@ -243,20 +293,20 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
    * Emits results of one source in capture order: a result waits only while an earlier frame
    * of the same source is still in a worker. Failed and dropped frames leave gaps, skipped.
    */
-  #deliver(run: SourceRun, seq: number, r: InferenceResult | null): void {
+  #deliver(run: SourceRun, seq: number, r: InferenceResult | null, model: LoadedModel): void {
     run.inflight.delete(seq);
-    run.pending.set(seq, r);
+    run.pending.set(seq, r ? { result: r, model } : null);
     while (run.pending.size) {
       let lowest = Infinity;
       for (const k of run.pending.keys()) if (k < lowest) lowest = k;
       for (const k of run.inflight) if (k < lowest) return;
       const res = run.pending.get(lowest);
       run.pending.delete(lowest);
-      if (res) this.#emitResult(run, res);
+      if (res) this.#emitResult(run, res.result, res.model);
     }
   }
 
-  #emitResult(run: SourceRun, r: InferenceResult): void {
+  #emitResult(run: SourceRun, r: InferenceResult, model: LoadedModel): void {
     if (this.#cfg.frames !== undefined && this.#emitted >= this.#cfg.frames) return;
     run.inferred++;
     this.#m.inferred.inc();
@@ -268,7 +318,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     this.#stages.preprocess.add(r.timings.preprocessMs);
     this.#stages.inference.add(r.timings.inferenceMs);
     this.#stages.decode.add(r.timings.decodeMs);
-    this.emit('result', r, run.model);
+    this.emit('result', r, model);
     if (this.#cfg.frames !== undefined && this.#emitted >= this.#cfg.frames) void this.stop().then(() => this.emit('end'));
   }
 
