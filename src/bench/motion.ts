@@ -14,6 +14,8 @@ import { PerceptError } from '../errors.js';
 export interface MotionBench {
   motion_static_inference_ratio: number;
   motion_static_cpu_ratio: number;
+  /** The same per captured frame, for runs whose sources delivered different counts. */
+  motion_static_cpu_per_frame_ratio: number;
   motion_static_inferred_off: number;
   motion_static_inferred_on: number;
   motion_static_skipped_on: number;
@@ -84,6 +86,7 @@ export async function benchMotion(say: Say, seconds: number, inputs: { modelPath
     const figures: MotionBench = {
       motion_static_inference_ratio: round(on.inferred / Math.max(1, off.inferred)),
       motion_static_cpu_ratio: round(on.cpuS / Math.max(1e-6, off.cpuS)),
+      motion_static_cpu_per_frame_ratio: round(on.cpuS / Math.max(1, on.captured) / (off.cpuS / Math.max(1, off.captured))),
       motion_static_inferred_off: off.inferred,
       motion_static_inferred_on: on.inferred,
       motion_static_skipped_on: on.skipped,

@@ -79,6 +79,7 @@ export const polygonSchema = z.array(normPoint).min(3, 'a polygon needs at least
 export const sourceMotionSchema = z.strictObject({
   enabled: OPTIONS.motion.type.zod.optional(),
   keyframeSeconds: OPTIONS.motionKeyframeSeconds.type.zod.optional(),
+  idleFps: OPTIONS.motionIdleFps.type.zod.optional(),
   threshold: OPTIONS.motionThreshold.type.zod.optional(),
   minArea: OPTIONS.motionMinArea.type.zod.optional(),
   frameHeight: OPTIONS.motionFrameHeight.type.zod.optional(),

@@ -13,6 +13,8 @@ export const GATED_KINDS: readonly SourceKind[] = ['webcam', 'rtsp', 'demo', 'sy
 export interface GateOptions {
   enabled: boolean;
   keyframeMs: number;
+  /** While nothing moves and no track lives, frames judged at least this far apart (0: every frame). */
+  idleIntervalMs: number;
   frameHeight: number;
   settings: MotionSettings;
   masks: Polygon[];
@@ -25,6 +27,7 @@ export function gateOptions(cfg: Pick<Config, 'motion'>, source: Pick<SourceConf
   return {
     enabled,
     keyframeMs: m.keyframeSeconds * 1000,
+    idleIntervalMs: m.idleFps > 0 ? 1000 / m.idleFps : 0,
     frameHeight: m.frameHeight,
     settings: { threshold: m.threshold, minArea: m.minArea, backgroundWeight: m.backgroundWeight, recalibrateFraction: m.recalibrateFraction, improveContrast: m.improveContrast },
     masks: source.motionMasks ?? [],
@@ -48,6 +51,7 @@ export class MotionGate {
   #opts: GateOptions;
   readonly #detector: MotionDetector;
   #lastInferredAt = -Infinity;
+  #lastJudgedAt = -Infinity;
   #last: MotionReport | null = null;
 
   constructor(opts: GateOptions) {
@@ -79,6 +83,12 @@ export class MotionGate {
    */
   async admit(frame: Frame, liveTracks: boolean): Promise<GateVerdict> {
     if (!this.#opts.enabled) return { infer: true, reason: 'off', report: null };
+    // Reading a frame is most of the gate's cost: while the scene is still, frames between
+    // judged ones are skipped unread (a new motion waits at most one idle interval).
+    const keyframeDue = frame.capturedAt - this.#lastInferredAt >= this.#opts.keyframeMs;
+    const idle = !liveTracks && !keyframeDue && !(this.#last?.motion ?? false);
+    if (idle && frame.capturedAt - this.#lastJudgedAt < this.#opts.idleIntervalMs) return { infer: false, reason: 'still', report: null };
+    this.#lastJudgedAt = frame.capturedAt;
     let report: MotionReport;
     try {
       report = this.#detector.detect(await greyOf(frame, this.#opts.frameHeight));
@@ -88,7 +98,7 @@ export class MotionGate {
     this.#last = report;
     if (report.motion) return this.#pass(frame, 'motion', report);
     if (liveTracks) return this.#pass(frame, 'track', report);
-    if (frame.capturedAt - this.#lastInferredAt >= this.#opts.keyframeMs) return this.#pass(frame, 'keyframe', report);
+    if (keyframeDue) return this.#pass(frame, 'keyframe', report);
     return { infer: false, reason: 'still', report };
   }
 

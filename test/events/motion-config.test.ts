@@ -22,7 +22,7 @@ test('auto gates live kinds and leaves images, folders and video files alone', (
   const cfg = parseConfig({ sources: kinds });
   assert.deepEqual(cfg.sources.map((s) => [s.id, gateOptions(cfg, s).enabled]), [['w', true], ['r', true], ['d', true], ['s', true], ['i', false], ['f', false], ['v', false]]);
   const d = gateOptions(cfg, cfg.sources[0]!);
-  assert.deepEqual({ ...d, masks: undefined }, { enabled: true, keyframeMs: 5000, frameHeight: 120, settings: { threshold: 30, minArea: 10, backgroundWeight: 0.01, recalibrateFraction: 0.8, improveContrast: true }, masks: undefined });
+  assert.deepEqual({ ...d, masks: undefined }, { enabled: true, keyframeMs: 5000, idleIntervalMs: 200, frameHeight: 120, settings: { threshold: 30, minArea: 10, backgroundWeight: 0.01, recalibrateFraction: 0.8, improveContrast: true }, masks: undefined });
 });
 
 test('--motion on|off overrides auto for every source; a source may override it again', () => {

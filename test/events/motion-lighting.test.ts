@@ -7,7 +7,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { frameOf, sceneJpeg } from '../helpers/motion-scenes.js';
 
 async function run(recalibrateFraction?: number) {
-  const cfg = parseConfig({ sources: [{ id: 'cam', kind: 'rtsp', uri: 'rtsp://camera/stream', motion: { recalibrateFraction } }] });
+  const cfg = parseConfig({ sources: [{ id: 'cam', kind: 'rtsp', uri: 'rtsp://camera/stream', motion: { recalibrateFraction, idleFps: 0 } }] });
   const gate = new MotionGate(gateOptions(cfg, cfg.sources[0]!));
   const phases = [0, 70, -60, 0];
   const out: Array<{ seq: number; infer: boolean; motion: boolean; calibrating: boolean }> = [];

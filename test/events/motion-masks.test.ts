@@ -8,7 +8,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { frameOf, sceneJpeg } from '../helpers/motion-scenes.js';
 
 async function motionFrames(masks: Polygon[]): Promise<number> {
-  const cfg = parseConfig({ sources: [{ id: 'cam', kind: 'synthetic', motionMasks: masks }] });
+  const cfg = parseConfig({ sources: [{ id: 'cam', kind: 'synthetic', motionMasks: masks, motion: { idleFps: 0 } }] });
   const gate = new MotionGate(gateOptions(cfg, cfg.sources[0]!));
   let seq = 0;
   let moving = 0;

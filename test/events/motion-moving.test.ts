@@ -12,7 +12,7 @@ const BIKE_W = 400;
 
 for (const format of ['jpeg', 'rgb24', 'yuyv', 'nv12'] as const) {
   test(`a motorcycle sliding across the scene is motion on every frame, boxed where it is (${format})`, { timeout: 120_000 }, async () => {
-    const cfg = parseConfig({ sources: [{ id: 'cam', kind: 'demo' }] });
+    const cfg = parseConfig({ sources: [{ id: 'cam', kind: 'demo', motion: { idleFps: 0 } }] });
     const gate = new MotionGate(gateOptions(cfg, cfg.sources[0]!));
     const frame = async (seq: number, bikeX: number | null): Promise<Frame> => {
       const o = { noise: 6, seed: seq, bikeX };

@@ -33,3 +33,20 @@ test('a live track keeps every frame going to the model, still or not', { timeou
   for (let seq = 1; seq <= 10; seq++) verdicts.push(await gate.admit(frameOf(jpeg, seq), seq > 5));
   assert.deepEqual(verdicts.map((v) => v.reason), ['keyframe', 'still', 'still', 'still', 'still', 'track', 'track', 'track', 'track', 'track']);
 });
+
+test('while still, about motion.idleFps frames a second are read; new motion is caught within one idle interval', { timeout: 60_000 }, async () => {
+  const cfg = parseConfig({ sources: [{ id: 'cam', kind: 'webcam', uri: '/dev/video0' }] });
+  const gate = new MotionGate(gateOptions(cfg, cfg.sources[0]!));
+  const still = await sceneJpeg({ noise: 8 });
+  let read = 0;
+  let seq = 0;
+  // 2 s of a still scene at 15 fps: 5 frames a second judged (the first is the keyframe).
+  for (let i = 0; i < 30; i++) if ((await gate.admit(frameOf(still, ++seq), false)).report) read++;
+  assert.ok(read >= 9 && read <= 11, `${read} of 30 frames read`);
+  // The motorcycle appears: inferred from a frame at most 200 ms (3 frames) later, then every frame.
+  const verdicts = [];
+  for (let i = 0; i < 8; i++) verdicts.push(await gate.admit(frameOf(await sceneJpeg({ noise: 8, seed: i + 2, bikeX: 200 + i * 30 }), ++seq), false));
+  const first = verdicts.findIndex((v) => v.infer);
+  assert.ok(first >= 0 && first <= 2, `first inferred moving frame: ${first}`);
+  assert.ok(verdicts.slice(first).every((v) => v.infer && v.reason === 'motion'), JSON.stringify(verdicts.map((v) => v.reason)));
+});
