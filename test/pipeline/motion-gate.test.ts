@@ -70,3 +70,36 @@ test('skipped frames do not count toward --frames; with the gate off nothing is 
     else assert.equal(s.frames.skipped, 0);
   }
 });
+
+test('motion settings apply live to the running gate: off to on, and back off', { timeout: 120_000 }, async () => {
+  const uri = await stillPhoto();
+  const input = {
+    sources: [{ id: 'still', kind: 'image' as const, uri, loop: true, fps: 15 }],
+    model: { name: 'yolox-nano', path: YOLOX_NANO },
+    workers: 1,
+    threads: 1,
+    output: 'none',
+  };
+  const p = new Pipeline(parseConfig(input), { logger: createLogger({ level: 'silent' }) });
+  const until = async (ok: () => boolean) => {
+    while (!ok()) await new Promise((r) => setTimeout(r, 50));
+  };
+  await p.start();
+  try {
+    // auto: an image source is not gated.
+    await until(() => p.status().frames.inferred >= 5);
+    assert.equal(p.status().frames.skipped, 0);
+    assert.equal(p.status().sources[0]!.motion, null);
+    p.setMotion(parseConfig({ ...input, sources: [{ ...input.sources[0]!, motion: { enabled: 'on', keyframeSeconds: 60 } }] }));
+    const inferred = p.status().frames.inferred;
+    await until(() => p.status().frames.skipped >= 20);
+    // At most the frame in flight and the first keyframe after the change.
+    assert.ok(p.status().frames.inferred - inferred <= 3, `${p.status().frames.inferred - inferred} inferred after the gate came on`);
+    p.setMotion(parseConfig({ ...input, motion: { enabled: 'off' } }));
+    const skipped = p.status().frames.skipped;
+    await until(() => p.status().frames.inferred >= inferred + 10);
+    assert.equal(p.status().frames.skipped, skipped, 'nothing skipped once the gate is off again');
+  } finally {
+    await p.stop();
+  }
+});
