@@ -29,6 +29,8 @@ export interface PipelineStatus {
   latencyMs: { p50: number; p99: number; mean: number };
   stagesMs: { queue: number; preprocess: number; inference: number; decode: number };
   lastResultAt: number | null;
+  /** When the motion gate last judged a frame not worth inferring: the pipeline is alive, the scene still. */
+  lastSkippedAt: number | null;
 }
 
 interface SourceRun {
@@ -82,6 +84,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   #emitted = 0;
   #running = false;
   #lastResultAt: number | null = null;
+  #lastSkippedAt: number | null = null;
   #stopping: Promise<void> | null = null;
   readonly #faultInjection: boolean;
   #thresholds: Thresholds | undefined;
@@ -213,6 +216,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         if (!frame) break;
         if (run.gate.enabled && !(await run.gate.admit(frame, run.hasLiveTracks())).infer) {
           run.skipped++;
+          this.#lastSkippedAt = Date.now();
           this.#m.skipped.inc(1, { reason: 'no_motion' });
           continue;
         }
@@ -316,6 +320,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       latencyMs: { p50: this.#latency.percentile(50), p99: this.#latency.percentile(99), mean: this.#latency.mean() },
       stagesMs: { queue: this.#stages.queue.mean(), preprocess: this.#stages.preprocess.mean(), inference: this.#stages.inference.mean(), decode: this.#stages.decode.mean() },
       lastResultAt: this.#lastResultAt,
+      lastSkippedAt: this.#lastSkippedAt,
     };
   }
 
