@@ -220,7 +220,8 @@ export class Agent {
     const prev = this.#cfg;
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     // Camera controls are set on the open cameras; they never rebuild the pipeline.
-    const pipelineKey = (c: Config) => ({ s: c.sources.map((x) => ({ ...x, controls: undefined })), m: { ...c.model, scoreThreshold: undefined, iou: undefined }, w: c.workers, t: c.threads, p: c.providers });
+    // Nor do motion settings and masks: the running gates take them.
+    const pipelineKey = (c: Config) => ({ s: c.sources.map((x) => ({ ...x, controls: undefined, motion: undefined, motionMasks: undefined })), m: { ...c.model, scoreThreshold: undefined, iou: undefined }, w: c.workers, t: c.threads, p: c.providers });
     const rebuild = !same(pipelineKey(next), pipelineKey(prev));
     // Only the default model changed: it is swapped in under running capture, not rebuilt.
     const swap = rebuild && this.#pipeline !== null && same({ ...pipelineKey(next), m: null }, { ...pipelineKey(prev), m: null });
@@ -257,8 +258,12 @@ export class Agent {
         await this.#startPipeline().catch((e2: Error) => this.#log.error({ err: e2 }, 'could not restart the previous pipeline'));
         throw e;
       }
-    } else if (next.model.scoreThreshold !== prev.model.scoreThreshold || next.model.iou !== prev.model.iou) {
-      this.#pipeline?.setThresholds({ scoreThreshold: next.model.scoreThreshold, iou: next.model.iou });
+    } else {
+      if (next.model.scoreThreshold !== prev.model.scoreThreshold || next.model.iou !== prev.model.iou) {
+        this.#pipeline?.setThresholds({ scoreThreshold: next.model.scoreThreshold, iou: next.model.iou });
+      }
+      const motionKey = (c: Config) => ({ m: c.motion, s: c.sources.map((x) => [x.id, x.motion, x.motionMasks]) });
+      if (!same(motionKey(next), motionKey(prev))) this.#pipeline?.setMotion(next);
     }
     if (!same(next.preview, prev.preview)) {
       await this.#preview?.close();

@@ -43,6 +43,11 @@ export const SECTION_TABLE: ReadonlyArray<{ name: string; title: string; run: (s
     run: async (say, seconds) => (await import('../bench/outbox.js')).benchOutbox(say, seconds),
   },
   {
+    name: 'motion',
+    title: 'motion (a still photo as a 15 fps source, YOLOX-Nano: motion gate off against on)',
+    run: async (say, seconds, inputs) => (await import('../bench/motion.js')).benchMotion(say, seconds, inputs),
+  },
+  {
     name: 'capture',
     title: 'capture (1280x720 MJPEG at 30 fps from the fake camera: native V4L2 against ffmpeg, CPU per frame)',
     run: async (say, seconds, inputs) => (await import('../bench/capture.js')).benchCapture(say, seconds, inputs),

@@ -64,6 +64,7 @@ export class SummaryWriter {
     const dropped = s.sources.reduce((a, x) => a + x.dropped, 0);
     if (dropped) parts.push(`dropped ${dropped}`);
     if (s.frames.failed) parts.push(`failed ${s.frames.failed}`);
+    if (s.frames.skipped) parts.push(`skipped ${s.frames.skipped} (no motion)`);
     const seen = [...this.#latest.values()].map((r) => {
       const counts = new Map<string, number>();
       for (const d of r.detections) counts.set(d.label, (counts.get(d.label) ?? 0) + 1);

@@ -8,6 +8,7 @@ import { DEFAULT_STATE_DIR } from '../state/defaults.js';
 import { bool, int, listOf, num, oneOf, text, type ValueType } from './value.js';
 
 export const PROVIDERS = ['cpu', 'openvino', 'cuda', 'tensorrt', 'dml', 'coreml', 'webgpu', 'xnnpack', 'qnn'] as const;
+export const MOTION_MODES = ['auto', 'on', 'off'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 /** The groups of `percept run --help`, in order, with their headings. */
@@ -17,6 +18,7 @@ export const GROUPS = {
   inference: 'Inference',
   hub: 'IoT Hub (telemetry, module twin, direct methods)',
   attest: 'Attestation (signed hash chain over the telemetry)',
+  motion: 'Motion gate (infer only while something moves, a track lives, or a keyframe is due; per source: sources[].motion, sources[].motionMasks)',
   preview: 'Preview (http://127.0.0.1:8090: live frames with boxes, /metrics, /healthz, /readyz)',
   output: 'Output',
 } as const;
@@ -108,6 +110,16 @@ export const OPTIONS = {
   tcti: { key: 'attest.tcti', flag: '--tcti', env: 'PERCEPT_TCTI', arg: '<string>', type: text(), default: 'device:/dev/tpmrm0', group: 'attest', help: 'TPM access, e.g. swtpm:host=127.0.0.1,port=2321;\nalso signs SAS tokens when the connection string says SharedAccessKeyInTpm=true' },
   keyFile: { key: 'attest.keyFile', flag: '--signing-key', env: 'PERCEPT_SIGNING_KEY', arg: '<key.pem>', type: text(), path: true, defaultText: '<state-dir>/signing-key.pem', group: 'attest', help: 'software signing key (PEM), created on first use' },
   checkpointMs: { key: 'attest.checkpointMs', flag: '--checkpoint-interval', env: 'PERCEPT_CHECKPOINT_INTERVAL', arg: 'MS', type: int(100, MS_HOUR), default: 1000, group: 'attest', help: 'a signature at most this often; it covers every message before it' },
+
+  motion: { key: 'motion.enabled', flag: '--motion', env: 'PERCEPT_MOTION', arg: 'auto|on|off', type: oneOf(MOTION_MODES), default: 'auto', twin: ['motion.enabled'], group: 'motion', help: 'skip frames without motion (auto: on for webcam, stream, demo and synthetic sources,\noff for images, folders and video files)' },
+  motionKeyframeSeconds: { key: 'motion.keyframeSeconds', flag: '--motion-keyframe', env: 'PERCEPT_MOTION_KEYFRAME', arg: 'S', type: num(0, 3600, { above: true }), default: 5, twin: ['motion.keyframeSeconds'], group: 'motion', help: 'infer one frame at least every S seconds even when nothing moves' },
+  motionIdleFps: { key: 'motion.idleFps', flag: '--motion-idle-fps', env: 'PERCEPT_MOTION_IDLE_FPS', arg: 'N', type: num(0, 240), default: 5, twin: ['motion.idleFps'], group: 'motion', help: 'while nothing moves, judge at most N frames a second (the others are skipped unread); 0: every frame' },
+  motionThreshold: { key: 'motion.threshold', flag: '--motion-threshold', env: 'PERCEPT_MOTION_THRESHOLD', arg: 'N', type: int(1, 255), default: 30, twin: ['motion.threshold'], group: 'motion', help: 'grey levels (of 255) a pixel must differ from the background by' },
+  motionMinArea: { key: 'motion.minArea', flag: '--motion-min-area', env: 'PERCEPT_MOTION_MIN_AREA', arg: 'N', type: int(0, 100_000), default: 10, twin: ['motion.minArea'], group: 'motion', help: 'pixels of the motion image a changed region must cover to count' },
+  motionFrameHeight: { key: 'motion.frameHeight', flag: '--motion-frame-height', env: 'PERCEPT_MOTION_FRAME_HEIGHT', arg: 'N', type: int(32, 480), default: 120, twin: ['motion.frameHeight'], group: 'motion', help: 'height in pixels of the grey image motion is measured on' },
+  motionBackgroundWeight: { key: 'motion.backgroundWeight', flag: '--motion-background-weight', env: 'PERCEPT_MOTION_BACKGROUND_WEIGHT', arg: 'X', type: num(0, 1, { above: true }), default: 0.01, twin: ['motion.backgroundWeight'], group: 'motion', help: 'weight of each still frame in the running-average background' },
+  motionRecalibrate: { key: 'motion.recalibrateFraction', flag: '--motion-recalibrate', env: 'PERCEPT_MOTION_RECALIBRATE', arg: 'X', type: num(0, 1, { above: true }), default: 0.8, twin: ['motion.recalibrateFraction'], group: 'motion', help: 'a change over more than this share of the frame at once is lighting: relearn the background' },
+  motionContrast: { key: 'motion.improveContrast', flag: '--motion-contrast', env: 'PERCEPT_MOTION_CONTRAST', arg: 'true|false', type: bool(), default: true, twin: ['motion.improveContrast'], group: 'motion', help: "stretch each frame's grey levels to the recent range (dim or hazy scenes)" },
 
   previewPort: { key: 'preview.port', flag: '--preview-port', env: 'PERCEPT_PREVIEW_PORT', arg: 'N', type: int(0, 65535), default: 8090, group: 'preview', help: '0 picks a free port' },
   previewHost: { key: 'preview.host', flag: '--preview-host', env: 'PERCEPT_PREVIEW_HOST', arg: '<addr>', type: text(), default: '127.0.0.1', group: 'preview', help: 'other than loopback requires a token (printed at start)' },

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { OPTIONS } from './options.js';
 import { scalarShape, type ScalarConfig } from './derive.js';
+import { num } from './value.js';
 
 export { PROVIDERS } from './options.js';
 
@@ -68,6 +69,26 @@ export const twinModelRefSchema = z.strictObject({
   iou: OPTIONS.iou.type.zod.optional(),
 });
 
+/** A point of a mask, normalised to the frame: [x, y], each 0..1. */
+const coord = num(0, 1).zod;
+const normPoint = z.tuple([coord, coord], { error: 'expected a point [x, y] of two numbers from 0 to 1 (normalised to the frame)' });
+/** A polygon in normalised coordinates: 3 to 64 points, the last joined to the first. */
+export const polygonSchema = z.array(normPoint).min(3, 'a polygon needs at least 3 points [x, y]').max(64, 'a polygon has at most 64 points');
+
+/** A source's own motion settings: any of the motion.* settings, overriding the top-level ones. */
+export const sourceMotionSchema = z.strictObject({
+  enabled: OPTIONS.motion.type.zod.optional(),
+  keyframeSeconds: OPTIONS.motionKeyframeSeconds.type.zod.optional(),
+  idleFps: OPTIONS.motionIdleFps.type.zod.optional(),
+  threshold: OPTIONS.motionThreshold.type.zod.optional(),
+  minArea: OPTIONS.motionMinArea.type.zod.optional(),
+  frameHeight: OPTIONS.motionFrameHeight.type.zod.optional(),
+  backgroundWeight: OPTIONS.motionBackgroundWeight.type.zod.optional(),
+  recalibrateFraction: OPTIONS.motionRecalibrate.type.zod.optional(),
+  improveContrast: OPTIONS.motionContrast.type.zod.optional(),
+});
+export type SourceMotion = z.infer<typeof sourceMotionSchema>;
+
 export const sourceSchema = z.strictObject({
   id,
   kind: z.enum(SOURCE_KINDS),
@@ -85,6 +106,10 @@ export const sourceSchema = z.strictObject({
   backend: z.enum(['native', 'ffmpeg']).optional(),
   /** Webcams (native backend): camera controls by key (`percept cameras` lists them), set at open and live. */
   controls: z.record(z.string().regex(/^[a-z0-9_]{1,64}$/, "a control key such as 'brightness' ('percept cameras' lists them)"), z.number().int()).optional(),
+  /** Motion gate settings of this source, over the top-level motion.* ones. */
+  motion: sourceMotionSchema.optional(),
+  /** Areas where motion is ignored (timestamps, trees in the wind), as normalised polygons. */
+  motionMasks: z.array(polygonSchema).max(32, 'at most 32 motion masks per source').optional(),
 });
 export type SourceConfig = z.infer<typeof sourceSchema>;
 

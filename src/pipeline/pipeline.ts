@@ -1,6 +1,8 @@
 // The pipeline: opens the model pools and the sources, then for each source pulls a frame
 // whenever its pool has room (so live sources hand over their newest frame and file sources
-// are paced by the pool), and emits results in capture order per source.
+// are paced by the pool), and emits results in capture order per source. A source's motion
+// gate (src/events/gate.ts) sits between its capture and the pool: frames it turns away never
+// reach the model and are counted as skipped.
 
 import { EventEmitter } from 'node:events';
 import type { Config, ModelRef, SourceConfig } from '../config/schema.js';
@@ -14,6 +16,7 @@ import { loadModel, type LoadedModel } from './model.js';
 import { LatencyWindow, RateMeter } from './stats.js';
 import { Metrics } from '../metrics.js';
 import { pipelineMetrics, type PipelineMetrics, type SourceFollowers } from './metrics.js';
+import { MotionGate, gateOptions } from '../events/gate.js';
 
 /** Sources with the same model file share one pool. */
 const keyOf = (m: ModelRef) => `${m.name}|${m.path ?? ''}`;
@@ -21,13 +24,16 @@ const keyOf = (m: ModelRef) => `${m.name}|${m.path ?? ''}`;
 /** This pipeline's own figures (a rebuilt one starts from 0); the registry's series run across pipelines. */
 export interface PipelineStatus {
   running: boolean;
-  sources: Array<{ id: string; kind: string; live: boolean; open: boolean; captured: number; dropped: number; corrupt: number; restarts: number; inferred: number; failed: number; backend?: 'native' | 'ffmpeg'; backendReason?: string }>;
+  sources: Array<{ id: string; kind: string; live: boolean; open: boolean; captured: number; dropped: number; corrupt: number; restarts: number; inferred: number; failed: number; skipped: number; motion: boolean | null; backend?: 'native' | 'ffmpeg'; backendReason?: string }>;
   models: Array<{ name: string; version: string; sha256: string; provider: string | null; fallbacks: string[]; workers: number; restarts: number }>;
-  frames: { inferred: number; failed: number; corrupt: number };
+  /** `skipped`: frames the motion gate kept from the model (no motion, no live track, no keyframe due). */
+  frames: { inferred: number; failed: number; corrupt: number; skipped: number };
   fps: number;
   latencyMs: { p50: number; p99: number; mean: number };
   stagesMs: { queue: number; preprocess: number; inference: number; decode: number };
   lastResultAt: number | null;
+  /** When the motion gate last judged a frame not worth inferring: the pipeline is alive, the scene still. */
+  lastSkippedAt: number | null;
 }
 
 interface SourceRun {
@@ -39,6 +45,11 @@ interface SourceRun {
   inferred: number;
   failed: number;
   corrupt: number;
+  /** Frames the motion gate kept from the model. */
+  skipped: number;
+  gate: MotionGate;
+  /** Whether the source has a track alive now: its frames go to the model, moving or not. */
+  hasLiveTracks: () => boolean;
   /** Results waiting for an earlier frame of the same source, with the model that made them. */
   pending: Map<number, { result: InferenceResult; model: LoadedModel } | null>;
   /** Sequence numbers of frames now in the pool. */
@@ -76,6 +87,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   #emitted = 0;
   #running = false;
   #lastResultAt: number | null = null;
+  #lastSkippedAt: number | null = null;
   #stopping: Promise<void> | null = null;
   readonly #faultInjection: boolean;
   #thresholds: Thresholds | undefined;
@@ -213,7 +225,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     for (const cfg of this.#cfg.sources) {
       const { pool, model } = this.#pools.get(keyOf(cfg.model ?? this.#cfg.model))!;
       const source = createSource(cfg, { logger: this.#log });
-      const run: SourceRun = { cfg, source, pool, model, open: false, inferred: 0, failed: 0, corrupt: 0, pending: new Map(), inflight: new Set(), done: Promise.resolve(), followers: this.#m.follow() };
+      const run: SourceRun = { cfg, source, pool, model, open: false, inferred: 0, failed: 0, corrupt: 0, skipped: 0, gate: new MotionGate(gateOptions(this.#cfg, cfg)), hasLiveTracks: () => false, pending: new Map(), inflight: new Set(), done: Promise.resolve(), followers: this.#m.follow() };
       try {
         await source.open();
         run.open = true;
@@ -250,6 +262,12 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         await run.pool.whenAvailable(signal, run.source.live ? run.pool.liveCapacity : undefined);
         const frame = await run.source.next(signal);
         if (!frame) break;
+        if (run.gate.enabled && !(await run.gate.admit(frame, run.hasLiveTracks())).infer) {
+          run.skipped++;
+          this.#lastSkippedAt = Date.now();
+          this.#m.skipped.inc(1, { reason: 'no_motion' });
+          continue;
+        }
         const { seq, origin } = frame;
         // A model swap moves the run to a new pool between frames; this frame stays with the one it went to.
         const model = run.model;
@@ -322,6 +340,14 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     if (this.#cfg.frames !== undefined && this.#emitted >= this.#cfg.frames) void this.stop().then(() => this.emit('end'));
   }
 
+  /**
+   * Applies the motion settings and masks of `cfg` (its top-level motion.* and each source's
+   * own) to the running sources' gates from their next frame, without reopening anything.
+   */
+  setMotion(cfg: Pick<Config, 'motion' | 'sources'>): void {
+    for (const run of this.#runs) run.gate.configure(gateOptions(cfg, cfg.sources.find((s) => s.id === run.cfg.id) ?? run.cfg));
+  }
+
   /** Brings the registry's capture series up to the sources' own counts. */
   #syncSources(): void {
     for (const r of this.#runs) r.followers.update(r.source.stats);
@@ -331,18 +357,20 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const inferred = this.#runs.reduce((a, r) => a + r.inferred, 0);
     const failed = this.#runs.reduce((a, r) => a + r.failed, 0);
     const corrupt = this.#runs.reduce((a, r) => a + r.corrupt, 0);
+    const skipped = this.#runs.reduce((a, r) => a + r.skipped, 0);
     return {
       running: this.#running,
-      sources: this.#runs.map((r) => ({ id: r.cfg.id, kind: r.cfg.kind, live: r.source.live, open: r.open, ...r.source.stats, inferred: r.inferred, failed: r.failed, corrupt: r.source.stats.corrupt + r.corrupt, backend: r.source.backend, backendReason: r.source.backendReason })),
+      sources: this.#runs.map((r) => ({ id: r.cfg.id, kind: r.cfg.kind, live: r.source.live, open: r.open, ...r.source.stats, inferred: r.inferred, failed: r.failed, skipped: r.skipped, motion: r.gate.enabled ? (r.gate.last?.motion ?? false) : null, corrupt: r.source.stats.corrupt + r.corrupt, backend: r.source.backend, backendReason: r.source.backendReason })),
       models: [...this.#pools.values()].map(({ pool, model }) => {
         const s = pool.stats();
         return { name: model.manifest.name, version: model.manifest.version, sha256: model.sha256, provider: s.provider, fallbacks: s.fallbacks, workers: s.workers, restarts: s.restarts };
       }),
-      frames: { inferred, failed, corrupt },
+      frames: { inferred, failed, corrupt, skipped },
       fps: this.#rate.rate(),
       latencyMs: { p50: this.#latency.percentile(50), p99: this.#latency.percentile(99), mean: this.#latency.mean() },
       stagesMs: { queue: this.#stages.queue.mean(), preprocess: this.#stages.preprocess.mean(), inference: this.#stages.inference.mean(), decode: this.#stages.decode.mean() },
       lastResultAt: this.#lastResultAt,
+      lastSkippedAt: this.#lastSkippedAt,
     };
   }
 

@@ -20,15 +20,21 @@ export function defaultLivenessMs(s: AgentStatus | null): number {
   return Math.max(10_000, 5 * (s?.telemetry?.intervalMs ?? 0));
 }
 
-function lastResult(s: AgentStatus, seenAt: number | null): number | null {
-  const a = s.pipeline.lastResultAt;
+/** The last result; with `orSkipped`, also a frame the motion gate judged still (alive, no result due). */
+function lastResult(s: AgentStatus, seenAt: number | null, orSkipped = false): number | null {
+  const r = s.pipeline.lastResultAt;
+  const k = orSkipped ? (s.pipeline.lastSkippedAt ?? null) : null;
+  const a = r === null ? k : k === null ? r : Math.max(r, k);
   if (a === null) return seenAt;
   return seenAt === null ? a : Math.max(a, seenAt);
 }
 
-/** 200 while results keep coming (or the agent is still starting), 503 with a reason otherwise. */
+/**
+ * 200 while results keep coming, or the motion gate keeps judging frames of a still scene (or
+ * the agent is still starting), 503 with a reason otherwise.
+ */
 export function liveness(s: AgentStatus, seenAt: number | null, w: HealthWindow, now = Date.now()): HealthAnswer {
-  const last = lastResult(s, seenAt);
+  const last = lastResult(s, seenAt, true);
   const started = Date.parse(s.startedAt);
   if (last === null) {
     const age = Number.isFinite(started) ? now - started : 0;

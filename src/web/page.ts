@@ -186,7 +186,7 @@ function onStatus(s) {
   spark('fpsChart', [hist.fps], ['#4f8cff']);
   spark('latChart', [hist.p99, hist.p50], ['#f1a33b', '#33c98a']);
   const sum = (k) => p.sources.reduce((a, x) => a + x[k], 0);
-  const rows = [['captured', sum('captured')], ['inferred', p.frames.inferred], ['dropped (latest wins)', sum('dropped')], ['corrupt', sum('corrupt')], ['failed', p.frames.failed]];
+  const rows = [['captured', sum('captured')], ['inferred', p.frames.inferred], ['skipped (no motion)', p.frames.skipped ?? 0], ['dropped (latest wins)', sum('dropped')], ['corrupt', sum('corrupt')], ['failed', p.frames.failed]];
   $('frames').replaceChildren(...rows.flatMap(([k, v]) => [el('dt', '', k), el('dd', '', String(v))]));
   const st = p.stagesMs;
   $('stages').replaceChildren(...['queue', 'preprocess', 'inference', 'decode'].flatMap((k) => [el('dt', '', k), el('dd', '', fmt(st[k]) + ' ms')]));

@@ -26,7 +26,7 @@ export function statusView(s: AgentStatus) {
       latencyMs: p.latencyMs,
       stagesMs: p.stagesMs,
       frames: p.frames,
-      sources: p.sources.map((x) => ({ id: x.id, kind: x.kind, live: x.live, open: x.open, captured: x.captured, dropped: x.dropped, corrupt: x.corrupt, inferred: x.inferred, failed: x.failed })),
+      sources: p.sources.map((x) => ({ id: x.id, kind: x.kind, live: x.live, open: x.open, captured: x.captured, dropped: x.dropped, corrupt: x.corrupt, inferred: x.inferred, failed: x.failed, skipped: x.skipped, motion: x.motion })),
       models: p.models.map((m) => ({ name: m.name, version: m.version, sha256: m.sha256.slice(0, 12), provider: m.provider, fallbacks: m.fallbacks, workers: m.workers, restarts: m.restarts })),
     },
     hub: h && {

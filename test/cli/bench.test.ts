@@ -27,6 +27,7 @@ test('bench --json: every section, ending with one JSON line whose figures agree
     'raw_fps_1t', 'raw_fps_2t', 'naive_fps', 'pool_fps', 'bound_fps', 'p50_ms', 'p99_ms', 'single_thread_ms', 'pool_vs_naive', 'pool_vs_bound',
     'raw_p50_ms_1t', 'raw_p99_ms_1t', 'naive_p50_ms', 'naive_p99_ms', 'pool_full_p50_ms', 'pool_full_p99_ms', 'raw_scaling_2w', 'pool_vs_scaling', 'cores',
     'preview_fps_no_client', 'preview_fps_with_client', 'tpm_signs_per_s', 'verify_msgs_per_s', 'outbox_enqueue_per_s', 'delivered_per_s', 'bench_seconds',
+    'motion_static_inferred_off', 'motion_static_inferred_on', 'motion_static_cpu_s_off', 'motion_static_cpu_ratio', 'motion_static_inference_ratio',
   ]);
   near(o.bound_fps, (o.cores * 1000) / o.single_thread_ms, 'bound_fps = cores x 1000 / single-thread ms');
   near(o.pool_vs_naive, o.pool_fps / o.naive_fps, 'pool/naive');
