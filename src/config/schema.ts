@@ -68,6 +68,23 @@ export const twinModelRefSchema = z.strictObject({
   iou: OPTIONS.iou.type.zod.optional(),
 });
 
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/, 'letters, digits, space, _ . - (max 64), starting with a letter or digit');
+/** A point in normalised coordinates: [x, y], 0..1 from the frame's top left. */
+const point = z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]);
+
+/** A zone: a polygon a track is in when the bottom centre of its box is. */
+export const zoneSchema = z.strictObject({ name, polygon: z.array(point).min(3).max(64) });
+/** A line (a polyline): crossings of a track's bottom centre are counted per direction. */
+export const lineSchema = z.strictObject({ name, points: z.array(point).min(2).max(64) });
+
+const uniqueNames = (what: string) => (items: Array<{ name: string }>, ctx: z.RefinementCtx) => {
+  const seen = new Set<string>();
+  for (const it of items) {
+    if (seen.has(it.name)) ctx.addIssue({ code: 'custom', message: `two ${what} share the name '${it.name}'` });
+    seen.add(it.name);
+  }
+};
+
 export const sourceSchema = z.strictObject({
   id,
   kind: z.enum(SOURCE_KINDS),
@@ -85,6 +102,10 @@ export const sourceSchema = z.strictObject({
   backend: z.enum(['native', 'ffmpeg']).optional(),
   /** Webcams (native backend): camera controls by key (`percept cameras` lists them), set at open and live. */
   controls: z.record(z.string().regex(/^[a-z0-9_]{1,64}$/, "a control key such as 'brightness' ('percept cameras' lists them)"), z.number().int()).optional(),
+  /** Named zones in normalised coordinates: entries, exits and presence of tracks. */
+  zones: z.array(zoneSchema).max(32).superRefine(uniqueNames('zones')).optional(),
+  /** Named lines in normalised coordinates: crossings per direction. */
+  lines: z.array(lineSchema).max(32).superRefine(uniqueNames('lines')).optional(),
 });
 export type SourceConfig = z.infer<typeof sourceSchema>;
 
