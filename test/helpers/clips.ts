@@ -34,6 +34,17 @@ export const RETURN_ARGS = [
   '-map', '[v]', '-r', '15', '-c:v', 'libx264', '-crf', '18',
 ];
 
+/**
+ * Two motorcycles cross paths: one rides right along y = 200, the other (mirrored) rides left
+ * along y = 300, each at 280 px/s from second 1 to second 7; their boxes overlap by half their
+ * height and more as they pass each other around second 4.
+ */
+export const CROSSING_ARGS = [
+  '-loop', '1', '-t', '8', '-framerate', '15', '-i', 'page.png', '-i', 'motorcycle_left.png', '-filter_complex',
+  "[0:v]scale=1280:720,setsar=1[bg];[1:v]crop=620:400:100:56,scale=360:-2,split[a][b0];[b0]hflip[b];[bg][a]overlay=x='if(between(t,1,7),-360+(t-1)*273,-2000)':y=160:eval=frame[v1];[v1][b]overlay=x='if(between(t,1,7),1280-(t-1)*273,-2000)':y=300:eval=frame,format=yuv420p[v]",
+  '-map', '[v]', '-r', '15', '-c:v', 'libx264', '-crf', '18',
+];
+
 const CACHE = path.join(os.tmpdir(), 'percept-clips');
 
 /** The clip ffmpeg makes with `args` (inputs named relative to the shared images), cached. */
