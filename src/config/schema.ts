@@ -11,7 +11,7 @@ export { PROVIDERS } from './options.js';
 export const SOURCE_KINDS = ['image', 'folder', 'video', 'rtsp', 'webcam', 'synthetic', 'demo'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, _ . - (max 64), starting with a letter or digit');
+export const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, _ . - (max 64), starting with a letter or digit');
 
 export const modelRefSchema = z.strictObject({
   /** Built-in manifest name (models/<name>.json) or a path to a manifest .json. */
@@ -85,6 +85,9 @@ const uniqueNames = (what: string) => (items: Array<{ name: string }>, ctx: z.Re
   }
 };
 
+export const zonesSchema = z.array(zoneSchema).max(32).superRefine(uniqueNames('zones'));
+export const linesSchema = z.array(lineSchema).max(32).superRefine(uniqueNames('lines'));
+
 export const sourceSchema = z.strictObject({
   id,
   kind: z.enum(SOURCE_KINDS),
@@ -103,9 +106,9 @@ export const sourceSchema = z.strictObject({
   /** Webcams (native backend): camera controls by key (`percept cameras` lists them), set at open and live. */
   controls: z.record(z.string().regex(/^[a-z0-9_]{1,64}$/, "a control key such as 'brightness' ('percept cameras' lists them)"), z.number().int()).optional(),
   /** Named zones in normalised coordinates: entries, exits and presence of tracks. */
-  zones: z.array(zoneSchema).max(32).superRefine(uniqueNames('zones')).optional(),
+  zones: zonesSchema.optional(),
   /** Named lines in normalised coordinates: crossings per direction. */
-  lines: z.array(lineSchema).max(32).superRefine(uniqueNames('lines')).optional(),
+  lines: linesSchema.optional(),
 });
 export type SourceConfig = z.infer<typeof sourceSchema>;
 
