@@ -310,10 +310,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     // The others run; the ones that cannot are said once, here.
     for (const f of failures) this.#log.error({ source: f.id, code: (f.error as PerceptError).code }, (f.error as Error).message);
     this.#running = true;
-    this.#unhook = this.#metrics.onCollect(() => {
-      this.#syncSources();
-      this.#em.update(this.zoneCounts(), this.lineCounts(), this.#runs.flatMap((r) => r.events.trackStates()));
-    });
+    this.#unhook = this.#metrics.onCollect(() => this.#syncSources());
     for (const run of this.#runs) run.done = this.#loop(run);
     void Promise.all(this.#runs.map((r) => r.done)).then(() => {
       if (this.#running) void this.stop().then(() => this.emit('end'));
@@ -436,9 +433,10 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     if (this.#store && !this.#eventDir) await this.#store.remove();
   }
 
-  /** Brings the registry's capture series up to the sources' own counts. */
+  /** Brings the registry's capture, zone and line series up to the sources' own counts. */
   #syncSources(): void {
     for (const r of this.#runs) r.followers.update(r.source.stats);
+    this.#em.update(this.zoneCounts(), this.lineCounts(), this.#runs.flatMap((r) => r.events.trackStates()));
   }
 
   status(): PipelineStatus {

@@ -62,6 +62,12 @@ test('a zone reports the entry and exit, and a line the crossing, at the right f
   const [l] = p.lineCounts();
   assert.deepEqual(l && { forward: l.forward, backward: l.backward }, { forward: 1, backward: 0 });
   assert.deepEqual(z && { entered: z.entered, exited: z.exited, present: z.present }, { entered: 1, exited: 1, present: 0 });
+  // The same counts in /metrics, and in the pipeline's status.
+  const metrics = await p.metrics.render();
+  assert.match(metrics, /percept_line_crossings_total\{source="cam",line="gate",direction="forward"\} 1\n/);
+  assert.match(metrics, /percept_zone_entries_total\{source="cam",zone="band"\} 1\n/);
+  assert.match(metrics, /percept_zone_exits_total\{source="cam",zone="band"\} 1\n/);
+  assert.deepEqual(p.status().lines, p.lineCounts());
   // The motorcycle's updates say when it is in the band.
   const moto = events.filter((e) => e.label === 'motorcycle');
   assert.ok(moto.some((e) => e.type === 'update' && e.zones.includes('band')), JSON.stringify(moto.map((e) => [e.type, e.zones])));
