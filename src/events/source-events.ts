@@ -45,12 +45,13 @@ export class SourceEvents {
   #zonesDef: ZoneDef[];
   #linesDef: LineDef[];
 
-  constructor(opts: { source: string; fps: number; settings: EventSettings; store: EventStore; emit: (e: PerceptEvent) => void; logger: Logger }) {
+  /** `live`: the source runs on the capture clock (see TrackerOptions.live). */
+  constructor(opts: { source: string; fps: number; live: boolean; settings: EventSettings; store: EventStore; emit: (e: PerceptEvent) => void; logger: Logger }) {
     this.source = opts.source;
     this.#store = opts.store;
     this.#emit = opts.emit;
     this.#log = opts.logger;
-    this.#trackerOpts = { ...opts.settings.tracker, fps: opts.fps };
+    this.#trackerOpts = { ...opts.settings.tracker, fps: opts.fps, live: opts.live };
     this.#tracker = new Tracker(this.#trackerOpts, () => this.#store.nextId(this.source));
     this.#lifecycle = new Lifecycle(opts.settings.lifecycle);
     this.#zones = new ZoneBook(this.source, opts.settings.zones, opts.settings.lines);

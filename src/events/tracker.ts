@@ -26,6 +26,12 @@ export interface TrackerOptions {
   timeoutSeconds: number;
   /** Seconds a confirmed track's box stays put before it counts as stationary. */
   stationarySeconds: number;
+  /**
+   * A live source: frames unseen are counted on the capture clock (fps x the time since the
+   * track was last seen), so frames the motion gate skipped count too. A file's are counted one
+   * by one, however fast it is read.
+   */
+  live?: boolean;
 }
 
 export const TRACKER_DEFAULTS: Omit<TrackerOptions, 'fps'> = { highScore: 0.5, matchIou: 0.2, timeoutSeconds: 5, stationarySeconds: 10 };
@@ -185,7 +191,7 @@ export class Tracker {
     return this.#tracks.some((t) => t.state !== 'stationary');
   }
 
-  /** One frame's detections (normalised boxes) at capture time `at`. */
+  /** One frame's detections (normalised boxes) at capture time `at` (ms). */
   update(detections: readonly TrackerInput[], at: number): TrackerStep {
     const o = this.#opts;
     for (const t of this.#tracks) {
@@ -224,7 +230,7 @@ export class Tracker {
         t.unseen++;
         if (!t.confirmed) {
           if (++t.misses > TENTATIVE_MAX_MISSES) continue;
-        } else if (t.unseen > maxUnseen) {
+        } else if ((o.live ? ((at - t.lastSeenAt) * o.fps) / 1000 : t.unseen) > maxUnseen) {
           ended.push(t);
           continue;
         }

@@ -280,6 +280,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       const source = createSource(cfg, { logger: this.#log });
       const events = new SourceEvents({
         source: cfg.id,
+        live: source.live,
         fps: (cfg.kind === 'video' ? await probeFps(cfg.uri) : null) ?? cfg.fps ?? (cfg.kind === 'image' || cfg.kind === 'folder' ? 1 : 15),
         settings: eventSettings(this.#cfg, cfg),
         store,

@@ -118,3 +118,16 @@ test('the median score is that of the detections', () => {
   assert.equal(t.tracks[0]?.medianScore, 0.6);
   assert.equal(t.tracks[0]?.topScore, 0.95);
 });
+
+test('on a live source the timeout runs on the capture clock, frames the gate skipped included', () => {
+  let n = 0;
+  const live = new Tracker({ ...TRACKER_DEFAULTS, fps: 10, live: true }, () => `l-${++n}`);
+  for (let i = 0; i < 10; i++) live.update([det(at(0.3, 0.3))], i * 100);
+  // Two inferred frames, 6 s apart: 60 frames of the source went by unseen, more than 10 x 5.
+  assert.equal(live.update([], 3000).ended.length, 0);
+  assert.equal(live.update([], 6000).ended.length, 1);
+  // A file's frames are counted one by one, whatever the clock says.
+  const file = tracker(10);
+  for (let i = 0; i < 10; i++) file.update([det(at(0.3, 0.3))], i * 100);
+  assert.equal(file.update([], 60_000).ended.length, 0);
+});
