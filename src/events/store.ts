@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import type { EventReader, PerceptEvent } from './types.js';
+import { PerceptError } from '../errors.js';
 
 export interface EventStoreOptions {
   /** Events kept in memory (the newest). */
@@ -49,6 +50,14 @@ export class EventStore implements EventReader {
 
   /** Opens (creating, mode 0700) the folder; snapshots already there count toward the bound. */
   static open(dir: string, opts: EventStoreOptions = {}): EventStore {
+    try {
+      return EventStore.#open(dir, opts);
+    } catch (e) {
+      throw new PerceptError('ERR_CONFIG', `cannot keep events in ${dir}: ${(e as Error).message}; check that the state folder (--state-dir) is writable`);
+    }
+  }
+
+  static #open(dir: string, opts: EventStoreOptions): EventStore {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     let next = 1;
     try {
@@ -78,7 +87,11 @@ export class EventStore implements EventReader {
   /** A new track id for `source`: `<source>-<n>`. */
   nextId(source: string): string {
     const n = this.#next++;
-    fs.writeFileSync(path.join(this.dir, 'next-id'), String(this.#next), { mode: 0o600 });
+    try {
+      fs.writeFileSync(path.join(this.dir, 'next-id'), String(this.#next), { mode: 0o600 });
+    } catch {
+      // A full disk must not stop tracking: ids go on in memory, unique for this run.
+    }
     return `${source}-${n}`;
   }
 

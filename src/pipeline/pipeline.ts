@@ -272,7 +272,13 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       await this.#closePools();
       throw e;
     }
-    const store = this.#openStore();
+    let store: EventStore;
+    try {
+      store = this.#openStore();
+    } catch (e) {
+      await this.#closePools();
+      throw e;
+    }
     this.#store = store;
     const failures: Array<{ id: string; error: unknown }> = [];
     for (const cfg of this.#cfg.sources) {

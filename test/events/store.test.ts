@@ -63,3 +63,9 @@ test('a snapshot is the object with a margin, a JPEG within the method limit', a
   const raw = await cropSnapshot({ data: rgb, format: 'rgb24', width: info.width, height: info.height }, [0.2, 0.3, 0.6, 0.9]);
   assert.equal((await sharp(raw).metadata()).format, 'jpeg');
 });
+
+test('a folder the store cannot use is ERR_CONFIG naming it and the fix', () => {
+  const file = path.join(tempDir(), 'not-a-folder');
+  fs.writeFileSync(file, 'x');
+  assert.throws(() => EventStore.open(path.join(file, 'events')), (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'ERR_CONFIG' && /not-a-folder\/events.*--state-dir/.test(e.message));
+});
