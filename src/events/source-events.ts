@@ -42,8 +42,8 @@ export class SourceEvents {
   readonly #snapshots = new Map<string, SnapshotRef>();
   #chain: Promise<void> = Promise.resolve();
   #lastAt = 0;
-  #zonesDef: ZoneDef[];
-  #linesDef: LineDef[];
+  /** The zones and lines the ZoneBook was made from, to tell a change from the same set again. */
+  #zoneKey: string;
 
   /** `live`: the source runs on the capture clock (see TrackerOptions.live). */
   constructor(opts: { source: string; fps: number; live: boolean; settings: EventSettings; store: EventStore; emit: (e: PerceptEvent) => void; logger: Logger }) {
@@ -55,8 +55,7 @@ export class SourceEvents {
     this.#tracker = new Tracker(this.#trackerOpts, () => this.#store.nextId(this.source));
     this.#lifecycle = new Lifecycle(opts.settings.lifecycle);
     this.#zones = new ZoneBook(this.source, opts.settings.zones, opts.settings.lines);
-    this.#zonesDef = opts.settings.zones;
-    this.#linesDef = opts.settings.lines;
+    this.#zoneKey = JSON.stringify([opts.settings.zones, opts.settings.lines]);
   }
 
   /** The frame rate the tracker counts in (a live source's measured rate, as it settles). */
@@ -72,9 +71,9 @@ export class SourceEvents {
   configure(s: EventSettings): void {
     Object.assign(this.#trackerOpts, s.tracker);
     this.#lifecycle.options = s.lifecycle;
-    if (JSON.stringify([s.zones, s.lines]) !== JSON.stringify([this.#zonesDef, this.#linesDef])) this.#zones = new ZoneBook(this.source, s.zones, s.lines);
-    this.#zonesDef = s.zones;
-    this.#linesDef = s.lines;
+    const key = JSON.stringify([s.zones, s.lines]);
+    if (key !== this.#zoneKey) this.#zones = new ZoneBook(this.source, s.zones, s.lines);
+    this.#zoneKey = key;
   }
 
   /** Whether a track still moves here (the motion gate keeps inferring while one does). */

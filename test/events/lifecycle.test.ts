@@ -48,3 +48,19 @@ test('a snapshot prefers a confident, large object not cut by the frame edge', (
   assert.ok(snapshotQuality(0.8, [0.2, 0.2, 0.6, 0.6]) > snapshotQuality(0.8, [0.2, 0.2, 0.3, 0.3]));
   assert.ok(snapshotQuality(0.8, [0.2, 0.2, 0.6, 0.6]) > snapshotQuality(0.9, [0, 0.2, 0.5, 0.7]), 'cut by the left edge');
 });
+
+test('a track that stops moving gives one update saying so, not a new event', () => {
+  let n = 0;
+  const tracker = new Tracker({ ...TRACKER_DEFAULTS, fps: 10, stationarySeconds: 1 }, () => `s-${++n}`);
+  const life = new Lifecycle({ threshold: 0.5, updateIntervalMs: 1000 });
+  const zones = new ZoneBook('c', [], []);
+  const out: string[] = [];
+  for (let i = 0; i < 60; i++) {
+    const x = Math.min(0.1 + i * 0.02, 0.4);
+    const st = tracker.update([{ label: 'car', score: 0.8, box: [x, 0.3, x + 0.2, 0.6] }], i * 100);
+    for (const d of life.step(i * 100, st, zones).decisions) out.push(`${d.type}:${d.track.state}`);
+  }
+  assert.equal(out.filter((o) => o.startsWith('new')).length, 1, out.join(' '));
+  assert.ok(out.includes('update:stationary'), out.join(' '));
+  assert.equal(out.filter((o) => o === 'update:stationary').length, 1, out.join(' '));
+});
