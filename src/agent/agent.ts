@@ -266,7 +266,7 @@ export class Agent {
       if (next.model.scoreThreshold !== prev.model.scoreThreshold || next.model.iou !== prev.model.iou) {
         this.#pipeline?.setThresholds({ scoreThreshold: next.model.scoreThreshold, iou: next.model.iou });
       }
-      const eventKey = (c: Config) => ({ t: c.tracker, z: c.sources.map((x) => [x.id, x.zones, x.lines]) });
+      const eventKey = (c: Config) => ({ t: c.tracker, l: c.labelThresholds, z: c.sources.map((x) => [x.id, x.zones, x.lines]) });
       if (!same(eventKey(next), eventKey(prev))) this.#pipeline?.configureEvents(next);
     }
     if (!same(next.preview, prev.preview)) {

@@ -4,7 +4,7 @@
 // set only live sources: a finite one (a file or folder) would end the run from the cloud.
 
 import { z } from 'zod';
-import { configSchema, id, linesSchema, packageRefSchema, twinModelRefSchema, twinSourceSchema, zonesSchema, type Config, type PackageRef, type SourceKind } from './schema.js';
+import { configSchema, id, labelThresholdsSchema, linesSchema, packageRefSchema, twinModelRefSchema, twinSourceSchema, zonesSchema, type Config, type PackageRef, type SourceKind } from './schema.js';
 import { OPTION_LIST } from './options.js';
 import { getPath, setPath, twinShape } from './derive.js';
 import { formatIssues } from './load.js';
@@ -35,6 +35,8 @@ export const desiredSchema = z.strictObject({
   /** Zones and lines by source id, for any source (a file's too): set live, without restating the sources. */
   zones: z.record(id, zonesSchema.nullable()).optional(),
   lines: z.record(id, linesSchema.nullable()).optional(),
+  /** Per-label thresholds for announcing a track, replacing the whole map. */
+  labelThresholds: labelThresholdsSchema.optional(),
   ...twinShape(),
 });
 export type Desired = z.infer<typeof desiredSchema>;
@@ -104,6 +106,7 @@ export function applyDesired(base: Config, desiredDoc: Record<string, unknown>):
   const ignored: string[] = [];
   const next: Record<string, unknown> = structuredClone(base) as unknown as Record<string, unknown>;
   if (d.sources) next.sources = d.sources;
+  if (d.labelThresholds) next.labelThresholds = d.labelThresholds;
   for (const key of ['zones', 'lines'] as const) {
     const bySource = d[key] as Record<string, unknown[] | null> | undefined;
     const sources = next.sources as Array<Record<string, unknown>>;

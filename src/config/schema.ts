@@ -85,6 +85,12 @@ const uniqueNames = (what: string) => (items: Array<{ name: string }>, ctx: z.Re
   }
 };
 
+/**
+ * A label's own threshold for announcing a track (its `new` event), over `tracker.threshold`:
+ * `{ "person": 0.7, "cat": 0.4 }`. Labels as the model's manifest names them.
+ */
+export const labelThresholdsSchema = z.record(z.string().min(1).max(64), z.number().min(0).max(1)).refine((r) => Object.keys(r).length <= 256, 'at most 256 labels').default({});
+
 export const zonesSchema = z.array(zoneSchema).max(32).superRefine(uniqueNames('zones'));
 export const linesSchema = z.array(lineSchema).max(32).superRefine(uniqueNames('lines'));
 
@@ -125,13 +131,14 @@ export const configSchema = z.strictObject({
   sources: z.array(sourceSchema).min(1).max(16),
   model: modelRefSchema.default({ name: OPTIONS.model.default }),
   modelUpdate: modelUpdateSchema,
+  labelThresholds: labelThresholdsSchema,
   origins: z.record(z.string(), z.string()).default({}),
   ...scalarShape(),
 }) as unknown as z.ZodType<Config, ConfigInput>;
 
-export type Config = ScalarConfig & { sources: SourceConfig[]; model: ModelRef; modelUpdate: ModelUpdateConfig; origins: Record<string, string> };
+export type Config = ScalarConfig & { sources: SourceConfig[]; model: ModelRef; modelUpdate: ModelUpdateConfig; labelThresholds: Record<string, number>; origins: Record<string, string> };
 /** What may be handed to parseConfig: sources as a file gives them, the rest as the file may say it. */
-export type ConfigInput = { sources: Array<z.input<typeof sourceSchema>>; model?: ModelRef; modelUpdate?: z.input<typeof modelUpdateSchema>; origins?: Record<string, string>; [key: string]: unknown };
+export type ConfigInput = { sources: Array<z.input<typeof sourceSchema>>; model?: ModelRef; modelUpdate?: z.input<typeof modelUpdateSchema>; labelThresholds?: Record<string, number>; origins?: Record<string, string>; [key: string]: unknown };
 
 /** Where the value at `key` came from; the longest recorded prefix of the key wins. */
 export function originOf(cfg: { origins?: Record<string, string> }, key: string): string {

@@ -12,6 +12,8 @@ import { snapshotQuality } from './snapshot.js';
 export interface LifecycleOptions {
   /** A confirmed track is announced once its median score reaches this. */
   threshold: number;
+  /** A label's own threshold, over `threshold`. */
+  labelThresholds?: Readonly<Record<string, number>>;
   /** Least time between two updates of one track, in ms of capture time. */
   updateIntervalMs: number;
 }
@@ -77,7 +79,7 @@ export class Lifecycle {
       if (!life || !t.confirmed) continue;
       const stationary = t.state === 'stationary';
       if (!life.announced) {
-        if (t.medianScore < this.#opts.threshold) continue;
+        if (t.medianScore < (this.#opts.labelThresholds?.[t.label] ?? this.#opts.threshold)) continue;
         life.announced = true;
         life.lastEventAt = at;
         life.dirty = false;

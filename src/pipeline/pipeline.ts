@@ -94,7 +94,7 @@ export function eventSettings(cfg: Config, source: SourceConfig): EventSettings 
   const t = cfg.tracker;
   return {
     tracker: { highScore: t.highScore, matchIou: t.matchIou, timeoutSeconds: t.timeoutSeconds, stationarySeconds: t.stationarySeconds },
-    lifecycle: { threshold: t.threshold, updateIntervalMs: 1000 },
+    lifecycle: { threshold: t.threshold, labelThresholds: cfg.labelThresholds, updateIntervalMs: 1000 },
     zones: source.zones ?? [],
     lines: source.lines ?? [],
   };

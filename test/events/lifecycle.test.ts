@@ -9,10 +9,10 @@ import { ZoneBook } from '../../src/events/zones.js';
 import { snapshotQuality } from '../../src/events/snapshot.js';
 import type { Box } from '../../src/types.js';
 
-function setup(threshold = 0.5) {
+function setup(threshold = 0.5, labelThresholds?: Record<string, number>) {
   let n = 0;
   const tracker = new Tracker({ ...TRACKER_DEFAULTS, fps: 10, timeoutSeconds: 1 }, () => `c-${++n}`);
-  const life = new Lifecycle({ threshold, updateIntervalMs: 1000 });
+  const life = new Lifecycle({ threshold, labelThresholds, updateIntervalMs: 1000 });
   const zones = new ZoneBook('c', [{ name: 'right', polygon: [[0.5, 0], [1, 0], [1, 1], [0.5, 1]] }], []);
   const log: string[] = [];
   const frame = (i: number, dets: Array<{ box: Box; score: number }>) => {
@@ -41,6 +41,15 @@ test('a track below the threshold is never announced, and ends silently', () => 
   for (let i = 0; i < 20; i++) frame(i, [{ box: [0.3, 0.3, 0.4, 0.5], score: 0.7 }]);
   for (let i = 20; i < 40; i++) frame(i, []);
   assert.deepEqual(log, []);
+});
+
+test("a label's own threshold overrides the default", () => {
+  const strict = setup(0.5, { cat: 0.9 });
+  for (let i = 0; i < 20; i++) strict.frame(i, [{ box: [0.3, 0.3, 0.4, 0.5], score: 0.7 }]);
+  assert.deepEqual(strict.log, []);
+  const lenient = setup(0.9, { cat: 0.6 });
+  for (let i = 0; i < 20; i++) lenient.frame(i, [{ box: [0.3, 0.3, 0.4, 0.5], score: 0.7 }]);
+  assert.equal(lenient.log[0], '4:new:');
 });
 
 test('a snapshot prefers a confident, large object not cut by the frame edge', () => {

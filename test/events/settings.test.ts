@@ -63,3 +63,15 @@ test('the twin sets zones and lines of a source by id, and tracker settings; bad
   assert.match(refusal(() => applyDesired(base, { zones: { cam: [{ name: 'z', polygon: [[0, 0]] }] } })), /zones\.cam\.0\.polygon.*desired properties/);
   assert.match(refusal(() => applyDesired(base, { tracker: { highScore: 2 } })), /tracker\.highScore.*desired properties/);
 });
+
+test('per-label thresholds come from the file and the twin, checked like the rest', () => {
+  const file = path.join(tempDir(), 'c.json');
+  fs.writeFileSync(file, JSON.stringify({ sources: [{ id: 'cam', kind: 'demo' }], labelThresholds: { person: 0.7 } }));
+  const cfg = loadConfig({ file, env: {} });
+  assert.deepEqual(cfg.labelThresholds, { person: 0.7 });
+  assert.deepEqual(loadConfig({ env: {}, flags: { sources: ['demo'] } }).labelThresholds, {});
+  assert.deepEqual(applyDesired(cfg, { labelThresholds: { cat: 0.4 } }).config.labelThresholds, { cat: 0.4 });
+  fs.writeFileSync(file, JSON.stringify({ sources: [{ id: 'cam', kind: 'demo' }], labelThresholds: { person: 1.5 } }));
+  assert.match(refusal(() => loadConfig({ file, env: {} })), /labelThresholds\.person/);
+  assert.match(refusal(() => applyDesired(cfg, { labelThresholds: { cat: 'high' } })), /labelThresholds\.cat.*desired properties/);
+});
