@@ -9,6 +9,7 @@ import type { Logger } from '../log.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import type { InferenceResult } from '../inference/pool.js';
 import type { LoadedModel } from '../pipeline/model.js';
+import type { PerceptEvent } from '../events/types.js';
 import { Outbox } from '../hub/outbox.js';
 import type { Signer } from '../attest/signer.js';
 import type { Tpm } from '../attest/tpm.js';
@@ -28,6 +29,8 @@ export interface AgentOptions {
   faultInjection?: boolean;
   /** Called for every result (jsonl / summary output). */
   onResult?: (r: InferenceResult, m: LoadedModel) => void;
+  /** Called for every track event (new, update, end), in capture order per source (events output). */
+  onEvent?: (e: PerceptEvent) => void;
 }
 
 /** A PEM file named by the configuration; `from` says where (`--ca`, `PERCEPT_CA`, a config key). */
@@ -159,8 +162,9 @@ export class Agent {
   }
 
   async #startPipeline(): Promise<void> {
-    const p = new Pipeline(this.#cfg, { logger: this.#log, faultInjection: this.#opts.faultInjection, metrics: this.#metrics });
+    const p = new Pipeline(this.#cfg, { logger: this.#log, faultInjection: this.#opts.faultInjection, metrics: this.#metrics, eventDir: path.join(this.#cfg.stateDir, 'events') });
     p.on('result', (r, m) => this.#onResult(r, m));
+    p.on('event', (e) => this.#opts.onEvent?.(e));
     p.on('end', () => {
       if (this.#pipeline === p) this.#ended();
     });
@@ -220,8 +224,8 @@ export class Agent {
     const prev = this.#cfg;
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     // Camera controls are set on the open cameras; they never rebuild the pipeline.
-    // Nor do motion settings and masks: the running gates take them.
-    const pipelineKey = (c: Config) => ({ s: c.sources.map((x) => ({ ...x, controls: undefined, motion: undefined, motionMasks: undefined })), m: { ...c.model, scoreThreshold: undefined, iou: undefined }, w: c.workers, t: c.threads, p: c.providers });
+    // Nor do motion settings and masks (the running gates take them), zones, lines and the tracker's settings (configureEvents).
+    const pipelineKey = (c: Config) => ({ s: c.sources.map((x) => ({ ...x, controls: undefined, motion: undefined, motionMasks: undefined, zones: undefined, lines: undefined })), m: { ...c.model, scoreThreshold: undefined, iou: undefined }, w: c.workers, t: c.threads, p: c.providers });
     const rebuild = !same(pipelineKey(next), pipelineKey(prev));
     // Only the default model changed: it is swapped in under running capture, not rebuilt.
     const swap = rebuild && this.#pipeline !== null && same({ ...pipelineKey(next), m: null }, { ...pipelineKey(prev), m: null });
@@ -264,6 +268,8 @@ export class Agent {
       }
       const motionKey = (c: Config) => ({ m: c.motion, s: c.sources.map((x) => [x.id, x.motion, x.motionMasks]) });
       if (!same(motionKey(next), motionKey(prev))) this.#pipeline?.setMotion(next);
+      const eventKey = (c: Config) => ({ t: c.tracker, l: c.labelThresholds, z: c.sources.map((x) => [x.id, x.zones, x.lines]) });
+      if (!same(eventKey(next), eventKey(prev))) this.#pipeline?.configureEvents(next);
     }
     if (!same(next.preview, prev.preview)) {
       await this.#preview?.close();

@@ -1,10 +1,12 @@
-// How results leave `percept run`: one JSON object per frame on stdout (jsonl), or a live
-// summary (redrawn in place on a terminal, a line every few seconds otherwise).
+// How results leave `percept run`: one JSON object per frame on stdout (jsonl), one per track
+// event (events), or a live summary (redrawn in place on a terminal, a line every few seconds
+// otherwise).
 
 import type { InferenceResult } from '../inference/pool.js';
 import type { LoadedModel } from '../pipeline/model.js';
 import type { PipelineStatus } from '../pipeline/pipeline.js';
 import { statusLine } from '../log.js';
+import type { PerceptEvent } from '../events/types.js';
 
 const r1 = (v: number) => Math.round(v * 10) / 10;
 const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
@@ -25,6 +27,7 @@ export function resultToJson(r: InferenceResult, model: LoadedModel): Record<str
       boxNorm: d.boxNorm.map(r4),
       ...(d.keypoints ? { keypoints: d.keypoints.map(([x, y]) => [r1(x), r1(y)]) } : {}),
     })),
+    ...(r.tracks ? { tracks: r.tracks.map((t) => ({ ...t, score: r4(t.score), box: t.box.map(r4) })) } : {}),
     timings: {
       queueMs: r1(r.timings.queueMs),
       preprocessMs: r1(r.timings.preprocessMs),
@@ -39,6 +42,25 @@ export class JsonlWriter {
   write(r: InferenceResult, model: LoadedModel): void {
     process.stdout.write(JSON.stringify(resultToJson(r, model)) + '\n');
   }
+}
+
+/** One track event as a JSON line, times as ISO strings like the frames' `capturedAt`. */
+export function eventToJson(e: PerceptEvent): Record<string, unknown> {
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  return {
+    ...e,
+    at: iso(e.at),
+    startedAt: iso(e.startedAt),
+    endedAt: iso(e.endedAt),
+    topScore: r4(e.topScore),
+    medianScore: r4(e.medianScore),
+    box: e.box.map(r4),
+    snapshot: e.snapshot && { ...e.snapshot, at: iso(e.snapshot.at), score: r4(e.snapshot.score), box: e.snapshot.box.map(r4) },
+  };
+}
+
+export function writeEvent(e: PerceptEvent): void {
+  process.stdout.write(JSON.stringify(eventToJson(e)) + '\n');
 }
 
 /** Live summary: frame rate, latency, what each source sees now. */

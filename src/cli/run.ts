@@ -1,5 +1,6 @@
 // `percept run`: parses the options (declared in src/config/options.ts) into a configuration,
-// runs the agent (src/agent/run.ts) with its results printed as JSON lines or a live summary, and turns SIGINT, SIGTERM and
+// runs the agent (src/agent/run.ts) with its results printed as JSON lines (per frame or per track
+// event) or a live summary, and turns SIGINT, SIGTERM and
 // SIGHUP into a clean stop (a second signal, a second later, exits at once).
 
 import { loadConfig, type Overrides } from '../config/load.js';
@@ -8,7 +9,7 @@ import { unknownEnv } from '../config/derive.js';
 import { runHelpOptions } from '../config/reference.js';
 import { createLogger, type Logger } from '../log.js';
 import { runAgent } from '../agent/run.js';
-import { JsonlWriter, SummaryWriter } from './output.js';
+import { JsonlWriter, SummaryWriter, writeEvent } from './output.js';
 import { parseRunArgs } from './args.js';
 
 export const RUN_HELP = `Usage: percept run [options]
@@ -63,6 +64,7 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
         jsonl?.write(r, model);
         summary?.write(r);
       },
+      onEvent: base.output === 'events' ? writeEvent : undefined,
       onStarted: (agent) => {
         if (base.output !== 'summary') return;
         summary = new SummaryWriter(() => agent.status().pipeline);

@@ -4,7 +4,7 @@
 // set only live sources: a finite one (a file or folder) would end the run from the cloud.
 
 import { z } from 'zod';
-import { configSchema, packageRefSchema, twinModelRefSchema, twinSourceSchema, type Config, type PackageRef, type SourceKind } from './schema.js';
+import { configSchema, id, labelThresholdsSchema, linesSchema, packageRefSchema, twinModelRefSchema, twinSourceSchema, zonesSchema, type Config, type PackageRef, type SourceKind } from './schema.js';
 import { OPTION_LIST } from './options.js';
 import { getPath, setPath, twinShape } from './derive.js';
 import { formatIssues } from './load.js';
@@ -32,6 +32,11 @@ export const desiredSchema = z.strictObject({
   /** azureeyemodule's model package URL, with its hash in ModelSha256 (a percept addition). */
   ModelZipUrl: z.string().max(4096).optional(),
   ModelSha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'a hex SHA-256 of the package (64 characters)').optional(),
+  /** Zones and lines by source id, for any source (a file's too): set live, without restating the sources. */
+  zones: z.record(id, zonesSchema.nullable()).optional(),
+  lines: z.record(id, linesSchema.nullable()).optional(),
+  /** Per-label thresholds for announcing a track, replacing the whole map. */
+  labelThresholds: labelThresholdsSchema.optional(),
   ...twinShape(),
 });
 export type Desired = z.infer<typeof desiredSchema>;
@@ -101,6 +106,17 @@ export function applyDesired(base: Config, desiredDoc: Record<string, unknown>):
   const ignored: string[] = [];
   const next: Record<string, unknown> = structuredClone(base) as unknown as Record<string, unknown>;
   if (d.sources) next.sources = d.sources;
+  if (d.labelThresholds) next.labelThresholds = d.labelThresholds;
+  for (const key of ['zones', 'lines'] as const) {
+    const bySource = d[key] as Record<string, unknown[] | null> | undefined;
+    const sources = next.sources as Array<Record<string, unknown>>;
+    for (const [sid, list] of Object.entries(bySource ?? {})) {
+      const s = sources.find((x) => x.id === sid);
+      if (!s) throw new PerceptError('ERR_CONFIG', `${key}.${sid}: no source has the id '${sid}' (sources: ${sources.map((x) => String(x.id)).join(', ')}) (from ${FROM})`);
+      if (list === null) delete s[key];
+      else s[key] = list;
+    }
+  }
   if (d.model) {
     // The twin names models, never paths: naming the model the device already runs keeps the
     // device's own ONNX file (--model-path), so a twin can tune that model's thresholds.

@@ -20,6 +20,7 @@ export const GROUPS = {
   attest: 'Attestation (signed hash chain over the telemetry)',
   motion: 'Motion gate (infer only while something moves, a track lives, or a keyframe is due; per source: sources[].motion, sources[].motionMasks)',
   preview: 'Preview (http://127.0.0.1:8090: live frames with boxes, /metrics, /healthz, /readyz)',
+  events: 'Events (tracks across frames; zones and lines are per source, in the config file or the twin)',
   output: 'Output',
 } as const;
 export type Group = keyof typeof GROUPS;
@@ -127,8 +128,16 @@ export const OPTIONS = {
   previewMaxFps: { key: 'preview.maxFps', flag: '--preview-max-fps', env: 'PERCEPT_PREVIEW_MAX_FPS', arg: 'N', type: num(0, 30, { above: true }), default: 10, twin: ['preview.maxFps'], group: 'preview', help: 'frames per second sent to an open page' },
   preview: { key: 'preview.enabled', flag: '--no-preview', env: 'PERCEPT_PREVIEW', type: bool(), default: true, negate: true, twin: ['preview.enabled'], group: 'preview', help: 'do not serve the preview (PERCEPT_PREVIEW=false)' },
 
+  trackHighScore: { key: 'tracker.highScore', flag: '--track-high-score', env: 'PERCEPT_TRACK_HIGH_SCORE', arg: 'X', type: num(0, 1), default: 0.5, twin: ['tracker.highScore'], group: 'events', help: 'detections scoring X or more are matched first and may start a track; lower ones only keep one' },
+  trackMatchIou: { key: 'tracker.matchIou', flag: '--track-match-iou', env: 'PERCEPT_TRACK_MATCH_IOU', arg: 'X', type: num(0, 1, { above: true }), default: 0.2, twin: ['tracker.matchIou'], group: 'events', help: "least overlap (IoU) of a detection with a track's predicted box for a match" },
+  trackTimeout: { key: 'tracker.timeoutSeconds', flag: '--track-timeout', env: 'PERCEPT_TRACK_TIMEOUT', arg: 'S', type: num(0.1, 3600), default: 5, twin: ['tracker.timeoutSeconds'], group: 'events', help: "a track unseen for S seconds of the source's frames (fps x S frames) ends" },
+  stationarySeconds: { key: 'tracker.stationarySeconds', flag: '--stationary-after', env: 'PERCEPT_STATIONARY_AFTER', arg: 'S', type: num(0.1, 86_400), default: 10, twin: ['tracker.stationarySeconds'], group: 'events', help: 'a track whose box stays put for S seconds of frames becomes stationary (an update, not a new event)' },
+  eventThreshold: { key: 'tracker.threshold', flag: '--event-threshold', env: 'PERCEPT_EVENT_THRESHOLD', arg: 'X', type: num(0, 1), default: 0.5, twin: ['tracker.threshold'], group: 'events', help: 'a confirmed track is announced (its new event) once the median score of its detections reaches X' },
+  eventsMaxBytes: { key: 'events.maxBytes', flag: '--events-max-mb', env: 'PERCEPT_EVENTS_MAX_MB', arg: 'N', type: int(1024 * 1024, 2 ** 40), unit: { name: 'MiB', factor: 1024 * 1024 }, default: 64 * 1024 * 1024, defaultText: '64 MiB', group: 'events', help: "bound on the tracks' snapshots kept in <state-dir>/events, in MiB (oldest removed first)" },
+  eventsRetention: { key: 'events.retentionSeconds', flag: '--events-retention', env: 'PERCEPT_EVENTS_RETENTION', arg: 'S', type: int(60, 365 * DAY), default: DAY, group: 'events', help: 'events and snapshots older than S seconds are dropped' },
+
   frames: { key: 'frames', flag: '--frames', env: 'PERCEPT_FRAMES', arg: 'N', type: int(1, Number.MAX_SAFE_INTEGER), defaultText: 'run until stopped', group: 'output', help: 'stop after N results (all sources together)' },
-  output: { key: 'output', flag: '--output', env: 'PERCEPT_OUTPUT', arg: 'jsonl|summary|none', type: oneOf(['jsonl', 'summary', 'none']), default: 'summary', group: 'output', help: 'one JSON object per frame on stdout, or a live summary' },
+  output: { key: 'output', flag: '--output', env: 'PERCEPT_OUTPUT', arg: 'jsonl|events|summary|none', type: oneOf(['jsonl', 'events', 'summary', 'none']), default: 'summary', group: 'output', help: "one JSON object per frame on stdout (with the source's tracks), one per track event (new, update, end), or a live summary" },
   logLevel: { key: 'logLevel', flag: '--log-level', env: 'PERCEPT_LOG_LEVEL', arg: '<level>', type: oneOf(LOG_LEVELS), default: 'info', twin: ['logLevel'], group: 'output', help: 'fatal, error, warn, info, debug, trace, silent' },
 } as const satisfies Record<string, OptionDef>;
 

@@ -12,7 +12,7 @@ export { PROVIDERS } from './options.js';
 export const SOURCE_KINDS = ['image', 'folder', 'video', 'rtsp', 'webcam', 'synthetic', 'demo'] as const;
 export type SourceKind = (typeof SOURCE_KINDS)[number];
 
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, _ . - (max 64), starting with a letter or digit');
+export const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, 'letters, digits, _ . - (max 64), starting with a letter or digit');
 
 export const modelRefSchema = z.strictObject({
   /** Built-in manifest name (models/<name>.json) or a path to a manifest .json. */
@@ -89,6 +89,32 @@ export const sourceMotionSchema = z.strictObject({
 });
 export type SourceMotion = z.infer<typeof sourceMotionSchema>;
 
+const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/, 'letters, digits, space, _ . - (max 64), starting with a letter or digit');
+/** Zones and lines take points as masks do: [x, y], 0..1 from the frame's top left. */
+const point = normPoint;
+
+/** A zone: a polygon a track is in when the bottom centre of its box is. */
+export const zoneSchema = z.strictObject({ name, polygon: z.array(point).min(3).max(64) });
+/** A line (a polyline): crossings of a track's bottom centre are counted per direction. */
+export const lineSchema = z.strictObject({ name, points: z.array(point).min(2).max(64) });
+
+const uniqueNames = (what: string) => (items: Array<{ name: string }>, ctx: z.RefinementCtx) => {
+  const seen = new Set<string>();
+  for (const it of items) {
+    if (seen.has(it.name)) ctx.addIssue({ code: 'custom', message: `two ${what} share the name '${it.name}'` });
+    seen.add(it.name);
+  }
+};
+
+/**
+ * A label's own threshold for announcing a track (its `new` event), over `tracker.threshold`:
+ * `{ "person": 0.7, "cat": 0.4 }`. Labels as the model's manifest names them.
+ */
+export const labelThresholdsSchema = z.record(z.string().min(1).max(64), z.number().min(0).max(1)).refine((r) => Object.keys(r).length <= 256, 'at most 256 labels').default({});
+
+export const zonesSchema = z.array(zoneSchema).max(32).superRefine(uniqueNames('zones'));
+export const linesSchema = z.array(lineSchema).max(32).superRefine(uniqueNames('lines'));
+
 export const sourceSchema = z.strictObject({
   id,
   kind: z.enum(SOURCE_KINDS),
@@ -110,6 +136,10 @@ export const sourceSchema = z.strictObject({
   motion: sourceMotionSchema.optional(),
   /** Areas where motion is ignored (timestamps, trees in the wind), as normalised polygons. */
   motionMasks: z.array(polygonSchema).max(32, 'at most 32 motion masks per source').optional(),
+  /** Named zones in normalised coordinates: entries, exits and presence of tracks. */
+  zones: zonesSchema.optional(),
+  /** Named lines in normalised coordinates: crossings per direction. */
+  lines: linesSchema.optional(),
 });
 export type SourceConfig = z.infer<typeof sourceSchema>;
 
@@ -126,13 +156,14 @@ export const configSchema = z.strictObject({
   sources: z.array(sourceSchema).min(1).max(16),
   model: modelRefSchema.default({ name: OPTIONS.model.default }),
   modelUpdate: modelUpdateSchema,
+  labelThresholds: labelThresholdsSchema,
   origins: z.record(z.string(), z.string()).default({}),
   ...scalarShape(),
 }) as unknown as z.ZodType<Config, ConfigInput>;
 
-export type Config = ScalarConfig & { sources: SourceConfig[]; model: ModelRef; modelUpdate: ModelUpdateConfig; origins: Record<string, string> };
+export type Config = ScalarConfig & { sources: SourceConfig[]; model: ModelRef; modelUpdate: ModelUpdateConfig; labelThresholds: Record<string, number>; origins: Record<string, string> };
 /** What may be handed to parseConfig: sources as a file gives them, the rest as the file may say it. */
-export type ConfigInput = { sources: Array<z.input<typeof sourceSchema>>; model?: ModelRef; modelUpdate?: z.input<typeof modelUpdateSchema>; origins?: Record<string, string>; [key: string]: unknown };
+export type ConfigInput = { sources: Array<z.input<typeof sourceSchema>>; model?: ModelRef; modelUpdate?: z.input<typeof modelUpdateSchema>; labelThresholds?: Record<string, number>; origins?: Record<string, string>; [key: string]: unknown };
 
 /** Where the value at `key` came from; the longest recorded prefix of the key wins. */
 export function originOf(cfg: { origins?: Record<string, string> }, key: string): string {

@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import { PerceptError } from '../errors.js';
 import type { JobMessage, Thresholds, Timings, WorkerInit, WorkerMessage } from './protocol.js';
 import { Metrics, type Count } from '../metrics.js';
+import type { TrackView } from '../events/types.js';
 
 export interface PoolOptions {
   manifest: ModelManifest;
@@ -42,6 +43,8 @@ export interface InferenceResult {
   height: number;
   detections: Detection[];
   timings: Timings & { queueMs: number; totalMs: number };
+  /** The source's tracks after this frame (set by the pipeline, in capture order). */
+  tracks?: TrackView[];
 }
 
 export interface PoolStats {

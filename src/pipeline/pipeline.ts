@@ -5,6 +5,9 @@
 // reach the model and are counted as skipped.
 
 import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Config, ModelRef, SourceConfig } from '../config/schema.js';
 import type { Frame } from '../types.js';
 import type { Logger } from '../log.js';
@@ -17,6 +20,12 @@ import { LatencyWindow, RateMeter } from './stats.js';
 import { Metrics } from '../metrics.js';
 import { pipelineMetrics, type PipelineMetrics, type SourceFollowers } from './metrics.js';
 import { MotionGate, gateOptions } from '../events/gate.js';
+import { probeFps } from '../capture/probe.js';
+import { EventStore } from '../events/store.js';
+import { SourceEvents, type EventSettings } from '../events/source-events.js';
+import { eventMetrics, type EventMetrics } from '../events/metrics.js';
+import type { FrameBytes } from '../events/snapshot.js';
+import type { EventReader, LineCount, PerceptEvent, ZoneCount } from '../events/types.js';
 
 /** Sources with the same model file share one pool. */
 const keyOf = (m: ModelRef) => `${m.name}|${m.path ?? ''}`;
@@ -34,6 +43,9 @@ export interface PipelineStatus {
   lastResultAt: number | null;
   /** When the motion gate last judged a frame not worth inferring: the pipeline is alive, the scene still. */
   lastSkippedAt: number | null;
+  /** Entries, exits and presence per zone, and crossings per line, since this pipeline started. */
+  zones: ZoneCount[];
+  lines: LineCount[];
 }
 
 interface SourceRun {
@@ -48,8 +60,6 @@ interface SourceRun {
   /** Frames the motion gate kept from the model. */
   skipped: number;
   gate: MotionGate;
-  /** Whether the source has a track alive now: its frames go to the model, moving or not. */
-  hasLiveTracks: () => boolean;
   /** Results waiting for an earlier frame of the same source, with the model that made them. */
   pending: Map<number, { result: InferenceResult; model: LoadedModel } | null>;
   /** Sequence numbers of frames now in the pool. */
@@ -57,6 +67,14 @@ interface SourceRun {
   done: Promise<void>;
   /** Feed the source's own counts into the registry's series. */
   followers: SourceFollowers;
+  /** Tracks, zones and events of this source. */
+  events: SourceEvents;
+  /** Bytes of the frames in flight, for the snapshot a result may pick. */
+  frames: Map<number, FrameBytes>;
+  /** Whether a track still moves on this source (the motion gate infers while one does). */
+  hasLiveTracks: () => boolean;
+  /** Captured count and time at the last measurement of a live source's rate. */
+  rate: { at: number; captured: number };
 }
 
 /** A processed frame with its encoded bytes, for previews and snapshots. */
@@ -72,7 +90,23 @@ export interface PipelineEvents {
   /** Emitted only while someone listens: the frame bytes are copied just for them. */
   frame: [TappedFrame];
   frameError: [PerceptError, { source: string; seq: number }];
+  /** A track's new, update or end (in capture order per source). */
+  event: [PerceptEvent];
   end: [];
+}
+
+/** A live source's frame rate is measured over this long before the tracker counts in it. */
+const RATE_WINDOW_MS = 2000;
+
+/** The tracker's and zones' settings for one source. */
+export function eventSettings(cfg: Config, source: SourceConfig): EventSettings {
+  const t = cfg.tracker;
+  return {
+    tracker: { highScore: t.highScore, matchIou: t.matchIou, timeoutSeconds: t.timeoutSeconds, stationarySeconds: t.stationarySeconds },
+    lifecycle: { threshold: t.threshold, labelThresholds: cfg.labelThresholds, updateIntervalMs: 1000 },
+    zones: source.zones ?? [],
+    lines: source.lines ?? [],
+  };
 }
 
 export class Pipeline extends EventEmitter<PipelineEvents> {
@@ -94,6 +128,9 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   readonly #metrics: Metrics;
   readonly #m: PipelineMetrics;
   #unhook: () => void = () => undefined;
+  readonly #eventDir: string | undefined;
+  #store: EventStore | null = null;
+  readonly #em: EventMetrics;
 
   /**
    * Changes the default model's score and NMS thresholds (for the sources without a model of
@@ -110,13 +147,37 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   }
 
   /** `metrics`: the agent's registry, where a rebuilt pipeline continues the same series (default: its own). */
-  constructor(cfg: Config, opts: { logger: Logger; faultInjection?: boolean; metrics?: Metrics }) {
+  /** `eventDir`: where the event store keeps snapshots (without it, a temporary folder removed at stop). */
+  constructor(cfg: Config, opts: { logger: Logger; faultInjection?: boolean; metrics?: Metrics; eventDir?: string }) {
     super();
     this.#cfg = cfg;
     this.#log = opts.logger;
     this.#faultInjection = opts.faultInjection ?? false;
     this.#metrics = opts.metrics ?? new Metrics();
     this.#m = pipelineMetrics(this.#metrics);
+    this.#em = eventMetrics(this.#metrics);
+    this.#eventDir = opts.eventDir;
+  }
+
+  /** Recent events and their snapshots (empty until the pipeline starts). */
+  get events(): EventReader {
+    return this.#store ?? { list: () => [], snapshot: () => Promise.resolve(null) };
+  }
+
+  zoneCounts(): ZoneCount[] {
+    return this.#runs.flatMap((r) => r.events.zoneCounts());
+  }
+
+  lineCounts(): LineCount[] {
+    return this.#runs.flatMap((r) => r.events.lineCounts());
+  }
+
+  /** New tracker settings, zones and lines from the next frame on (no restart). */
+  configureEvents(cfg: Config): void {
+    for (const run of this.#runs) {
+      const s = cfg.sources.find((x) => x.id === run.cfg.id);
+      if (s) run.events.configure(eventSettings(cfg, s));
+    }
   }
 
   /** The registry this pipeline counts in (the preview renders it when given no other). */
@@ -221,11 +282,31 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       await this.#closePools();
       throw e;
     }
+    let store: EventStore;
+    try {
+      store = this.#openStore();
+    } catch (e) {
+      await this.#closePools();
+      throw e;
+    }
+    this.#store = store;
     const failures: Array<{ id: string; error: unknown }> = [];
     for (const cfg of this.#cfg.sources) {
       const { pool, model } = this.#pools.get(keyOf(cfg.model ?? this.#cfg.model))!;
       const source = createSource(cfg, { logger: this.#log });
-      const run: SourceRun = { cfg, source, pool, model, open: false, inferred: 0, failed: 0, corrupt: 0, skipped: 0, gate: new MotionGate(gateOptions(this.#cfg, cfg)), hasLiveTracks: () => false, pending: new Map(), inflight: new Set(), done: Promise.resolve(), followers: this.#m.follow() };
+      const events = new SourceEvents({
+        source: cfg.id,
+        live: source.live,
+        fps: (cfg.kind === 'video' ? await probeFps(cfg.uri) : null) ?? cfg.fps ?? (cfg.kind === 'image' || cfg.kind === 'folder' ? 1 : 15),
+        settings: eventSettings(this.#cfg, cfg),
+        store,
+        emit: (e) => {
+          this.#em.event(e.type);
+          this.emit('event', e);
+        },
+        logger: this.#log,
+      });
+      const run: SourceRun = { cfg, source, pool, model, open: false, inferred: 0, failed: 0, corrupt: 0, skipped: 0, gate: new MotionGate(gateOptions(this.#cfg, cfg)), pending: new Map(), inflight: new Set(), done: Promise.resolve(), followers: this.#m.follow(), events, frames: new Map(), hasLiveTracks: () => events.hasLiveTracks(), rate: { at: 0, captured: 0 } };
       try {
         await source.open();
         run.open = true;
@@ -238,6 +319,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     }
     if (this.#runs.length === 0) {
       await this.#closePools();
+      await this.#closeStore();
       // Thrown, not logged: the caller prints it once.
       if (failures.length === 1) throw failures[0].error;
       throw new PerceptError('ERR_SOURCE_UNREADABLE', failures.map((f) => (f.error as Error).message).join('\n') || 'no source could be opened');
@@ -272,8 +354,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         // A model swap moves the run to a new pool between frames; this frame stays with the one it went to.
         const model = run.model;
         run.inflight.add(seq);
-        // The frame's buffer moves to a worker; keep a copy only when a tap wants it.
-        const kept = this.listenerCount('frame') > 0 ? { data: Buffer.from(frame.data), format: frame.format } : null;
+        // The frame's buffer moves to a worker; a copy stays for a tap and for the snapshot this
+        // frame may become (dropped after its result unless it is some track's best frame).
+        const copy = Buffer.from(frame.data);
+        run.frames.set(seq, { data: copy, format: frame.format, width: frame.width, height: frame.height });
+        const kept = this.listenerCount('frame') > 0 ? { data: copy, format: frame.format } : null;
         const p = run.pool
           .run(frame, { thresholds: this.#thresholdsOf(run.cfg) })
           .then(
@@ -303,8 +388,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       }
     } catch (e) {
       if (!signal.aborted) throw e;
+    } finally {
+      await Promise.all(inflight);
+      // The end of a source (or of the pipeline) ends its tracks.
+      await run.events.end();
     }
-    await Promise.all(inflight);
   }
 
   /**
@@ -320,12 +408,16 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       for (const k of run.inflight) if (k < lowest) return;
       const res = run.pending.get(lowest);
       run.pending.delete(lowest);
-      if (res) this.#emitResult(run, res.result, res.model);
+      const bytes = run.frames.get(lowest) ?? null;
+      run.frames.delete(lowest);
+      if (res) this.#emitResult(run, res.result, res.model, bytes);
     }
   }
 
-  #emitResult(run: SourceRun, r: InferenceResult, model: LoadedModel): void {
+  #emitResult(run: SourceRun, r: InferenceResult, model: LoadedModel, bytes: FrameBytes | null): void {
     if (this.#cfg.frames !== undefined && this.#emitted >= this.#cfg.frames) return;
+    if (run.source.live) this.#measureRate(run, r.capturedAt);
+    r.tracks = run.events.onResult(r, bytes);
     run.inferred++;
     this.#m.inferred.inc();
     this.#emitted++;
@@ -348,9 +440,34 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     for (const run of this.#runs) run.gate.configure(gateOptions(cfg, cfg.sources.find((s) => s.id === run.cfg.id) ?? run.cfg));
   }
 
-  /** Brings the registry's capture series up to the sources' own counts. */
+  /** A live source's capture rate, which the tracker counts its frames in. */
+  #measureRate(run: SourceRun, now: number): void {
+    const captured = run.source.stats.captured;
+    if (run.rate.at === 0) {
+      run.rate = { at: now, captured };
+      return;
+    }
+    const dt = now - run.rate.at;
+    if (dt < RATE_WINDOW_MS) return;
+    const fps = ((captured - run.rate.captured) * 1000) / dt;
+    if (fps > 0) run.events.fps = fps;
+    run.rate = { at: now, captured };
+  }
+
+  #openStore(): EventStore {
+    const dir = this.#eventDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'percept-events-'));
+    return EventStore.open(dir, { maxBytes: this.#cfg.events.maxBytes, retentionMs: this.#cfg.events.retentionSeconds * 1000 });
+  }
+
+  async #closeStore(): Promise<void> {
+    // A store in a temporary folder lives only as long as the pipeline.
+    if (this.#store && !this.#eventDir) await this.#store.remove();
+  }
+
+  /** Brings the registry's capture, zone and line series up to the sources' own counts. */
   #syncSources(): void {
     for (const r of this.#runs) r.followers.update(r.source.stats);
+    this.#em.update(this.zoneCounts(), this.lineCounts(), this.#runs.flatMap((r) => r.events.trackStates()));
   }
 
   status(): PipelineStatus {
@@ -371,6 +488,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       stagesMs: { queue: this.#stages.queue.mean(), preprocess: this.#stages.preprocess.mean(), inference: this.#stages.inference.mean(), decode: this.#stages.decode.mean() },
       lastResultAt: this.#lastResultAt,
       lastSkippedAt: this.#lastSkippedAt,
+      zones: this.zoneCounts(),
+      lines: this.lineCounts(),
     };
   }
 
@@ -382,6 +501,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       await Promise.all(this.#runs.map((r) => r.source.close().catch(() => undefined)));
       await Promise.all(this.#runs.map((r) => r.done.catch(() => undefined)));
       await this.#closePools();
+      await this.#closeStore();
       // The last counts of the sources stay in the series a next pipeline continues.
       this.#syncSources();
       this.#unhook();
