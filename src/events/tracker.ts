@@ -173,6 +173,19 @@ export class Tracker {
     return Math.max(Math.ceil(this.#opts.fps / 2), 2);
   }
 
+  /**
+   * Whether a track unseen in this frame has been gone long enough to end. A file's frames are
+   * counted one by one. On a live source the capture clock counts, frames the motion gate skipped
+   * included; but a stationary track, which the gate leaves to keyframes (one every few seconds),
+   * must also have been missed by as many inferred frames, so a still scene between keyframes
+   * does not end it while whatever moves next is inferred at full rate and ends it promptly.
+   */
+  #overdue(t: Track, at: number, maxUnseen: number): boolean {
+    if (!this.#opts.live) return t.unseen > maxUnseen;
+    const clock = ((at - t.lastSeenAt) * this.#opts.fps) / 1000 > maxUnseen;
+    return t.state === 'stationary' ? clock && t.unseen > maxUnseen : clock;
+  }
+
   /** Frames unseen that end a track. */
   get maxUnseen(): number {
     return Math.max(Math.round(this.#opts.fps * this.#opts.timeoutSeconds), 1);
@@ -230,7 +243,7 @@ export class Tracker {
         t.unseen++;
         if (!t.confirmed) {
           if (++t.misses > TENTATIVE_MAX_MISSES) continue;
-        } else if ((o.live ? ((at - t.lastSeenAt) * o.fps) / 1000 : t.unseen) > maxUnseen) {
+        } else if (this.#overdue(t, at, maxUnseen)) {
           ended.push(t);
           continue;
         }

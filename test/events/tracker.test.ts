@@ -126,6 +126,15 @@ test('on a live source the timeout runs on the capture clock, frames the gate sk
   // Two inferred frames, 6 s apart: 60 frames of the source went by unseen, more than 10 x 5.
   assert.equal(live.update([], 3000).ended.length, 0);
   assert.equal(live.update([], 6000).ended.length, 1);
+  // A stationary track is re-checked on keyframes: a still scene between them does not end it,
+  // misses on as many inferred frames as the timeout's do.
+  const still = new Tracker({ ...TRACKER_DEFAULTS, fps: 10, live: true, stationarySeconds: 1 }, () => `s-${++n}`);
+  for (let i = 0; i < 30; i++) still.update([det(at(0.3, 0.3))], i * 100);
+  assert.equal(still.tracks[0]?.state, 'stationary');
+  for (let k = 1; k <= 50; k++) assert.equal(still.update([], 2900 + k * 5000).ended.length, 0, `keyframe ${k} without the object`);
+  let ended = 0;
+  for (let i = 1; ended === 0 && i <= 100; i++) ended = still.update([], 300_000 + i * 100).ended.length;
+  assert.equal(ended, 1, 'ended once inferred frames missed it too');
   // A file's frames are counted one by one, whatever the clock says.
   const file = tracker(10);
   for (let i = 0; i < 10; i++) file.update([det(at(0.3, 0.3))], i * 100);
