@@ -44,6 +44,8 @@ const TENTATIVE_MATCH_IOU = 0.3;
 const TENTATIVE_MAX_MISSES = 2;
 /** Two detections of different labels over this IoU are one object the model could not name. */
 const DUPLICATE_IOU = 0.7;
+/** A track whose box moved within this many seconds keeps every frame inferred (hasLive). */
+const LIVE_STILL_SECONDS = 1;
 /** A box that keeps this IoU with where it stopped is still. */
 const STILL_IOU = 0.8;
 /** Score histogram bins (the median is kept to 1/200). */
@@ -71,8 +73,9 @@ export class Track {
   readonly #votes = new Map<string, number>();
   #label: string;
   readonly #hist = new Uint32Array(BINS + 1);
-  /** Where the box stopped, and for how many matched frames it has stayed there. */
+  /** Where the box stopped, when (capture time), and for how many matched frames it has stayed there. */
   #anchor: Box;
+  #anchorAt: number;
   #still = 0;
 
   constructor(id: string, d: TrackerInput, at: number) {
@@ -82,6 +85,7 @@ export class Track {
     this.topScore = d.score;
     this.lastBox = d.box;
     this.#anchor = d.box;
+    this.#anchorAt = at;
     this.startedAt = at;
     this.lastSeenAt = at;
     this.#label = d.label;
@@ -120,7 +124,15 @@ export class Track {
     if (n > (this.#votes.get(this.#label) ?? 0)) this.#label = d.label;
   }
 
-  match(d: TrackerInput, at: number, stationaryFrames: number): void {
+  /**
+   * Seconds its box has stayed put: on a live source by the capture clock (frames the motion gate
+   * skipped count), on a file by matched frames at the file's rate.
+   */
+  stillSeconds(o: Pick<TrackerOptions, 'live' | 'fps'>): number {
+    return o.live ? (this.lastSeenAt - this.#anchorAt) / 1000 : this.#still / o.fps;
+  }
+
+  match(d: TrackerInput, at: number, o: Pick<TrackerOptions, 'live' | 'fps' | 'stationarySeconds'>): void {
     this.#record(d);
     this.filter.update(d.box);
     this.seen = true;
@@ -134,10 +146,11 @@ export class Track {
       this.#still++;
     } else {
       this.#anchor = d.box;
+      this.#anchorAt = at;
       this.#still = 0;
       if (this.state === 'stationary') this.state = 'confirmed';
     }
-    if (this.state === 'confirmed' && this.#still >= stationaryFrames) {
+    if (this.state === 'confirmed' && this.stillSeconds(o) >= o.stationarySeconds) {
       this.state = 'stationary';
       this.filter.stop();
     }
@@ -176,14 +189,14 @@ export class Tracker {
   /**
    * Whether a track unseen in this frame has been gone long enough to end. A file's frames are
    * counted one by one. On a live source the capture clock counts, frames the motion gate skipped
-   * included; but a stationary track, which the gate leaves to keyframes (one every few seconds),
-   * must also have been missed by as many inferred frames, so a still scene between keyframes
-   * does not end it while whatever moves next is inferred at full rate and ends it promptly.
+   * included; but a track standing still, which the gate leaves to keyframes (one every few
+   * seconds), must also have been missed by a second of inferred frames: one keyframe that misses
+   * it does not end it, it makes the track live (hasLive) so the next frames are inferred.
    */
   #overdue(t: Track, at: number, maxUnseen: number): boolean {
     if (!this.#opts.live) return t.unseen > maxUnseen;
     const clock = ((at - t.lastSeenAt) * this.#opts.fps) / 1000 > maxUnseen;
-    return t.state === 'stationary' ? clock && t.unseen > maxUnseen : clock;
+    return clock && t.unseen >= Math.min(maxUnseen, Math.max(2, Math.round(this.#opts.fps)));
   }
 
   /** Frames unseen that end a track. */
@@ -191,17 +204,17 @@ export class Tracker {
     return Math.max(Math.round(this.#opts.fps * this.#opts.timeoutSeconds), 1);
   }
 
-  get stationaryFrames(): number {
-    return Math.max(Math.round(this.#opts.fps * this.#opts.stationarySeconds), 1);
-  }
-
   get tracks(): readonly Track[] {
     return this.#tracks;
   }
 
-  /** Whether a confirmed or tentative track is moving (stationary ones are left to keyframes). */
+  /**
+   * Whether a track needs every frame inferred (the motion gate asks): a tentative one (to confirm
+   * or drop it), one the last inferred frame missed (to find it again or end it), or one whose box
+   * moved within the last second. A track that stands still is left to motion and keyframes.
+   */
   get hasLive(): boolean {
-    return this.#tracks.some((t) => t.state !== 'stationary');
+    return this.#tracks.some((t) => t.state === 'tentative' || t.unseen > 0 || (t.state === 'confirmed' && t.stillSeconds(this.#opts) < LIVE_STILL_SECONDS));
   }
 
   /** One frame's detections (normalised boxes) at capture time `at` (ms). */
@@ -216,9 +229,8 @@ export class Tracker {
     const low = dets.filter((d) => d.score < o.highScore);
     const active = this.#tracks.filter((t) => t.confirmed);
     const tentative = this.#tracks.filter((t) => !t.confirmed);
-    const stationaryFrames = this.stationaryFrames;
     const take = (pairs: Array<[Track, TrackerInput]>) => {
-      for (const [t, d] of pairs) t.match(d, at, stationaryFrames);
+      for (const [t, d] of pairs) t.match(d, at, o);
     };
 
     // 1. Confirmed tracks, lost ones included, against the confident detections.
