@@ -21,6 +21,8 @@ import { Follower, Metrics } from '../metrics.js';
 import { hubMetrics } from '../hub/metrics.js';
 import { TelemetryPath } from './telemetry.js';
 import { agentStatus } from './status.js';
+import { allTallies, eventFeed, sourceTallies } from './events.js';
+import type { PerceptEvent } from '../events/types.js';
 
 
 export interface AgentOptions {
@@ -114,6 +116,7 @@ export class Agent {
         key: readPem(hub.key, 'client key', originOf(this.#cfg, 'hub.key')),
         transport: hub.transport,
         output: this.#cfg.telemetry.output,
+        eventsOutput: this.#cfg.telemetry.eventsOutput,
         logger: this.#log,
         sendTimeoutMs: hub.sendTimeoutMs,
         connectTimeoutMs: hub.connectTimeoutMs,
@@ -132,6 +135,7 @@ export class Agent {
         telemetry: this.#cfg.telemetry,
         checkpointMs: this.#cfg.attest.checkpointMs,
         logger: this.#log,
+        tallies: (source) => sourceTallies(eventFeed(this.#pipeline), source),
       });
       const pending = this.#outbox.stats().depth;
       if (pending) this.#log.info({ pending }, 'outbox holds messages from an earlier run; sending them first');
@@ -161,6 +165,7 @@ export class Agent {
   async #startPipeline(): Promise<void> {
     const p = new Pipeline(this.#cfg, { logger: this.#log, faultInjection: this.#opts.faultInjection, metrics: this.#metrics });
     p.on('result', (r, m) => this.#onResult(r, m));
+    eventFeed(p)?.on('event', (e) => this.#onEvent(e));
     p.on('end', () => {
       if (this.#pipeline === p) this.#ended();
     });
@@ -182,6 +187,8 @@ export class Agent {
         pipeline: this.#pipeline,
         status: () => this.status(),
         metrics: this.#metrics,
+        layout: () => this.#cfg.sources.map((x) => ({ id: x.id, zones: x.zones ?? [], lines: x.lines ?? [] })),
+        events: () => eventFeed(this.#pipeline)?.events ?? null,
       });
     } catch (e) {
       this.#log.warn({ code: (e as PerceptError).code, port: pv.port }, `preview not started: ${(e as Error).message}`);
@@ -191,6 +198,12 @@ export class Agent {
   #onResult(r: InferenceResult, m: LoadedModel): void {
     this.#opts.onResult?.(r, m);
     this.#telemetry?.add(r, m, this.#cfg.sources.find((s) => s.id === r.source)?.kind ?? 'unknown');
+  }
+
+  /** A track event: to telemetry (as percept.event/1) and to the preview's open pages. */
+  #onEvent(e: PerceptEvent): void {
+    this.#telemetry?.addEvent(e, this.#cfg.sources.find((s) => s.id === e.source)?.kind ?? 'unknown');
+    this.#preview?.pushEvent(e);
   }
 
   #openTpm(): Promise<Tpm> {
@@ -272,7 +285,8 @@ export class Agent {
       startedAt: this.#startedAt,
       pipeline: this.#pipeline,
       hub: link && outbox && sender ? { link, outbox, sender, transport: this.#cfg.hub?.transport ?? 'mqtt' } : null,
-      telemetry: t ? { intervalMs: t.intervalMs, schema: t.schema } : null,
+      telemetry: t ? { intervalMs: t.intervalMs, schema: t.schema, mode: t.mode } : null,
+      events: allTallies(eventFeed(this.#pipeline)),
       config: { version: this.configVersion, error: this.configError },
       ...(this.modelUpdates ? { modelUpdates: { ...this.modelUpdates.counts } } : {}),
     });

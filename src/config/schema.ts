@@ -68,6 +68,15 @@ export const twinModelRefSchema = z.strictObject({
   iou: OPTIONS.iou.type.zod.optional(),
 });
 
+/** A point in normalised coordinates: x and y from 0 (left, top) to 1 (right, bottom). */
+const normPoint = z.tuple([z.number().min(0).max(1), z.number().min(0).max(1)]);
+const shapeName = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/, 'letters, digits, space, _ . - (max 64), starting with a letter or digit');
+const uniqueNames = (xs: Array<{ name: string }>) => new Set(xs.map((x) => x.name)).size === xs.length;
+/** Named zones of a source: polygons (3 points or more) in normalised coordinates. */
+export const zonesSchema = z.array(z.strictObject({ name: shapeName, points: z.array(normPoint).min(3).max(64) })).max(32).refine(uniqueNames, 'zone names must be unique within a source');
+/** Named lines of a source: polylines (2 points or more) in normalised coordinates; crossings count per direction. */
+export const linesSchema = z.array(z.strictObject({ name: shapeName, points: z.array(normPoint).min(2).max(64) })).max(32).refine(uniqueNames, 'line names must be unique within a source');
+
 export const sourceSchema = z.strictObject({
   id,
   kind: z.enum(SOURCE_KINDS),
@@ -85,6 +94,10 @@ export const sourceSchema = z.strictObject({
   backend: z.enum(['native', 'ffmpeg']).optional(),
   /** Webcams (native backend): camera controls by key (`percept cameras` lists them), set at open and live. */
   controls: z.record(z.string().regex(/^[a-z0-9_]{1,64}$/, "a control key such as 'brightness' ('percept cameras' lists them)"), z.number().int()).optional(),
+  /** Zones whose entries and exits are counted (by the bottom centre of a track's box). */
+  zones: zonesSchema.optional(),
+  /** Lines whose crossings are counted in each direction. */
+  lines: linesSchema.optional(),
 });
 export type SourceConfig = z.infer<typeof sourceSchema>;
 
