@@ -21,8 +21,9 @@ export interface EventFeed {
 export function eventFeed(p: object | null | undefined): EventFeed | null {
   if (!p) return null;
   const q = p as Partial<EventFeed>;
+  // `events` is checked by presence, not read: a reader made at start may not exist yet.
   if (typeof q.on !== 'function' || typeof q.off !== 'function' || typeof q.zoneCounts !== 'function' || typeof q.lineCounts !== 'function') return null;
-  return q.events ? (q as EventFeed) : null;
+  return 'events' in q ? (q as EventFeed) : null;
 }
 
 /** The counts of every source, for the status snapshot. */
