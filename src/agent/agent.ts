@@ -21,7 +21,7 @@ import { Follower, Metrics } from '../metrics.js';
 import { hubMetrics } from '../hub/metrics.js';
 import { TelemetryPath } from './telemetry.js';
 import { agentStatus } from './status.js';
-import { allTallies, eventFeed, sourceTallies } from './events.js';
+import { allTallies, eventFeed, layoutOf, sourceTallies } from './events.js';
 import type { PerceptEvent } from '../events/types.js';
 
 
@@ -187,7 +187,7 @@ export class Agent {
         pipeline: this.#pipeline,
         status: () => this.status(),
         metrics: this.#metrics,
-        layout: () => this.#cfg.sources.map((x) => ({ id: x.id, zones: x.zones ?? [], lines: x.lines ?? [] })),
+        layout: () => layoutOf(this.#cfg.sources),
         events: () => eventFeed(this.#pipeline)?.events ?? null,
       });
     } catch (e) {

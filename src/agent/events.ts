@@ -5,6 +5,24 @@
 
 import type { EventReader, LineCount, PerceptEvent, ZoneCount } from '../events/types.js';
 import type { SourceTallies } from '../telemetry/encode.js';
+import type { SourceLayout } from '../web/index.js';
+
+type Point = [number, number];
+interface SourceShapes {
+  id: string;
+  /** A zone's corners are `points` (or `polygon`, the tracker's own name for them). */
+  zones?: Array<{ name: string; points?: Point[]; polygon?: Point[] }>;
+  lines?: Array<{ name: string; points: Point[] }>;
+}
+
+/** The sources' zones and lines as the preview draws them. */
+export function layoutOf(sources: readonly SourceShapes[]): SourceLayout[] {
+  return sources.map((s) => ({
+    id: s.id,
+    zones: (s.zones ?? []).map((z) => ({ name: z.name, points: z.points ?? z.polygon ?? [] })),
+    lines: (s.lines ?? []).map((l) => ({ name: l.name, points: l.points })),
+  }));
+}
 
 export type EventListener = (e: PerceptEvent) => void;
 

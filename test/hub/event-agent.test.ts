@@ -15,7 +15,7 @@ import { until } from '../helpers/agent.js';
 import { jsonLines } from '../helpers/cli.js';
 import { MemoryEventReader, trackEvent } from '../helpers/events.js';
 import { ROOT, YOLOX_NANO, image, tempDir } from '../helpers/paths.js';
-import { get, memoryLogger } from '../web/helpers.js';
+import { get, memoryLogger, streamFor } from '../web/helpers.js';
 import { Agent } from '../../src/agent/agent.js';
 import { registerMethods } from '../../src/agent/methods.js';
 import { parseConfig } from '../../src/config/load.js';
@@ -113,6 +113,10 @@ test('the agent sends the pipeline track events on output events and answers get
     const port = jsonLines(text()).find((l) => l.msg === 'preview listening')?.port as number;
     const recent = JSON.parse((await get(port, '/recent-events')).body) as { events: Array<{ id: string }> };
     for (const id of sent) assert.ok(recent.events.some((e) => e.id === id), `the preview lists ${id}`);
+    // ...and tells its pages the configured zones and lines with the status.
+    const sse = await streamFor(port, '/events', 10_000, (b) => b.includes('event: status'));
+    const status = JSON.parse(/event: status\ndata: (.*)\n/.exec(sse.data.toString('utf8'))![1]!) as { layout: unknown };
+    assert.deepEqual(status.layout, [{ id: 'dog', zones: [{ name: 'porch', points: [[0, 0.5], [0.5, 0.5], [0.5, 1], [0, 1]] }], lines: [{ name: 'kerb', points: [[0.6, 0], [0.6, 1]] }] }]);
   } finally {
     await agent.stop(2000);
     process.env = saved;
