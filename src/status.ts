@@ -2,6 +2,7 @@
 // The shared contract; src/agent/status.ts assembles it and hands a getter to consumers.
 
 import type { PipelineStatus } from './pipeline/pipeline.js';
+import type { LineCount, ZoneCount } from './events/types.js';
 
 export type LinkState = 'disabled' | 'connecting' | 'connected' | 'disconnected' | 'closed';
 
@@ -43,7 +44,10 @@ export interface AgentStatus {
   uptimeS: number;
   pipeline: PipelineStatus;
   hub: HubStatus | null;
-  telemetry: { intervalMs: number; schema: string } | null;
+  /** `mode`: windows, events or both (telemetry.mode). */
+  telemetry: { intervalMs: number; schema: string; mode?: string } | null;
+  /** Zone entries and exits and line crossings per source since the agent started (empty without zones or lines). */
+  events?: { zones: ZoneCount[]; lines: LineCount[] };
   config: { version: number | null; error: string | null };
   /** Finished over-the-air model updates by result (active, failed, rolledBack); absent without a hub. */
   modelUpdates?: Readonly<Record<string, number>>;

@@ -22,6 +22,7 @@ import { Follower, Metrics } from '../metrics.js';
 import { hubMetrics } from '../hub/metrics.js';
 import { TelemetryPath } from './telemetry.js';
 import { agentStatus } from './status.js';
+import { allTallies, eventFeed, layoutOf, sourceTallies } from './events.js';
 
 
 export interface AgentOptions {
@@ -117,6 +118,7 @@ export class Agent {
         key: readPem(hub.key, 'client key', originOf(this.#cfg, 'hub.key')),
         transport: hub.transport,
         output: this.#cfg.telemetry.output,
+        eventsOutput: this.#cfg.telemetry.eventsOutput,
         logger: this.#log,
         sendTimeoutMs: hub.sendTimeoutMs,
         connectTimeoutMs: hub.connectTimeoutMs,
@@ -135,6 +137,7 @@ export class Agent {
         telemetry: this.#cfg.telemetry,
         checkpointMs: this.#cfg.attest.checkpointMs,
         logger: this.#log,
+        tallies: (source) => sourceTallies(eventFeed(this.#pipeline), source),
       });
       const pending = this.#outbox.stats().depth;
       if (pending) this.#log.info({ pending }, 'outbox holds messages from an earlier run; sending them first');
@@ -164,7 +167,7 @@ export class Agent {
   async #startPipeline(): Promise<void> {
     const p = new Pipeline(this.#cfg, { logger: this.#log, faultInjection: this.#opts.faultInjection, metrics: this.#metrics, eventDir: path.join(this.#cfg.stateDir, 'events') });
     p.on('result', (r, m) => this.#onResult(r, m));
-    p.on('event', (e) => this.#opts.onEvent?.(e));
+    p.on('event', (e) => this.#onEvent(e));
     p.on('end', () => {
       if (this.#pipeline === p) this.#ended();
     });
@@ -186,6 +189,8 @@ export class Agent {
         pipeline: this.#pipeline,
         status: () => this.status(),
         metrics: this.#metrics,
+        layout: () => layoutOf(this.#cfg.sources),
+        events: () => eventFeed(this.#pipeline)?.events ?? null,
       });
     } catch (e) {
       this.#log.warn({ code: (e as PerceptError).code, port: pv.port }, `preview not started: ${(e as Error).message}`);
@@ -195,6 +200,13 @@ export class Agent {
   #onResult(r: InferenceResult, m: LoadedModel): void {
     this.#opts.onResult?.(r, m);
     this.#telemetry?.add(r, m, this.#cfg.sources.find((s) => s.id === r.source)?.kind ?? 'unknown');
+  }
+
+  /** A track event: to telemetry (as percept.event/1) and to the preview's open pages. */
+  #onEvent(e: PerceptEvent): void {
+    this.#opts.onEvent?.(e);
+    this.#telemetry?.addEvent(e, this.#cfg.sources.find((s) => s.id === e.source)?.kind ?? 'unknown');
+    this.#preview?.pushEvent(e);
   }
 
   #openTpm(): Promise<Tpm> {
@@ -294,7 +306,8 @@ export class Agent {
       startedAt: this.#startedAt,
       pipeline: this.#pipeline,
       hub: link && outbox && sender ? { link, outbox, sender, transport: this.#cfg.hub?.transport ?? 'mqtt' } : null,
-      telemetry: t ? { intervalMs: t.intervalMs, schema: t.schema } : null,
+      telemetry: t ? { intervalMs: t.intervalMs, schema: t.schema, mode: t.mode } : null,
+      events: allTallies(eventFeed(this.#pipeline)),
       config: { version: this.configVersion, error: this.configError },
       ...(this.modelUpdates ? { modelUpdates: { ...this.modelUpdates.counts } } : {}),
     });

@@ -21,7 +21,9 @@ export interface StatusParts {
   startedAt: number;
   pipeline: Pipeline | null;
   hub: HubParts | null;
-  telemetry: { intervalMs: number; schema: string } | null;
+  telemetry: AgentStatus['telemetry'];
+  /** Zone and line counts of every source (empty when the pipeline keeps none). */
+  events?: AgentStatus['events'];
   config: AgentStatus['config'];
   /** Over-the-air model updates finished, by result. */
   modelUpdates?: AgentStatus['modelUpdates'];
@@ -67,6 +69,7 @@ export function agentStatus(p: StatusParts): AgentStatus {
     pipeline: p.pipeline?.status() ?? EMPTY_PIPELINE,
     hub: p.hub ? hubStatus(p.hub) : null,
     telemetry: p.telemetry,
+    events: p.events ?? { zones: [], lines: [] },
     config: p.config,
     ...(p.modelUpdates ? { modelUpdates: p.modelUpdates } : {}),
   };

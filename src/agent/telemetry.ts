@@ -1,13 +1,16 @@
-// Where a window becomes a signed message: results gather in windows; a closed window is
-// encoded, chained and (when a checkpoint is due) signed by the chain writer, committed to the
-// outbox, and the sender is poked. Also the idle-checkpoint timer and the publish error log.
+// Where a window or a track event becomes a signed message: results gather in windows; a
+// closed window (with its source's zone and line counts) or a track event is encoded, chained
+// and (when a checkpoint is due) signed by the chain writer, committed to the outbox, and the
+// sender is poked. telemetry.mode picks windows, events or both. Also the idle-checkpoint
+// timer and the publish error log.
 
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { InferenceResult } from '../inference/pool.js';
 import type { LoadedModel } from '../pipeline/model.js';
 import { Windows, type ClosedWindow } from '../telemetry/window.js';
-import { encodeWindow, type Identity } from '../telemetry/encode.js';
+import { HUB_MESSAGE_LIMIT, PROPERTY_RESERVE, encodeEvent, encodeWindow, type Identity, type OutgoingMessage, type SourceTallies } from '../telemetry/encode.js';
+import type { PerceptEvent } from '../events/types.js';
 import { ChainWriter } from '../telemetry/chain-writer.js';
 import type { Signer } from '../attest/signer.js';
 import type { Outbox, OutboxRow } from '../hub/outbox.js';
@@ -22,6 +25,8 @@ export interface TelemetryPathOptions {
   telemetry: Config['telemetry'];
   checkpointMs: number;
   logger: Logger;
+  /** A source's zone and line counts at the moment its window closes (none: windows carry none). */
+  tallies?: (source: string) => SourceTallies | undefined;
 }
 
 /** A full outbox refuses every window: it is said once per this many ms (the counts are in status). */
@@ -34,6 +39,7 @@ export class TelemetryPath {
   readonly #log: Logger;
   readonly #windows: Windows;
   readonly #writer: ChainWriter<OutboxRow>;
+  readonly #tallies: (source: string) => SourceTallies | undefined;
   #telemetry: Config['telemetry'];
   #timer: NodeJS.Timeout | null = null;
   #lastFullLogAt = 0;
@@ -44,6 +50,7 @@ export class TelemetryPath {
     this.#identity = o.identity;
     this.#log = o.logger;
     this.#telemetry = o.telemetry;
+    this.#tallies = o.tallies ?? (() => undefined);
     this.#writer = new ChainWriter(o.outbox, { signer: o.signer, checkpointMs: o.checkpointMs, identity: o.identity });
     if (o.signer) {
       this.#log.info({ kid: o.signer.kid, attestation: o.signer.attestation }, 'telemetry checkpoints are signed');
@@ -62,13 +69,15 @@ export class TelemetryPath {
     return this.#telemetry;
   }
 
-  /** Window interval and schema apply from the next window on. */
+  /** Window interval, schema and mode apply from the next window (or event) on. */
   configure(t: Config['telemetry']): void {
     if (t.intervalMs !== this.#telemetry.intervalMs) this.#windows.setInterval(t.intervalMs);
     this.#telemetry = t;
   }
 
+  /** A result joins its source's window (not in `events` mode). */
   add(r: InferenceResult, m: LoadedModel, sourceKind: string): void {
+    if (this.#telemetry.mode === 'events') return;
     this.#windows.add(r.source, sourceKind, { name: m.manifest.name, version: m.manifest.version, sha256: m.sha256 }, {
       seq: r.seq,
       capturedAt: r.capturedAt,
@@ -78,8 +87,17 @@ export class TelemetryPath {
     });
   }
 
+  /** A track event becomes one message, in the same chain as the windows (not in `windows` mode). */
+  addEvent(e: PerceptEvent, sourceKind: string): void {
+    if (this.#telemetry.mode === 'windows') return;
+    this.#send([encodeEvent(e, sourceKind, this.#identity)], e.source);
+  }
+
   #publish(w: ClosedWindow): void {
-    const msgs = encodeWindow(w, this.#telemetry.schema, this.#identity);
+    this.#send(encodeWindow(w, this.#telemetry.schema, this.#identity, HUB_MESSAGE_LIMIT - PROPERTY_RESERVE, this.#tallies(w.source)), w.source);
+  }
+
+  #send(msgs: OutgoingMessage[], source: string): void {
     if (!msgs.length) return;
     this.#writer.publish(msgs).then(
       () => this.#sender.poke(),
@@ -88,7 +106,7 @@ export class TelemetryPath {
           if (Date.now() - this.#lastFullLogAt < FULL_LOG_EVERY_MS) return;
           this.#lastFullLogAt = Date.now();
         }
-        this.#log.error({ code: e.code, source: w.source, dropped: this.#outbox.stats().dropped }, e.message);
+        this.#log.error({ code: e.code, source, dropped: this.#outbox.stats().dropped }, e.message);
       },
     );
   }

@@ -13,6 +13,7 @@ import { backoffMs, classify, explainFailure, needsAttention, type FailureKind }
 import type { Logger } from '../log.js';
 import type { LinkState } from '../status.js';
 import type { OutboxRow } from './outbox.js';
+import { EVENT_TYPE_EVENT } from '../telemetry/encode.js';
 import { PerceptError } from '../errors.js';
 import type { Tpm } from '../attest/tpm.js';
 import { connectionStringFields } from './connection-string.js';
@@ -29,6 +30,8 @@ export interface LinkOptions {
   transport: 'mqtt' | 'mqttws';
   /** Module output name for sendOutputEvent. */
   output: string;
+  /** Module output of track events (messages whose `eventType` property is `event`); default `output`. */
+  eventsOutput?: string;
   logger: Logger;
   /** A send not acknowledged within this long counts as failed (the silent-hang case). */
   sendTimeoutMs?: number;
@@ -402,8 +405,13 @@ export class HubLink extends EventEmitter<LinkEvents> {
     msg.contentType = row.contentType as 'application/json';
     msg.contentEncoding = row.contentEncoding as 'utf-8';
     for (const [k, v] of Object.entries(row.properties)) msg.properties.add(k, v);
-    const sending = this.moduleId && this.#o.edge ? (client as ModuleClient).sendOutputEvent(this.#o.output, msg) : client.sendEvent(msg);
+    const sending = this.moduleId && this.#o.edge ? (client as ModuleClient).sendOutputEvent(this.outputOf(row), msg) : client.sendEvent(msg);
     await conn.send(sending, this.#o.sendTimeoutMs);
+  }
+
+  /** The IoT Edge output a row leaves by: track events by their own (the row's properties say which it is, across restarts). */
+  outputOf(row: Pick<OutboxRow, 'properties'>): string {
+    return row.properties.eventType === EVENT_TYPE_EVENT ? (this.#o.eventsOutput ?? this.#o.output) : this.#o.output;
   }
 
   onMethod(name: string, handler: MethodHandler): void {

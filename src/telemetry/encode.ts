@@ -1,11 +1,18 @@
-// Telemetry encoders: the percept schema (one JSON message per window and source) and the
-// Percept-compatible body azureeyemodule sent. A window whose message would pass IoT Hub's
-// 256 KB limit is split by frames before encoding, so nothing is dropped for size.
+// Telemetry encoders: the percept schema (one JSON message per window and source), the
+// Percept-compatible body azureeyemodule sent, and one message per track event
+// (percept.event/1). A window whose message would pass IoT Hub's 256 KB limit is split by
+// frames before encoding, so nothing is dropped for size.
 
 import type { ClosedWindow, WindowFrame } from './window.js';
+import type { LineCount, PerceptEvent, ZoneCount } from '../events/types.js';
+import { eventView } from '../events/view.js';
 
 export const SCHEMA_PERCEPT = 'percept.detections/1';
 export const SCHEMA_COMPAT = 'azureeye.neural-network/1';
+export const SCHEMA_EVENT = 'percept.event/1';
+/** The `eventType` property of each kind of message (edgeHub and IoT Hub routes filter on it). */
+export const EVENT_TYPE_WINDOW = 'detections';
+export const EVENT_TYPE_EVENT = 'event';
 export type TelemetrySchema = 'percept' | 'percept-compat';
 
 /** IoT Hub's limit for one device-to-cloud message, body and properties together. */
@@ -26,10 +33,25 @@ export interface Identity {
   moduleId?: string;
 }
 
+/** A source's zone and line counts since the agent started, carried by its window messages. */
+export interface SourceTallies {
+  zones: ZoneCount[];
+  lines: LineCount[];
+}
+
 const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
 const r1 = (v: number) => Math.round(v * 10) / 10;
 
-function perceptBody(w: ClosedWindow, frames: WindowFrame[], id: Identity, part?: { index: number; count: number }): Buffer {
+/** Zones and lines of one source, without the source (the message names it once); nothing when there are none. */
+function talliesBody(t: SourceTallies | undefined): Record<string, unknown> {
+  if (!t || (!t.zones.length && !t.lines.length)) return {};
+  return {
+    zones: t.zones.map((z) => ({ zone: z.zone, entered: z.entered, exited: z.exited, present: z.present })),
+    lines: t.lines.map((l) => ({ line: l.line, forward: l.forward, backward: l.backward })),
+  };
+}
+
+function perceptBody(w: ClosedWindow, frames: WindowFrame[], id: Identity, part?: { index: number; count: number }, tallies?: SourceTallies): Buffer {
   const counts: Record<string, number> = {};
   for (const f of frames) for (const d of f.detections) counts[d.label] = (counts[d.label] ?? 0) + 1;
   return Buffer.from(
@@ -42,6 +64,7 @@ function perceptBody(w: ClosedWindow, frames: WindowFrame[], id: Identity, part?
       window: { start: new Date(w.start).toISOString(), end: new Date(w.end).toISOString(), intervalMs: w.intervalMs, frames: frames.length },
       ...(part ? { part } : {}),
       counts,
+      ...talliesBody(tallies),
       frames: frames.map((f) => ({
         seq: f.seq,
         capturedAt: new Date(f.capturedAt).toISOString(),
@@ -66,12 +89,13 @@ function compatBody(frames: WindowFrame[]): Buffer {
 
 /**
  * Encodes a window as one or more messages, each within the hub's limit. Percept-compat
- * windows with no detections send nothing, as azureeyemodule did not.
+ * windows with no detections send nothing, as azureeyemodule did not. `tallies`: the source's
+ * zone and line counts (percept schema only; every part carries them).
  */
-export function encodeWindow(w: ClosedWindow, schema: TelemetrySchema, id: Identity, limit = HUB_MESSAGE_LIMIT - PROPERTY_RESERVE): OutgoingMessage[] {
+export function encodeWindow(w: ClosedWindow, schema: TelemetrySchema, id: Identity, limit = HUB_MESSAGE_LIMIT - PROPERTY_RESERVE, tallies?: SourceTallies): OutgoingMessage[] {
   const props = (extra: Record<string, string> = {}) => ({
     schema: schema === 'percept' ? SCHEMA_PERCEPT : SCHEMA_COMPAT,
-    eventType: 'detections',
+    eventType: EVENT_TYPE_WINDOW,
     source: w.source,
     ...extra,
   });
@@ -80,11 +104,32 @@ export function encodeWindow(w: ClosedWindow, schema: TelemetrySchema, id: Ident
     if (!w.frames.some((f) => f.detections.length)) return [];
     return partition(w.frames, limit, compatBody).map((fs) => msg(compatBody(fs)));
   }
-  const whole = perceptBody(w, w.frames, id);
+  const whole = perceptBody(w, w.frames, id, undefined, tallies);
   if (whole.length <= limit) return [msg(whole)];
   // Sized with two-digit part numbers, then encoded with the real ones (never longer).
-  const groups = partition(w.frames, limit, (fs) => perceptBody(w, fs, id, { index: 99, count: 99 }));
-  return groups.map((fs, i) => msg(perceptBody(w, fs, id, { index: i, count: groups.length }), { part: `${i + 1}/${groups.length}` }));
+  const groups = partition(w.frames, limit, (fs) => perceptBody(w, fs, id, { index: 99, count: 99 }, tallies));
+  return groups.map((fs, i) => msg(perceptBody(w, fs, id, { index: i, count: groups.length }, tallies), { part: `${i + 1}/${groups.length}` }));
+}
+
+/**
+ * One track event as one message (percept.event/1). Its properties name the schema, the
+ * message kind (`eventType: event`, so routes and the link can tell it from windows), the
+ * source, the event's type and its label. An event is a few hundred bytes: no split.
+ */
+export function encodeEvent(e: PerceptEvent, sourceKind: string, id: Identity): OutgoingMessage {
+  const body = {
+    schema: SCHEMA_EVENT,
+    deviceId: id.deviceId,
+    ...(id.moduleId ? { moduleId: id.moduleId } : {}),
+    ...eventView(e),
+    source: { id: e.source, kind: sourceKind },
+  };
+  return {
+    body: Buffer.from(JSON.stringify(body), 'utf8'),
+    contentType: 'application/json',
+    contentEncoding: 'utf-8',
+    properties: { schema: SCHEMA_EVENT, eventType: EVENT_TYPE_EVENT, source: e.source, type: e.type, label: e.label },
+  };
 }
 
 /** Halves the frame list until every part encodes within the limit; a single frame's detections are halved too. */

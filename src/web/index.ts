@@ -1,6 +1,8 @@
-// The local preview server: a live page of frames and detections, /metrics for Prometheus,
-// /healthz and /readyz for orchestrators. It listens to the pipeline's results always and to
-// its frames only while a page or stream is open; the pipeline can be swapped under it.
+// The local preview server: a live page of frames, detections and tracks (with the sources'
+// zones and lines, and the recent track events with their snapshots), /metrics for
+// Prometheus, /healthz and /readyz for orchestrators. It listens to the pipeline's results
+// always and to its frames only while a page or stream is open; the pipeline can be swapped
+// under it.
 
 import http from 'node:http';
 import net from 'node:net';
@@ -17,8 +19,10 @@ import { PreviewMetrics } from './metrics.js';
 import type { Metrics } from '../metrics.js';
 import { FrameHub } from './stream.js';
 import { defaultLivenessMs, liveness, readiness } from './health.js';
-import { statusView } from './view.js';
+import { scrubDeep, statusView } from './view.js';
 import { createHandler, listen } from './server.js';
+import type { EventReader, PerceptEvent } from '../events/types.js';
+import { eventView } from '../events/view.js';
 
 type FrameFn = (f: TappedFrame) => void;
 type ResultFn = (r: InferenceResult, m: LoadedModel) => void;
@@ -33,6 +37,13 @@ export interface PreviewPipeline {
   status?(): PipelineStatus;
   /** The registry the pipeline counts in: /metrics renders it unless PreviewOptions.metrics names one. */
   readonly metrics?: Metrics;
+}
+
+/** A source's zones and lines as configured (normalised points), drawn over its pictures. */
+export interface SourceLayout {
+  id: string;
+  zones: Array<{ name: string; points: Array<[number, number]> }>;
+  lines: Array<{ name: string; points: Array<[number, number]> }>;
 }
 
 export interface PreviewOptions {
@@ -55,6 +66,10 @@ export interface PreviewOptions {
   graceMs?: number;
   /** Open /events and /stream clients at once (default 16). */
   maxClients?: number;
+  /** The sources' zones and lines (read on every status tick, so live changes show). */
+  layout?: () => SourceLayout[];
+  /** The recent track events and their snapshots (/recent-events, /event-snapshot); null while there are none. */
+  events?: () => EventReader | null;
 }
 
 export interface PreviewServer {
@@ -66,6 +81,8 @@ export interface PreviewServer {
   setPipeline(p: PreviewPipeline): void;
   /** Time from a window closing to its hand-over to the hub link, for percept_stage_seconds{stage="publish"}. */
   observePublish(seconds: number): void;
+  /** A track event, sent to the open pages. */
+  pushEvent(e: PerceptEvent): void;
   close(): Promise<void>;
 }
 
@@ -100,7 +117,7 @@ export async function startPreview(opts: PreviewOptions): Promise<PreviewServer>
     logger: log,
     // Listening to 'frame' makes the pipeline copy every frame: only while someone watches.
     onActive: (active) => (active ? pipeline.on('frame', onFrame) : pipeline.off('frame', onFrame)),
-    statusMessage: () => statusView(opts.status()),
+    statusMessage: () => ({ ...statusView(opts.status()), layout: scrubDeep(opts.layout?.() ?? []) }),
   });
   const healthWindow = () => {
     const s = opts.status();
@@ -122,6 +139,7 @@ export async function startPreview(opts: PreviewOptions): Promise<PreviewServer>
       },
       readyz: () => readiness(opts.status(), lastResultAt),
       firstSource: () => pipelineStatus().sources[0]?.id ?? null,
+      events: () => opts.events?.() ?? null,
     }),
   );
   // Streams stay open for hours; only the request head has a deadline.
@@ -155,6 +173,7 @@ export async function startPreview(opts: PreviewOptions): Promise<PreviewServer>
       if (hub.clients > 0) pipeline.on('frame', onFrame);
     },
     observePublish: (seconds: number) => metrics.observePublish(seconds),
+    pushEvent: (e: PerceptEvent) => hub.broadcast('track', scrubDeep(eventView(e))),
     close(): Promise<void> {
       closing ??= (async () => {
         hub.close();

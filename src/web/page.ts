@@ -1,5 +1,7 @@
 // The preview page: one self-contained HTML document (inline CSS and script, no downloads)
-// fed by the /events SSE stream. Its Content-Security-Policy allows exactly these two inline
+// fed by the /events SSE stream: frames with detections and track ids, each source's zones
+// and lines drawn over its pictures, and the recent track events with their snapshots
+// (/recent-events at load, then as they happen; pictures from /event-snapshot). Its Content-Security-Policy allows exactly these two inline
 // blocks by hash, so nothing injected into the page could run. Never holds a token: the
 // script reads it from its own address, where the user put it.
 
@@ -27,6 +29,21 @@ main{flex:1;display:grid;grid-template-columns:1fr 300px;gap:16px;padding:16px;m
 .box{position:absolute;border:2px solid var(--c);border-radius:3px;box-shadow:0 0 0 1px rgba(0,0,0,.35)}
 .box span{position:absolute;left:-2px;bottom:100%;background:var(--c);color:#0b0d12;font-size:12px;font-weight:600;padding:1px 6px;border-radius:3px 3px 3px 0;white-space:nowrap}
 .box.low span{top:0;bottom:auto;border-radius:0 0 3px 0}
+.box.trk{border-style:dashed;border-width:2px;box-shadow:none}
+.box.trk span{top:100%;bottom:auto;border-radius:0 3px 3px 3px;background:#0b0d12;color:var(--c);border:1px solid var(--c)}
+.layout{position:absolute;inset:0;width:100%;height:100%;overflow:visible;pointer-events:none}
+.layout polygon{fill:rgba(79,140,255,.12);stroke:#4f8cff;stroke-width:2}
+.layout polyline{fill:none;stroke:#f1a33b;stroke-width:3;stroke-dasharray:8 4}
+.tag{position:absolute;transform:translate(-50%,-50%);font-size:11.5px;font-weight:600;padding:0 5px;border-radius:3px;background:rgba(11,13,18,.75);pointer-events:none;white-space:nowrap}
+.tag.zone{color:#8fb4ff}.tag.line{color:#f1a33b}
+.evs{list-style:none;margin:0;padding:0;display:flex;flex-direction:column;gap:8px;max-height:420px;overflow:auto}
+.evs li{display:flex;gap:8px;align-items:center;font-size:12.5px}
+.evs img{width:64px;height:48px;object-fit:cover;border-radius:4px;background:#000;flex:none}
+.evs .noimg{width:64px;height:48px;border-radius:4px;background:var(--line);flex:none}
+.evs .t{font-weight:650;text-transform:uppercase;font-size:10.5px;letter-spacing:.6px;padding:1px 5px;border-radius:3px;margin-right:4px}
+.evs .t.new{background:#33c98a;color:#0b0d12}.evs .t.update{background:#4f8cff;color:#0b0d12}.evs .t.end{background:#8791a5;color:#0b0d12}
+.evs small{display:block;color:var(--muted)}
+.evs .none{color:var(--muted)}
 .wait{position:absolute;inset:0;display:flex;align-items:center;justify-content:center;color:var(--muted)}
 .dets{list-style:none;margin:0;padding:8px 10px;display:flex;flex-wrap:wrap;gap:6px;min-height:40px}
 .dets li{border:1px solid var(--line);border-left:3px solid var(--c);border-radius:5px;padding:2px 8px;font-size:12.5px}
@@ -45,7 +62,10 @@ footer{padding:6px 18px;color:var(--muted);font-size:12px;border-top:1px solid v
 
 const SCRIPT = `
 'use strict';
-const P = (window.__percept = { frames: 0, boxes: [], sources: {}, status: null, connected: false });
+const P = (window.__percept = { frames: 0, boxes: [], sources: {}, status: null, connected: false, layout: [], events: [], snapshots: 0 });
+const TOKEN = new URLSearchParams(location.search).get('token');
+const withToken = (u) => u + (TOKEN ? (u.includes('?') ? '&' : '?') + 'token=' + encodeURIComponent(TOKEN) : '');
+const SVG = 'http://www.w3.org/2000/svg';
 const $ = (id) => document.getElementById(id);
 const el = (tag, cls, text) => { const e = document.createElement(tag); if (cls) e.className = cls; if (text !== undefined) e.textContent = text; return e; };
 const PALETTE = ['#4f8cff', '#33c98a', '#f1a33b', '#e25fd0', '#36c5d8', '#ef6c4c', '#a98bff', '#c6d94a'];
@@ -68,12 +88,13 @@ function tile(id) {
   const stage = el('div', 'stage');
   const canvas = el('canvas');
   const overlay = el('div', 'overlay');
+  const shapes = el('div', 'overlay');
   const wait = el('div', 'wait', 'waiting for frames…');
-  stage.append(canvas, overlay, wait);
+  stage.append(canvas, shapes, overlay, wait);
   const dets = el('ul', 'dets');
   root.append(h, stage, dets);
   $('tiles').append(root);
-  t = { id, root, meta, stage, canvas, overlay, wait, dets, busy: false, frames: 0, times: [], boxes: [] };
+  t = { id, root, meta, stage, canvas, overlay, shapes, wait, dets, busy: false, frames: 0, times: [], boxes: [], tracks: [], layoutKey: '' };
   tiles.set(id, t);
   return t;
 }
@@ -83,7 +104,42 @@ function fit(t) {
   const W = t.stage.clientWidth, H = t.stage.clientHeight, iw = t.canvas.width, ih = t.canvas.height;
   if (!iw || !ih) return;
   const s = Math.min(W / iw, H / ih), w = iw * s, h = ih * s;
-  Object.assign(t.overlay.style, { left: (W - w) / 2 + 'px', top: (H - h) / 2 + 'px', width: w + 'px', height: h + 'px' });
+  for (const o of [t.overlay, t.shapes]) Object.assign(o.style, { left: (W - w) / 2 + 'px', top: (H - h) / 2 + 'px', width: w + 'px', height: h + 'px' });
+}
+
+// A source's zones (polygons) and lines (polylines), in normalised coordinates, with their names.
+function drawLayout(t, lay) {
+  const key = JSON.stringify(lay || null);
+  if (key === t.layoutKey) return;
+  t.layoutKey = key;
+  t.shapes.replaceChildren();
+  if (!lay) return;
+  const svg = document.createElementNS(SVG, 'svg');
+  svg.setAttribute('class', 'layout');
+  svg.setAttribute('viewBox', '0 0 1 1');
+  svg.setAttribute('preserveAspectRatio', 'none');
+  const pts = (ps) => ps.map((p) => p[0] + ',' + p[1]).join(' ');
+  const tag = (cls, name, x, y) => { const g = el('span', 'tag ' + cls, name); g.dataset[cls] = name; Object.assign(g.style, { left: x * 100 + '%', top: y * 100 + '%' }); return g; };
+  const tags = [];
+  for (const z of lay.zones) {
+    const p = document.createElementNS(SVG, 'polygon');
+    p.setAttribute('points', pts(z.points));
+    p.setAttribute('vector-effect', 'non-scaling-stroke');
+    p.dataset.zone = z.name;
+    svg.append(p);
+    const cx = z.points.reduce((a, q) => a + q[0], 0) / z.points.length, cy = z.points.reduce((a, q) => a + q[1], 0) / z.points.length;
+    tags.push(tag('zone', z.name, cx, cy));
+  }
+  for (const l of lay.lines) {
+    const p = document.createElementNS(SVG, 'polyline');
+    p.setAttribute('points', pts(l.points));
+    p.setAttribute('vector-effect', 'non-scaling-stroke');
+    p.dataset.line = l.name;
+    svg.append(p);
+    const a = l.points[0], b = l.points[l.points.length - 1];
+    tags.push(tag('line', l.name, (a[0] + b[0]) / 2, (a[1] + b[1]) / 2));
+  }
+  t.shapes.append(svg, ...tags);
 }
 window.addEventListener('resize', () => tiles.forEach(fit));
 
@@ -108,13 +164,14 @@ async function onFrame(m) {
     t.wait.remove();
     fit(t);
     drawBoxes(t, m.detections);
+    drawTracks(t, m.tracks || []);
     const now = performance.now();
     t.times.push(now);
     while (t.times.length && now - t.times[0] > 2000) t.times.shift();
     t.meta.textContent = '#' + m.seq + ' · ' + fmt(t.times.length / 2, 0) + ' fps shown · ' + fmt(m.latencyMs, 0) + ' ms';
     t.frames++;
     P.frames++;
-    P.sources[m.source] = { frames: t.frames, seq: m.seq, boxes: t.boxes };
+    P.sources[m.source] = { frames: t.frames, seq: m.seq, boxes: t.boxes, tracks: t.tracks };
     P.boxes = [...tiles.values()].flatMap((x) => x.boxes);
   } finally {
     t.busy = false;
@@ -143,6 +200,55 @@ function drawBoxes(t, dets) {
     t.boxes.push({ source: t.id, label: d.label, confidence: d.confidence, box: d.box });
   }
   if (!sorted.length) t.dets.append(el('li', 'none', 'no detections'));
+}
+
+// Confirmed tracks (and stationary ones) with their ids; tentative ones are not shown.
+function drawTracks(t, tracks) {
+  t.tracks = [];
+  for (const k of tracks) {
+    if (k.state === 'tentative') continue;
+    const [x0, y0, x1, y1] = k.box, c = colour(k.label);
+    const b = el('div', 'box trk');
+    b.dataset.track = k.id;
+    b.dataset.label = k.label;
+    b.style.setProperty('--c', c);
+    Object.assign(b.style, { left: x0 * 100 + '%', top: y0 * 100 + '%', width: (x1 - x0) * 100 + '%', height: (y1 - y0) * 100 + '%' });
+    b.append(el('span', '', k.id + (k.state === 'stationary' ? ' · still' : '')));
+    t.overlay.append(b);
+    t.tracks.push({ id: k.id, label: k.label, state: k.state, box: k.box });
+  }
+}
+
+const clock = (iso) => new Date(iso).toLocaleTimeString([], { hour12: false });
+
+// Recent track events, newest first; one row per event, with the track's best snapshot.
+function addEvent(e) {
+  if (P.events.some((x) => x.id === e.id && x.type === e.type && x.at === e.at)) return;
+  P.events.unshift({ type: e.type, id: e.id, label: e.label, source: e.source, at: e.at, zones: e.zones, snapshot: !!e.snapshot });
+  if (P.events.length > 30) P.events.length = 30;
+  const li = el('li');
+  li.dataset.event = e.id;
+  li.dataset.type = e.type;
+  if (e.snapshot) {
+    const img = el('img');
+    img.alt = e.label + ' ' + e.id;
+    img.addEventListener('load', () => { P.snapshots++; li.dataset.snapshot = 'loaded'; });
+    img.src = withToken('/event-snapshot?id=' + encodeURIComponent(e.id) + '&v=' + encodeURIComponent(e.snapshot.at));
+    li.append(img);
+  } else li.append(el('span', 'noimg'));
+  const txt = el('div');
+  txt.append(el('span', 't ' + e.type, e.type), el('b', '', e.label + ' ' + e.id));
+  const dur = e.type === 'end' ? ' · ' + fmt(e.durationMs / 1000) + ' s' : '';
+  txt.append(el('small', '', e.source + ' · ' + clock(e.at) + dur + (e.zones.length ? ' · in ' + e.zones.join(', ') : '') + (e.stationary ? ' · still' : '')));
+  li.append(txt);
+  const list = $('events');
+  list.querySelector('.none')?.remove();
+  list.prepend(li);
+  while (list.children.length > 30) list.lastChild.remove();
+}
+
+function loadEvents() {
+  fetch(withToken('/recent-events?limit=30')).then((r) => (r.ok ? r.json() : { events: [] })).then((j) => { for (const e of j.events) addEvent(e); }).catch((err) => console.warn('events', err));
 }
 
 function spark(id, series, lines) {
@@ -174,6 +280,11 @@ function onStatus(s) {
   P.status = s;
   const p = s.pipeline;
   for (const src of p.sources) tile(src.id).root.dataset.kind = src.kind;
+  P.layout = s.layout || [];
+  for (const lay of P.layout) drawLayout(tile(lay.id), lay.zones.length || lay.lines.length ? lay : null);
+  const ev = s.events || { zones: [], lines: [] };
+  const counts = [...ev.zones.map((z) => [z.source + ' · ' + z.zone, 'in ' + z.present + ' · ↘' + z.entered + ' ↗' + z.exited]), ...ev.lines.map((l) => [l.source + ' · ' + l.line, '→' + l.forward + ' ←' + l.backward])];
+  $('counts').replaceChildren(...(counts.length ? counts : [['zones, lines', 'none configured']]).flatMap(([k, v]) => [el('dt', '', k), el('dd', '', v)]));
   const m = p.models[0];
   $('model').replaceChildren('model ', el('b', '', m ? m.name + ' ' + (/^v/i.test(m.version) ? '' : 'v') + m.version : 'loading…'));
   $('provider').replaceChildren('provider ', el('b', '', m ? (m.provider || 'starting') + (m.fallbacks && m.fallbacks.length ? ' (fell back from ' + m.fallbacks.join(', ') + ')' : '') : '–'));
@@ -196,12 +307,12 @@ function onStatus(s) {
 }
 
 function connect() {
-  const token = new URLSearchParams(location.search).get('token');
-  const es = new EventSource('/events' + (token ? '?token=' + encodeURIComponent(token) : ''));
-  es.addEventListener('open', () => { P.connected = true; chip('link', 'live', 'ok'); });
+  const es = new EventSource(withToken('/events'));
+  es.addEventListener('open', () => { P.connected = true; chip('link', 'live', 'ok'); loadEvents(); });
   es.addEventListener('error', () => { P.connected = false; chip('link', 'reconnecting', 'warn'); });
   es.addEventListener('status', (e) => onStatus(JSON.parse(e.data)));
   es.addEventListener('frame', (e) => { onFrame(JSON.parse(e.data)).catch((err) => console.warn('frame', err)); });
+  es.addEventListener('track', (e) => addEvent(JSON.parse(e.data)));
 }
 connect();
 `;
@@ -214,7 +325,7 @@ export const PAGE_CSP = [
   `script-src ${sha(SCRIPT)}`,
   `style-src ${sha(STYLE)}`,
   "connect-src 'self'",
-  'img-src data:',
+  "img-src data: 'self'",
   "base-uri 'none'",
   "form-action 'none'",
   "frame-ancestors 'none'",
@@ -247,6 +358,8 @@ export const PAGE_HTML = `<!doctype html>
     <div class="card"><h3>Latency</h3><div class="big" id="lat">–</div><canvas class="spark" id="latChart"></canvas></div>
     <div class="card"><h3>Frames</h3><dl id="frames"></dl></div>
     <div class="card"><h3>Stages (mean)</h3><dl id="stages"></dl></div>
+    <div class="card"><h3>Zones and lines</h3><dl id="counts"></dl></div>
+    <div class="card"><h3>Recent events</h3><ul class="evs" id="events"><li class="none">no events yet</li></ul></div>
     <div class="card"><h3>IoT Hub</h3><dl id="hubinfo"></dl></div>
   </aside>
 </main>

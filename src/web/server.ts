@@ -9,6 +9,8 @@ import type { FrameHub } from './stream.js';
 import type { HealthAnswer } from './health.js';
 import { PAGE_CSP, PAGE_HTML } from './page.js';
 import { scrubDeep } from './view.js';
+import type { EventReader } from '../events/types.js';
+import { eventView } from '../events/view.js';
 
 export interface Routes {
   gate: Gate;
@@ -19,7 +21,12 @@ export interface Routes {
   readyz: () => HealthAnswer;
   /** The default source of /stream (MJPEG carries one picture stream). */
   firstSource: () => string | null;
+  /** The recent track events and their snapshots; null while the pipeline keeps none. */
+  events: () => EventReader | null;
 }
+
+/** Events the page asks for at most (it lists the newest few). */
+const MAX_RECENT = 200;
 
 /** Routes anyone who can reach the port may use: orchestrators probe without credentials. */
 const OPEN = new Set(['/healthz', '/readyz']);
@@ -106,6 +113,41 @@ function route(r: Routes, path: string, url: URL, res: ServerResponse, head: boo
         },
       );
       return;
+    case '/recent-events': {
+      const since = Number(url.searchParams.get('since') ?? 0);
+      const limit = Number(url.searchParams.get('limit') ?? 50);
+      if (!Number.isFinite(since) || since < 0 || !Number.isInteger(limit) || limit < 1 || limit > MAX_RECENT) {
+        json(res, 400, { error: `expected since=<ms since the epoch> and limit=1..${MAX_RECENT}` }, head);
+        return;
+      }
+      const reader = r.events();
+      json(res, 200, { events: reader ? reader.list({ since, limit }).map(eventView) : [] }, head);
+      return;
+    }
+    case '/event-snapshot': {
+      const id = url.searchParams.get('id') ?? '';
+      const reader = r.events();
+      if (!id || id.length > 256) {
+        json(res, 400, { error: 'expected id=<track id>' }, head);
+        return;
+      }
+      if (!reader) {
+        json(res, 404, { error: 'no events are kept' }, head);
+        return;
+      }
+      reader.snapshot(id).then(
+        (jpeg) => {
+          if (!jpeg) return json(res, 404, { error: 'no snapshot for this track (unknown or expired)' }, head);
+          res.writeHead(200, { 'Content-Type': 'image/jpeg', 'Content-Length': jpeg.length });
+          res.end(head ? undefined : jpeg);
+        },
+        (e: unknown) => {
+          r.logger.warn({ err: (e as Error).message }, 'event snapshot failed');
+          if (!res.headersSent) json(res, 500, { error: 'snapshot failed' }, head);
+        },
+      );
+      return;
+    }
     case '/healthz':
     case '/readyz': {
       const a = path === '/healthz' ? r.healthz() : r.readyz();
@@ -113,7 +155,7 @@ function route(r: Routes, path: string, url: URL, res: ServerResponse, head: boo
       return;
     }
     default:
-      json(res, 404, { error: 'not found', routes: ['/', '/events', '/stream', '/metrics', '/healthz', '/readyz'] }, head);
+      json(res, 404, { error: 'not found', routes: ['/', '/events', '/stream', '/recent-events', '/event-snapshot', '/metrics', '/healthz', '/readyz'] }, head);
   }
 }
 

@@ -1,5 +1,5 @@
-// The frame fan-out: Server-Sent Events (JPEG as base64 with its detections, plus status
-// ticks) for the page, and multipart MJPEG for plain HTTP clients. It asks to be fed frames
+// The frame fan-out: Server-Sent Events (JPEG as base64 with its detections and tracks,
+// status ticks, track events) for the page, and multipart MJPEG for plain HTTP clients. It asks to be fed frames
 // only while a client is connected, caps each source at maxFps, skips frames for a client
 // whose socket is still full rather than queueing them, and evicts one that stays full.
 
@@ -7,6 +7,7 @@ import type { ServerResponse } from 'node:http';
 import type { TappedFrame } from '../pipeline/pipeline.js';
 import type { Logger } from '../log.js';
 import { toJpeg } from './transcode.js';
+import type { TrackView } from '../events/types.js';
 
 const BOUNDARY = 'perceptframe';
 
@@ -140,6 +141,16 @@ export class FrameHub {
     this.#write(c, msg);
   }
 
+  /** A named SSE event (a track event, say) to every page that keeps up; a page that is behind misses it. */
+  broadcast(event: string, data: unknown): void {
+    let msg: string | null = null;
+    for (const c of this.#clients) {
+      if (c.kind !== 'sse' || !writable(c.res)) continue;
+      msg ??= `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+      this.#write(c, msg);
+    }
+  }
+
   /** A tapped frame from the pipeline: dropped unless its source is due for a picture. */
   push(f: TappedFrame): void {
     // This runs inside the pipeline's result handling: whatever happens here stays here.
@@ -211,7 +222,8 @@ function writable(res: ServerResponse): boolean {
 const r4 = (n: number) => Math.round(n * 1e4) / 1e4;
 
 function frameMessage(f: TappedFrame, jpeg: Buffer) {
-  const r = f.result;
+  // Tracks ride on results once the pipeline tracks objects.
+  const r = f.result as TappedFrame['result'] & { tracks?: TrackView[] };
   return {
     source: r.source,
     seq: r.seq,
@@ -221,6 +233,7 @@ function frameMessage(f: TappedFrame, jpeg: Buffer) {
     latencyMs: Math.round(r.timings.totalMs * 10) / 10,
     model: { name: f.model.manifest.name, version: f.model.manifest.version },
     detections: r.detections.map((d) => ({ label: d.label, confidence: Math.round(d.confidence * 1000) / 1000, box: d.boxNorm.map(r4) })),
+    tracks: (r.tracks ?? []).map((t) => ({ id: t.id, label: t.label, score: Math.round(t.score * 1000) / 1000, box: t.box.map(r4), state: t.state, seen: t.seen })),
     jpeg: jpeg.toString('base64'),
   };
 }

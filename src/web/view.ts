@@ -42,6 +42,7 @@ export function statusView(s: AgentStatus) {
       sendRate: h.sendRate,
       lastError: h.lastError,
     },
+    events: { zones: s.events?.zones ?? [], lines: s.events?.lines ?? [] },
     config: { version: s.config.version, error: s.config.error },
   });
 }

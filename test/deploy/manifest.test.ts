@@ -47,13 +47,16 @@ test('createOptions is a string holding Docker ContainerCreate JSON: devices, st
   assert.equal(percept.env.PERCEPT_STATE_DIR.value, '/var/lib/percept');
 });
 
-test('edgeHub routes the output the agent sends on upstream and keeps messages 7200 s', () => {
+test('edgeHub routes the outputs the agent sends on (windows and track events) upstream and keeps messages 7200 s', () => {
   const hub = content.$edgeHub['properties.desired'] as Json;
   assert.equal(hub.schemaVersion, '1.1');
-  const output = parseConfig({ sources: [defaultSource()] }).telemetry.output;
-  assert.equal(output, 'detections');
+  const telemetry = parseConfig({ sources: [defaultSource()] }).telemetry;
+  assert.equal(telemetry.output, 'detections');
+  assert.equal(telemetry.eventsOutput, 'events');
   const routes = Object.values(hub.routes as Json).map((r) => (typeof r === 'string' ? r : (r as Json).route));
-  assert.ok(routes.includes(`FROM /messages/modules/percept/outputs/${output} INTO $upstream`), routes.join('\n'));
+  for (const output of [telemetry.output, telemetry.eventsOutput]) {
+    assert.ok(routes.includes(`FROM /messages/modules/percept/outputs/${output} INTO $upstream`), routes.join('\n'));
+  }
   assert.equal(hub.storeAndForwardConfiguration.timeToLiveSecs, 7200);
 });
 
