@@ -4,6 +4,10 @@
 # its configuration holds the user, volume, health check and telemetry switch.
 # With no registry reachable it first builds the BASE image itself: a Debian 12 minbase root
 # file system (debootstrap, cached in .cache/amd64-rootfs) plus Node.js 20 and npm from npm.
+# Images live in their own store under .cache/containers-<driver> (overlay when this kernel
+# mounts it there, vfs otherwise: set PERCEPT_STORAGE_DRIVER to choose). After the check the
+# percept image and its containers are removed (PERCEPT_KEEP_IMAGE=1 keeps the image); the
+# locally made base image stays for the next run.
 # Usage: npm run image   (root; set BASE=<image> to use an existing node:20-bookworm-slim)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,7 +17,6 @@ RFS="$CACHE/amd64-rootfs"
 VERSION="$(node -p 'require("./package.json").version')"
 TAG="localhost/percept:$VERSION-amd64"
 LOCAL_BASE="localhost/percept-base:bookworm-node20-amd64"
-B=(buildah --storage-driver vfs)
 start=$(date +%s)
 
 say() { echo "image: $*" >&2; }
@@ -21,8 +24,30 @@ fail() {
   say "FAILED: $1"
   exit 1
 }
-[ "$(id -u)" -eq 0 ] || fail "run as root (buildah with the vfs driver and chroot isolation)"
+[ "$(id -u)" -eq 0 ] || fail "run as root (buildah with its own store and chroot isolation)"
 for t in buildah debootstrap; do command -v "$t" >/dev/null || fail "$t not found: run scripts/setup --image"; done
+mkdir -p "$CACHE"
+
+# overlay stores each layer once; vfs copies the whole tree per layer (tens of GB for this
+# build) but works on any file system. Probe overlay in a scratch store first.
+store() { B=(buildah --root "$CACHE/containers-$1" --runroot "$CACHE/containers-run-$1" --storage-driver "$1"); }
+DRIVER="${PERCEPT_STORAGE_DRIVER:-}"
+if [ -z "$DRIVER" ]; then
+  DRIVER=vfs
+  store overlay
+  if probe=$("${B[@]}" from scratch 2>/dev/null) && "${B[@]}" mount "$probe" >/dev/null 2>&1; then DRIVER=overlay; fi
+  if [ -n "${probe:-}" ]; then "${B[@]}" rm "$probe" >/dev/null 2>&1 || true; fi
+fi
+store "$DRIVER"
+say "storage: $DRIVER in .cache/containers-$DRIVER"
+# This store is the check's own: whatever a run leaves (a failed build's containers, the
+# percept image, the unnamed build stage) is removed on exit; the local base image stays.
+cleanup() {
+  "${B[@]}" rm --all >/dev/null 2>&1 || true
+  [ "${PERCEPT_KEEP_IMAGE:-0}" = 1 ] || "${B[@]}" rmi "$TAG" >/dev/null 2>&1 || true
+  "${B[@]}" rmi --prune >/dev/null 2>&1 || true
+}
+trap cleanup EXIT
 
 fetch_npm() { # <package@range> <dir>: an npm package unpacked into <dir>/package, cached
   [ -d "$2/package" ] && return 0
@@ -86,7 +111,6 @@ node -e '
   if (bad.length) { console.error("image: config lacks: " + bad.join(", ")); process.exit(1); }' "$cfg" || fail "image configuration"
 
 c=$("${B[@]}" from "$TAG")
-trap '"${B[@]}" rm "$c" >/dev/null 2>&1 || true' EXIT
 in_image() { "${B[@]}" run --isolation chroot --user percept --workingdir /opt/percept "$c" -- "$@"; }
 got="$(in_image percept --version)" || fail "percept --version failed in the image"
 [ "$got" = "$VERSION" ] || fail "percept --version printed '$got', expected $VERSION"
