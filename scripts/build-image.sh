@@ -7,7 +7,8 @@
 # Images live in their own store under .cache/containers-<driver> (overlay when this kernel
 # mounts it there, vfs otherwise: set PERCEPT_STORAGE_DRIVER to choose). After the check the
 # percept image and its containers are removed (PERCEPT_KEEP_IMAGE=1 keeps the image); the
-# locally made base image stays for the next run.
+# locally made base image stays for the next run, and on overlay the build's cached layers
+# while the store is under PERCEPT_IMAGE_CACHE_GB (default 6; 0 removes them every run).
 # Usage: npm run image   (root; set BASE=<image> to use an existing node:20-bookworm-slim)
 set -euo pipefail
 cd "$(dirname "$0")/.."
