@@ -4,6 +4,11 @@
 # its configuration holds the user, volume, health check and telemetry switch.
 # With no registry reachable it first builds the BASE image itself: a Debian 12 minbase root
 # file system (debootstrap, cached in .cache/amd64-rootfs) plus Node.js 20 and npm from npm.
+# Images live in their own store under .cache/containers-<driver> (overlay when this kernel
+# mounts it there, vfs otherwise: set PERCEPT_STORAGE_DRIVER to choose). After the check the
+# percept image and its containers are removed (PERCEPT_KEEP_IMAGE=1 keeps the image); the
+# locally made base image stays for the next run, and on overlay the build's cached layers
+# while the store is under PERCEPT_IMAGE_CACHE_GB (default 6; 0 removes them every run).
 # Usage: npm run image   (root; set BASE=<image> to use an existing node:20-bookworm-slim)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,16 +18,61 @@ RFS="$CACHE/amd64-rootfs"
 VERSION="$(node -p 'require("./package.json").version')"
 TAG="localhost/percept:$VERSION-amd64"
 LOCAL_BASE="localhost/percept-base:bookworm-node20-amd64"
-B=(buildah --storage-driver vfs)
 start=$(date +%s)
 
 say() { echo "image: $*" >&2; }
+failed=0
 fail() {
   say "FAILED: $1"
+  echo "image: FAILED: $1"
+  failed=1
   exit 1
 }
-[ "$(id -u)" -eq 0 ] || fail "run as root (buildah with the vfs driver and chroot isolation)"
+[ "$(id -u)" -eq 0 ] || fail "run as root (buildah with its own store and chroot isolation)"
 for t in buildah debootstrap; do command -v "$t" >/dev/null || fail "$t not found: run scripts/setup --image"; done
+mkdir -p "$CACHE"
+
+# overlay stores each layer once; vfs copies the whole tree per layer (tens of GB for this
+# build) but works on any file system. Probe overlay in a scratch store first.
+store() { B=(buildah --root "$CACHE/containers-$1" --runroot "$CACHE/containers-run-$1" --storage-driver "$1"); }
+DRIVER="${PERCEPT_STORAGE_DRIVER:-}"
+if [ -z "$DRIVER" ]; then
+  DRIVER=vfs
+  store overlay
+  if probe=$("${B[@]}" from scratch 2>/dev/null) && "${B[@]}" mount "$probe" >/dev/null 2>&1; then DRIVER=overlay; fi
+  if [ -n "${probe:-}" ]; then "${B[@]}" rm "$probe" >/dev/null 2>&1 || true; fi
+fi
+store "$DRIVER"
+STORE="$CACHE/containers-$DRIVER"
+# On overlay the build keeps its steps as cached layers (a run with the same lock file skips
+# npm ci and the apt steps); vfs would copy the whole tree per step, so it builds without.
+LAYERS=false
+[ "$DRIVER" = overlay ] && LAYERS=true
+CACHE_GB="${PERCEPT_IMAGE_CACHE_GB:-6}"
+say "storage: $DRIVER in .cache/containers-$DRIVER (layer cache: $LAYERS)"
+# This store is the check's own: whatever a run leaves (a failed build's containers, the
+# percept image) is removed on exit. The local base image stays, and the layer cache while
+# the store holds less than PERCEPT_IMAGE_CACHE_GB (default 6); past that it goes too.
+err_line=""
+trap 'err_line=$LINENO' ERR
+cleanup() {
+  rc=$?
+  "${B[@]}" rm --all >/dev/null 2>&1 || true
+  [ "${PERCEPT_KEEP_IMAGE:-0}" = 1 ] || "${B[@]}" rmi "$TAG" >/dev/null 2>&1 || true
+  if [ "$LAYERS" = false ] || [ "$(du -sm "$STORE" 2>/dev/null | cut -f1)" -gt $((CACHE_GB * 1024)) ]; then
+    for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
+      [ -n "$("${B[@]}" images --noheading --filter dangling=true --format '{{.ID}}' 2>/dev/null)" ] || break
+      "${B[@]}" rmi --prune >/dev/null 2>&1 || break
+    done
+  fi
+  if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    say "FAILED: exit $rc at scripts/build-image.sh line ${err_line:-?}"
+    echo "image: FAILED: exit $rc at scripts/build-image.sh line ${err_line:-?}"
+  fi
+}
+trap cleanup EXIT
+# Containers an interrupted run left behind.
+"${B[@]}" rm --all >/dev/null 2>&1 || true
 
 fetch_npm() { # <package@range> <dir>: an npm package unpacked into <dir>/package, cached
   [ -d "$2/package" ] && return 0
@@ -68,13 +118,14 @@ say "building $TAG from the Dockerfile (BASE=$BASE)"
 # Node.js trusts only its built-in CAs unless told: hand the build stage this machine's setting.
 ca_args=()
 [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && ca_args=(--build-arg "NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS")
-nice -n 10 "${B[@]}" bud --isolation chroot --format docker --layers=false --build-arg BASE="$BASE" "${ca_args[@]}" -t "$TAG" -f Dockerfile . \
+nice -n 10 "${B[@]}" bud --isolation chroot --format docker --layers="$LAYERS" --build-arg BASE="$BASE" "${ca_args[@]}" -t "$TAG" -f Dockerfile . \
   >"$CACHE/image-build.log" 2>&1 || { tail -30 "$CACHE/image-build.log" >&2; fail "buildah bud failed (see .cache/image-build.log)"; }
 
 # What the runtime configuration promises, read back from the built image.
-cfg="$("${B[@]}" inspect --type image --format '{{json .Docker.Config}}' "$TAG")"
+# (buildah 1.28's --format has no json function: the whole record goes to node.)
+"${B[@]}" inspect --type image "$TAG" >"$CACHE/image-inspect.json" || fail "buildah inspect $TAG failed"
 node -e '
-  const c = JSON.parse(process.argv[1]);
+  const c = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).Docker?.config ?? {};
   const want = [
     ["non-root user percept", c.User === "percept"],
     ["volume /var/lib/percept", Object.keys(c.Volumes ?? {}).includes("/var/lib/percept")],
@@ -83,18 +134,29 @@ node -e '
     ["starts the agent in IoT Edge mode", [...(c.Entrypoint ?? []), ...(c.Cmd ?? [])].join(" ").includes("run --edge")],
   ];
   const bad = want.filter(([, ok]) => !ok).map(([n]) => n);
-  if (bad.length) { console.error("image: config lacks: " + bad.join(", ")); process.exit(1); }' "$cfg" || fail "image configuration"
+  if (bad.length) { console.error("image: config lacks: " + bad.join(", ")); process.exit(1); }' "$CACHE/image-inspect.json" || fail "image configuration"
 
 c=$("${B[@]}" from "$TAG")
-trap '"${B[@]}" rm "$c" >/dev/null 2>&1 || true' EXIT
 in_image() { "${B[@]}" run --isolation chroot --user percept --workingdir /opt/percept "$c" -- "$@"; }
 got="$(in_image percept --version)" || fail "percept --version failed in the image"
 [ "$got" = "$VERSION" ] || fail "percept --version printed '$got', expected $VERSION"
 say "percept --version in the image: $got"
 in_image id | grep -q '(video).*(tss)\|(tss).*(video)' || fail "the percept user is not in the video and tss groups"
-# doctor exits 1 when something the defaults need is missing: here that is a failure.
-in_image percept doctor --state-dir /var/lib/percept >"$CACHE/image-doctor.txt" 2>&1 || { cat "$CACHE/image-doctor.txt" >&2; fail "percept doctor failed in the image"; }
+# doctor exits 1 when something the defaults need is missing: here that is a failure. With no
+# camera here, the defaults read the demo photos, which the image does not ship (a module gets
+# its camera from the deployment): this container alone gets this machine's, as a board gets
+# a camera. The image itself is left as built.
+demo=""
+for d in "$ROOT/.percept/demo" /usr/lib/python3/dist-packages/skimage/data; do
+  [ -f "$d/astronaut.png" ] && { demo="$d"; break; }
+done
+[ -n "$demo" ] || fail "no demo photos on this machine for percept doctor: run scripts/setup (it installs python3-skimage)"
+for f in astronaut.png camera.png coffee.png chelsea.png motorcycle_left.png rocket.jpg; do
+  [ -f "$demo/$f" ] && "${B[@]}" copy --quiet "$c" "$demo/$f" /tmp/percept-demo/ >/dev/null
+done
+in_image env PERCEPT_DEMO_DIR=/tmp/percept-demo percept doctor --state-dir /var/lib/percept >"$CACHE/image-doctor.txt" 2>&1 \
+  || { cat "$CACHE/image-doctor.txt" >&2; fail "percept doctor failed in the image"; }
 cat "$CACHE/image-doctor.txt" >&2
-size="$("${B[@]}" inspect --type image --format '{{.Docker.Size}}' "$TAG" 2>/dev/null || true)"
-say "built $TAG${size:+ ($((size / 1048576)) MB)} in $(( $(date +%s) - start )) s"
+size="$("${B[@]}" images --noheading --format '{{.Size}}' "$TAG" 2>/dev/null || true)"
+say "built $TAG${size:+ ($size)} in $(( $(date +%s) - start )) s"
 echo "image: $TAG ok (percept $got; doctor passed as user percept)"

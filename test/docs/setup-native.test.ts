@@ -9,7 +9,12 @@ import { spawn, spawnSync } from 'node:child_process';
 import { ROOT } from '../helpers/paths.js';
 import { unavailable } from '../helpers/requirements.js';
 
-const PKGS = ['ffmpeg', 'swtpm', 'swtpm-tools', 'tpm2-tools', 'libtss2-dev', 'python3-onnx', 'python3-numpy', 'python3-skimage', 'chromium', 'pkg-config', 'g++', 'make'];
+const AGENT_PKGS = ['ffmpeg', 'swtpm', 'swtpm-tools', 'tpm2-tools', 'libtss2-dev', 'python3-onnx', 'python3-numpy', 'python3-skimage', 'chromium', 'pkg-config', 'g++', 'make'];
+// On amd64 Debian, setup with no flags installs the device checks' tools as well.
+const DEVICE_PKGS = ['qemu-user-static', 'binfmt-support', 'debootstrap', 'crossbuild-essential-arm64', 'libtss2-dev:arm64', 'buildah'];
+const osId = fs.existsSync('/etc/os-release') ? (/^ID=(.*)$/m.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '') : '';
+const debianAmd64 = osId.replace(/"/g, '') === 'debian' && spawnSync('dpkg', ['--print-architecture'], { encoding: 'utf8' }).stdout?.trim() === 'amd64';
+const PKGS = debianAmd64 ? [...AGENT_PKGS, ...DEVICE_PKGS] : AGENT_PKGS;
 
 /** Packages scripts/setup would install: the test must not make it run apt-get. */
 function missingPackages(): string[] {

@@ -1,0 +1,84 @@
+// Runs a long project command (npm run check:arm64, npm run image) the way the device tests
+// need it: in its own process group, at low priority so the rest of the suite keeps the CPU,
+// with a deadline after which the whole group gets SIGTERM (the scripts' exit traps unmount
+// and remove what they built) and, 30 s later, SIGKILL.
+import { spawn, spawnSync } from 'node:child_process';
+import { ROOT } from './paths.js';
+
+export interface LongResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** `npm run <script>` in the checkout, niced, as a process group; settles when it is gone. */
+export function runLong(script: string, timeoutMs: number): Promise<LongResult> {
+  const child = spawn('nice', ['-n', '10', 'npm', 'run', '--silent', script], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
+  const signalGroup = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, sig);
+    } catch {
+      // already gone
+    }
+  };
+  const killGroup = () => signalGroup('SIGKILL');
+  process.on('exit', killGroup);
+  // The command has its own session, so a Ctrl-C or a runner's SIGTERM does not reach it:
+  // pass it on (its exit traps clean up), then go.
+  const onSignal = (sig: NodeJS.Signals) => {
+    signalGroup('SIGTERM');
+    process.exit(sig === 'SIGINT' ? 130 : 143);
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  let timedOut = false;
+  let hardKill: NodeJS.Timeout | undefined;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    signalGroup('SIGTERM');
+    hardKill = setTimeout(killGroup, 30_000);
+  }, timeoutMs);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      clearTimeout(hardKill);
+      process.off('exit', killGroup);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      killGroup();
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
+  });
+}
+
+/** The last non-empty line a command printed. */
+export function lastLine(text: string): string {
+  return text.trimEnd().split('\n').pop() ?? '';
+}
+
+/** The commands of `tools` not found on PATH. */
+export function missingCommands(tools: string[]): string[] {
+  return tools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status !== 0);
+}
+
+/** The Debian packages of `pkgs` not installed. */
+export function missingPackages(pkgs: string[]): string[] {
+  return pkgs.filter((p) => !/install ok installed/.test(spawnSync('dpkg-query', ['-W', '-f=${Status}', p], { encoding: 'utf8' }).stdout ?? ''));
+}
+
+/** Why this process cannot run a root-only device check, or undefined. */
+export function notRoot(): string | undefined {
+  const uid = process.getuid?.();
+  return uid === 0 ? undefined : `it needs root (uid ${uid})`;
+}
