@@ -57,6 +57,7 @@ export class Lifecycle {
    * detection in this frame is their best so far (their snapshot should be taken from it).
    */
   step(at: number, st: TrackerStep, zones: ZoneBook): { decisions: Decision[]; better: Track[] } {
+    // `at`: the source's clock in ms (capture time, or a file's media time), for spacing updates.
     const decisions: Decision[] = [];
     const better: Track[] = [];
     for (const t of st.tracks) {

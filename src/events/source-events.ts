@@ -100,14 +100,17 @@ export class SourceEvents {
    * One result, in capture order: the tracks it shows. `frame` is the frame's bytes (kept only
    * when this frame is some track's best so far).
    */
-  onResult(r: { capturedAt: number; detections: Detection[] }, frame: FrameBytes | null): TrackView[] {
+  onResult(r: { seq: number; capturedAt: number; detections: Detection[] }, frame: FrameBytes | null): TrackView[] {
     const at = r.capturedAt;
+    // Updates are spaced on the source's own clock: a live source's capture time, a file's
+    // media time (its frames at its rate), however fast the file is read.
+    const clock = this.#trackerOpts.live ? at : ((r.seq - 1) * 1000) / this.#trackerOpts.fps;
     this.#lastAt = at;
     const st = this.#tracker.update(
       r.detections.map((d) => ({ label: d.label, score: d.confidence, box: d.boxNorm })),
       at,
     );
-    const { decisions, better } = this.#lifecycle.step(at, st, this.#zones);
+    const { decisions, better } = this.#lifecycle.step(clock, st, this.#zones);
     if (frame) for (const t of better) this.#pending.set(t.id, { frame, box: t.lastBox, score: t.score, at });
     const alive = new Set(st.tracks.map((t) => t.id));
     for (const id of this.#pending.keys()) if (!alive.has(id) && !decisions.some((d) => d.track.id === id)) this.#pending.delete(id);
