@@ -322,7 +322,8 @@ export class HubEmulator {
    */
   edgeEnv(deviceId: string, moduleId: string): Record<string, string> {
     this.addDevice(deviceId, moduleId);
-    const mod = this.#registry.device(deviceId)!.modules[moduleId];
+    const mod = this.#registry.device(deviceId)?.modules[moduleId];
+    if (mod === undefined) throw new EmulatorError('NotFound', `module ${deviceId}/${moduleId} is not registered`);
     return {
       IOTEDGE_WORKLOADURI: `unix://${this.workloadSocket}`,
       IOTEDGE_DEVICEID: deviceId,
