@@ -271,7 +271,7 @@ export class InferencePool extends EventEmitter<PoolEvents> {
     while (this.#queue.length) {
       // The least loaded ready worker takes the next job, idle workers first. A job that was
       // in a worker that died runs alone, so if it kills this one too, the blame is certain.
-      const suspect = this.#queue[0].crashes > 0;
+      const suspect = (this.#queue[0]?.crashes ?? 0) > 0;
       let slot: Slot | undefined;
       for (const s of this.#slots) {
         if (!s || !s.ready || s.exited || s.jobs.length >= this.#opts.perWorker) continue;
@@ -293,7 +293,7 @@ export class InferencePool extends EventEmitter<PoolEvents> {
     }
     for (let i = 0; i < this.#spaceWaiters.length; ) {
       const w = this.#spaceWaiters[i];
-      if (this.inFlight < w.limit) {
+      if (w !== undefined && this.inFlight < w.limit) {
         this.#spaceWaiters.splice(i, 1);
         w.wake();
       } else i++;

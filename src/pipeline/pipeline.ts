@@ -179,7 +179,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     if (this.#runs.length === 0) {
       await this.#closePools();
       // Thrown, not logged: the caller prints it once.
-      if (failures.length === 1) throw failures[0].error;
+      if (failures.length === 1) throw failures[0]?.error;
       throw new PerceptError('ERR_SOURCE_UNREADABLE', failures.map((f) => (f.error as Error).message).join('\n') || 'no source could be opened');
     }
     // The others run; the ones that cannot are said once, here.
