@@ -7,6 +7,7 @@ import { createHash, verify } from 'node:crypto';
 import { once } from 'node:events';
 import { openTestTpm, tpmSkipReason } from '../helpers/swtpm.js';
 import { HANDLES } from '../../src/attest/handles.js';
+import { at } from '../helpers/at.js';
 
 const skip = tpmSkipReason();
 const TPM_MODULE = new URL('../../src/attest/tpm.js', import.meta.url).href;
@@ -42,7 +43,8 @@ test('the addon signs inside worker threads, two at once, and in the main thread
   const workers = [startWorker(sw.tcti, 'from worker 1'), startWorker(sw.tcti, 'from worker 2')];
   // Listen for exit now: a worker may finish before its message has been handled here.
   const exits = workers.map((w) => once(w, 'exit'));
-  const [[m1], [m2]] = await Promise.all(workers.map((w) => once(w, 'message')));
+  const replies = await Promise.all(workers.map((w) => once(w, 'message')));
+  const [m1, m2] = [at(at(replies, 0), 0), at(at(replies, 1), 0)];
   for (const [m, text] of [[m1, 'from worker 1'], [m2, 'from worker 2']] as const) {
     assert.equal(m.error, undefined);
     assert.ok(verify('sha256', Buffer.from(text), pub.publicKey!, Buffer.from(m.sig)));
