@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { tempDir } from '../helpers/paths.js';
 import { runFake } from './v4l2-harness.js';
 import type { FrameRecord } from './v4l2-child.js';
+import { at } from '../helpers/at.js';
 
 /** The fake's pattern (see fake-v4l2.c): luma (x + 2y + 3 seq), U 64 + seq, V 192 - seq. */
 function expected(format: 'yuyv' | 'nv12', w: number, h: number, stride: number, seq: number): Buffer {
@@ -58,7 +59,7 @@ test('odd sizes: 322x242 with rows padded to 128 bytes keep their stride', async
 test('a size the camera does not offer is adjusted by the driver and reported as granted', async () => {
   const r = await runFake('stream', { open: { format: 'yuyv', width: 1000, height: 1000 }, count: 1 }, {});
   assert.deepEqual([r.info?.width, r.info?.height], [640, 480]);
-  assert.deepEqual([r.frames[0].width, r.frames[0].height, r.frames[0].size], [640, 480, 640 * 480 * 2]);
+  assert.deepEqual([at(r.frames, 0).width, at(r.frames, 0).height, at(r.frames, 0).size], [640, 480, 640 * 480 * 2]);
 });
 
 test('a format the camera does not offer is ERR_CAMERA_FORMAT and leaves nothing open', async () => {

@@ -38,7 +38,7 @@ interface Options {
 }
 
 const [scenario, json] = process.argv.slice(2);
-const opts = JSON.parse(json) as Options;
+const opts = JSON.parse(json ?? '{}') as Options;
 const logs: Array<Record<string, unknown>> = [];
 const sink = new Writable({
   write(chunk: Buffer, _enc, cb) {
