@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { HubEmulator, WEBSOCKET_PATH, makeCertificate } from '../../src/emulator/index.js';
 import { azureDevice, FILTERS, startTestHub, waitForSubscription, wsDeviceClient } from '../helpers/emulator.js';
 import { tempDir } from '../helpers/paths.js';
+import { must, at } from '../helpers/at.js';
 
 type Twin = import('azure-iot-device').Twin;
 
@@ -21,7 +22,7 @@ test('telemetry, twin and methods over MQTT over WebSockets', { timeout: 30_000 
     const msg = new azureDevice.Message('{"over":"wss"}');
     msg.properties.add('schema', 'ws/1');
     await client.sendEvent(msg);
-    const [got] = await h.hub.waitForMessages(1, { deviceId: h.deviceId });
+    const got = at(await h.hub.waitForMessages(1, { deviceId: h.deviceId }), 0);
     assert.deepEqual([got.body, got.properties.schema], [{ over: 'wss' }, 'ws/1']);
 
     const twin: Twin = await client.getTwin();
@@ -57,7 +58,7 @@ test('X.509 and SAS are checked over WebSockets; other paths and subprotocols ar
     const wrongCert = await wsDeviceClient(h.hub, made.connectionString, { cert: stranger.certPem, key: stranger.keyPem, retry: false });
     await assert.rejects(wrongCert.open(), { name: 'UnauthorizedError' });
     await wrongCert.close();
-    const key64 = h.connectionString.split('SharedAccessKey=')[1];
+    const key64 = must(h.connectionString.split('SharedAccessKey=')[1], 'the shared access key');
     const wrongKey = await wsDeviceClient(h.hub, h.connectionString.replace(key64, Buffer.alloc(32, 9).toString('base64')), { retry: false });
     await assert.rejects(wrongKey.open(), { name: 'UnauthorizedError' });
     await wrongKey.close();

@@ -13,6 +13,7 @@ import { CLI, ROOT, YOLOX_NANO, image, tempDir } from '../helpers/paths.js';
 import { account } from '../helpers/ledger.js';
 import { freePort } from '../helpers/net.js';
 import { parsePrometheus, valueOf } from '../web/prom-parse.js';
+import { at, must } from '../helpers/at.js';
 
 const run = promisify(execFile);
 
@@ -72,7 +73,7 @@ test('a published package goes active with no gap in the chain; a wrong sha256 f
     // Every message of the run arrived, each linked to the one before: the swap left no gap.
     const received = hub.hub.messages(hub.deviceId);
     const last = new Map<string, number>();
-    for (const m of received) last.set(m.properties['percept-boot'], Math.max(last.get(m.properties['percept-boot']) ?? 0, Number(m.properties['percept-seq'])));
+    for (const m of received) last.set(must(m.properties['percept-boot'], 'percept-boot'), Math.max(last.get(must(m.properties['percept-boot'], 'percept-boot')) ?? 0, Number(must(m.properties['percept-seq'], 'percept-seq'))));
     const a = account(received, last);
     assert.equal(a.lost, 0, a.missing.join(', '));
     assert.equal(a.chainBreaks, 0);
