@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startPreview } from '../../src/web/index.js';
 import { PerceptError } from '../../src/errors.js';
 import { get, memoryLogger, startPipeline, statusGetter, streamFor } from './helpers.js';
+import { at } from '../helpers/at.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
@@ -65,7 +66,7 @@ test('without a configured token a non-loopback bind generates one and prints it
     const lines = log.text().trim().split('\n');
     const carrying = lines.filter((l) => l.includes(token));
     assert.equal(carrying.length, 1, 'exactly one line carries the generated token');
-    assert.match(carrying[0], /Authorization: Bearer/);
+    assert.match(at(carrying, 0), /Authorization: Bearer/);
   } finally {
     await preview.close();
     await pipeline.stop();
