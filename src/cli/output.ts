@@ -1,39 +1,12 @@
-// How results leave `percept run`: one JSON object per frame on stdout (jsonl), or a live
-// summary (redrawn in place on a terminal, a line every few seconds otherwise).
+// How results leave `percept run`: one JSON object per frame on stdout (jsonl, the record of
+// src/agent/result-json.ts), or a live summary (redrawn in place on a terminal, a line every
+// few seconds otherwise).
 
 import type { InferenceResult } from '../inference/pool.js';
 import type { LoadedModel } from '../pipeline/model.js';
 import type { PipelineStatus } from '../pipeline/pipeline.js';
 import { statusLine } from '../log.js';
-
-const r1 = (v: number) => Math.round(v * 10) / 10;
-const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
-
-export function resultToJson(r: InferenceResult, model: LoadedModel): Record<string, unknown> {
-  return {
-    seq: r.seq,
-    source: r.origin ?? r.source,
-    sourceId: r.source,
-    capturedAt: new Date(r.capturedAt).toISOString(),
-    width: r.width,
-    height: r.height,
-    model: model.manifest.name,
-    detections: r.detections.map((d) => ({
-      label: d.label,
-      confidence: r4(d.confidence),
-      box: d.box.map(Math.round),
-      boxNorm: d.boxNorm.map(r4),
-      ...(d.keypoints ? { keypoints: d.keypoints.map(([x, y]) => [r1(x), r1(y)]) } : {}),
-    })),
-    timings: {
-      queueMs: r1(r.timings.queueMs),
-      preprocessMs: r1(r.timings.preprocessMs),
-      inferenceMs: r1(r.timings.inferenceMs),
-      decodeMs: r1(r.timings.decodeMs),
-      totalMs: r1(r.timings.totalMs),
-    },
-  };
-}
+import { resultToJson } from '../agent/result-json.js';
 
 export class JsonlWriter {
   write(r: InferenceResult, model: LoadedModel): void {
