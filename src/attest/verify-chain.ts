@@ -28,7 +28,7 @@ function variantsOf(recs: Rec[]): Map<string, Map<number, NonEmpty<Variant>>> {
   const boots = new Map<string, Map<number, NonEmpty<Variant>>>();
   for (const r of recs) {
     let seqs = boots.get(r.boot);
-    if (!seqs) boots.set(r.boot, (seqs = new Map()));
+    if (!seqs) boots.set(r.boot, (seqs = new Map<number, NonEmpty<Variant>>()));
     const vs = seqs.get(r.seq);
     let v: Variant | undefined;
     if (vs) for (const x of vs) if (x.digest === r.digest) v = x;

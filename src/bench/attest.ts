@@ -58,7 +58,7 @@ export async function recordStream(file: string, signer: Signer, count: number):
     if (seq % RATE === 0 || seq === count) Object.assign(properties, await checkpointer(signer)(Buffer.from(digest, 'hex')));
     const id = messageId(fields);
     const enqueuedTime = new Date(1_780_000_000_000 + seq * 33).toISOString();
-    chunk.push(JSON.stringify({ seq, deviceId: 'bench-dev', moduleId: null, enqueuedTime, messageId: id, systemProperties: { messageId: id, contentType: 'application/json', contentEncoding: 'utf-8', 'iothub-connection-device-id': 'bench-dev', 'iothub-enqueuedtime': enqueuedTime }, properties, body: JSON.parse(b.toString('utf8')), bodyBase64: b.toString('base64') }));
+    chunk.push(JSON.stringify({ seq, deviceId: 'bench-dev', moduleId: null, enqueuedTime, messageId: id, systemProperties: { messageId: id, contentType: 'application/json', contentEncoding: 'utf-8', 'iothub-connection-device-id': 'bench-dev', 'iothub-enqueuedtime': enqueuedTime }, properties, body: JSON.parse(b.toString('utf8')) as unknown, bodyBase64: b.toString('base64') }));
     prev = digest;
     if (chunk.length === 1000) {
       if (!out.write(chunk.join('\n') + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));

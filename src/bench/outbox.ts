@@ -64,7 +64,7 @@ async function startEmulator(state: string): Promise<{ child: ChildProcess; conn
   const child = spawn(process.execPath, [cli, 'hub', '--state', state, '--mqtt-port', '0', '--api-port', '0', '--ws-port', 'off', '--device', 'bench', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const connectionString = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       out += d;
       const m = /HostName=[^;\s]+;DeviceId=bench;\S+/.exec(out);
       if (m) resolve(m[0]);

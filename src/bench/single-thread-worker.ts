@@ -32,7 +32,7 @@ const m = init.manifest;
 const fixed = { [m.input.name]: new ort.Tensor('float32', (await preprocess(nth(frames, 0), 'jpeg', 0, 0, m.input)).tensor, inputDims(m.input)) };
 const reply = (msg: SingleThreadReply) => port.postMessage(msg);
 reply({ type: 'ready' });
-port.on('message', async (req: SingleThreadRequest) => {
+async function handle(req: SingleThreadRequest): Promise<void> {
   if (req.type === 'close') {
     await session.release();
     port.close();
@@ -49,4 +49,11 @@ port.on('message', async (req: SingleThreadRequest) => {
     r = await timeFor(req.ms, req.minIters, (i) => one(nth(frames, req.from + 1 + i)), undefined, frames.length);
   }
   reply({ type: 'slice', ...r });
+}
+
+// A slice that fails ends this worker with its error, which the bench's 'error' listener reports.
+port.on('message', (req: SingleThreadRequest) => {
+  handle(req).catch((e: unknown) => process.nextTick(() => {
+    throw e;
+  }));
 });

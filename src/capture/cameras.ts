@@ -19,7 +19,7 @@ export function tryV4l2Binding(): { binding: NativeV4l2Binding; error: null } | 
 /** Every /dev/videoN with its formats, sizes, rates and controls; nodes that fail carry `error`. */
 export async function describeCameras(binding: NativeV4l2Binding = loadV4l2Binding()): Promise<NativeDeviceDescription[]> {
   const nodes = await binding.listDevices();
-  return Promise.all(nodes.map((n) => (n.error ? { ...n, formats: [], controls: [] } : binding.describe(n.path))));
+  return Promise.all(nodes.map((n) => (n.error ? Promise.resolve({ ...n, formats: [], controls: [] }) : binding.describe(n.path))));
 }
 
 /**

@@ -36,7 +36,7 @@ function withDefault(o: Option): z.ZodType {
   if (!('default' in o) || o.default === undefined) return o.type.zod.optional();
   const d = o.default;
   // A fresh array each time: a default is never shared between two configurations.
-  return o.type.zod.default(typeof d === 'function' ? (d as () => unknown) : Array.isArray(d) ? () => [...(d as unknown[])] : d);
+  return o.type.zod.default(typeof d === 'function' ? d : Array.isArray(d) ? () => [...(d as unknown[])] : d);
 }
 
 /** The zod shape of every plain row, nested by section, for the config file schema. */

@@ -33,7 +33,7 @@ export async function startHub(stateDir: string, onChild: (c: ChildProcess) => v
   });
   onChild(child);
   let stderr = '';
-  child.stderr!.on('data', (c) => (stderr = (stderr + c).slice(-4000)));
+  child.stderr.on('data', (c) => (stderr = (stderr + c).slice(-4000)));
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new PerceptError('ERR_EMULATOR', `the IoT Hub emulator exited: ${stderr.trim()}`);

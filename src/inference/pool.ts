@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { Frame, Detection } from '../types.js';
 import type { ModelManifest } from '../models/types.js';
 import type { Logger } from '../log.js';
-import { PerceptError } from '../errors.js';
+import { PerceptError, abortReason } from '../errors.js';
 import type { JobMessage, Thresholds, Timings, WorkerInit, WorkerMessage } from './protocol.js';
 import { Metrics, type Count } from '../metrics.js';
 
@@ -304,7 +304,7 @@ export class InferencePool extends EventEmitter<PoolEvents> {
   whenAvailable(signal?: AbortSignal, limit = this.capacity): Promise<void> {
     if (this.inFlight < limit || this.#closed) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const onAbort = () => reject(signal?.reason);
+      const onAbort = () => reject(abortReason(signal));
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#spaceWaiters.push({
         limit,
