@@ -17,7 +17,7 @@ if (!DEVICE) throw new Error('name the device: PERCEPT_V4L2_DEVICE=/dev/videoN n
 const FOURCCS: [string, NativePixelFormat][] = [['MJPG', 'mjpeg'], ['YUYV', 'yuyv'], ['NV12', 'nv12']];
 
 test('a real device is listed, described, streams 20 whole frames and is released by close()', async () => {
-  const path = DEVICE!;
+  const path = DEVICE;
   const listed = await runReal<{ devices: NativeDeviceInfo[]; described: NativeDeviceDescription[] }>('list', { paths: [path] });
   const dev = listed.devices.find((d) => d.path === path);
   assert.ok(dev, `${path} is listed`);

@@ -33,8 +33,8 @@ for (const [what, set, pattern] of [
   test(`${what} is ERR_CAMERA_CONTROL and no control changes`, async () => {
     const r = await run({ cfg: { controls: { brightness: 10 } }, count: 1, set: [set] });
     assert.equal(r.controlError?.code, 'ERR_CAMERA_CONTROL');
-    assert.match(r.controlError!.message, pattern);
-    assert.match(r.controlError!.message, /'percept cameras' lists/);
+    assert.match(r.controlError.message, pattern);
+    assert.match(r.controlError.message, /'percept cameras' lists/);
     assert.equal(at(r.controls, 1).brightness, 10, 'checked before any was set');
   });
 }
@@ -42,5 +42,5 @@ for (const [what, set, pattern] of [
 test('a bad control in the config fails the open with ERR_CAMERA_CONTROL', async () => {
   const r = await run({ cfg: { controls: { brightness: 999 } }, count: 1 });
   assert.equal(r.openError?.code, 'ERR_CAMERA_CONTROL');
-  assert.match(r.openError!.message, /'brightness' takes an integer from -64 to 64, not 999/);
+  assert.match(r.openError.message, /'brightness' takes an integer from -64 to 64, not 999/);
 });

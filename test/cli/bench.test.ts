@@ -12,7 +12,7 @@ function lastJson(stdout: string): Record<string, unknown> {
 }
 
 function positive<K extends string>(o: Record<string, unknown>, keys: readonly K[]): Record<K, number> {
-  for (const k of keys) assert.ok(typeof o[k] === 'number' && Number.isFinite(o[k]) && o[k] > 0, `${k} is a positive number, got ${o[k]}`);
+  for (const k of keys) assert.ok(typeof o[k] === 'number' && Number.isFinite(o[k]) && o[k] > 0, `${k} is a positive number, got ${String(o[k])}`);
   return o as Record<K, number>;
 }
 

@@ -14,8 +14,8 @@ function underUmask000(args: string[]): { child: ChildProcess; out: () => string
   const child = spawn('sh', ['-c', 'umask 000; exec "$0" "$@"', process.execPath, CLI, ...args], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (c) => (out += c));
-  child.stderr!.on('data', (c) => (err += c));
+  child.stdout.on('data', (c) => (out += c));
+  child.stderr.on('data', (c) => (err += c));
   const kill = () => child.exitCode === null && child.signalCode === null && process.kill(-child.pid!, 'SIGKILL');
   process.on('exit', kill);
   child.on('close', () => process.off('exit', kill));

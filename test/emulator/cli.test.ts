@@ -9,7 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { azureDevice, deviceClient, x509DeviceClient } from '../helpers/emulator.js';
 import { ROOT, tempDir } from '../helpers/paths.js';
-import { at, must } from '../helpers/at.js';
+import { must } from '../helpers/at.js';
 
 const MAIN = path.join(ROOT, 'dist', 'src', 'emulator', 'main.js');
 const run = promisify(execFile);

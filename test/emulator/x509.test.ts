@@ -69,7 +69,7 @@ test('the service API registers a device by its SHA-1 or SHA-256 thumbprint, and
     assert.equal(byThumb.status, 201);
     assert.equal(byThumb.body.connectionString, `HostName=${h.hub.hostName};DeviceId=own-1;x509=true`);
     assert.equal(byThumb.body.certPath, undefined, 'a device that brings its certificate gets no files');
-    const client = await x509DeviceClient(byThumb.body.connectionString as string, h.ca, own.certPem, own.keyPem);
+    const client = await x509DeviceClient(byThumb.body.connectionString, h.ca, own.certPem, own.keyPem);
     await client.open();
     await client.close();
 

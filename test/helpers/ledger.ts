@@ -2,7 +2,7 @@
 // order. Accepted ids are known from the chain: each boot numbers its messages 1, 2, 3...,
 // so "none lost" means every boot's received sequence covers 1..(its last accepted seq).
 import { messageDigest } from '../../src/telemetry/chain.js';
-import { at, must } from './at.js';
+import { must } from './at.js';
 
 export interface Received {
   messageId: string | null;

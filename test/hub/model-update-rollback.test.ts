@@ -115,7 +115,7 @@ test('a Percept ModelZipUrl package goes active; a model failing on frames is ro
     }, 60_000);
     assert.equal(back.status, 'rolledBack', JSON.stringify(back));
     assert.equal(back.error?.code, 'ERR_PACKAGE_ROLLED_BACK');
-    assert.match(back.error!.message, /5 frames in a row/);
+    assert.match(back.error.message, /5 frames in a row/);
     assert.equal(back.sha256, failing.sha256);
     assert.equal(back.previous?.name, cvName, 'the Percept package runs again');
     const after = hub.hub.messages(hub.deviceId).length;

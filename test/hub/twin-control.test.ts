@@ -58,7 +58,7 @@ test('desired interval and threshold apply live and are reported with $version; 
       return c && c.status === 'rejected' && c.error?.version === badVersion ? c : null;
     });
     assert.equal(rejected.error?.code, 'ERR_CONFIG');
-    assert.match(rejected.error!.message, /workers/);
+    assert.match(rejected.error.message, /workers/);
     const before = hub.hub.messages(hub.deviceId).length;
     await hub.hub.waitForMessages(before + 3, { deviceId: hub.deviceId }, 10_000);
     const last = hub.hub.messages(hub.deviceId).at(-1)!;
@@ -73,8 +73,8 @@ test('desired interval and threshold apply live and are reported with $version; 
       return c && c.status === 'rejected' && c.error?.version === passwdVersion ? c : null;
     });
     assert.equal(refused.error?.code, 'ERR_CONFIG');
-    assert.match(refused.error!.message, /model\.name: a model name .*not a path/);
-    assert.doesNotMatch(refused.error!.message, /root:|\/bin\//);
+    assert.match(refused.error.message, /model\.name: a model name .*not a path/);
+    assert.doesNotMatch(refused.error.message, /root:|\/bin\//);
     assert.doesNotMatch(agent.stdout() + agent.stderr(), /root:x/);
 
     // Fix it: the next valid patch applies.

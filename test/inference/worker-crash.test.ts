@@ -21,13 +21,13 @@ test('a crashing worker fails only its frame and is replaced', async () => {
     const restarts: number[] = [];
     pool.on('restart', (i: number) => restarts.push(i));
     const results = await Promise.allSettled([pool.run(frame()), pool.run(frame(), { fault: 'throw' }), pool.run(frame()), pool.run(frame(), { fault: 'exit' }), pool.run(frame())]);
-    const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     assert.equal(failed.length, 2, 'exactly the two faulty frames fail');
     for (const f of failed) {
       assert.ok(PerceptError.is(f.reason, 'ERR_WORKER_CRASHED'), String(f.reason));
       assert.match(f.reason.message, /skipped and the worker replaced/);
     }
-    for (const r of results.filter((x) => x.status === 'fulfilled') as PromiseFulfilledResult<Awaited<ReturnType<typeof pool.run>>>[]) {
+    for (const r of results.filter((x): x is PromiseFulfilledResult<Awaited<ReturnType<typeof pool.run>>> => x.status === 'fulfilled')) {
       assert.deepEqual(r.value.detections.map((d) => d.label).sort(), ['bicycle', 'car', 'dog']);
     }
     // A worker holds two jobs; when it dies, its other job is retried elsewhere, so a faulty

@@ -13,7 +13,7 @@ test('anchor grids of the front and back models hold 512 + 384 anchors', () => {
   const front = anchorGrids(128, 128, [8, 16, 16, 16], [2, 2, 2, 2]);
   assert.deepEqual(front?.map((g) => g.count), [512, 384], 'per-layer counts add up per grid');
   assert.equal(anchorGrids(128, 128, [8, 16, 16, 16], [2, 6, 6]), undefined);
-  const c = anchorCentres(at(front!, 0), 128, 128);
+  const c = anchorCentres(at(front, 0), 128, 128);
   // Row-major cells, the anchors of one cell adjacent: anchor 2 is cell (1, 0).
   assert.deepEqual([...c.subarray(0, 6)], [4, 4, 4, 4, 12, 4]);
 });
@@ -41,7 +41,7 @@ const main = { anchor: 19, logit: 2, box: [1, -2, 8, 6, -2, -1, 2, -1, 0, 1, 0, 
 test('boxes and key points are offsets from the anchor centre; scores are sigmoids', () => {
   const dets = decode(tensors([main]), bf({ weighted: false }), geom);
   assert.equal(dets.length, 1);
-  const [d] = [at(dets, 0)];
+  const d = at(dets, 0);
   assert.equal(d.label, 'face');
   assert.ok(Math.abs(d.confidence - 1 / (1 + Math.exp(-2))) < 1e-6);
   // centre (13, 18), 8x6 in input pixels; the source is twice the input.

@@ -105,7 +105,7 @@ test('a process killed between the writer and the commit leaves no gap: the next
   process.on('exit', killGroup);
   let out = '';
   const state = await new Promise<{ boot: string; committed: { seq: number; digest: string }; pending: string }>((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       out += d;
       if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!));
     });

@@ -50,7 +50,7 @@ test('the page shows live frames with the detections of dog.jpg drawn over them'
 
     // Page-side code is passed as strings: this project compiles without the DOM library.
     // (page.waitForFunction evaluates strings with eval, which the page's CSP rightly forbids.)
-    const state = async () => (await page.evaluate('window.__percept')) as PageState;
+    const state = async () => page.evaluate<PageState>('window.__percept');
     const until = async (expr: string, ms: number) => {
       const deadline = Date.now() + ms;
       while (!(await page.evaluate(expr))) {
@@ -67,10 +67,10 @@ test('the page shows live frames with the detections of dog.jpg drawn over them'
 
     const dog = must(later.sources.dog, 'the dog tile');
     assert.deepEqual(dog.boxes.map((b) => b.label).sort(), ['bicycle', 'car', 'dog']);
-    const overlay = (await page.evaluate(`[...document.querySelectorAll('[data-source="dog"] .overlay .box')].map((e) => {
+    const overlay = await page.evaluate<Array<{ label: string; confidence: number; w: number; h: number }>>(`[...document.querySelectorAll('[data-source="dog"] .overlay .box')].map((e) => {
       const r = e.getBoundingClientRect();
       return { label: e.dataset.label, confidence: Number(e.dataset.confidence), w: r.width, h: r.height };
-    })`)) as Array<{ label: string; confidence: number; w: number; h: number }>;
+    })`);
     assert.equal(overlay.length, 3, 'three boxes drawn');
     assert.deepEqual(overlay.map((b) => b.label).sort(), ['bicycle', 'car', 'dog']);
     for (const b of overlay) {
