@@ -18,7 +18,7 @@ test(`${SIGNS} signs leave no transient objects`, { skip, timeout: 10 * 60_000 }
   const before = await tpm.handles();
 
   const messages = Array.from({ length: SIGNS }, (_, i) => Buffer.from(`message ${i}`));
-  const signatures: Buffer[] = new Array(SIGNS);
+  const signatures = new Array<Buffer>(SIGNS);
   let next = 0;
   const started = performance.now();
   // IN_FLIGHT workers each keep one sign outstanding: the context queue never runs dry.

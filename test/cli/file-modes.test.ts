@@ -53,6 +53,6 @@ test('under umask 000 the state folders are 0700 and their files 0600', { timeou
     ...['messages.jsonl', 'twins.json', 'registry.json', 'lock.db', 'lock.pid'].map((f) => path.join(hubState, f)),
   ];
   const seen = Object.fromEntries([...dirs, ...files].map((f) => [path.relative(base, f), mode(f)]));
-  const want = Object.fromEntries([...dirs.map((d) => [path.relative(base, d), '700']), ...files.map((f) => [path.relative(base, f), '600'])]);
+  const want = Object.fromEntries([...dirs.map((d) => [path.relative(base, d), '700'] as const), ...files.map((f) => [path.relative(base, f), '600'] as const)]);
   assert.deepEqual(seen, want, agent.err());
 });

@@ -34,9 +34,9 @@ test('C2D through the API reaches the device, also when it was offline', { timeo
     });
     assert.equal(res.status, 202);
     await two;
-    assert.equal(at(received, 0).data.toString(), 'while offline');
+    assert.equal((at(received, 0).data as Buffer).toString(), 'while offline');
     assert.equal(at(received, 0).messageId, 'c2d-0');
-    assert.deepEqual(JSON.parse(at(received, 1).data.toString()), { command: 'snapshot' });
+    assert.deepEqual(JSON.parse((at(received, 1).data as Buffer).toString()), { command: 'snapshot' });
     assert.equal(at(received, 1).correlationId, 'corr-9');
     assert.equal(at(received, 1).contentType, 'application/json');
     assert.equal(at(received, 1).properties.getValue('priority'), 'high');

@@ -49,7 +49,7 @@ test('telemetry with properties and messageId is stored, listed and logged', { t
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'BadRequest');
 
-    const lines = fs.readFileSync(path.join(h.stateDir, 'messages.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = fs.readFileSync(path.join(h.stateDir, 'messages.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
     assert.deepEqual(lines, all);
   } finally {
     await client.close();

@@ -49,6 +49,12 @@ export async function startTestHub(
 }
 
 /** An SDK device client (Mqtt transport) configured to trust the emulator; not yet open. */
+/** Reports `patch` on a device or module twin (the SDK types reported properties as any). */
+export function reportTwin(twin: import('azure-iot-device').Twin, patch: object): Promise<void> {
+  const reported = twin.properties.reported as { update(patch: object, done: (e?: Error) => void): void };
+  return new Promise((resolve, reject) => reported.update(patch, (e?: Error) => (e ? reject(e) : resolve())));
+}
+
 export async function deviceClient(connectionString: string, ca: string, opts: { retry?: boolean } = {}): Promise<import('azure-iot-device').Client> {
   const client = device.Client.fromConnectionString(connectionString, mqtt.Mqtt);
   await client.setOptions({ ca });

@@ -60,8 +60,8 @@ export async function startHubProcess(opts: { deviceId?: string } = {}): Promise
       child = c;
       let out = '';
       let err = '';
-      c.stderr.on('data', (d) => {
-        err += d;
+      c.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
         if (process.env.PERCEPT_TEST_HUB_LOG) fs.appendFileSync(path.join(stateDir, 'hub.log'), d);
       });
       await new Promise<void>((resolve, reject) => {

@@ -63,7 +63,7 @@ test('weighted NMS merges overlapping faces into their score-weighted mean', () 
 });
 
 test('huge logits stay finite and under-threshold anchors are dropped', () => {
-  const dets = decode(tensors([{ ...main, logit: 1e30 }, { anchor: 0, logit: -0.5, box: new Array(16).fill(0) }]), bf(), geom);
+  const dets = decode(tensors([{ ...main, logit: 1e30 }, { anchor: 0, logit: -0.5, box: new Array<number>(16).fill(0) }]), bf(), geom);
   assert.equal(dets.length, 1);
   assert.equal(at(dets, 0).confidence, 1);
 });

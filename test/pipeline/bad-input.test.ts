@@ -37,7 +37,7 @@ test('a file that is not ONNX is ERR_MODEL_INVALID', async () => {
 
 test('a manifest that does not match the model is ERR_MANIFEST_MISMATCH at load', async () => {
   const dir = tempDir();
-  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'yolox-nano.json'), 'utf8'));
+  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'yolox-nano.json'), 'utf8')) as { name: string; input: { name: string; width: number; height: number } };
   manifest.name = 'wrong-input';
   manifest.input.name = 'input:0';
   const file = path.join(dir, 'wrong.json');

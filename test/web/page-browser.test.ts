@@ -80,7 +80,7 @@ test('the page shows live frames with the detections of dog.jpg drawn over them'
     // The dog's box sits in the left half of the picture (reference box x 133-323 of 768).
     const dogBox = dog.boxes.find((b) => b.label === 'dog')!;
     assert.ok(at(dogBox.box, 0) > 0.1 && at(dogBox.box, 2) < 0.5, `dog box ${dogBox.box.join(',')}`);
-    const listed = await page.$$eval('[data-source="dog"] .dets li', (els) => els.map((e) => e.textContent));
+    const listed = await page.evaluate<Array<string | null>>(`[...document.querySelectorAll('[data-source="dog"] .dets li')].map((e) => e.textContent)`);
     for (const label of ['dog', 'bicycle', 'car']) assert.ok(listed.some((t) => t?.startsWith(label) && /\d+%$/.test(t)), `${label} listed with its confidence: ${listed.join(' | ')}`);
 
     // The PNG source arrives through the transcoder on its own tile.

@@ -22,7 +22,7 @@ test('a 0.0.0.0 bind refuses requests without the token and accepts them with it
       const r = await get(port, path);
       assert.equal(r.status, 401, `${path} without a token`);
       assert.match(r.headers['www-authenticate'] ?? '', /^Bearer/);
-      assert.match(JSON.parse(r.body).error, /token/);
+      assert.match((JSON.parse(r.body) as { error: string }).error, /token/);
     }
     assert.equal((await get(port, '/?token=wrong-token-0123456789')).status, 401, 'a wrong token');
     assert.equal((await get(port, '/', { headers: { Authorization: 'Bearer nope' } })).status, 401, 'a wrong Bearer token');
