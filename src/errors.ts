@@ -92,3 +92,9 @@ export class PerceptError extends Error {
     return new PerceptError(value.code, value.message);
   }
 }
+
+/** Why a wait ends when `signal` aborts: its reason, as an Error (an abort names none: an AbortError). */
+export function abortReason(signal: AbortSignal | undefined): Error {
+  const reason: unknown = signal?.reason;
+  return reason instanceof Error ? reason : new DOMException(typeof reason === 'string' ? reason : 'This operation was aborted', 'AbortError');
+}

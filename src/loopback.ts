@@ -15,7 +15,7 @@ export function isLoopbackHost(host: string): boolean {
 /** The name of a Host header without its port: `[::1]:80` is `[::1]`, `localhost:8884` is `localhost`. */
 export function hostHeaderName(header: string): string {
   const bracketed = /^(\[[^\]]*\])(?::\d*)?$/.exec(header);
-  if (bracketed) return bracketed[1];
+  if (bracketed?.[1] !== undefined) return bracketed[1];
   return header.replace(/:\d*$/, '');
 }
 

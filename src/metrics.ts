@@ -80,16 +80,16 @@ export class Metrics {
     return this.#get(name, 'counter', labelNames, () => {
       const c = new Count(new Counter<L>({ name, help, labelNames: [...labelNames], registers: [this.registry] }));
       if (labelNames.length === 0) c.zero();
-      return c as unknown as Count<string>;
-    }) as unknown as Count<L>;
+      return c;
+    });
   }
 
   gauge<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
-    return this.#get(name, 'gauge', labelNames, () => new Gauge<L>({ name, help, labelNames: [...labelNames], registers: [this.registry] }) as unknown as Gauge<string>) as unknown as Gauge<L>;
+    return this.#get(name, 'gauge', labelNames, () => new Gauge<L>({ name, help, labelNames: [...labelNames], registers: [this.registry] }) as unknown as Gauge<string>);
   }
 
   histogram<L extends string = never>(name: string, help: string, labelNames: readonly L[], buckets: number[]): Histogram<L> {
-    return this.#get(name, 'histogram', labelNames, () => new Histogram<L>({ name, help, labelNames: [...labelNames], buckets, registers: [this.registry] }) as unknown as Histogram<string>) as unknown as Histogram<L>;
+    return this.#get(name, 'histogram', labelNames, () => new Histogram<L>({ name, help, labelNames: [...labelNames], buckets, registers: [this.registry] }) as unknown as Histogram<string>);
   }
 
   /** The process's own metrics (CPU, memory, event loop), once per registry. */

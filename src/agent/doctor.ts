@@ -25,7 +25,7 @@ export async function checks(opts: { tcti?: string; stateDir: string; signer: st
   out.push({ name: 'node', ok: major >= 20, required: true, detail: process.version, fix: 'install Node.js 20 or newer' });
 
   const ff = spawnSync('ffmpeg', ['-hide_banner', '-version'], { encoding: 'utf8' });
-  out.push({ name: 'ffmpeg', ok: ff.status === 0, required: false, detail: ff.status === 0 ? ff.stdout.split('\n')[0] : 'not found', fix: 'apt-get install ffmpeg (needed for webcams, streams, video files)' });
+  out.push({ name: 'ffmpeg', ok: ff.status === 0, required: false, detail: ff.status === 0 ? firstLine(ff.stdout) : 'not found', fix: 'apt-get install ffmpeg (needed for webcams, streams, video files)' });
 
   const { cameraCheck } = await import('../capture/cameras.js');
   const cams = await cameraCheck();
@@ -36,14 +36,14 @@ export async function checks(opts: { tcti?: string; stateDir: string; signer: st
     const backends = ort.listSupportedBackends().map((b: { name: string; bundled: boolean }) => `${b.name}${b.bundled ? '' : ' (not bundled)'}`);
     out.push({ name: 'onnxruntime-node', ok: true, required: true, detail: `backends: ${backends.join(', ')}` });
   } catch (e) {
-    out.push({ name: 'onnxruntime-node', ok: false, required: true, detail: (e as Error).message.split('\n')[0], fix: 'run scripts/setup (npm ci with ONNXRUNTIME_NODE_INSTALL=skip)' });
+    out.push({ name: 'onnxruntime-node', ok: false, required: true, detail: firstLine((e as Error).message), fix: 'run scripts/setup (npm ci with ONNXRUNTIME_NODE_INSTALL=skip)' });
   }
 
   try {
     const sharp = (await import('sharp')).default;
     out.push({ name: 'sharp', ok: true, required: true, detail: `libvips ${sharp.versions.vips}` });
   } catch (e) {
-    out.push({ name: 'sharp', ok: false, required: true, detail: (e as Error).message.split('\n')[0], fix: 'run scripts/setup' });
+    out.push({ name: 'sharp', ok: false, required: true, detail: firstLine((e as Error).message), fix: 'run scripts/setup' });
   }
 
   const { listBuiltinManifests, loadManifest } = await import('../models/manifest.js');
@@ -54,13 +54,13 @@ export async function checks(opts: { tcti?: string; stateDir: string; signer: st
       const file = resolveModelFile(manifest, dir);
       out.push({ name: `model ${name}`, ok: fs.existsSync(file), required: name === 'blazeface-back', detail: file });
     } catch (e) {
-      out.push({ name: `model ${name}`, ok: false, required: name === 'blazeface-back', detail: (e as Error).message.split(';')[0], fix: name === 'yolox-nano' ? 'pass --model-path yolox_nano.onnx' : 'run scripts/setup' });
+      out.push({ name: `model ${name}`, ok: false, required: name === 'blazeface-back', detail: ((e as Error).message.split(';')[0] ?? ''), fix: name === 'yolox-nano' ? 'pass --model-path yolox_nano.onnx' : 'run scripts/setup' });
     }
   }
 
   const { findDemoPhotos, demoDirs } = await import('../capture/demo.js');
   const photos = findDemoPhotos();
-  out.push({ name: 'demo photos', ok: photos.length > 0, required: !cams.ok, detail: photos.length ? `${photos.length} in ${path.dirname(photos[0])}` : `none in ${demoDirs().join(', ')}`, fix: 'run scripts/setup (installs python3-skimage)' });
+  out.push({ name: 'demo photos', ok: photos.length > 0, required: !cams.ok, detail: photos[0] !== undefined ? `${photos.length} in ${path.dirname(photos[0])}` : `none in ${demoDirs().join(', ')}`, fix: 'run scripts/setup (installs python3-skimage)' });
 
   const tpmDev = ['/dev/tpmrm0', '/dev/tpm0'].filter((d) => fs.existsSync(d));
   try {
@@ -72,10 +72,10 @@ export async function checks(opts: { tcti?: string; stateDir: string; signer: st
       await tpm.close();
       out.push({ name: 'tpm', ok: true, required: false, detail: `${tcti} answers` });
     } catch (e) {
-      out.push({ name: 'tpm', ok: false, required: false, detail: `${tcti}: ${(e as Error).message.split('\n')[0]}`, fix: tpmDev.length ? 'check permissions on /dev/tpmrm0 (tss group)' : 'no TPM device: use --signer software, or --tcti for a simulator' });
+      out.push({ name: 'tpm', ok: false, required: false, detail: `${tcti}: ${firstLine((e as Error).message)}`, fix: tpmDev.length ? 'check permissions on /dev/tpmrm0 (tss group)' : 'no TPM device: use --signer software, or --tcti for a simulator' });
     }
   } catch (e) {
-    out.push({ name: 'tpm', ok: false, required: false, detail: (e as Error).message.split('\n')[0], fix: 'apt-get install libtss2-dev && node scripts/build-native.mjs' });
+    out.push({ name: 'tpm', ok: false, required: false, detail: firstLine((e as Error).message), fix: 'apt-get install libtss2-dev && node scripts/build-native.mjs' });
   }
 
   out.push(stateCheck(opts.stateDir));
@@ -117,7 +117,11 @@ function keyCheck(opts: { signer: string; keyFile: string; tcti?: string }): Che
   try {
     kid = keyIdOf(createPublicKey(createPrivateKey(fs.readFileSync(file, 'utf8'))).export({ format: 'der', type: 'spki' }));
   } catch (e) {
-    return { name: 'signing key', ok: false, required: true, detail: `${file}: not a PEM private key (${(e as Error).message.split('\n')[0]})`, fix: 'delete it: the next run creates a new key (enroll it again)' };
+    return { name: 'signing key', ok: false, required: true, detail: `${file}: not a PEM private key (${firstLine((e as Error).message)})`, fix: 'delete it: the next run creates a new key (enroll it again)' };
   }
   return { name: 'signing key', ok: true, required: false, detail: `${file} (software, kid ${kid}); \`percept keys export\` prints its keys-file entry` };
+}
+
+function firstLine(text: string): string {
+  return text.split('\n')[0] ?? '';
 }

@@ -168,7 +168,7 @@ export class TwinControl {
         return null;
       }
       const doc = await link.getDesired();
-      return doc ? (structuredClone(doc) as Record<string, unknown>) : null;
+      return doc ? structuredClone<Record<string, unknown>>(doc) : null;
     } finally {
       clearTimeout(timer);
       link.off('state', onState);

@@ -7,7 +7,7 @@ function derInteger(value: Buffer): Buffer {
   let v = value.subarray(i);
   // A set top bit would read as negative: DER prefixes a zero byte.
   if (v.length === 0) v = Buffer.from([0]);
-  if (v[0] & 0x80) v = Buffer.concat([Buffer.from([0]), v]);
+  if ((v[0] ?? 0) & 0x80) v = Buffer.concat([Buffer.from([0]), v]);
   return Buffer.concat([Buffer.from([0x02, v.length]), v]);
 }
 

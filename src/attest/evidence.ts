@@ -65,6 +65,17 @@ export async function enrollmentEntry(signer: TpmSigner, nonce: Buffer): Promise
 }
 
 /** A quote of `pcrs` over `nonce` and the certification of the signing key, with the same nonce. */
+/** Opens the TPM at `tcti`, makes sure its keys exist and returns the device's keys-file entry (`percept tpm enroll`). */
+export async function enrollTpm(tcti: string, nonce: Buffer): Promise<DeviceEntry> {
+  const { TpmSigner } = await import('./tpm-signer.js');
+  const signer = await TpmSigner.open({ tcti });
+  try {
+    return await enrollmentEntry(signer, nonce);
+  } finally {
+    await signer.close();
+  }
+}
+
 export async function attestEvidence(signer: TpmSigner, nonce: Buffer, pcrs: number[], bank: PcrBank): Promise<AttestEvidence> {
   const tpm = signer.tpm;
   const values = await tpm.pcrRead(bank, pcrs);

@@ -57,7 +57,8 @@ export class KeyRing {
     const r = keysFileSchema.safeParse(value);
     if (!r.success) {
       const i = r.error.issues[0];
-      throw new PerceptError('ERR_INPUT', `${where}: ${i.path.join('.') || '(top)'}: ${i.message}; expected {"<deviceId>": {"keys": [{"kid", "publicKeyPem", "attestation"}]}} as \`percept tpm enroll\` prints it`);
+      const problem = i === undefined ? 'invalid' : `${i.path.join('.') || '(top)'}: ${i.message}`;
+      throw new PerceptError('ERR_INPUT', `${where}: ${problem}; expected {"<deviceId>": {"keys": [{"kid", "publicKeyPem", "attestation"}]}} as \`percept tpm enroll\` prints it`);
     }
     const ring = new KeyRing();
     for (const [device, entry] of Object.entries(r.data)) ring.#add(device, entry, where);

@@ -234,8 +234,8 @@ export class JsonlMessageSource implements MessageSource {
     const body = split ? split.bytes : Buffer.from(o.bodyBase64, 'base64');
     const m: ReceivedMessage = {
       deviceId: o.deviceId,
-      moduleId: (o.moduleId as string | null | undefined) ?? null,
-      messageId: (o.messageId as string | null | undefined) ?? null,
+      moduleId: o.moduleId ?? null,
+      messageId: o.messageId ?? null,
       properties: props as Record<string, string>,
       body,
       position: line,

@@ -46,7 +46,7 @@ export function loadTpmBinding(): NativeBinding {
 }
 
 function unavailable(cause: unknown): TpmError {
-  const why = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+  const why = cause instanceof Error ? (cause.message.split('\n')[0] ?? '') : String(cause);
   const missingLib = /libtss2[^:]*\.so/.exec(why);
   return new TpmError(
     'unavailable',
@@ -204,6 +204,7 @@ export class Tpm {
         { handle: attestation, kind: 'attestation' },
       ]),
     );
+    if (s === undefined || a === undefined) throw new TpmError('command', 'ensureKeys: the TPM addon answered for fewer keys than asked (2)', { operation: 'ensureKeys' });
     return { signing: s, attestation: a };
   }
 

@@ -4,13 +4,18 @@
 import { GENESIS } from '../telemetry/chain.js';
 import type { BootSummary, DeviceReport, DeviceStream, Forgery, Gap, Range, Rec, VerifyOptions } from './verify.js';
 
+type NonEmpty<T> = [T, ...T[]];
+
+/** The last element of a non-empty list. */
+const lastIn = <T>(a: NonEmpty<T>): T => a[a.length - 1] ?? a[0];
+
 /** Every copy of one content at one (boot, seq). */
 interface Variant {
   boot: string;
   seq: number;
   digest: string;
   prev: string;
-  copies: Rec[];
+  copies: NonEmpty<Rec>;
   valid: boolean;
   /** Index in the chain walk (flat), once walked. */
   at: number;
@@ -19,11 +24,11 @@ interface Variant {
 const LIST_LIMIT = 1000;
 const idOf = (v: { boot: string; seq: number }): string => `${v.boot}:${v.seq}`;
 
-function variantsOf(recs: Rec[]): Map<string, Map<number, Variant[]>> {
-  const boots = new Map<string, Map<number, Variant[]>>();
+function variantsOf(recs: Rec[]): Map<string, Map<number, NonEmpty<Variant>>> {
+  const boots = new Map<string, Map<number, NonEmpty<Variant>>>();
   for (const r of recs) {
     let seqs = boots.get(r.boot);
-    if (!seqs) boots.set(r.boot, (seqs = new Map()));
+    if (!seqs) boots.set(r.boot, (seqs = new Map<number, NonEmpty<Variant>>()));
     const vs = seqs.get(r.seq);
     let v: Variant | undefined;
     if (vs) for (const x of vs) if (x.digest === r.digest) v = x;
@@ -55,7 +60,7 @@ export function analyseDevice(d: DeviceStream, opts: VerifyOptions): DeviceRepor
   const bootStarts = new Set<string>();
   for (const seqs of boots.values()) for (const v of seqs.get(1) ?? []) bootStarts.add(v.prev);
   const losers: Variant[] = [];
-  const canon = new Map<string, Variant[]>();
+  const canon = new Map<string, NonEmpty<Variant>>();
   for (const [boot, seqs] of boots) {
     const list: Variant[] = [];
     const order = [...seqs.keys()].sort((a, b) => a - b);
@@ -69,14 +74,16 @@ export function analyseDevice(d: DeviceStream, opts: VerifyOptions): DeviceRepor
       }
       list.push(pick);
     });
-    canon.set(boot, list);
+    // A boot is in the map because a record named it, so its list holds at least that record's pick.
+    const [head, ...rest] = list;
+    if (head !== undefined) canon.set(boot, [head, ...rest]);
   }
 
   // Boot order: a boot's first message names the last digest of the boot before it.
   const firstArrival = new Map<string, number>();
   for (const r of d.recs) if (!firstArrival.has(r.boot)) firstArrival.set(r.boot, r.arrival);
   const lastOf = new Map<string, string>();
-  for (const [boot, list] of canon) lastOf.set(list[list.length - 1].digest, boot);
+  for (const [boot, list] of canon) lastOf.set(lastIn(list).digest, boot);
   const succ = new Map<string, string>();
   const hasPred = new Set<string>();
   const dangling = new Map<string, string>();
@@ -119,15 +126,15 @@ export function analyseDevice(d: DeviceStream, opts: VerifyOptions): DeviceRepor
   const unverified: Range[] = [];
   let covered = 0; // flat[0..covered) are covered by a signature or judged
   const closeSegment = (end: number): void => {
-    for (let i = covered; i < end; i++) extend(unverified, flat[i]);
+    for (const v of flat.slice(covered, end)) extend(unverified, v);
     covered = end;
   };
   for (const boot of bootOrder) {
     const list = canon.get(boot)!;
-    const summary: BootSummary = { boot, from: list[0].seq, to: list[list.length - 1].seq, messages: list.length, start: 'unlinked' };
+    const summary: BootSummary = { boot, from: list[0].seq, to: lastIn(list).seq, messages: list.length, start: 'unlinked' };
     summaries.push(summary);
     for (const r of list) {
-      const p = flat.length ? flat[flat.length - 1] : null;
+      const p = flat[flat.length - 1] ?? null;
       let brk = false;
       if (p && p.boot === boot) {
         if (r.seq === p.seq + 1 && r.prev !== p.digest) {
@@ -155,26 +162,32 @@ export function analyseDevice(d: DeviceStream, opts: VerifyOptions): DeviceRepor
       if (brk) closeSegment(flat.length);
       flat.push(r);
       if (r.valid) {
-        for (let i = covered; i < flat.length; i++) extend(verified, flat[i]);
+        for (const v of flat.slice(covered)) extend(verified, v);
         covered = flat.length;
       }
     }
   }
   const unsignedTail: Range[] = [];
-  for (let i = covered; i < flat.length; i++) extend(unsignedTail, flat[i]);
+  for (const v of flat.slice(covered)) extend(unsignedTail, v);
 
   // Arrival order against chain order: the first copy of each message must arrive after the
   // first copies of all messages before it (one MQTT connection and the outbox keep order).
   flat.forEach((v, i) => (v.at = i));
   const reorderings: DeviceReport['reorderings'] = [];
-  let max = -1;
+  let max: Variant | undefined;
   // Usually the chain order is the arrival order already: then there is nothing to sort.
   let inOrder = true;
-  for (let i = 1; i < flat.length && inOrder; i++) inOrder = flat[i - 1].copies[0].arrival < flat[i].copies[0].arrival;
+  let lastArrival = -1;
+  for (const v of flat) {
+    if (v.copies[0].arrival <= lastArrival) {
+      inOrder = false;
+      break;
+    }
+    lastArrival = v.copies[0].arrival;
+  }
   for (const v of inOrder ? flat : [...flat].sort((a, b) => a.copies[0].arrival - b.copies[0].arrival)) {
-    const i = v.at;
-    if (i < max) reorderings.push({ id: idOf(v), position: v.copies[0].position, after: idOf(flat[max]) });
-    else max = i;
+    if (max !== undefined && v.at < max.at) reorderings.push({ id: idOf(v), position: v.copies[0].position, after: idOf(max) });
+    else max = v;
   }
 
   // Copies: a repeated id with the same digest is an at-least-once resend; one arriving after
@@ -192,7 +205,7 @@ export function analyseDevice(d: DeviceStream, opts: VerifyOptions): DeviceRepor
   let maxBoot = -1;
   for (const r of d.recs) {
     const bi = bootIdx.get(r.boot)!;
-    const later = bi < maxBoot ? bootOrder[maxBoot] : null;
+    const later = bi < maxBoot ? (bootOrder[maxBoot] ?? null) : null;
     const loser = loserOf.get(r);
     if (!firstCopy[r.arrival]) {
       dupCount++;

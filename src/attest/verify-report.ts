@@ -34,7 +34,8 @@ function device(d: DeviceReport, reorderIsFinding: boolean): string[] {
   list('GAP', d.gaps, (g) => `${range(g)}: ${g.detail}`);
   list('UNVERIFIED', d.unverified, (r) => `${range(r)}: no signature covers it before the chain breaks`);
   list(reorderIsFinding ? 'REORDERED' : 'reordered', d.reorderings, (r) => `${at(r.position)} ${r.id} arrived after ${r.after}${reorderIsFinding ? '' : ' (not a finding: --allow-reorder)'}`);
-  if (d.unchained.count) out.push(`  ${'UNCHAINED'.padEnd(14)} ${d.unchained.count} messages without percept-boot/-seq/-prev (first at ${at(d.unchained.positions[0])})`);
+  const firstUnchained = d.unchained.positions[0];
+  if (d.unchained.count) out.push(`  ${'UNCHAINED'.padEnd(14)} ${d.unchained.count} messages without percept-boot/-seq/-prev${firstUnchained === undefined ? '' : ` (first at ${at(firstUnchained)})`}`);
   if (d.unknownDevice && d.unique) out.push(`  ${'NO KEYS'.padEnd(14)} add the device's entry (\`percept tpm enroll\`) to the keys file`);
   if (d.duplicates.count) out.push(`  duplicates     ${d.duplicates.count} (not findings: the same message again, as at-least-once delivery resends)`);
   if (d.replays.length) {

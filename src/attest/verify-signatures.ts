@@ -14,7 +14,9 @@ const ROLE = 'percept-verify-signatures';
 const BATCH = 64;
 
 /** A signature that is malformed (not DER) makes verify throw or fail: either way it is bad. */
-function check(key: KeyObject, digestHex: string, sig: string): boolean {
+/** Whether `sig` is `key`'s signature over the digest; a job naming no known key is not. */
+function check(key: KeyObject | undefined, digestHex: string, sig: string): boolean {
+  if (key === undefined) return false;
   try {
     return crypto.verify('sha256', Buffer.from(digestHex, 'hex'), key, Buffer.from(sig, 'base64'));
   } catch {
@@ -95,7 +97,7 @@ class SignatureChecker {
   }
 
   #checkHere(batch: Batch): void {
-    batch.jobs.forEach(([i, d, s], n) => batch.verdicts[n](check(batch.keys[i], d, s)));
+    batch.jobs.forEach(([i, d, s], n) => batch.verdicts[n]?.(check(batch.keys[i], d, s))); // verdicts parallels jobs
   }
 }
 

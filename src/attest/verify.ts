@@ -133,7 +133,7 @@ export function chainDigest(boot: string, seq: number, prev: string, body: Buffe
   // JSON.stringify of [CHAIN_VERSION, boot, seq, prev, sha256(body), [[key, value], ...]],
   // written out piece by piece: the names' JSON is kept with them, and no arrays are built.
   let text = `${VERSION_JSON},${JSON.stringify(boot)},${seq},${JSON.stringify(prev)},"${hashHex(body)}",[`;
-  for (let i = 0; i < keys.length; i++) text += `${i ? ',' : ''}[${json[i]},${JSON.stringify(p[keys[i]])}]`;
+  keys.forEach((key, i) => (text += `${i ? ',' : ''}[${json[i]},${JSON.stringify(p[key])}]`));
   return hashHex(`${text}]]`);
 }
 

@@ -58,7 +58,7 @@ export async function recordStream(file: string, signer: Signer, count: number):
     if (seq % RATE === 0 || seq === count) Object.assign(properties, await checkpointer(signer)(Buffer.from(digest, 'hex')));
     const id = messageId(fields);
     const enqueuedTime = new Date(1_780_000_000_000 + seq * 33).toISOString();
-    chunk.push(JSON.stringify({ seq, deviceId: 'bench-dev', moduleId: null, enqueuedTime, messageId: id, systemProperties: { messageId: id, contentType: 'application/json', contentEncoding: 'utf-8', 'iothub-connection-device-id': 'bench-dev', 'iothub-enqueuedtime': enqueuedTime }, properties, body: JSON.parse(b.toString('utf8')), bodyBase64: b.toString('base64') }));
+    chunk.push(JSON.stringify({ seq, deviceId: 'bench-dev', moduleId: null, enqueuedTime, messageId: id, systemProperties: { messageId: id, contentType: 'application/json', contentEncoding: 'utf-8', 'iothub-connection-device-id': 'bench-dev', 'iothub-enqueuedtime': enqueuedTime }, properties, body: JSON.parse(b.toString('utf8')) as unknown, bodyBase64: b.toString('base64') }));
     prev = digest;
     if (chunk.length === 1000) {
       if (!out.write(chunk.join('\n') + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
@@ -71,7 +71,7 @@ export async function recordStream(file: string, signer: Signer, count: number):
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)];
+  return s[Math.floor(s.length / 2)] ?? NaN;
 }
 
 /** Messages a second of JSON.parse of each line and SHA-256 of its decoded body bytes. */
@@ -168,7 +168,8 @@ export async function benchAttest(say: (line: string) => void, seconds: number):
       if (!r.ok || r.messages !== count) throw new Error(`the bench stream did not verify: ${r.findings} findings`);
       floors.push(hashParseRate(lines));
       rates.push(r.messagesPerSecond);
-      ratios.push((2 * r.messagesPerSecond) / (floors[floors.length - 2] + floors[floors.length - 1]));
+      const [before = NaN, after = NaN] = floors.slice(-2); // the floors measured either side of this run
+      ratios.push((2 * r.messagesPerSecond) / (before + after));
       // Five runs at least for a median that one stalled run cannot move; a quick run
       // (--seconds under 2, as the tests use) takes what fits in its time.
     } while (rates.length < (seconds >= 2 ? 5 : 1) || (performance.now() - t0 < seconds * 1000 && rates.length < 10));

@@ -67,7 +67,7 @@ function measure(backend: 'native' | 'ffmpeg', seconds: number, env: NodeJS.Proc
   });
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? null;
 const perFrame = (r: CaptureRun) => (r.cpuMs + r.childCpuMs) / Math.max(1, r.frames);
 
 export async function benchCapture(say: Say, seconds: number, inputs: { imagesDir: string }): Promise<CaptureBench> {

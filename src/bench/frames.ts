@@ -8,6 +8,13 @@ import sharp from 'sharp';
 import { MjpegSplitter } from '../capture/mjpeg.js';
 import { PerceptError } from '../errors.js';
 
+/** Item i of a list the bench cycles through (frames, messages), wrapping around. */
+export function nth<T>(items: readonly T[], i: number): T {
+  const item = items[i % items.length];
+  if (item === undefined) throw new PerceptError('ERR_INPUT', 'the benchmark was given nothing to cycle through (no frames or no messages)');
+  return item;
+}
+
 export interface BenchFrame {
   name: string;
   data: Buffer;

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { performance } from 'node:perf_hooks';
 import { Outbox } from '../hub/outbox.js';
 import { ChainWriter } from '../telemetry/chain-writer.js';
+import { nth } from './frames.js';
 import { HubLink } from '../hub/link.js';
 import { Sender } from '../hub/sender.js';
 import { silentLogger } from '../log.js';
@@ -45,7 +46,7 @@ async function enqueueRate(file: string, ms: number, concurrency: number): Promi
   const c0 = cpuUs();
   const t0 = performance.now();
   while (performance.now() - t0 < ms) {
-    const p = w.write([msgs[n % msgs.length]]).then(() => void n++);
+    const p = w.write([nth(msgs, n)]).then(() => void n++);
     inflight.add(p);
     void p.finally(() => inflight.delete(p));
     if (inflight.size >= concurrency) await Promise.race(inflight);
@@ -63,7 +64,7 @@ async function startEmulator(state: string): Promise<{ child: ChildProcess; conn
   const child = spawn(process.execPath, [cli, 'hub', '--state', state, '--mqtt-port', '0', '--api-port', '0', '--ws-port', 'off', '--device', 'bench', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   const connectionString = await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       out += d;
       const m = /HostName=[^;\s]+;DeviceId=bench;\S+/.exec(out);
       if (m) resolve(m[0]);
@@ -80,7 +81,7 @@ async function deliveryRate(file: string, count: number): Promise<{ perS: number
   try {
     const msgs = Array.from({ length: 64 }, (_, i) => telemetry(i));
     const w = new ChainWriter(o);
-    await Promise.all(Array.from({ length: count }, (_, i) => w.write([msgs[i % msgs.length]])));
+    await Promise.all(Array.from({ length: count }, (_, i) => w.write([nth(msgs, i)])));
     const log = silentLogger();
     const link = new HubLink({ connectionString: emu.connectionString, ca: emu.ca, transport: 'mqtt', output: 'detections', logger: log });
     await link.open();

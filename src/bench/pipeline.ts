@@ -13,7 +13,7 @@ import { benchFrameRunner, benchSession, timeFor } from './frame-loop.js';
 import { inputDims } from '../inference/frame.js';
 import type { SingleThreadInit, SingleThreadReply, SingleThreadRequest } from './single-thread-worker.js';
 import { LatencyWindow } from '../pipeline/stats.js';
-import type { BenchFrame } from './frames.js';
+import { nth, type BenchFrame } from './frames.js';
 
 export interface PipelineBench {
   raw_fps_1t: number;
@@ -148,7 +148,10 @@ async function poolSlice(pool: InferencePool, frames: BenchFrame[], from: number
   const fed = completed.length;
   await Promise.all(inflight);
   const n = Math.floor((fed - ramp) / frames.length) * frames.length;
-  return { n, elapsed: completed[ramp - 1 + n] - completed[ramp - 1] };
+  const start = completed[ramp - 1];
+  const end = completed[ramp - 1 + n];
+  if (start === undefined || end === undefined) throw new Error(`the pool completed ${fed} frames, fewer than its ramp of ${ramp} and one pass`);
+  return { n, elapsed: end - start };
 }
 
 async function startPool(model: LoadedModel, frames: BenchFrame[], workers: number, threads: number): Promise<InferencePool> {
@@ -161,12 +164,12 @@ async function startPool(model: LoadedModel, frames: BenchFrame[], workers: numb
 export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], say: Say, seconds = 4): Promise<PipelineBench> {
   const ms = seconds * 1000;
   const m = model.manifest;
-  const sample = await preprocess(frames[0].data, 'jpeg', 0, 0, m.input);
+  const sample = await preprocess(nth(frames, 0).data, 'jpeg', 0, 0, m.input);
 
   // Raw session.run on a fixed tensor.
-  const raw: Record<number, number> = {};
-  const rawPct: Record<number, [number, number]> = {};
-  for (const threads of [1, 2]) {
+  const raw = { 1: 0, 2: 0 };
+  const rawPct: Record<1 | 2, [number, number]> = { 1: [0, 0], 2: [0, 0] };
+  for (const threads of [1, 2] as const) {
     const s = await benchSession(model.path, threads);
     const feeds = { [m.input.name]: new ort.Tensor('float32', sample.tensor, inputDims(m.input)) };
     await s.run(feeds);
@@ -181,9 +184,9 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
   // The naive loop: main thread, frame by frame, session with 2 threads, sharp defaults.
   const s2 = await benchSession(model.path, 2);
   const naiveFrame = benchFrameRunner(s2, m);
-  await naiveFrame(frames[0].data);
+  await naiveFrame(nth(frames, 0).data);
   const naiveTimes = new LatencyWindow(LATENCY_SAMPLES);
-  const naive = await timeFor(ms, frames.length, (i) => naiveFrame(frames[i % frames.length].data), naiveTimes, frames.length);
+  const naive = await timeFor(ms, frames.length, (i) => naiveFrame(nth(frames, i).data), naiveTimes, frames.length);
   const naiveFps = (naive.n * 1000) / naive.elapsed;
   await s2.release();
   say(`naive main-thread loop: ${naiveFps.toFixed(1)} fps, ${(naive.elapsed / naive.n).toFixed(2)} ms/frame, p50 ${naiveTimes.percentile(50).toFixed(2)} ms, p99 ${naiveTimes.percentile(99).toFixed(2)} ms`);
@@ -209,7 +212,8 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
     }
   }
   const fpsOf = (t: { n: number; elapsed: number }) => (t.n * 1000) / t.elapsed;
-  let best = trials[0];
+  let [best] = trials;
+  if (best === undefined) throw new Error('the pipeline bench has no pool settings to try');
   for (const t of trials) {
     say(`pool ${t.workers} workers x ${t.threads} thread: ${fpsOf(t).toFixed(1)} fps (trial)`);
     if (fpsOf(t) > fpsOf(best)) best = t;
@@ -309,7 +313,7 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
 }
 
 function frameOf(frames: BenchFrame[], i: number) {
-  const f = frames[i % frames.length];
+  const f = nth(frames, i);
   // Copy: the pool transfers the buffer to a worker.
   return { source: 'bench', seq: i + 1, capturedAt: Date.now(), width: 0, height: 0, format: 'jpeg' as const, data: Buffer.from(f.data), origin: f.name };
 }

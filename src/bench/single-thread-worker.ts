@@ -6,6 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import sharp from 'sharp';
 import * as ort from 'onnxruntime-node';
+import { nth } from './frames.js';
 import { benchFrameRunner, benchSession, timeFor } from './frame-loop.js';
 import { inputDims } from '../inference/frame.js';
 import { preprocess } from '../inference/preprocess.js';
@@ -28,10 +29,10 @@ const frames = init.frames.map((u) => Buffer.from(u.buffer, u.byteOffset, u.byte
 const session = await benchSession(init.modelPath, 1);
 const one = benchFrameRunner(session, init.manifest);
 const m = init.manifest;
-const fixed = { [m.input.name]: new ort.Tensor('float32', (await preprocess(frames[0], 'jpeg', 0, 0, m.input)).tensor, inputDims(m.input)) };
+const fixed = { [m.input.name]: new ort.Tensor('float32', (await preprocess(nth(frames, 0), 'jpeg', 0, 0, m.input)).tensor, inputDims(m.input)) };
 const reply = (msg: SingleThreadReply) => port.postMessage(msg);
 reply({ type: 'ready' });
-port.on('message', async (req: SingleThreadRequest) => {
+async function handle(req: SingleThreadRequest): Promise<void> {
   if (req.type === 'close') {
     await session.release();
     port.close();
@@ -44,8 +45,15 @@ port.on('message', async (req: SingleThreadRequest) => {
     await session.run(fixed);
     r = await timeFor(req.ms, req.minIters, async () => void (await session.run(fixed)));
   } else {
-    await one(frames[req.from % frames.length]);
-    r = await timeFor(req.ms, req.minIters, (i) => one(frames[(req.from + 1 + i) % frames.length]), undefined, frames.length);
+    await one(nth(frames, req.from));
+    r = await timeFor(req.ms, req.minIters, (i) => one(nth(frames, req.from + 1 + i)), undefined, frames.length);
   }
   reply({ type: 'slice', ...r });
+}
+
+// A slice that fails ends this worker with its error, which the bench's 'error' listener reports.
+port.on('message', (req: SingleThreadRequest) => {
+  handle(req).catch((e: unknown) => process.nextTick(() => {
+    throw e;
+  }));
 });

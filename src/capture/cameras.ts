@@ -19,7 +19,7 @@ export function tryV4l2Binding(): { binding: NativeV4l2Binding; error: null } | 
 /** Every /dev/videoN with its formats, sizes, rates and controls; nodes that fail carry `error`. */
 export async function describeCameras(binding: NativeV4l2Binding = loadV4l2Binding()): Promise<NativeDeviceDescription[]> {
   const nodes = await binding.listDevices();
-  return Promise.all(nodes.map((n) => (n.error ? { ...n, formats: [], controls: [] } : binding.describe(n.path))));
+  return Promise.all(nodes.map((n) => (n.error ? Promise.resolve({ ...n, formats: [], controls: [] }) : binding.describe(n.path))));
 }
 
 /**
@@ -65,8 +65,8 @@ function formatOf(desc: NativeDeviceDescription, f: NativePixelFormat): NativeFo
 }
 
 function offersSize(fmt: NativeFormatInfo, w: number, h: number): boolean {
-  if (fmt.stepwise && fmt.sizes.length === 2) {
-    const [lo, hi] = fmt.sizes;
+  const [lo, hi] = fmt.sizes;
+  if (fmt.stepwise && fmt.sizes.length === 2 && lo !== undefined && hi !== undefined) {
     return w >= lo.width && w <= hi.width && h >= lo.height && h <= hi.height;
   }
   return fmt.sizes.some((s) => s.width === w && s.height === h);
@@ -86,7 +86,8 @@ function pickSize(fmt: NativeFormatInfo): { width: number; height: number } {
   const area = (s: { width: number; height: number }) => s.width * s.height;
   const sizes = [...fmt.sizes].sort((a, b) => area(a) - area(b));
   const fit = sizes.filter((s) => area(s) <= area(DEFAULT_SIZE));
-  return fit.length ? fit[fit.length - 1] : sizes[0];
+  // A format without sizes asks for the default and lets the driver adjust.
+  return fit[fit.length - 1] ?? sizes[0] ?? DEFAULT_SIZE;
 }
 
 /**
@@ -96,16 +97,17 @@ function pickSize(fmt: NativeFormatInfo): { width: number; height: number } {
  */
 export function chooseMode(desc: NativeDeviceDescription, cfg: Pick<SourceConfig, 'width' | 'height' | 'fps'>): CaptureMode | null {
   const offered = PREFERENCE.map((f) => [f, formatOf(desc, f)] as const).filter((x): x is readonly [NativePixelFormat, NativeFormatInfo] => x[1] !== undefined && x[1].sizes.length > 0);
-  if (offered.length === 0) return null;
+  const [first] = offered;
+  if (first === undefined) return null;
   const w = cfg.width;
   const h = cfg.height;
   if (w && h) {
     const exact = offered.find(([, fmt]) => offersSize(fmt, w, h) && (!cfg.fps || offersRate(fmt, w, h, cfg.fps))) ?? offered.find(([, fmt]) => offersSize(fmt, w, h));
-    const [format] = exact ?? offered[0];
+    const [format] = exact ?? first;
     return { format, width: w, height: h, fps: cfg.fps };
   }
   const rated = cfg.fps ? offered.find(([, fmt]) => { const s = pickSize(fmt); return offersRate(fmt, s.width, s.height, cfg.fps!); }) : undefined;
-  const [format, fmt] = rated ?? offered[0];
+  const [format, fmt] = rated ?? first;
   return { format, ...pickSize(fmt), fps: cfg.fps };
 }
 

@@ -97,8 +97,8 @@ export class DemoSource implements FrameSource {
   }
 
   #emit(): void {
-    if (this.#frames.length === 0) return;
     const data = this.#frames[this.#tick++ % this.#frames.length];
+    if (data === undefined) return; // no frames
     // Each frame gets its own copy: frames are transferred to workers.
     this.#slot.push({ source: this.id, seq: ++this.#seq, capturedAt: Date.now(), width: this.#width, height: this.#height, format: 'jpeg', data: Buffer.from(data), origin: 'demo' });
   }

@@ -114,7 +114,7 @@ export class FfmpegSource implements FrameSource {
     this.#proc = proc;
     this.#stderrTail = '';
     this.#lastFrameAt = Date.now();
-    proc.stdout!.on('data', (chunk: Buffer) => {
+    proc.stdout.on('data', (chunk: Buffer) => {
       for (const data of splitter.push(chunk)) {
         this.#lastFrameAt = Date.now();
         this.#failures = 0;
@@ -122,9 +122,9 @@ export class FfmpegSource implements FrameSource {
         this.#opening?.resolve();
       }
       this.stats.corrupt = splitter.garbage;
-      if (this.#slot.full) proc.stdout!.pause();
+      if (this.#slot.full) proc.stdout.pause();
     });
-    proc.stderr!.on('data', (c: Buffer) => {
+    proc.stderr.on('data', (c: Buffer) => {
       this.#stderrTail = (this.#stderrTail + c.toString()).slice(-2000);
     });
     proc.on('error', (e) => {

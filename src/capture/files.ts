@@ -64,6 +64,7 @@ export class FileSource implements FrameSource {
     }
     await this.#pacer.wait(signal);
     const file = this.#files[this.#index++];
+    if (file === undefined) return null; // an empty listing
     let data: Buffer;
     try {
       data = await fs.promises.readFile(file);

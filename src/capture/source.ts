@@ -3,6 +3,7 @@
 
 import type { Frame } from '../types.js';
 import type { SourceKind } from '../config/schema.js';
+import { abortReason } from '../errors.js';
 
 export interface SourceStats {
   captured: number;
@@ -106,10 +107,10 @@ export class FrameSlot {
  */
 export function waitForFrame(signal: AbortSignal | undefined, park: (waiter: ((f: Frame | null) => void) | null) => void): Promise<Frame | null> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
+    if (signal?.aborted) return reject(abortReason(signal));
     const onAbort = () => {
       park(null);
-      reject(signal?.reason);
+      reject(abortReason(signal));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
     park((f) => {
@@ -122,14 +123,14 @@ export function waitForFrame(signal: AbortSignal | undefined, park: (waiter: ((f
 /** Sleeps, waking early (and rejecting) when the signal aborts. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason);
+    if (signal?.aborted) return reject(abortReason(signal));
     const t = setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
     }, ms);
     const onAbort = () => {
       clearTimeout(t);
-      reject(signal?.reason);
+      reject(abortReason(signal));
     };
     signal?.addEventListener('abort', onAbort, { once: true });
   });

@@ -257,7 +257,7 @@ export function loadV4l2Binding(): NativeV4l2Binding {
 }
 
 function unavailable(cause: unknown): V4l2UnavailableError {
-  const why = cause instanceof Error ? cause.message.split('\n')[0] : String(cause);
+  const why = cause instanceof Error ? (cause.message.split('\n')[0] ?? '') : String(cause);
   const fixes =
     process.platform !== 'linux'
       ? ['  1. read cameras through ffmpeg: set backend: "ffmpeg" on the source']

@@ -26,8 +26,12 @@ export function numFlag(name: string, v: string | undefined, min: number, max: n
 
 /** Throws ERR_USAGE for a flag no row declares, naming the closest one. */
 function checkFlags(argv: string[], known: string[], takesValue: Set<string>): void {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i];
+  let value = false; // the argument is the value of the flag before it
+  for (const arg of argv) {
+    if (value) {
+      value = false;
+      continue;
+    }
     if (arg === '--') return;
     if (!arg.startsWith('--')) continue;
     const name = arg.includes('=') ? arg.slice(0, arg.indexOf('=')) : arg;
@@ -35,7 +39,7 @@ function checkFlags(argv: string[], known: string[], takesValue: Set<string>): v
       const near = closest(name, known);
       throw new PerceptError('ERR_USAGE', `unknown option ${name}${near ? `; did you mean ${near}?` : ''} (percept run --help lists the options)`);
     }
-    if (takesValue.has(name) && !arg.includes('=')) i++;
+    value = takesValue.has(name) && !arg.includes('=');
   }
 }
 

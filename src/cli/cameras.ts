@@ -42,7 +42,8 @@ function describe(c: NativeDeviceDescription): string {
   if (c.error) lines.push(`  error: [${c.error.code}] ${c.error.message}`);
   for (const f of c.formats) {
     lines.push(`  ${f.fourcc}  ${f.description}${f.emulated ? ' (emulated)' : ''}`);
-    const sizes = f.stepwise && f.sizes.length === 2 ? [`${f.sizes[0].width}x${f.sizes[0].height} to ${f.sizes[1].width}x${f.sizes[1].height}${rates(f.sizes[1])}`] : f.sizes.map((s) => `${s.width}x${s.height}${rates(s)}`);
+    const [lo, hi] = f.sizes;
+    const sizes = f.stepwise && lo && hi && f.sizes.length === 2 ? [`${lo.width}x${lo.height} to ${hi.width}x${hi.height}${rates(hi)}`] : f.sizes.map((s) => `${s.width}x${s.height}${rates(s)}`);
     for (const s of sizes) lines.push(`    ${s}`);
   }
   if (c.controls.length) lines.push('  controls:');

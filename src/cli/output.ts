@@ -1,42 +1,14 @@
-// How results leave `percept run`: one JSON object per frame on stdout (jsonl), one per track
-// event (events), or a live summary (redrawn in place on a terminal, a line every few seconds
-// otherwise).
+// How results leave `percept run`: one JSON object per frame on stdout (jsonl, the record of
+// src/agent/result-json.ts), one per track event (events), or a live summary (redrawn in place
+// on a terminal, a line every few seconds otherwise).
 
 import type { InferenceResult } from '../inference/pool.js';
 import type { LoadedModel } from '../pipeline/model.js';
 import type { PipelineStatus } from '../pipeline/pipeline.js';
 import { statusLine } from '../log.js';
 import type { PerceptEvent } from '../events/types.js';
-
-const r1 = (v: number) => Math.round(v * 10) / 10;
-const r4 = (v: number) => Math.round(v * 1e4) / 1e4;
-
-export function resultToJson(r: InferenceResult, model: LoadedModel): Record<string, unknown> {
-  return {
-    seq: r.seq,
-    source: r.origin ?? r.source,
-    sourceId: r.source,
-    capturedAt: new Date(r.capturedAt).toISOString(),
-    width: r.width,
-    height: r.height,
-    model: model.manifest.name,
-    detections: r.detections.map((d) => ({
-      label: d.label,
-      confidence: r4(d.confidence),
-      box: d.box.map(Math.round),
-      boxNorm: d.boxNorm.map(r4),
-      ...(d.keypoints ? { keypoints: d.keypoints.map(([x, y]) => [r1(x), r1(y)]) } : {}),
-    })),
-    ...(r.tracks ? { tracks: r.tracks.map((t) => ({ ...t, score: r4(t.score), box: t.box.map(r4) })) } : {}),
-    timings: {
-      queueMs: r1(r.timings.queueMs),
-      preprocessMs: r1(r.timings.preprocessMs),
-      inferenceMs: r1(r.timings.inferenceMs),
-      decodeMs: r1(r.timings.decodeMs),
-      totalMs: r1(r.timings.totalMs),
-    },
-  };
-}
+import { eventView } from '../events/view.js';
+import { resultToJson } from '../agent/result-json.js';
 
 export class JsonlWriter {
   write(r: InferenceResult, model: LoadedModel): void {
@@ -44,23 +16,9 @@ export class JsonlWriter {
   }
 }
 
-/** One track event as a JSON line, times as ISO strings like the frames' `capturedAt`. */
-export function eventToJson(e: PerceptEvent): Record<string, unknown> {
-  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
-  return {
-    ...e,
-    at: iso(e.at),
-    startedAt: iso(e.startedAt),
-    endedAt: iso(e.endedAt),
-    topScore: r4(e.topScore),
-    medianScore: r4(e.medianScore),
-    box: e.box.map(r4),
-    snapshot: e.snapshot && { ...e.snapshot, at: iso(e.snapshot.at), score: r4(e.snapshot.score), box: e.snapshot.box.map(r4) },
-  };
-}
-
+/** One track event as a JSON line: the same fields as its percept.event/1 message and getEvents. */
 export function writeEvent(e: PerceptEvent): void {
-  process.stdout.write(JSON.stringify(eventToJson(e)) + '\n');
+  process.stdout.write(JSON.stringify(eventView(e)) + '\n');
 }
 
 /** Live summary: frame rate, latency, what each source sees now. */

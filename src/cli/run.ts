@@ -1,7 +1,6 @@
 // `percept run`: parses the options (declared in src/config/options.ts) into a configuration,
-// runs the agent (src/agent/run.ts) with its results printed as JSON lines (per frame or per track
-// event) or a live summary, and turns SIGINT, SIGTERM and
-// SIGHUP into a clean stop (a second signal, a second later, exits at once).
+// runs the agent (src/agent/run.ts) until a signal stops it (src/agent/signals.ts), and prints
+// its results as JSON lines (per frame or per track event) or a live summary.
 
 import { loadConfig, type Overrides } from '../config/load.js';
 import { captureNodes } from '../capture/cameras.js';
@@ -9,6 +8,7 @@ import { unknownEnv } from '../config/derive.js';
 import { runHelpOptions } from '../config/reference.js';
 import { createLogger, type Logger } from '../log.js';
 import { runAgent } from '../agent/run.js';
+import { stopOnSignals } from '../agent/signals.js';
 import { JsonlWriter, SummaryWriter, writeEvent } from './output.js';
 import { parseRunArgs } from './args.js';
 
@@ -37,29 +37,12 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
   }
   const jsonl = base.output === 'jsonl' ? new JsonlWriter() : null;
   let summary: SummaryWriter | null = null;
-  let firstSignalAt = 0;
-  let stop: () => void = () => undefined;
-  const stopped = new Promise<void>((resolve) => (stop = resolve));
-  const onSignal = (sig: NodeJS.Signals) => {
-    // A second signal forces the exit; one that arrives with the first (a process-group
-    // signal delivered twice) does not.
-    if (firstSignalAt && Date.now() - firstSignalAt > 1000) {
-      log.warn({ signal: sig }, 'second signal: exiting now');
-      process.exit(130);
-    }
-    if (firstSignalAt) return;
-    firstSignalAt = Date.now();
-    log.info({ signal: sig }, 'stopping');
-    stop();
-  };
-  // SIGHUP: the terminal closed. Stop as cleanly as on Ctrl-C rather than die undrained.
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  for (const sig of signals) process.on(sig, onSignal);
+  const signals = stopOnSignals(log);
   try {
     await runAgent(base, {
       logger: log,
       faultInjection: opts.faultInjection,
-      stop: stopped,
+      stop: signals.stopped,
       onResult: (r, model) => {
         jsonl?.write(r, model);
         summary?.write(r);
@@ -73,7 +56,7 @@ export async function runCommand(argv: string[], opts: { logger?: Logger; faultI
       onStopping: () => summary?.stop(),
     });
   } finally {
-    for (const sig of signals) process.off(sig, onSignal);
+    signals.dispose();
   }
   return 0;
 }

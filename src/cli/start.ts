@@ -5,13 +5,12 @@
 import type { ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import http from 'node:http';
+import type http from 'node:http';
 import { parseArgs } from 'node:util';
 import { runCommand } from './run.js';
-import { PerceptError } from '../errors.js';
 import { statusLine } from '../log.js';
 import { DEFAULT_DEVICE_ID, DEFAULT_HUB_STATE_DIR, DEFAULT_STATE_DIR } from '../state/defaults.js';
-import { request, startHub } from '../emulator/local.js';
+import { followMessages, registerDevice, startHub } from '../emulator/local.js';
 
 export const START_HELP = `Usage: percept start [--state <dir>] [--device <id>] [run options]
 
@@ -21,30 +20,6 @@ default ${DEFAULT_HUB_STATE_DIR} as for 'percept hub'; MQTT on 127.0.0.1:8883 an
 and runs the agent against it on the defaults (the first webcam, else the demo;
 blazeface-back; its own state in --state-dir, default ${DEFAULT_STATE_DIR}). Every message
 the emulator receives is printed as it arrives. Other options are those of 'percept run'.`;
-
-/** Prints one line per message the emulator receives from the device. */
-function followMessages(api: number, deviceId: string): http.ClientRequest {
-  const req = http.get({ host: '127.0.0.1', port: api, path: `/devices/${encodeURIComponent(deviceId)}/messages/stream?format=ndjson` }, (res) => {
-    let buf = '';
-    res.on('data', (c) => {
-      buf += c;
-      let i;
-      while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i).trim();
-        buf = buf.slice(i + 1);
-        if (!line) continue;
-        const m = JSON.parse(line) as { enqueuedTime: string; messageId?: string; properties?: Record<string, string>; body?: { counts?: Record<string, number>; window?: { frames: number }; source?: { id: string } }; bodyBase64?: string };
-        const counts = Object.entries(m.body?.counts ?? {}).map(([l, n]) => `${n} ${l}`).join(', ') || 'nothing';
-        const bytes = m.bodyBase64 ? Math.round((m.bodyBase64.length * 3) / 4) : 0;
-        const at = m.enqueuedTime.slice(11, 19);
-        const text = `hub <- ${at} ${m.messageId ?? ''} ${m.body?.source?.id ?? m.properties?.source ?? ''}: ${m.body?.window?.frames ?? '?'} frames, ${counts} (${bytes} B)`;
-        statusLine.around(() => process.stdout.write(`${text}\n`));
-      }
-    });
-  });
-  req.on('error', () => undefined);
-  return req;
-}
 
 export async function startCommand(argv: string[]): Promise<number> {
   const { values, tokens } = parseArgs({ args: argv, options: { state: { type: 'string' }, device: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: false, tokens: true });
@@ -82,13 +57,9 @@ export async function startCommand(argv: string[]): Promise<number> {
   process.on('exit', stopHub);
   let follow: http.ClientRequest | null = null;
   try {
-    const added = await request(hub.api, 'POST', '/devices', { id: deviceId });
-    if (added.status >= 300 && added.status !== 409) throw new PerceptError('ERR_EMULATOR', `could not register device ${deviceId}: ${JSON.stringify(added.json)}`);
-    const got = await request(hub.api, 'GET', `/devices/${encodeURIComponent(deviceId)}`);
-    const cs = (got.json as { connectionString?: string } | null)?.connectionString ?? (added.json as { connectionString?: string } | null)?.connectionString;
-    if (!cs) throw new PerceptError('ERR_EMULATOR', `the emulator did not return a connection string for ${deviceId}`);
+    const cs = await registerDevice(hub.api, deviceId);
     process.stderr.write(`percept: local IoT Hub emulator on mqtts://localhost:${hub.mqtt} (API http://127.0.0.1:${hub.api}, state ${stateDir}); device ${deviceId}\n`);
-    follow = followMessages(hub.api, deviceId);
+    follow = followMessages(hub.api, deviceId, (text) => statusLine.around(() => process.stdout.write(`${text}\n`)));
     // `run` handles the signals (SIGHUP included) itself: it drains to the emulator, then the
     // `finally` below stops the emulator.
     return await runCommand(rest, { extra: { connectionString: cs, ca: path.join(stateDir, 'ca.pem') } });

@@ -4,7 +4,7 @@
 import { parseArgs } from 'node:util';
 import { PerceptError } from '../errors.js';
 import { importSasKey } from '../hub/sas-import.js';
-import { enrollNonce, enrollmentEntry } from '../attest/evidence.js';
+import { enrollNonce, enrollTpm } from '../attest/evidence.js';
 import { identityOf } from '../hub/link.js';
 import { KEY_IN_TPM } from '../hub/tpm-auth.js';
 
@@ -43,11 +43,6 @@ function args(argv: string[], extra: Record<string, { type: 'string' }>) {
   return parseArgs({ args: argv, options: { tcti: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...extra } }).values as Record<string, string | boolean | undefined>;
 }
 
-async function openSigner(tcti: string | undefined) {
-  const { TpmSigner } = await import('../attest/tpm-signer.js');
-  return TpmSigner.open({ tcti: tcti ?? process.env.PERCEPT_TCTI ?? DEFAULT_TCTI });
-}
-
 async function enroll(argv: string[]): Promise<number> {
   const v = args(argv, { device: { type: 'string' }, nonce: { type: 'string' } });
   if (v.help) {
@@ -66,13 +61,8 @@ async function enroll(argv: string[]): Promise<number> {
     if (!/^([0-9a-fA-F]{2}){8,64}$/.test(text)) throw new PerceptError('ERR_USAGE', `Expected 8 to 64 bytes of hex for --nonce but received '${text}'`);
     nonce = Buffer.from(text, 'hex');
   }
-  const signer = await openSigner(v.tcti as string | undefined);
-  try {
-    const entry = await enrollmentEntry(signer, nonce);
-    process.stdout.write(JSON.stringify({ [device]: entry }, null, 2) + '\n');
-  } finally {
-    await signer.close();
-  }
+  const entry = await enrollTpm((v.tcti as string | undefined) ?? process.env.PERCEPT_TCTI ?? DEFAULT_TCTI, nonce);
+  process.stdout.write(JSON.stringify({ [device]: entry }, null, 2) + '\n');
   return 0;
 }
 

@@ -36,7 +36,7 @@ function withDefault(o: Option): z.ZodType {
   if (!('default' in o) || o.default === undefined) return o.type.zod.optional();
   const d = o.default;
   // A fresh array each time: a default is never shared between two configurations.
-  return o.type.zod.default(typeof d === 'function' ? (d as () => unknown) : Array.isArray(d) ? () => [...(d as unknown[])] : d);
+  return o.type.zod.default(typeof d === 'function' ? d : Array.isArray(d) ? () => [...(d as unknown[])] : d);
 }
 
 /** The zod shape of every plain row, nested by section, for the config file schema. */
@@ -44,7 +44,7 @@ export function scalarShape(): Record<string, z.ZodType> {
   const top: Record<string, z.ZodType> = {};
   const sections: Record<string, Record<string, z.ZodType>> = {};
   for (const o of OPTION_LIST.filter(plain)) {
-    const [head, ...rest] = o.key.split('.');
+    const [head = '', ...rest] = o.key.split('.');
     if (rest.length === 0) top[head] = withDefault(o);
     else (sections[head] ??= {})[rest.join('.')] = withDefault(o);
   }
@@ -61,7 +61,7 @@ export function twinShape(): Record<string, z.ZodType> {
   const sections: Record<string, Record<string, z.ZodType>> = {};
   for (const o of OPTION_LIST) {
     for (const k of o.twin ?? []) {
-      const [head, ...rest] = k.split('.');
+      const [head = '', ...rest] = k.split('.');
       if (rest.length === 0) top[head] = o.type.zod.optional();
       else (sections[head] ??= {})[rest.join('.')] = o.type.zod.optional();
     }
@@ -79,12 +79,13 @@ export function getPath(obj: unknown, key: string): unknown {
 /** Sets a dotted key, copying each object on the way so no shared object changes. */
 export function setPath(obj: Record<string, unknown>, key: string, value: unknown): void {
   const parts = key.split('.');
+  const last = parts.pop() ?? key;
   let at = obj;
-  for (const part of parts.slice(0, -1)) {
+  for (const part of parts) {
     const cur = at[part];
     at = at[part] = cur && typeof cur === 'object' && !Array.isArray(cur) ? { ...(cur as Record<string, unknown>) } : {};
   }
-  at[parts[parts.length - 1]] = value;
+  at[last] = value;
 }
 
 /** A row's value from the text of its flag or variable (a unit applied when the text is a number). */
@@ -109,13 +110,14 @@ export function envOverrides(env: NodeJS.ProcessEnv): Overrides {
 
 /** Edit distance (insertions, deletions, substitutions), for "did you mean". */
 export function levenshtein(a: string, b: string): number {
+  // prev and cur hold b.length + 1 entries; `?? 0` never applies.
   let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     const cur = [i];
-    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
     prev = cur;
   }
-  return prev[b.length];
+  return prev[b.length] ?? 0;
 }
 
 /** The closest candidate, if it is close enough to be a slip (at most a third of the name differs). */

@@ -104,7 +104,7 @@ export function applyDesired(base: Config, desiredDoc: Record<string, unknown>):
   if (!parsed.success) throw new PerceptError('ERR_CONFIG', formatIssues(parsed.error, () => FROM, desiredSchema, 'not something the twin may set'));
   const d = parsed.data as Record<string, unknown>;
   const ignored: string[] = [];
-  const next: Record<string, unknown> = structuredClone(base) as unknown as Record<string, unknown>;
+  const next: Record<string, unknown> = structuredClone(base);
   if (d.sources) next.sources = d.sources;
   if (d.labelThresholds) next.labelThresholds = d.labelThresholds;
   for (const key of ['zones', 'lines'] as const) {

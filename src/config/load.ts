@@ -73,10 +73,10 @@ const IMAGE_EXT = /\.(jpe?g|png|webp|bmp|tiff?|gif)$/i;
 export function parseSourceSpec(spec: string, index: number, extra: Partial<SourceConfig> = {}): SourceConfig {
   let sid: string | undefined;
   let uri = spec.trim();
-  const m = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})=(.+)$/.exec(uri);
-  if (m && !fs.existsSync(uri)) {
-    sid = m[1];
-    uri = m[2];
+  const [, id, rest] = /^([A-Za-z0-9][A-Za-z0-9_.-]{0,63})=(.+)$/.exec(uri) ?? [];
+  if (id !== undefined && rest !== undefined && !fs.existsSync(uri)) {
+    sid = id;
+    uri = rest;
   }
   let kind: SourceKind;
   if (uri === 'demo') kind = 'demo';
@@ -98,7 +98,7 @@ export function parseSourceSpec(spec: string, index: number, extra: Partial<Sour
  * device in tests counts); configuration itself never probes devices.
  */
 export function defaultSource(cameras: readonly string[] = []): SourceConfig {
-  if (cameras.length) return { id: 'cam0', kind: 'webcam', uri: cameras[0], loop: false };
+  if (cameras[0] !== undefined) return { id: 'cam0', kind: 'webcam', uri: cameras[0], loop: false };
   return { id: 'demo', kind: 'demo', uri: '', loop: false };
 }
 

@@ -10,7 +10,9 @@ export function defaultOf(o: Option): string | undefined {
   if (o.defaultText !== undefined) return o.defaultText;
   if (!('default' in o) || o.default === undefined) return undefined;
   if (typeof o.default === 'function') throw new Error(`option ${o.name}: a computed default needs defaultText`);
-  return Array.isArray(o.default) ? (o.default.length ? o.default.join(',') : 'none') : String(o.default);
+  const d: unknown = o.default;
+  if (Array.isArray(d)) return d.length ? d.join(',') : 'none';
+  return typeof d === 'string' || typeof d === 'number' || typeof d === 'boolean' ? String(d) : JSON.stringify(d);
 }
 
 const COLUMN = 30;

@@ -169,7 +169,8 @@ export type ConfigInput = { sources: Array<z.input<typeof sourceSchema>>; model?
 export function originOf(cfg: { origins?: Record<string, string> }, key: string): string {
   const origins = cfg.origins ?? {};
   for (let k = key; k !== ''; k = k.includes('.') ? k.slice(0, k.lastIndexOf('.')) : '') {
-    if (origins[k] !== undefined) return origins[k];
+    const origin = origins[k];
+    if (origin !== undefined) return origin;
   }
   return `${key} (default)`;
 }

@@ -19,7 +19,7 @@ export interface ValueType<T> {
 export function show(v: unknown): string {
   if (v === undefined) return 'nothing';
   if (typeof v === 'string') return `'${v.length > 60 ? `${v.slice(0, 57)}...` : v}'`;
-  const s = JSON.stringify(v) ?? String(v);
+  const s = JSON.stringify(v) ?? (typeof v === 'symbol' || typeof v === 'function' ? v.toString() : 'nothing');
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
 

@@ -137,18 +137,19 @@ async function route(req: http.IncomingMessage, res: http.ServerResponse, b: Ser
   }
   if (segs[0] === 'certificates') {
     if (segs.length === 1 && method === 'GET') return [200, b.certificates()];
-    if (segs.length !== 2) throw new EmulatorError('NotFound', `No route ${path}`);
+    const name = segs[1];
+    if (segs.length !== 2 || name === undefined) throw new EmulatorError('NotFound', `No route ${path}`);
     if (method === 'GET') {
-      const pem = b.certificates()[segs[1]];
-      if (pem === undefined) throw new EmulatorError('NotFound', `No CA certificate named ${segs[1]}`);
-      return [200, { name: segs[1], certificate: pem }];
+      const pem = b.certificates()[name];
+      if (pem === undefined) throw new EmulatorError('NotFound', `No CA certificate named ${name}`);
+      return [200, { name, certificate: pem }];
     }
     if (method !== 'PUT' && method !== 'POST') notAllowed(method, path);
     const body = v.object(await readJson(req), 'the request body');
     v.onlyKeys(body, ['certificate'], 'the request body');
     if (typeof body.certificate !== 'string') v.fail('a PEM CA certificate', 'certificate', body.certificate);
-    const r = b.addCertificate(segs[1], body.certificate);
-    return [r.created ? 201 : 200, { name: segs[1], created: r.created }];
+    const r = b.addCertificate(name, body.certificate);
+    return [r.created ? 201 : 200, { name, created: r.created }];
   }
   if (segs[0] === 'messages' && segs.length === 1) {
     if (method !== 'GET') notAllowed(method, path);
@@ -181,6 +182,7 @@ async function route(req: http.IncomingMessage, res: http.ServerResponse, b: Ser
   }
 
   const deviceId = segs[1];
+  if (deviceId === undefined) throw new EmulatorError('NotFound', `No route ${path}`);
   let moduleId: string | null = null;
   let rest = segs.slice(2);
   if (rest[0] === 'modules') {
@@ -192,7 +194,7 @@ async function route(req: http.IncomingMessage, res: http.ServerResponse, b: Ser
       if (typeof m !== 'string') v.fail('a module id string', 'id', m);
       return added(deviceId, m, b);
     }
-    moduleId = rest[1];
+    moduleId = rest[1] ?? null;
     rest = rest.slice(2);
   }
   const id: Identity = { deviceId, moduleId };
@@ -221,21 +223,22 @@ async function route(req: http.IncomingMessage, res: http.ServerResponse, b: Ser
     if (method !== 'PATCH' && method !== 'POST') notAllowed(method, path);
     return [200, b.patchDesired(id, await readJson(req))];
   }
-  if (rest[0] === 'methods' && rest.length === 2) {
+  const [verb, name] = rest;
+  if (verb === 'methods' && name !== undefined && rest.length === 2) {
     if (method !== 'POST') notAllowed(method, path);
     const raw = await readJson(req);
     const body = raw === undefined ? {} : v.object(raw, 'the request body');
     v.onlyKeys(body, ['payload', 'timeoutSeconds', 'responseTimeoutInSeconds'], 'the request body');
     const timeout = body.timeoutSeconds ?? body.responseTimeoutInSeconds;
-    return [200, await b.invokeMethod(id, rest[1], body.payload ?? null, timeout as number | undefined)];
+    return [200, await b.invokeMethod(id, name, body.payload ?? null, timeout as number | undefined)];
   }
   if (what === 'c2d' && moduleId === null) {
     if (method !== 'POST') notAllowed(method, path);
     return [202, b.sendC2d(deviceId, parseCloudMessage(await readJson(req)))];
   }
-  if (rest[0] === 'inputs' && rest.length === 2 && moduleId !== null) {
+  if (verb === 'inputs' && name !== undefined && rest.length === 2 && moduleId !== null) {
     if (method !== 'POST') notAllowed(method, path);
-    return [202, b.sendInput({ deviceId, moduleId }, rest[1], parseCloudMessage(await readJson(req)))];
+    return [202, b.sendInput({ deviceId, moduleId }, name, parseCloudMessage(await readJson(req)))];
   }
   throw new EmulatorError('NotFound', `No route ${path}`);
 }

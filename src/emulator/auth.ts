@@ -32,7 +32,8 @@ const refuse = (returnCode: 3 | 4 | 5, reason: string): AuthResult => ({ ok: fal
 export function authenticate(req: ConnectRequest, ctx: AuthContext): AuthResult {
   const parts = req.clientId.split('/');
   if (parts.length > 2 || parts.some((p) => p === '')) return refuse(4, `client id ${req.clientId} is not deviceId or deviceId/moduleId`);
-  const id: Identity = { deviceId: parts[0], moduleId: parts[1] ?? null };
+  const [deviceId = '', moduleId = null] = parts; // split gives at least one part
+  const id: Identity = { deviceId, moduleId };
   const key = identityKey(id);
   // IoT Hub's username: {host}/{deviceId}[/{moduleId}]/?api-version=…
   const user = req.username ?? '';

@@ -59,7 +59,7 @@ export interface BrokerOptions {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function authError(returnCode: 3 | 4 | 5, message: string): AuthenticateError {
-  return Object.assign(new Error(message), { returnCode }) as AuthenticateError;
+  return Object.assign(new Error(message), { returnCode });
 }
 
 export class Broker {

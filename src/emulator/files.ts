@@ -55,8 +55,8 @@ function serve(dir: string, req: import('node:http').IncomingMessage, res: impor
     res.end(message + '\n');
   };
   if (req.method !== 'GET' && req.method !== 'HEAD') return fail(405, 'GET or HEAD only');
-  const m = /^\/files\/([^/?#]+)$/.exec((req.url ?? '').split('?')[0]);
-  const name = m ? decodeURIComponent(m[1]) : '';
+  const [, encoded] = /^\/files\/([^/?#]+)$/.exec((req.url ?? '').split('?')[0] ?? '') ?? [];
+  const name = encoded === undefined ? '' : decodeURIComponent(encoded);
   if (!NAME.test(name)) return fail(404, 'no such file');
   const file = path.join(dir, name);
   let size: number;

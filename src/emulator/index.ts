@@ -322,7 +322,8 @@ export class HubEmulator {
    */
   edgeEnv(deviceId: string, moduleId: string): Record<string, string> {
     this.addDevice(deviceId, moduleId);
-    const mod = this.#registry.device(deviceId)!.modules[moduleId];
+    const mod = this.#registry.device(deviceId)?.modules[moduleId];
+    if (mod === undefined) throw new EmulatorError('NotFound', `module ${deviceId}/${moduleId} is not registered`);
     return {
       IOTEDGE_WORKLOADURI: `unix://${this.workloadSocket}`,
       IOTEDGE_DEVICEID: deviceId,
@@ -395,6 +396,11 @@ export class HubEmulator {
 /** The API starts before the emulator object exists; requests arrive only after start() returns. */
 function lazyBackend(get: () => ServiceBackend): ServiceBackend {
   return new Proxy({} as ServiceBackend, {
-    get: (_t, prop: keyof ServiceBackend) => get()[prop],
+    // Each member is read from the real backend, bound to it, when a request uses it.
+    get: (_t, prop: keyof ServiceBackend): unknown => {
+      const backend = get();
+      const member: unknown = Reflect.get(backend, prop);
+      return typeof member === 'function' ? (member as (...a: unknown[]) => unknown).bind(backend) : member;
+    },
   });
 }

@@ -1,6 +1,7 @@
 // The emulator as a local child process, for `percept start`: starts `percept hub` in its own
 // process group on the usual ports (or free ones when those are busy), waits for its ports.json,
-// and calls its service API on loopback with JSON, as the API requires.
+// calls its service API on loopback with JSON, as the API requires, registers the device and
+// follows the messages it receives.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -32,7 +33,7 @@ export async function startHub(stateDir: string, onChild: (c: ChildProcess) => v
   });
   onChild(child);
   let stderr = '';
-  child.stderr!.on('data', (c) => (stderr = (stderr + c).slice(-4000)));
+  child.stderr.on('data', (c) => (stderr = (stderr + c).slice(-4000)));
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new PerceptError('ERR_EMULATOR', `the IoT Hub emulator exited: ${stderr.trim()}`);
@@ -58,4 +59,48 @@ export function request(port: number, method: string, urlPath: string, body?: un
     req.on('error', reject);
     req.end(data);
   });
+}
+
+/** Registers the device (an existing one is fine) and returns its connection string. */
+export async function registerDevice(api: number, deviceId: string): Promise<string> {
+  const added = await request(api, 'POST', '/devices', { id: deviceId });
+  if (added.status >= 300 && added.status !== 409) throw new PerceptError('ERR_EMULATOR', `could not register device ${deviceId}: ${JSON.stringify(added.json)}`);
+  const got = await request(api, 'GET', `/devices/${encodeURIComponent(deviceId)}`);
+  const cs = (got.json as { connectionString?: string } | null)?.connectionString ?? (added.json as { connectionString?: string } | null)?.connectionString;
+  if (!cs) throw new PerceptError('ERR_EMULATOR', `the emulator did not return a connection string for ${deviceId}`);
+  return cs;
+}
+
+interface StreamedMessage {
+  enqueuedTime: string;
+  messageId?: string;
+  properties?: Record<string, string>;
+  body?: { counts?: Record<string, number>; window?: { frames: number }; source?: { id: string } };
+  bodyBase64?: string;
+}
+
+/** One line for a received message: when, which, from which source, what it counted, its size. */
+function describeMessage(m: StreamedMessage): string {
+  const counts = Object.entries(m.body?.counts ?? {}).map(([l, n]) => `${n} ${l}`).join(', ') || 'nothing';
+  const bytes = m.bodyBase64 ? Math.round((m.bodyBase64.length * 3) / 4) : 0;
+  const at = m.enqueuedTime.slice(11, 19);
+  return `hub <- ${at} ${m.messageId ?? ''} ${m.body?.source?.id ?? m.properties?.source ?? ''}: ${m.body?.window?.frames ?? '?'} frames, ${counts} (${bytes} B)`;
+}
+
+/** Follows the messages the emulator receives from the device, one described line each. */
+export function followMessages(api: number, deviceId: string, onLine: (text: string) => void): http.ClientRequest {
+  const req = http.get({ host: '127.0.0.1', port: api, path: `/devices/${encodeURIComponent(deviceId)}/messages/stream?format=ndjson` }, (res) => {
+    let buf = '';
+    res.on('data', (c) => {
+      buf += c;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i).trim();
+        buf = buf.slice(i + 1);
+        if (line) onLine(describeMessage(JSON.parse(line) as StreamedMessage));
+      }
+    });
+  });
+  req.on('error', () => undefined);
+  return req;
 }

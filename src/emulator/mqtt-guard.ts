@@ -65,7 +65,7 @@ export class MqttGuard {
         if (this.#bodyLeft === 0) this.#at = 'type';
         continue;
       }
-      const byte = chunk[i++];
+      const byte = chunk.readUInt8(i++);
       if (this.#at === 'type') {
         this.#type = byte >> 4;
         if (this.#first && this.#type !== CONNECT) return this.#fail(`first packet is type ${this.#type}, not CONNECT`);

@@ -57,8 +57,8 @@ export function newKey(): string {
 
 export class Registry {
   readonly file: string;
-  #devices: Record<string, DeviceEntry> = Object.create(null);
-  #certificates: Record<string, CertificateEntry> = Object.create(null);
+  #devices = Object.create(null) as Record<string, DeviceEntry>;
+  #certificates = Object.create(null) as Record<string, CertificateEntry>;
   #mtimeMs = -1;
 
   constructor(stateDir: string) {

@@ -100,7 +100,7 @@ export function parseInbound(topic: string, id: Identity): Inbound | null {
   if (parts[0] !== '$iothub') return null;
   const q = query(topic);
   const rid = q.get('$rid');
-  const path = topic.split('?')[0].replace(/\/+$/, '');
+  const path = (topic.split('?')[0] ?? '').replace(/\/+$/, '');
   if (rid === undefined || rid === '') return null;
   if (path === '$iothub/twin/GET') return { kind: 'twinGet', rid };
   if (path === '$iothub/twin/PATCH/properties/reported') return { kind: 'twinReported', rid };

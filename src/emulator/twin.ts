@@ -71,7 +71,7 @@ function merge(target: Section, patch: Section): void {
 
 export class TwinStore {
   readonly file: string;
-  #twins: Record<string, StoredTwin> = Object.create(null);
+  #twins = Object.create(null) as Record<string, StoredTwin>;
 
   constructor(stateDir: string) {
     this.file = path.join(stateDir, 'twins.json');

@@ -77,10 +77,10 @@ async function handle(req: http.IncomingMessage, opts: WorkloadOptions): Promise
   const url = new URL(req.url ?? '/', 'http://workload');
   if (!url.searchParams.get('api-version')) throw new EmulatorError('BadRequest', 'api-version query parameter is required');
   if (req.method === 'GET' && url.pathname === '/trust-bundle') return [200, { certificate: opts.caPem }];
-  const m = /^\/modules\/([^/]+)\/genid\/([^/]+)\/sign$/.exec(url.pathname);
-  if (req.method === 'POST' && m) {
-    const moduleId = decodeURIComponent(m[1]);
-    const generationId = decodeURIComponent(m[2]);
+  const [, mod, gen] = /^\/modules\/([^/]+)\/genid\/([^/]+)\/sign$/.exec(url.pathname) ?? [];
+  if (req.method === 'POST' && mod !== undefined && gen !== undefined) {
+    const moduleId = decodeURIComponent(mod);
+    const generationId = decodeURIComponent(gen);
     const found = opts.registry.byGeneration(moduleId, generationId);
     if (!found) throw new EmulatorError('ModuleNotFound', `Module ${moduleId} with generation ${generationId} is not registered`);
     const body = (await readJson(req)) as { keyId?: unknown; algo?: unknown; data?: unknown } | undefined;

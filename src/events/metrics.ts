@@ -31,13 +31,13 @@ export function eventMetrics(m: Metrics) {
     /** Brings the series up to the counts of this moment. */
     update(zones: ZoneCount[], lines: LineCount[], trackStates: Array<{ source: string; state: string; n: number }>): void {
       for (const z of zones) {
-        follow(entries as Count<string>, { source: z.source, zone: z.zone }, z.entered);
-        follow(exits as Count<string>, { source: z.source, zone: z.zone }, z.exited);
+        follow(entries, { source: z.source, zone: z.zone }, z.entered);
+        follow(exits, { source: z.source, zone: z.zone }, z.exited);
         present.set({ source: z.source, zone: z.zone }, z.present);
       }
       for (const l of lines) {
-        follow(crossings as Count<string>, { source: l.source, line: l.line, direction: 'forward' }, l.forward);
-        follow(crossings as Count<string>, { source: l.source, line: l.line, direction: 'backward' }, l.backward);
+        follow(crossings, { source: l.source, line: l.line, direction: 'forward' }, l.forward);
+        follow(crossings, { source: l.source, line: l.line, direction: 'backward' }, l.backward);
       }
       tracks.reset();
       for (const t of trackStates) tracks.set({ source: t.source, state: t.state }, t.n);

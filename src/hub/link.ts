@@ -194,7 +194,7 @@ export class HubLink extends EventEmitter<LinkEvents> {
     if (this.auth === 'sas' || this.auth === 'tpm') options.tokenRenewal = { tokenValidTimeInSeconds: this.#o.tokenTtlSeconds, tokenRenewalMarginInSeconds: 1 };
     if (Object.keys(options).length) await client.setOptions(options);
     // Our supervision decides about retries, by error code; the SDK's would hide outages.
-    client.setRetryPolicy({ shouldRetry: () => false, nextRetryTimeout: () => -1 } as never);
+    client.setRetryPolicy({ shouldRetry: () => false, nextRetryTimeout: () => -1 });
     client.on('error', (e: Error) => this.#lost(e, client, 'hub'));
     client.on('disconnect', () => this.#lost(new Error('disconnected by the hub'), client, 'hub'));
     this.#wires.set(client, wires);
@@ -402,8 +402,8 @@ export class HubLink extends EventEmitter<LinkEvents> {
     const client = conn.client;
     const msg = new device.Message(row.body);
     msg.messageId = row.messageId;
-    msg.contentType = row.contentType as 'application/json';
-    msg.contentEncoding = row.contentEncoding as 'utf-8';
+    msg.contentType = row.contentType;
+    msg.contentEncoding = row.contentEncoding;
     for (const [k, v] of Object.entries(row.properties)) msg.properties.add(k, v);
     const sending = this.moduleId && this.#o.edge ? (client as ModuleClient).sendOutputEvent(this.outputOf(row), msg) : client.sendEvent(msg);
     await conn.send(sending, this.#o.sendTimeoutMs);
@@ -425,13 +425,15 @@ export class HubLink extends EventEmitter<LinkEvents> {
   }
 
   async getDesired(): Promise<Record<string, unknown> | null> {
-    return (this.#twin?.properties.desired as Record<string, unknown> | undefined) ?? null;
+    const desired: Record<string, unknown> | undefined = this.#twin?.properties.desired;
+    return desired ?? null;
   }
 
   async report(patch: Record<string, unknown>): Promise<void> {
     const twin = this.#twin;
     if (!twin) throw new PerceptError('ERR_HUB', 'the module twin is not available');
-    await new Promise<void>((resolve, reject) => twin.properties.reported.update(patch, (e?: Error) => (e ? reject(e) : resolve())));
+    const reported = twin.properties.reported as { update(patch: Record<string, unknown>, done: (e?: Error) => void): void };
+    await new Promise<void>((resolve, reject) => reported.update(patch, (e?: Error) => (e ? reject(e) : resolve())));
   }
 
   async close(): Promise<void> {

@@ -97,8 +97,10 @@ export class OutboxStore {
       }
       const last = rows[rows.length - 1];
       // The chain head moves in the same transaction as the rows: a crash cannot open a gap.
-      this.#s.setMeta.run('head_digest', last.digest);
-      this.#s.setMeta.run('head_seq', `${last.boot}:${last.seq}`);
+      if (last !== undefined) {
+        this.#s.setMeta.run('head_digest', last.digest);
+        this.#s.setMeta.run('head_seq', `${last.boot}:${last.seq}`);
+      }
       return { droppedForBound: freed.bound.n, droppedForDisk: freed.disk.n, freedBytes: freed.bound.bytes + freed.disk.bytes };
     });
     this.#deleteTx = db.transaction((ids: number[]) => {

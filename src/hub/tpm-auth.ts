@@ -51,7 +51,7 @@ export class TpmSasProvider extends EventEmitter implements AuthenticationProvid
   constructor(identity: SasIdentity, sign: (data: Buffer) => Promise<Buffer>, lifetime: TokenLifetime = {}) {
     super();
     this.#sign = sign;
-    this.#credentials = { ...identity } as TransportConfig;
+    this.#credentials = { ...identity };
     this.#valid = lifetime.tokenValidSeconds ?? 3600;
     this.#margin = lifetime.renewalMarginSeconds ?? 900;
     if (this.#valid <= this.#margin) throw new PerceptError('ERR_CONFIG', 'the SAS token renewal margin must be shorter than its validity');

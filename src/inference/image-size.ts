@@ -10,7 +10,7 @@ export function imageSize(data: Buffer): { width: number; height: number } | nul
   let i = 2;
   while (i + 9 < data.length) {
     if (data[i] !== 0xff) return null;
-    const marker = data[i + 1];
+    const marker = data.readUInt8(i + 1);
     if (marker === 0xff) {
       i++;
       continue;

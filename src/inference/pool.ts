@@ -8,7 +8,7 @@ import { performance } from 'node:perf_hooks';
 import type { Frame, Detection } from '../types.js';
 import type { ModelManifest } from '../models/types.js';
 import type { Logger } from '../log.js';
-import { PerceptError } from '../errors.js';
+import { PerceptError, abortReason } from '../errors.js';
 import type { JobMessage, Thresholds, Timings, WorkerInit, WorkerMessage } from './protocol.js';
 import { Metrics, type Count } from '../metrics.js';
 import type { TrackView } from '../events/types.js';
@@ -274,7 +274,7 @@ export class InferencePool extends EventEmitter<PoolEvents> {
     while (this.#queue.length) {
       // The least loaded ready worker takes the next job, idle workers first. A job that was
       // in a worker that died runs alone, so if it kills this one too, the blame is certain.
-      const suspect = this.#queue[0].crashes > 0;
+      const suspect = (this.#queue[0]?.crashes ?? 0) > 0;
       let slot: Slot | undefined;
       for (const s of this.#slots) {
         if (!s || !s.ready || s.exited || s.jobs.length >= this.#opts.perWorker) continue;
@@ -296,7 +296,7 @@ export class InferencePool extends EventEmitter<PoolEvents> {
     }
     for (let i = 0; i < this.#spaceWaiters.length; ) {
       const w = this.#spaceWaiters[i];
-      if (this.inFlight < w.limit) {
+      if (w !== undefined && this.inFlight < w.limit) {
         this.#spaceWaiters.splice(i, 1);
         w.wake();
       } else i++;
@@ -307,7 +307,7 @@ export class InferencePool extends EventEmitter<PoolEvents> {
   whenAvailable(signal?: AbortSignal, limit = this.capacity): Promise<void> {
     if (this.inFlight < limit || this.#closed) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const onAbort = () => reject(signal?.reason);
+      const onAbort = () => reject(abortReason(signal));
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#spaceWaiters.push({
         limit,

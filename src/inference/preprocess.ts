@@ -97,9 +97,9 @@ export function toTensor(img: Pick<Resized, 'rgb' | 'width' | 'height' | 'left' 
       const row = y * W;
       padRun(row, row + left);
       for (let i = row + left, end = row + right; i < end; i++, j += 3) {
-        t[i] = rgb[j + r0] * a0 + b0;
-        t[n + i] = rgb[j + 1] * a1 + b1;
-        t[2 * n + i] = rgb[j + r2] * a2 + b2;
+        t[i] = px(rgb, j + r0) * a0 + b0;
+        t[n + i] = px(rgb, j + 1) * a1 + b1;
+        t[2 * n + i] = px(rgb, j + r2) * a2 + b2;
       }
       padRun(row + right, row + W);
     }
@@ -117,15 +117,26 @@ export function toTensor(img: Pick<Resized, 'rgb' | 'width' | 'height' | 'left' 
       const row = y * W;
       padRun(row, row + left);
       for (let k = (row + left) * 3, end = (row + right) * 3; k < end; k += 3, j += 3) {
-        t[k] = rgb[j + r0] * a0 + b0;
-        t[k + 1] = rgb[j + 1] * a1 + b1;
-        t[k + 2] = rgb[j + r2] * a2 + b2;
+        t[k] = px(rgb, j + r0) * a0 + b0;
+        t[k + 1] = px(rgb, j + 1) * a1 + b1;
+        t[k + 2] = px(rgb, j + r2) * a2 + b2;
       }
       padRun(row + right, row + W);
     }
     padRun(bottom * W, n);
   }
   return t;
+}
+
+/**
+ * Byte k of a frame's pixels. Callers check the length first (toTensor against the resized size,
+ * rawToRgb against the raw size), so this never throws; it reports a short buffer as
+ * ERR_FRAME_CORRUPT rather than computing with undefined. Buffers only: one monomorphic read.
+ */
+function px(a: Buffer, k: number): number {
+  const v = a[k];
+  if (v === undefined) throw new PerceptError('ERR_FRAME_CORRUPT', `frame pixels end at byte ${a.length}, byte ${k} was needed`);
+  return v;
 }
 
 /** Bytes of a packed raw frame, so a short one is refused instead of read past its end. */
@@ -150,14 +161,14 @@ export function rawToRgb(src: Buffer, format: 'yuyv' | 'nv12', width: number, he
       if (format === 'yuyv') {
         const p = (y * width + x) * 2;
         const pair = p & ~3;
-        Y = src[p];
-        U = src[pair + 1] - 128;
-        V = src[pair + 3] - 128;
+        Y = px(src, p);
+        U = px(src, pair + 1) - 128;
+        V = px(src, pair + 3) - 128;
       } else {
-        Y = src[y * width + x];
+        Y = px(src, y * width + x);
         const c = width * height + (y >> 1) * uvRow + (x & ~1);
-        U = src[c] - 128;
-        V = src[c + 1] - 128;
+        U = px(src, c) - 128;
+        V = px(src, c + 1) - 128;
       }
       // 1.402, 0.344136, 0.714136, 1.772 in 16.16 fixed point.
       const r = Y + ((91881 * V + 32768) >> 16);

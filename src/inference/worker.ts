@@ -50,7 +50,7 @@ function manifestFor(t: Thresholds | undefined): ModelManifest {
   const key = `${t.scoreThreshold}|${t.iou}`;
   let m = overridden.get(key);
   if (!m) {
-    const decoder = { ...init.manifest.decoder } as ModelManifest['decoder'];
+    const decoder = { ...init.manifest.decoder };
     if (t.scoreThreshold !== undefined) decoder.scoreThreshold = t.scoreThreshold;
     if (t.iou !== undefined && 'nms' in decoder) decoder.nms = { ...decoder.nms, iou: t.iou };
     m = { ...init.manifest, decoder };
@@ -78,12 +78,10 @@ async function main(): Promise<void> {
   // busy. One per job under way.
   const free: Float32Array[] = [];
 
-  port.on('message', async (job: JobMessage) => {
-    if (job.type !== 'job' || closing) return;
+  // Settles every job it is given (a failure is a jobError), so it never rejects.
+  const runJob = async (job: JobMessage): Promise<void> => {
     busy++;
     const tensorBuffer = free.pop() ?? new Float32Array(tensorLength(init.manifest.input));
-    if (init.faultInjection && job.fault === 'throw') throw new Error('injected worker fault');
-    if (init.faultInjection && job.fault === 'exit') process.exit(3);
     try {
       const r = await runFrame(Buffer.from(job.data), job.format, job.width, job.height, tensorBuffer, manifestFor(job.thresholds));
       post({ type: 'result', id: job.id, ...r });
@@ -94,6 +92,13 @@ async function main(): Promise<void> {
       busy--;
       if (closing && busy === 0) void leave();
     }
+  };
+
+  port.on('message', (job: JobMessage) => {
+    if (job.type !== 'job' || closing) return;
+    if (init.faultInjection && job.fault === 'throw') throw new Error('injected worker fault');
+    if (init.faultInjection && job.fault === 'exit') process.exit(3);
+    void runJob(job);
   });
 }
 

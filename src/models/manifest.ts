@@ -93,7 +93,9 @@ function parseJson(text: string, file: string): unknown {
  * real paths (symbolic links followed): a manifest cannot point percept at any file of the system.
  */
 export function confine(rel: string, key: string, roots: readonly string[], origin: string): string {
-  const target = path.resolve(roots[0], rel);
+  const [root] = roots;
+  if (root === undefined) throw new PerceptError('ERR_MANIFEST_INVALID', `${origin}: ${key} cannot be checked: no folder to resolve it against`);
+  const target = path.resolve(root, rel);
   const inside = (t: string, rs: readonly string[]) => rs.some((r) => t === r || t.startsWith(r.endsWith(path.sep) ? r : r + path.sep));
   // The plain path is checked first, so a path outside says nothing about what exists there.
   let ok = inside(target, roots);
@@ -178,7 +180,7 @@ async function readLabels(labelsFile: string, dir: string, origin: string): Prom
   }
   const lines = bytes.toString('utf8').split(/\r?\n/);
   // Only trailing blank lines are dropped: a blank line inside the file still holds a class index.
-  while (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
+  while (lines.length > 0 && lines[lines.length - 1]?.trim() === '') lines.pop();
   return lines.map((l) => l.trim());
 }
 

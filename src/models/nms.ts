@@ -3,12 +3,13 @@
 // lets boxes of the same class suppress each other; class-agnostic lets any box do it.
 
 import type { Box } from '../types.js';
+import { f64, num, u32 } from './read.js';
 import type { NmsSpec } from './types.js';
 
 /** Intersection over union of boxes i and j of two flat [x0,y0,x1,y1,...] arrays. */
 export function iouAt(a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: number): number {
-  const ax0 = a[i * 4], ay0 = a[i * 4 + 1], ax1 = a[i * 4 + 2], ay1 = a[i * 4 + 3];
-  const bx0 = b[j * 4], by0 = b[j * 4 + 1], bx1 = b[j * 4 + 2], by1 = b[j * 4 + 3];
+  const ax0 = num(a, i * 4), ay0 = num(a, i * 4 + 1), ax1 = num(a, i * 4 + 2), ay1 = num(a, i * 4 + 3);
+  const bx0 = num(b, j * 4), by0 = num(b, j * 4 + 1), bx1 = num(b, j * 4 + 2), by1 = num(b, j * 4 + 3);
   const iw = Math.min(ax1, bx1) - Math.max(ax0, bx0);
   const ih = Math.min(ay1, by1) - Math.max(ay0, by0);
   if (iw <= 0 || ih <= 0) return 0;
@@ -25,7 +26,7 @@ export function iou(a: Readonly<Box>, b: Readonly<Box>): number {
 export function byScore(scores: ArrayLike<number>, n = scores.length): Uint32Array {
   const order = new Uint32Array(n);
   for (let i = 0; i < n; i++) order[i] = i;
-  return order.sort((x, y) => scores[y] - scores[x] || x - y);
+  return order.sort((x, y) => num(scores, y) - num(scores, x) || x - y);
 }
 
 /**
@@ -46,11 +47,11 @@ export function nms(
   const agnostic = spec.classAgnostic || classes === undefined;
   let kept = 0;
   for (let a = 0; a < n && kept < keep.length; a++) {
-    const i = order[a];
+    const i = u32(order, a);
     if (suppressed[i]) continue;
     keep[kept++] = i;
     for (let b = a + 1; b < n; b++) {
-      const j = order[b];
+      const j = u32(order, b);
       if (suppressed[j] || (!agnostic && classes[i] !== classes[j])) continue;
       if (iouAt(boxes, i, boxes, j) > spec.iou) suppressed[j] = 1;
     }
@@ -90,25 +91,26 @@ export function weightedNms(
   const outExtra = new Float32Array(limit * stride);
   const agnostic = spec.classAgnostic || classes === undefined;
   const acc = new Float64Array(4 + stride);
+  const extraValues: ArrayLike<number> = extra ?? [];
   let kept = 0;
   for (let a = 0; a < n && kept < limit; a++) {
-    const i = order[a];
+    const i = u32(order, a);
     if (taken[i]) continue;
     acc.fill(0);
     let total = 0;
     for (let b = a; b < n; b++) {
-      const j = order[b];
+      const j = u32(order, b);
       if (taken[j] || (!agnostic && classes[i] !== classes[j])) continue;
       if (j !== i && iouAt(boxes, i, boxes, j) <= spec.iou) continue;
       taken[j] = 1;
-      const w = scores[j];
+      const w = num(scores, j);
       total += w;
-      for (let k = 0; k < 4; k++) acc[k] += boxes[j * 4 + k] * w;
-      for (let k = 0; k < stride; k++) acc[4 + k] += (extra as ArrayLike<number>)[j * stride + k] * w;
+      for (let k = 0; k < 4; k++) acc[k] = f64(acc, k) + num(boxes, j * 4 + k) * w;
+      for (let k = 0; k < stride; k++) acc[4 + k] = f64(acc, 4 + k) + num(extraValues, j * stride + k) * w;
     }
     keep[kept] = i;
-    for (let k = 0; k < 4; k++) outBoxes[kept * 4 + k] = total > 0 ? acc[k] / total : boxes[i * 4 + k];
-    for (let k = 0; k < stride; k++) outExtra[kept * stride + k] = total > 0 ? acc[4 + k] / total : (extra as ArrayLike<number>)[i * stride + k];
+    for (let k = 0; k < 4; k++) outBoxes[kept * 4 + k] = total > 0 ? f64(acc, k) / total : num(boxes, i * 4 + k);
+    for (let k = 0; k < stride; k++) outExtra[kept * stride + k] = total > 0 ? f64(acc, 4 + k) / total : num(extraValues, i * stride + k);
     kept++;
   }
   return { keep: keep.subarray(0, kept), boxes: outBoxes.subarray(0, kept * 4), extra: outExtra.subarray(0, kept * stride) };

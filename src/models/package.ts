@@ -61,7 +61,8 @@ export function assertOnnx(file: string, rel: string): void {
   } finally {
     fs.closeSync(fd);
   }
-  if (!rel.toLowerCase().endsWith('.onnx') || head[0] !== 0x08 || head[1] === 0 || head[1] > 64) {
+  const [tag = 0, length = 0] = head;
+  if (!rel.toLowerCase().endsWith('.onnx') || tag !== 0x08 || length === 0 || length > 64) {
     throw new PerceptError('ERR_PACKAGE_NOT_ONNX', `model package: '${rel}' is not an ONNX model; percept runs ONNX only (export the model to ONNX; OpenVINO IR and blobs are not read)`);
   }
 }

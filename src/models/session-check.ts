@@ -99,7 +99,7 @@ function shapeProblems(manifest: ModelManifest, meta: InputMetadata): string[] {
   if (shape === undefined) return [];
   const shown = `[${shape.join(',')}]`;
   if (shape.length !== 4) return [`model input '${meta.name}' has shape ${shown}, expected 4 dims (${input.layout}); is this an image model?`];
-  const fixed = (d: number | string): d is number => typeof d === 'number' && d > 0;
+  const fixed = (d: number | string | undefined): d is number => typeof d === 'number' && d > 0;
   const [, d1, d2, d3] = shape;
   const out: string[] = [];
   // The channel axis tells the layout apart: 3 at index 1 is NCHW, 3 at index 3 is NHWC.

@@ -321,7 +321,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       await this.#closePools();
       await this.#closeStore();
       // Thrown, not logged: the caller prints it once.
-      if (failures.length === 1) throw failures[0].error;
+      if (failures.length === 1) throw failures[0]?.error;
       throw new PerceptError('ERR_SOURCE_UNREADABLE', failures.map((f) => (f.error as Error).message).join('\n') || 'no source could be opened');
     }
     // The others run; the ones that cannot are said once, here.

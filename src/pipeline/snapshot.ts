@@ -21,7 +21,7 @@ export async function drawDetections(image: Buffer, detections: Detection[], max
     const shapes = detections
       .map((d, i) => {
         const c = COLOURS[d.classId % COLOURS.length] ?? COLOURS[i % COLOURS.length];
-        const [x0, y0, x1, y1] = d.box.map((v) => v * scale);
+        const [x0, y0, x1, y1] = d.box.map((v) => v * scale) as typeof d.box;
         const text = `${esc(d.label)} ${(d.confidence * 100).toFixed(0)}%`;
         const ty = Math.max(font, y0 - 2);
         return `<rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}" fill="none" stroke="${c}" stroke-width="${stroke}"/>` +

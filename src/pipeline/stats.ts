@@ -16,12 +16,12 @@ export class LatencyWindow {
   percentile(p: number): number {
     if (this.#count === 0) return 0;
     const sorted = Array.from(this.#values.subarray(0, this.#count)).sort((a, b) => a - b);
-    return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))];
+    return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
   }
   mean(): number {
     if (this.#count === 0) return 0;
     let s = 0;
-    for (let i = 0; i < this.#count; i++) s += this.#values[i];
+    for (const v of this.#values.subarray(0, this.#count)) s += v;
     return s / this.#count;
   }
 }
@@ -37,10 +37,10 @@ export class RateMeter {
   rate(now = performance.now()): number {
     this.#trim(now);
     if (this.#times.length < 2) return this.#times.length ? 1000 / this.windowMs : 0;
-    const span = Math.max(now - this.#times[0], 1);
+    const span = Math.max(now - (this.#times[0] ?? now), 1);
     return (this.#times.length * 1000) / Math.max(span, this.windowMs / 2);
   }
   #trim(now: number): void {
-    while (this.#times.length && now - this.#times[0] > this.windowMs) this.#times.shift();
+    for (let t = this.#times[0]; t !== undefined && now - t > this.windowMs; t = this.#times[0]) this.#times.shift();
   }
 }

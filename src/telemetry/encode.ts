@@ -138,8 +138,8 @@ function partition(frames: WindowFrame[], limit: number, encode: (fs: WindowFram
   if (b.length <= limit) return [frames];
   if (frames.length === 1) {
     // One frame with more detections than fit: split its detections (lowest confidence last).
-    const f = frames[0];
-    if (f.detections.length <= 1) return [frames];
+    const [f] = frames;
+    if (f === undefined || f.detections.length <= 1) return [frames];
     const sorted = [...f.detections].sort((a, z) => z.confidence - a.confidence);
     const mid = Math.ceil(sorted.length / 2);
     return [

@@ -22,7 +22,7 @@ export function presentedToken(req: IncomingMessage, url: URL): string | null {
   const h = req.headers.authorization;
   if (typeof h === 'string') {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(h);
-    if (m) return m[1];
+    if (m?.[1] !== undefined) return m[1];
   }
   return url.searchParams.get('token');
 }

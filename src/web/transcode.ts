@@ -22,12 +22,12 @@ export function yuyvToRgb(src: Buffer, width: number, height: number): Buffer {
   const clamp = (v: number) => (v < 0 ? 0 : v > 255 ? 255 : v | 0);
   for (let i = 0, o = 0; i < pairs; i++) {
     const s = i << 2;
-    const u = src[s + 1] - 128;
-    const v = src[s + 3] - 128;
+    const u = src.readUInt8(s + 1) - 128;
+    const v = src.readUInt8(s + 3) - 128;
     const dr = 1.402 * v;
     const dg = -0.344 * u - 0.714 * v;
     const db = 1.772 * u;
-    for (const y of [src[s], src[s + 2]]) {
+    for (const y of [src.readUInt8(s), src.readUInt8(s + 2)]) {
       out[o++] = clamp(y + dr);
       out[o++] = clamp(y + dg);
       out[o++] = clamp(y + db);

@@ -8,7 +8,7 @@ import type { AgentStatus } from '../status.js';
 export function scrubDeep<T>(value: T, depth = 0): T {
   if (typeof value === 'string') return scrub(value) as T;
   if (depth > 8 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) return value.map((v) => scrubDeep(v, depth + 1)) as T;
+  if (Array.isArray(value)) return value.map((v: unknown) => scrubDeep(v, depth + 1)) as T;
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value)) out[k] = scrubDeep(v, depth + 1);
   return out as T;

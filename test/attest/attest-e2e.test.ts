@@ -16,6 +16,7 @@ import { checkCertification, type KeysFile } from '../../src/attest/keys.js';
 import { parseAttest } from '../../src/attest/tpms-attest.js';
 import type { AttestEvidence } from '../../src/attest/evidence.js';
 import type { Report } from '../../src/attest/verify.js';
+import { at, must } from '../helpers/at.js';
 
 const skip = tpmSkipReason();
 
@@ -31,7 +32,7 @@ test('agent with --signer tpm and the SAS key in the TPM: attest answers, percep
   const enrolled = await runCli(['tpm', 'enroll', '--tcti', sw.tcti, '--device', 'tpm-agent']);
   assert.equal(enrolled.code, 0, enrolled.stderr);
   const keys = JSON.parse(enrolled.stdout) as KeysFile;
-  assert.equal(keys['tpm-agent'].keys[0].attestation, 'tpm');
+  assert.equal(at(must(keys['tpm-agent'], 'tpm-agent').keys, 0).attestation, 'tpm');
   const keysFile = path.join(dir, 'keys.json');
   fs.writeFileSync(keysFile, enrolled.stdout);
 
@@ -53,9 +54,9 @@ test('agent with --signer tpm and the SAS key in the TPM: attest answers, percep
   const res = await hub.hub.invokeMethod('tpm-agent', 'attest', { nonce: nonce.toString('base64'), pcrs: [0, 7] }, { timeoutSeconds: 20 });
   assert.equal(res.status, 200, JSON.stringify(res.payload));
   const ev = res.payload as AttestEvidence;
-  const entry = keys['tpm-agent'];
+  const entry = must(keys['tpm-agent'], 'tpm-agent');
   assert.equal(ev.attestationKey.publicKeyPem, entry.attestationKey!.publicKeyPem);
-  assert.equal(ev.signingKey.kid, entry.keys[0].kid);
+  assert.equal(ev.signingKey.kid, at(entry.keys, 0).kid);
   const quote = Buffer.from(ev.quote.attest, 'base64');
   assert.ok(crypto.verify('sha256', quote, crypto.createPublicKey(entry.attestationKey!.publicKeyPem), Buffer.from(ev.quote.signature, 'base64')), 'the quote verifies with the enrolled AK');
   const q = parseAttest(quote);
@@ -77,15 +78,15 @@ test('agent with --signer tpm and the SAS key in the TPM: attest answers, percep
   const ok = await runCli(['verify', '--messages', messages, '--keys', keysFile, '--json']);
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
   const report = JSON.parse(ok.stdout) as Report;
-  const d = report.devices[0];
+  const d = at(report.devices, 0);
   assert.deepEqual(d.keys.map((k) => [k.attestation, k.certified]), [['tpm', true]]);
-  assert.ok(d.keys[0].signatures >= 1);
-  assert.deepEqual(d.verified, [{ boot: d.boots[0].boot, from: 1, to: d.unique }], 'the run ends with a signature, so everything is verified');
+  assert.ok(at(d.keys, 0).signatures >= 1);
+  assert.deepEqual(d.verified, [{ boot: at(d.boots, 0).boot, from: 1, to: d.unique }], 'the run ends with a signature, so everything is verified');
 
   // One tampered line: a detection count changed in a copy of messages.jsonl.
   const lines = [...received];
   const i = Math.floor(lines.length / 2);
-  const m = JSON.parse(lines[i]) as { body: { counts: Record<string, number> }; bodyBase64: string };
+  const m = JSON.parse(at(lines, i)) as { body: { counts: Record<string, number> }; bodyBase64: string };
   m.body.counts.dog = (m.body.counts.dog ?? 0) + 1;
   m.bodyBase64 = Buffer.from(JSON.stringify(m.body)).toString('base64');
   lines[i] = JSON.stringify(m);

@@ -11,6 +11,7 @@ import { tempDir } from '../helpers/paths.js';
 import { KeyRing, type KeysFile } from '../../src/attest/keys.js';
 import { keyIdOf } from '../../src/attest/signer.js';
 import { PerceptError } from '../../src/errors.js';
+import { at, must } from '../helpers/at.js';
 
 const skip = tpmSkipReason();
 
@@ -20,18 +21,19 @@ test('tpm enroll prints a certified entry; altered certifications are refused', 
   const first = await runCli(['tpm', 'enroll', '--tcti', sw.tcti, '--device', 'cam-7']);
   assert.equal(first.code, 0, first.stderr);
   const keys = JSON.parse(first.stdout) as KeysFile;
-  const entry = keys['cam-7'];
+  const entry = must(keys['cam-7'], "cam-7's entry");
   assert.equal(entry.keys.length, 1);
-  assert.equal(entry.keys[0].attestation, 'tpm');
+  assert.equal(at(entry.keys, 0).attestation, 'tpm');
   const ring = KeyRing.fromJson(keys);
-  assert.equal(ring.keysFor('cam-7', null)!.get(entry.keys[0].kid)!.certified, true);
+  assert.equal(ring.keysFor('cam-7', null)!.get(at(entry.keys, 0).kid)!.certified, true);
 
-  const again = (JSON.parse((await runCli(['tpm', 'enroll', '--tcti', sw.tcti, '--device', 'cam-7'])).stdout) as KeysFile)['cam-7'];
+  const again = must((JSON.parse((await runCli(['tpm', 'enroll', '--tcti', sw.tcti, '--device', 'cam-7'])).stdout) as KeysFile)['cam-7'], "cam-7's entry");
   assert.deepEqual([again.keys, again.attestationKey, again.certification!.nonce], [entry.keys, entry.attestationKey, entry.certification!.nonce], 'the keys persist; the default nonce is fixed per device');
   const nonce = crypto.randomBytes(16).toString('hex');
   const fresh = JSON.parse((await runCli(['tpm', 'enroll', '--tcti', sw.tcti, '--device', 'cam-7', '--nonce', nonce])).stdout) as KeysFile;
-  assert.equal(fresh['cam-7'].certification!.nonce, nonce);
-  assert.equal(fresh['cam-7'].keys[0].kid, entry.keys[0].kid);
+  const refreshed = must(fresh['cam-7'], "cam-7's entry");
+  assert.equal(refreshed.certification!.nonce, nonce);
+  assert.equal(at(refreshed.keys, 0).kid, at(entry.keys, 0).kid);
 
   const other = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey;
   const otherPem = other.export({ format: 'pem', type: 'spki' }) as string;
@@ -39,7 +41,7 @@ test('tpm enroll prints a certified entry; altered certifications are refused', 
   const c = entry.certification!;
   const flip = (b64: string, at: number) => {
     const b = Buffer.from(b64, 'base64');
-    b[at] ^= 1;
+    b.writeUInt8(b.readUInt8(at) ^ 1, at);
     return b.toString('base64');
   };
   const altered: Array<[string, KeysFile['x']]> = [
@@ -55,7 +57,7 @@ test('tpm enroll prints a certified entry; altered certifications are refused', 
   }
   const dir = tempDir();
   const file = path.join(dir, 'keys.json');
-  fs.writeFileSync(file, JSON.stringify({ 'cam-7': altered[0][1] }));
+  fs.writeFileSync(file, JSON.stringify({ 'cam-7': at(at(altered, 0), 1) }));
   const messages = path.join(dir, 'm.jsonl');
   fs.writeFileSync(messages, '');
   const r = await runCli(['verify', '--messages', messages, '--keys', file]);

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
 import { once } from 'node:events';
+import { at } from '../helpers/at.js';
 
 const TPM_MODULE = new URL('../../src/attest/tpm.js', import.meta.url).href;
 
@@ -26,7 +27,7 @@ test('a missing addon is one typed error listing the fixes', async () => {
     workerData: { module: TPM_MODULE },
     env: { ...process.env, PERCEPT_TPM2_ADDON: '/nonexistent/tpm2.node' },
   });
-  const [m] = await once(w, 'message');
+  const m = at(await once(w, 'message'), 0) as { code: string; reason: string; name: string; message: string };
   assert.equal(m.code, 'ERR_TPM');
   assert.equal(m.reason, 'unavailable');
   assert.equal(m.name, 'TpmError');

@@ -5,6 +5,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { startSwtpm, tpmSkipReason } from '../helpers/swtpm.js';
+import { must } from '../helpers/at.js';
 import { startTestHub, azureDevice, azureMqtt } from '../helpers/emulator.js';
 import { runCli } from '../helpers/cli.js';
 import { Tpm } from '../../src/attest/tpm.js';
@@ -21,7 +22,7 @@ test('a TPM-signed SAS token connects, telemetry arrives, and renewal keeps it c
   const imported = await runCli(['tpm', 'import-key', '--connection-string', hub.connectionString, '--tcti', sw.tcti]);
   assert.equal(imported.code, 0, imported.stderr);
   const cs = imported.stdout.trim();
-  const key = /SharedAccessKey=([^;]+)/.exec(hub.connectionString)![1];
+  const key = must(/SharedAccessKey=([^;]+)/.exec(hub.connectionString)?.[1], 'the key in the connection string');
   assert.ok(!cs.includes(key) && !/SharedAccessKey=/.test(cs), 'the printed connection string holds no key');
   assert.match(cs, /^HostName=[^;]+;DeviceId=tpm-sas;SharedAccessKeyInTpm=true$/);
   assert.ok(keyInTpm(cs));

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { JsonlMessageSource } from '../../src/attest/messages.js';
 import { tempDir } from '../helpers/paths.js';
+import { at as itemAt } from '../helpers/at.js';
 
 /** Whether the line's body is not what its bytes read as (the verifier's body-mismatch). */
 function oracle(line: string): boolean {
@@ -99,7 +100,7 @@ test('random edits of real records: the body is a mismatch exactly when JSON.par
   const pieces = [',', ':', '"', '1', '}', '{', ']', '[', ' ', '\\', '"body":', ',"body":{"x":1}', ',"bodyBase64":"', '"x":', 'é'];
   const lines: string[] = [];
   while (lines.length < 3000) {
-    const bytes = bodies[rand(bodies.length)];
+    const bytes = itemAt(bodies, rand(bodies.length));
     // Mostly as the emulator stores it; sometimes the bytes' raw text in the body's place.
     const readable = rand(4) === 0 ? bytes : stored(bytes);
     let line = `${HEAD},"body":${readable},"bodyBase64":"${b64(bytes)}"}`;
@@ -107,7 +108,7 @@ test('random edits of real records: the body is a mismatch exactly when JSON.par
     for (let e = 1 + rand(3); e > 0; e--) {
       const at = rand(4) === 0 ? rand(line.length) : line.length - 1 - rand(Math.min(line.length, 200));
       const op = rand(3);
-      const piece = pieces[rand(pieces.length)];
+      const piece = itemAt(pieces, rand(pieces.length));
       if (op === 0) line = line.slice(0, at) + piece + line.slice(at);
       else if (op === 1) line = line.slice(0, at) + line.slice(at + 1 + rand(3));
       else line = line.slice(0, at) + piece + line.slice(at + piece.length);

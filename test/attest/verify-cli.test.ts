@@ -8,13 +8,14 @@ import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 import { forgeBody, recordStream, replaced, writeJsonl } from '../helpers/chain-stream.js';
 import type { Report } from '../../src/attest/verify.js';
+import { at, must } from '../helpers/at.js';
 
 test('percept verify: 0 for a clean stream, 1 for a tampered one, with text and JSON reports', async () => {
   const { lines, keys } = await recordStream({ sizes: [5, 6], every: 2, unsignedTail: 1 });
   const dir = tempDir();
   const keysFile = path.join(dir, 'keys.json');
   fs.writeFileSync(keysFile, JSON.stringify(keys));
-  const clean = writeJsonl([...lines, lines[3]], path.join(dir, 'clean.jsonl'));
+  const clean = writeJsonl([...lines, at(lines, 3)], path.join(dir, 'clean.jsonl'));
 
   const ok = await runCli(['verify', '--messages', clean, '--keys', keysFile]);
   assert.equal(ok.code, 0, ok.stdout + ok.stderr);
@@ -27,15 +28,15 @@ test('percept verify: 0 for a clean stream, 1 for a tampered one, with text and 
   const report = JSON.parse(json.stdout) as Report;
   assert.equal(report.ok, true);
   assert.equal(report.messages, lines.length + 1);
-  assert.equal(report.devices[0].unique, lines.length);
+  assert.equal(at(report.devices, 0).unique, lines.length);
 
-  const tampered = writeJsonl(replaced(lines, 2, forgeBody(lines[2])), path.join(dir, 'tampered.jsonl'));
+  const tampered = writeJsonl(replaced(lines, 2, forgeBody(at(lines, 2))), path.join(dir, 'tampered.jsonl'));
   const bad = await runCli(['verify', '--messages', tampered, '--keys', keysFile, '--json']);
   assert.equal(bad.code, 1, bad.stderr);
   const badReport = JSON.parse(bad.stdout) as Report;
   assert.equal(badReport.ok, false);
-  assert.equal(badReport.devices[0].forgeries[0].id, lines[2].messageId);
-  assert.equal(badReport.devices[0].forgeries[0].position, 3, 'positions are line numbers');
+  assert.equal(at(at(badReport.devices, 0).forgeries, 0).id, at(lines, 2).messageId);
+  assert.equal(at(at(badReport.devices, 0).forgeries, 0).position, 3, 'positions are line numbers');
   const text = await runCli(['verify', '--messages', tampered, '--keys', keysFile]);
   assert.equal(text.code, 1);
   assert.match(text.stdout, /FORGERY\s+#3 /);
@@ -50,7 +51,7 @@ test('percept verify: 2 for bad usage or input', async () => {
   const badLine = path.join(dir, 'bad.jsonl');
   fs.writeFileSync(badLine, `${JSON.stringify(lines[0])}\n{"deviceId":"dev-1","properties":{}}\n`);
   const badKeys = path.join(dir, 'bad-keys.json');
-  const entry = keys['dev-1'];
+  const entry = must(keys['dev-1'], 'dev-1');
   fs.writeFileSync(badKeys, JSON.stringify({ 'dev-1': { keys: [{ ...entry.keys[0], kid: '0000000000000000' }] } }));
 
   const cases: Array<[string[], RegExp]> = [

@@ -5,13 +5,14 @@ import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { keyIdOf } from '../../src/attest/signer.js';
 import { copy, digestOf, forgeBody, recordStream, replaced, resign, verifyLines, boot, seq } from '../helpers/chain-stream.js';
+import { at, must } from '../helpers/at.js';
 
 test('a forged body is detected at every position', async () => {
   const { lines, keys } = await recordStream({ sizes: [6, 7, 8], every: 3 });
   assert.equal((await verifyLines(lines, keys)).ok, true, 'the untouched stream verifies');
   for (const [k, l] of lines.entries()) {
     const r = await verifyLines(replaced(lines, k, forgeBody(l)), keys);
-    const d = r.devices[0];
+    const d = at(r.devices, 0);
     assert.equal(r.ok, false, `forged body at ${k} (${l.messageId}) not detected`);
     assert.ok(d.forgeries.some((f) => f.id === l.messageId && (f.reason === 'digest-mismatch' || f.reason === 'bad-signature')), `forgery at ${k} reported elsewhere: ${JSON.stringify(d.forgeries)}`);
     assert.ok(!d.verified.some((v) => v.boot === boot(l) && v.from <= seq(l) && (v.to ?? Infinity) >= seq(l)), `the forged message ${k} is not reported as verified`);
@@ -31,7 +32,7 @@ test('a forged property or chain field is detected at every position', async () 
       edit(c.properties);
       const r = await verifyLines(replaced(lines, k, c), keys);
       assert.equal(r.ok, false, `${what} changed at ${k} not detected`);
-      assert.ok(r.devices[0].forgeries.length > 0, `${what} at ${k}: reported as a forgery`);
+      assert.ok(at(r.devices, 0).forgeries.length > 0, `${what} at ${k}: reported as a forgery`);
     }
   }
 });
@@ -47,7 +48,7 @@ test('a checkpoint signed by another key is detected, whatever kid it claims', a
   assert.ok(signed.length >= 6);
   for (const [l, k] of signed) {
     const variants: Array<[string, string]> = [
-      [l.properties['percept-kid'], 'bad-signature'],
+      [must(l.properties['percept-kid'], 'percept-kid'), 'bad-signature'],
       [attackerKid, 'unknown-key'],
       [other.signer.kid, 'unknown-key'],
     ];
@@ -60,28 +61,28 @@ test('a checkpoint signed by another key is detected, whatever kid it claims', a
   // A forged body with the rest of the chain recomputed and re-signed by the attacker links
   // perfectly, yet no signature after it verifies with the enrolled key.
   for (const k of [0, 4, lines.length - 2]) {
-    const forged = [...lines.slice(0, k), forgeBody(lines[k])];
+    const forged = [...lines.slice(0, k), forgeBody(at(lines, k))];
     for (const l of lines.slice(k + 1)) {
       const c = copy(l);
-      const prevLine = forged[forged.length - 1];
+      const prevLine = at(forged, -1);
       if (boot(prevLine) === boot(l) || seq(l) === 1) c.properties['percept-prev'] = digestOf(prevLine);
-      forged.push(c.properties['percept-sig'] ? resign(c, attacker.privateKey, c.properties['percept-kid']) : c);
+      forged.push(c.properties['percept-sig'] ? resign(c, attacker.privateKey, must(c.properties['percept-kid'], 'percept-kid')) : c);
     }
     const r = await verifyLines(forged, ring);
     const d = r.devices.find((x) => x.device === 'dev-1')!;
     assert.equal(r.ok, false, `re-chained forgery from ${k}`);
     assert.equal(d.gaps.length + d.forgeries.filter((f) => f.reason === 'digest-mismatch').length, 0, 'the links themselves hold');
     assert.ok(d.forgeries.some((f) => f.reason === 'bad-signature'));
-    assert.ok(!d.verified.some((v) => v.boot === boot(lines[k]) && v.from <= seq(lines[k]) && (v.to ?? Infinity) >= seq(lines[k])));
+    assert.ok(!d.verified.some((v) => v.boot === boot(at(lines, k)) && v.from <= seq(at(lines, k)) && (v.to ?? Infinity) >= seq(at(lines, k))));
   }
 });
 
 test('a signature whose percept-att claims a TPM for a software key is a finding', async () => {
   const { lines, keys } = await recordStream({ sizes: [4], every: 2 });
   const k = lines.findIndex((l) => l.properties['percept-sig']);
-  const c = copy(lines[k]);
+  const c = copy(at(lines, k));
   c.properties['percept-att'] = 'tpm';
   const r = await verifyLines(replaced(lines, k, c), keys);
   assert.equal(r.ok, false);
-  assert.equal(r.devices[0].forgeries[0].reason, 'attestation-mismatch');
+  assert.equal(at(at(r.devices, 0).forgeries, 0).reason, 'attestation-mismatch');
 });

@@ -10,6 +10,7 @@ import { runCli } from '../helpers/cli.js';
 import { CLI, tempDir } from '../helpers/paths.js';
 import { copy, recordStream, replaced, writeJsonl } from '../helpers/chain-stream.js';
 import type { Report } from '../../src/attest/verify.js';
+import { at } from '../helpers/at.js';
 
 async function setup() {
   const { lines, keys } = await recordStream({ sizes: [4], every: 2 });
@@ -47,13 +48,13 @@ test('a body changed while bodyBase64 was kept fails verification', async () => 
   const clean = writeJsonl(lines, path.join(dir, 'clean.jsonl'));
   assert.equal((await runCli(['verify', '--messages', clean, '--keys', keysFile])).code, 0);
 
-  const altered = copy(lines[1]);
-  altered.body = { ...(lines[1].body as Record<string, unknown>), counts: { dog: 99 } };
+  const altered = copy(at(lines, 1));
+  altered.body = { ...(at(lines, 1).body as Record<string, unknown>), counts: { dog: 99 } };
   const file = writeJsonl(replaced(lines, 1, altered), path.join(dir, 'altered.jsonl'));
   const r = await runCli(['verify', '--messages', file, '--keys', keysFile, '--json']);
   assert.equal(r.code, 1, r.stdout + r.stderr);
   const report = JSON.parse(r.stdout) as Report;
-  assert.deepEqual(report.devices[0].forgeries.map((f) => [f.reason, f.position]), [['body-mismatch', 2]]);
+  assert.deepEqual(at(report.devices, 0).forgeries.map((f) => [f.reason, f.position]), [['body-mismatch', 2]]);
 
   // A record without the readable copy is fine: the chain covers the bytes.
   const bare = lines.map((l) => {
@@ -85,8 +86,8 @@ test('a 50 MB line is skipped unread as a finding, in a 64 MB heap, and the line
   const report = JSON.parse(out) as Report;
   assert.deepEqual(report.input.map((p) => [p.reason, p.position]), [['line-too-long', 3]]);
   assert.equal(report.messages, lines.length);
-  assert.equal(report.devices[0].forgeries.length, 0);
-  assert.equal(report.devices[0].gaps.length, 0);
+  assert.equal(at(report.devices, 0).forgeries.length, 0);
+  assert.equal(at(report.devices, 0).gaps.length, 0);
 });
 
 test('--device checks one device in a file that holds several', async () => {
@@ -96,7 +97,7 @@ test('--device checks one device in a file that holds several', async () => {
   const keysFile = path.join(dir, 'keys.json');
   fs.writeFileSync(keysFile, JSON.stringify({ ...a.keys, ...b.keys }));
   // cam-b's stream loses a message: only a check that includes cam-b finds it.
-  const file = writeJsonl([...a.lines, b.lines[0], b.lines[2]], path.join(dir, 'both.jsonl'));
+  const file = writeJsonl([...a.lines, at(b.lines, 0), at(b.lines, 2)], path.join(dir, 'both.jsonl'));
   const all = await runCli(['verify', '--messages', file, '--keys', keysFile, '--json']);
   assert.equal(all.code, 1);
   assert.deepEqual((JSON.parse(all.stdout) as Report).devices.map((d) => [d.device, d.ok]), [['cam-a', true], ['cam-b', false]]);

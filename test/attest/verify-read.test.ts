@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { JsonlMessageSource, type ReceivedMessage } from '../../src/attest/messages.js';
 import { tempDir } from '../helpers/paths.js';
+import { at } from '../helpers/at.js';
 
 const CHUNK = 1 << 20;
 
@@ -40,15 +41,15 @@ test('lines come out whole across the 1 MB reads, multi-byte characters included
   fs.writeFileSync(file, text);
   // Each straddling character really does straddle a read.
   const raw = fs.readFileSync(file);
-  for (const b of [CHUNK, 2 * CHUNK, 3 * CHUNK]) assert.ok((raw[b] & 0xc0) === 0x80, `a continuation byte at ${b}`);
+  for (const b of [CHUNK, 2 * CHUNK, 3 * CHUNK]) assert.ok((at(raw, b) & 0xc0) === 0x80, `a continuation byte at ${b}`);
 
   const expected = text.split('\n').map((l, i) => ({ l: l.endsWith('\r') ? l.slice(0, -1) : l, position: i + 1 })).filter(({ l }) => l !== '');
   const got: ReceivedMessage[] = [];
   for await (const m of new JsonlMessageSource(file).messages()) got.push(m);
   assert.equal(got.length, expected.length);
   for (const [i, m] of got.entries()) {
-    const e = JSON.parse(expected[i].l) as { messageId: string; properties: Record<string, string> };
-    assert.equal(m.position, expected[i].position, `position of ${e.messageId}`);
+    const e = JSON.parse(at(expected, i).l) as { messageId: string; properties: Record<string, string> };
+    assert.equal(m.position, at(expected, i).position, `position of ${e.messageId}`);
     assert.equal(m.messageId, e.messageId);
     assert.equal(m.properties.note, e.properties.note, `the note of ${e.messageId}`);
     assert.equal(m.bodyMismatch, undefined);

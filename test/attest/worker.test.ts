@@ -7,6 +7,7 @@ import { createHash, verify } from 'node:crypto';
 import { once } from 'node:events';
 import { openTestTpm, tpmSkipReason } from '../helpers/swtpm.js';
 import { HANDLES } from '../../src/attest/handles.js';
+import { at } from '../helpers/at.js';
 
 const skip = tpmSkipReason();
 const TPM_MODULE = new URL('../../src/attest/tpm.js', import.meta.url).href;
@@ -42,12 +43,14 @@ test('the addon signs inside worker threads, two at once, and in the main thread
   const workers = [startWorker(sw.tcti, 'from worker 1'), startWorker(sw.tcti, 'from worker 2')];
   // Listen for exit now: a worker may finish before its message has been handled here.
   const exits = workers.map((w) => once(w, 'exit'));
-  const [[m1], [m2]] = await Promise.all(workers.map((w) => once(w, 'message')));
+  const replies = await Promise.all(workers.map((w) => once(w, 'message')));
+  type Reply = { error?: string; sig: string };
+  const [m1, m2] = [at(at(replies, 0), 0) as Reply, at(at(replies, 1), 0) as Reply];
   for (const [m, text] of [[m1, 'from worker 1'], [m2, 'from worker 2']] as const) {
     assert.equal(m.error, undefined);
     assert.ok(verify('sha256', Buffer.from(text), pub.publicKey!, Buffer.from(m.sig)));
   }
-  assert.deepEqual((await Promise.all(exits)).map(([code]) => code), [0, 0]);
+  assert.deepEqual((await Promise.all(exits)).map(([code]) => code as number), [0, 0]);
   // The main thread's context kept working meanwhile.
   const sig = await tpm.sign(HANDLES.signing, createHash('sha256').update('main').digest());
   assert.ok(verify('sha256', Buffer.from('main'), pub.publicKey!, sig));
@@ -57,7 +60,7 @@ test('terminating a worker with signs in flight neither hangs nor leaks', { skip
   const { sw, tpm } = await openTestTpm(t);
   await tpm.ensureKeys();
   const w = startWorker(sw.tcti, 'busy', true);
-  const [m] = await once(w, 'message');
+  const m = at(await once(w, 'message'), 0) as { error?: string };
   assert.equal(m.error, undefined);
   await new Promise((r) => setTimeout(r, 50)); // let it queue more signs
   await w.terminate();

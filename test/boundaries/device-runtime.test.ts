@@ -32,7 +32,7 @@ function reach(entry: string): { files: Map<string, string[]>; packages: Map<str
           todo.push(target);
         }
       } else if (!spec.startsWith('node:') && !builtinModules.includes(spec)) {
-        const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
+        const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : (spec.split('/')[0] ?? spec);
         if (!packages.has(name)) packages.set(name, via);
       }
     }

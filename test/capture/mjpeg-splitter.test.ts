@@ -3,13 +3,14 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { MjpegSplitter } from '../../src/capture/mjpeg.js';
+import { at } from '../helpers/at.js';
 
 const jpeg = (n: number) => Buffer.concat([Buffer.from([0xff, 0xd8]), Buffer.alloc(n, n & 0x7f), Buffer.from([0xff, 0xd9])]);
 
 test('frames survive any chunking, garbage is counted', () => {
   const frames = [jpeg(10), jpeg(300), jpeg(1)];
   const garbage = Buffer.from('xyz');
-  const stream = Buffer.concat([garbage, frames[0], frames[1], garbage, frames[2]]);
+  const stream = Buffer.concat([garbage, at(frames, 0), at(frames, 1), garbage, at(frames, 2)]);
   for (const size of [1, 2, 3, 7, 64, stream.length]) {
     const s = new MjpegSplitter();
     const out: Buffer[] = [];

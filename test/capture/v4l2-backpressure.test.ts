@@ -3,6 +3,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { runFake } from './v4l2-harness.js';
+import { at } from '../helpers/at.js';
 
 test('a slow consumer gets the newest frame and the drop counter rises', async () => {
   const r = await runFake('stream', { open: { format: 'nv12', width: 640, height: 480, fps: 30 }, count: 5, holdMs: 250 }, {});
@@ -11,9 +12,9 @@ test('a slow consumer gets the newest frame and the drop counter rises', async (
   const waiting = r.stats.captured - r.stats.delivered - r.stats.dropped;
   assert.ok(waiting === 0 || waiting === 1, `every captured frame was delivered, dropped, or is the one waiting (${waiting})`);
   // each frame handed over after a hold is a newer one, skipping the replaced ones
-  const gaps = r.frames.slice(1).map((f, i) => f.sequence - r.frames[i].sequence);
+  const gaps = r.frames.slice(1).map((f, i) => f.sequence - at(r.frames, i).sequence);
   assert.ok(gaps.every((g) => g > 1), `sequence gaps ${gaps.join(',')}`);
-  assert.ok(r.frames[4].dropped > r.frames[1].dropped, 'the counter rises frame after frame');
+  assert.ok(at(r.frames, 4).dropped > at(r.frames, 1).dropped, 'the counter rises frame after frame');
 });
 
 test('a prompt consumer gets every captured frame, in order', async () => {
@@ -22,7 +23,7 @@ test('a prompt consumer gets every captured frame, in order', async () => {
   assert.equal(r.stats.delivered, 15);
   assert.equal(r.stats.captured, 15);
   const seqs = r.frames.map((f) => f.sequence);
-  assert.ok(seqs.every((s, i) => i === 0 || s > seqs[i - 1]), `in order: ${seqs.join(',')}`);
+  assert.ok(seqs.every((s, i) => i === 0 || s > at(seqs, i - 1)), `in order: ${seqs.join(',')}`);
 });
 
 test('done() hands over the waiting frame at once, even when the camera sends no more', async () => {

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { runCli, jsonLines } from '../helpers/cli.js';
 import { YOLOX_NANO, tempDir } from '../helpers/paths.js';
 import { FAKE_LIB, makeFrames } from './v4l2-harness.js';
+import { at } from '../helpers/at.js';
 
 const frames = await makeFrames();
 const env = { LD_PRELOAD: FAKE_LIB, FAKE_V4L2_FRAMES: frames };
@@ -21,7 +22,7 @@ test('percept cameras --json lists /dev/video0 with MJPEG at 1280x720 and its co
   assert.equal(r.code, 0, r.stderr);
   const { cameras } = JSON.parse(r.stdout) as { cameras: Array<{ path: string; capture: boolean; formats: Array<{ fourcc: string; sizes: Array<{ width: number; height: number; intervals: Array<{ numerator: number; denominator: number }> }> }>; controls: Array<{ key: string }> }> };
   assert.equal(cameras.length, 1);
-  const [cam] = cameras;
+  const cam = at(cameras, 0);
   assert.equal(cam.path, '/dev/video0');
   assert.equal(cam.capture, true);
   const mjpeg = cam.formats.find((f) => f.fourcc === 'MJPG');

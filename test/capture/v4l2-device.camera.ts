@@ -10,23 +10,24 @@ import sharp from 'sharp';
 import { tempDir } from '../helpers/paths.js';
 import { runReal } from './v4l2-harness.js';
 import type { NativeDeviceDescription, NativeDeviceInfo, NativePixelFormat } from '../../src/capture/v4l2-binding.js';
+import { at } from '../helpers/at.js';
 
 const DEVICE = process.env.PERCEPT_V4L2_DEVICE;
 if (!DEVICE) throw new Error('name the device: PERCEPT_V4L2_DEVICE=/dev/videoN npm run test:camera (a camera, vivid or v4l2loopback)');
 const FOURCCS: [string, NativePixelFormat][] = [['MJPG', 'mjpeg'], ['YUYV', 'yuyv'], ['NV12', 'nv12']];
 
 test('a real device is listed, described, streams 20 whole frames and is released by close()', async () => {
-  const path = DEVICE!;
+  const path = DEVICE;
   const listed = await runReal<{ devices: NativeDeviceInfo[]; described: NativeDeviceDescription[] }>('list', { paths: [path] });
   const dev = listed.devices.find((d) => d.path === path);
   assert.ok(dev, `${path} is listed`);
   assert.equal(dev.error, null, `${path} opens: ${JSON.stringify(dev.error)}`);
   assert.equal(dev.capture, true, `${path} is a streaming capture node`);
-  const desc = listed.described[0];
+  const desc = at(listed.described, 0);
   const pick = FOURCCS.map(([fourcc, format]) => ({ format, f: desc.formats.find((x) => x.fourcc === fourcc) })).find((x) => x.f && x.f.sizes.length);
   assert.ok(pick, `${path} offers MJPG, YUYV or NV12: ${desc.formats.map((f) => f.fourcc).join(', ')}`);
-  const size = pick.f!.sizes[0];
-  const iv = size.intervals[0];
+  const size = at(pick.f!.sizes, 0);
+  const iv = at(size.intervals, 0);
 
   const dir = tempDir();
   const open = { format: pick.format, width: size.width, height: size.height, ...(iv ? { fps: iv.denominator / iv.numerator } : {}) };

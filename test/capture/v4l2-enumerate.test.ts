@@ -4,6 +4,7 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import { makeFrames, runFake, type ErrorJson } from './v4l2-harness.js';
 import type { NativeDeviceDescription, NativeDeviceInfo } from '../../src/capture/v4l2-binding.js';
+import { at } from '../helpers/at.js';
 
 interface ListResult {
   devices: (Omit<NativeDeviceInfo, 'error'> & { error: ErrorJson | null })[];
@@ -22,21 +23,21 @@ test('the addon lists every fake device with its capture capability', async () =
     assert.equal(d.driver, 'fake-v4l2');
     assert.equal(d.capture, true);
   }
-  assert.equal(r.devices[2].card, 'Fake Camera 2');
+  assert.equal(at(r.devices, 2).card, 'Fake Camera 2');
   assert.deepEqual(r.after, r.before, 'listing leaves no descriptor open');
 });
 
 test('describe reports MJPEG at the photos\' 1280x720, raw formats, intervals and controls', async () => {
   const frames = await makeFrames();
   const r = await runFake<ListResult>('list', { paths: ['/dev/video0'] }, { FAKE_V4L2_FRAMES: frames });
-  const d = r.described[0];
+  const d = at(r.described, 0);
   assert.equal(d.error, null);
   assert.deepEqual(d.formats.map((f) => f.fourcc), ['MJPG', 'YUYV', 'NV12']);
-  const mjpeg = d.formats[0];
+  const mjpeg = at(d.formats, 0);
   assert.equal(mjpeg.compressed, true);
   assert.deepEqual(mjpeg.sizes, [{ width: 1280, height: 720, intervals: fps, stepwise: false }]);
-  assert.deepEqual(d.formats[1].sizes.map((s) => [s.width, s.height]), [[640, 480], [1280, 720]]);
-  assert.deepEqual(d.formats[2].sizes[1].intervals, fps);
+  assert.deepEqual(at(d.formats, 1).sizes.map((s) => [s.width, s.height]), [[640, 480], [1280, 720]]);
+  assert.deepEqual(at(at(d.formats, 2).sizes, 1).intervals, fps);
 
   const byKey = new Map(d.controls.map((c) => [c.key, c]));
   assert.deepEqual([...byKey.keys()], ['brightness', 'power_line_frequency', 'exposure_auto', 'exposure_absolute']);
@@ -54,9 +55,9 @@ test('describe reports MJPEG at the photos\' 1280x720, raw formats, intervals an
 
 test('without a frames folder only the raw formats are offered; a missing node is ERR_CAMERA_NOT_FOUND', async () => {
   const r = await runFake<ListResult>('list', { paths: ['/dev/video0', '/dev/video7'] }, { FAKE_V4L2_ODD: '1' });
-  assert.deepEqual(r.described[0].formats.map((f) => f.fourcc), ['YUYV', 'NV12']);
-  assert.deepEqual(r.described[0].formats[0].sizes.map((s) => [s.width, s.height]), [[322, 242]]);
-  const missing = r.described[1];
+  assert.deepEqual(at(r.described, 0).formats.map((f) => f.fourcc), ['YUYV', 'NV12']);
+  assert.deepEqual(at(at(r.described, 0).formats, 0).sizes.map((s) => [s.width, s.height]), [[322, 242]]);
+  const missing = at(r.described, 1);
   assert.equal(missing.error?.code, 'ERR_CAMERA_NOT_FOUND');
   assert.equal(missing.error?.errnoName, 'ENOENT');
   assert.deepEqual(missing.formats, []);

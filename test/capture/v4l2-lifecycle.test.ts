@@ -17,7 +17,7 @@ test('close() releases the descriptor, the buffers and their mappings', async ()
 test('close() during open() makes open() reject ERR_CAMERA_CLOSED and releases what it acquired', async () => {
   const r = await runFake('stream', { open: { format: 'yuyv', width: 640, height: 480 }, count: 1, closeDuringOpenMs: 0, timeoutMs: 500 });
   assert.equal(r.openError?.code, 'ERR_CAMERA_CLOSED');
-  assert.match(r.openError!.message, /close\(\) was called while the camera was opening/);
+  assert.match(r.openError.message, /close\(\) was called while the camera was opening/);
   assert.equal(r.frames.length, 0);
   assert.deepEqual([r.after.cameraFds, r.after.cameraMaps, r.after.fds], [0, 0, r.before.fds]);
 });

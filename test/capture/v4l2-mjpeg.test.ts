@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import sharp from 'sharp';
 import { tempDir } from '../helpers/paths.js';
 import { frameFiles, makeFrames, runFake } from './v4l2-harness.js';
+import { at } from '../helpers/at.js';
 
 interface HuffmanTable {
   tableClass: number;
@@ -25,7 +26,7 @@ function huffmanTables(jpeg: Buffer): HuffmanTable[] {
       while (p < i + 2 + len) {
         const bits = [...jpeg.subarray(p + 1, p + 17)];
         const n = bits.reduce((a, b) => a + b, 0);
-        tables.push({ tableClass: jpeg[p] >> 4, id: jpeg[p] & 15, bits, values: [...jpeg.subarray(p + 17, p + 17 + n)] });
+        tables.push({ tableClass: at(jpeg, p) >> 4, id: at(jpeg, p) & 15, bits, values: [...jpeg.subarray(p + 17, p + 17 + n)] });
         p += 17 + n;
       }
     }
@@ -49,7 +50,7 @@ test('20 MJPEG frames at 1280x720 are the folder\'s JPEG files, in order, each d
   for (const f of r.frames) {
     const data = fs.readFileSync(f.file!);
     assert.equal(f.huffmanInserted, false, 'these frames carry their own tables');
-    assert.ok(data.equals(files[f.sequence % files.length]), `frame ${f.sequence} is photo ${f.sequence % files.length}`);
+    assert.ok(data.equals(at(files, f.sequence % files.length)), `frame ${f.sequence} is photo ${f.sequence % files.length}`);
     const meta = await sharp(data).metadata();
     assert.deepEqual([meta.format, meta.width, meta.height], ['jpeg', 1280, 720]);
     await pixels(data);
@@ -76,7 +77,7 @@ test('MJPEG frames without Huffman tables get the standard ones (T.81 Annex K) a
   assert.equal(r.frames.length, 6);
   for (const f of r.frames) {
     const fixed = fs.readFileSync(f.file!);
-    const original = files[f.sequence % files.length];
+    const original = at(files, f.sequence % files.length);
     assert.equal(f.huffmanInserted, true);
     // libjpeg wrote the originals with its standard tables (optimiseCoding off): an
     // independent copy of Annex K to compare with.

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { tempDir } from '../helpers/paths.js';
 import { runFake } from './v4l2-harness.js';
-import type { FrameRecord } from './v4l2-child.js';
+import { at } from '../helpers/at.js';
 
 /** The fake's pattern (see fake-v4l2.c): luma (x + 2y + 3 seq), U 64 + seq, V 192 - seq. */
 function expected(format: 'yuyv' | 'nv12', w: number, h: number, stride: number, seq: number): Buffer {
@@ -37,7 +37,7 @@ async function check(format: 'yuyv' | 'nv12', w: number, h: number, stride: numb
   assert.equal(r.openError, null);
   assert.equal(r.info?.stride, stride);
   assert.equal(r.frames.length, 4);
-  for (const f of r.frames as FrameRecord[]) {
+  for (const f of r.frames) {
     assert.deepEqual([f.format, f.width, f.height, f.stride], [format, w, h, stride]);
     const want = expected(format, w, h, stride, f.sequence);
     const got = fs.readFileSync(f.file!);
@@ -58,13 +58,13 @@ test('odd sizes: 322x242 with rows padded to 128 bytes keep their stride', async
 test('a size the camera does not offer is adjusted by the driver and reported as granted', async () => {
   const r = await runFake('stream', { open: { format: 'yuyv', width: 1000, height: 1000 }, count: 1 }, {});
   assert.deepEqual([r.info?.width, r.info?.height], [640, 480]);
-  assert.deepEqual([r.frames[0].width, r.frames[0].height, r.frames[0].size], [640, 480, 640 * 480 * 2]);
+  assert.deepEqual([at(r.frames, 0).width, at(r.frames, 0).height, at(r.frames, 0).size], [640, 480, 640 * 480 * 2]);
 });
 
 test('a format the camera does not offer is ERR_CAMERA_FORMAT and leaves nothing open', async () => {
   const r = await runFake('stream', { open: { format: 'mjpeg', width: 1280, height: 720 }, count: 1 }, {});
   assert.equal(r.openError?.code, 'ERR_CAMERA_FORMAT');
-  assert.match(r.openError!.message, /does not offer MJPG/);
+  assert.match(r.openError.message, /does not offer MJPG/);
   assert.equal(r.after.cameraFds, 0);
   assert.equal(r.after.fds, r.before.fds);
 });

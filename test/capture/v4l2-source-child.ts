@@ -38,7 +38,7 @@ interface Options {
 }
 
 const [scenario, json] = process.argv.slice(2);
-const opts = JSON.parse(json) as Options;
+const opts = JSON.parse(json ?? '{}') as Options;
 const logs: Array<Record<string, unknown>> = [];
 const sink = new Writable({
   write(chunk: Buffer, _enc, cb) {
@@ -47,7 +47,7 @@ const sink = new Writable({
   },
 });
 const logger = createLogger({ level: 'info', pretty: false, destination: sink });
-const cfg = { id: 'cam', kind: 'webcam', uri: '/dev/video0', loop: false, ...opts.cfg } as SourceConfig;
+const cfg: SourceConfig = { id: 'cam', kind: 'webcam', uri: '/dev/video0', loop: false, ...opts.cfg };
 const source = createSource(cfg, { logger, v4l2: { backoffMs: opts.backoffMs ?? [100, 1000], stallMs: opts.stallMs ?? 3000 }, ffmpeg: { backoffMs: opts.backoffMs ?? [100, 1000] } });
 const out: SourceRun = { backend: source.backend, backendReason: source.backendReason, openError: null, frames: [], stats: null, controls: [], controlError: null, logs };
 

@@ -59,13 +59,13 @@ test('an unplugged camera is reopened with backoff once it is back, and frames f
 test('a camera that never delivers fails open at once with the reason', async () => {
   const missing = await run({ cfg: { uri: '/dev/video3' }, count: 1 });
   assert.equal(missing.openError?.code, 'ERR_SOURCE_UNREADABLE');
-  assert.match(missing.openError!.message, /\/dev\/video3.*ERR_CAMERA_NOT_FOUND/s);
+  assert.match(missing.openError.message, /\/dev\/video3.*ERR_CAMERA_NOT_FOUND/s);
   const silent = await run({ cfg: {}, count: 1, stallMs: 800 }, { FAKE_V4L2_STALL_AFTER: '0' });
   assert.equal(silent.openError?.code, 'ERR_SOURCE_UNREADABLE');
-  assert.match(silent.openError!.message, /no frame within 0\.8 s/);
+  assert.match(silent.openError.message, /no frame within 0\.8 s/);
   const broken = await run({ cfg: {}, count: 1 }, { FAKE_V4L2_EIO_AFTER: '0' });
   assert.equal(broken.openError?.code, 'ERR_SOURCE_UNREADABLE');
-  assert.match(broken.openError!.message, /ERR_CAMERA_IO/);
+  assert.match(broken.openError.message, /ERR_CAMERA_IO/);
   assert.equal(broken.stats, null);
 });
 

@@ -4,12 +4,13 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli } from '../helpers/cli.js';
+import { at } from '../helpers/at.js';
 
 test('bench --section capture measures both backends on the same 1280x720 MJPEG frames', { timeout: 120_000 }, async () => {
   const r = await runCli(['bench', '--section', 'capture', '--json', '--seconds', '1'], { timeoutMs: 110_000 });
   assert.equal(r.code, 0, r.stderr);
   const lines = r.stdout.trim().split('\n');
-  const o = JSON.parse(lines[lines.length - 1]) as Record<string, number | string>;
+  const o = JSON.parse(at(lines, -1)) as Record<string, number | string>;
   for (const k of ['capture_cpu_ms_native', 'capture_cpu_ms_ffmpeg', 'capture_native_vs_ffmpeg', 'capture_fps_native', 'capture_fps_ffmpeg']) {
     assert.ok(typeof o[k] === 'number' && o[k] > 0, `${k}: ${o[k]}`);
   }

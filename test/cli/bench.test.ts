@@ -4,15 +4,16 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { runCli } from '../helpers/cli.js';
+import { at } from '../helpers/at.js';
 
 function lastJson(stdout: string): Record<string, unknown> {
   const lines = stdout.trim().split('\n');
-  return JSON.parse(lines[lines.length - 1]) as Record<string, unknown>;
+  return JSON.parse(at(lines, -1)) as Record<string, unknown>;
 }
 
-function positive(o: Record<string, unknown>, keys: string[]): Record<string, number> {
-  for (const k of keys) assert.ok(typeof o[k] === 'number' && Number.isFinite(o[k]) && o[k] > 0, `${k} is a positive number, got ${o[k]}`);
-  return o as Record<string, number>;
+function positive<K extends string>(o: Record<string, unknown>, keys: readonly K[]): Record<K, number> {
+  for (const k of keys) assert.ok(typeof o[k] === 'number' && Number.isFinite(o[k]) && o[k] > 0, `${k} is a positive number, got ${String(o[k])}`);
+  return o as Record<K, number>;
 }
 
 /** Equal to three significant figures (the JSON rounds to 0.001). */
@@ -28,6 +29,7 @@ test('bench --json: every section, ending with one JSON line whose figures agree
     'raw_p50_ms_1t', 'raw_p99_ms_1t', 'naive_p50_ms', 'naive_p99_ms', 'pool_full_p50_ms', 'pool_full_p99_ms', 'raw_scaling_2w', 'pool_vs_scaling', 'cores',
     'preview_fps_no_client', 'preview_fps_with_client', 'tpm_signs_per_s', 'verify_msgs_per_s', 'outbox_enqueue_per_s', 'delivered_per_s', 'bench_seconds',
     'motion_static_inferred_off', 'motion_static_inferred_on', 'motion_static_cpu_s_off', 'motion_static_cpu_ratio', 'motion_static_inference_ratio',
+    'p99_vs_frame_work', 'raw_ms_1t', 'pool_vs_bound_min_round', 'pool_vs_bound_max_round', 'pool_workers',
   ]);
   near(o.bound_fps, (o.cores * 1000) / o.single_thread_ms, 'bound_fps = cores x 1000 / single-thread ms');
   near(o.pool_vs_naive, o.pool_fps / o.naive_fps, 'pool/naive');

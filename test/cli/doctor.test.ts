@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
+import { at, must } from '../helpers/at.js';
 
 test('doctor passes here and names each check; an unusable state folder fails it', async () => {
   const r = await runCli(['doctor', '--json', '--state-dir', tempDir()]);
@@ -35,7 +36,7 @@ test('doctor names the state folder and signing key a run would use, and fails a
   assert.match(find(before, 'signing key').detail, /signing-key\.pem \(software; not created yet/);
 
   const exported = await runCli(['keys', 'export', '--state', state, '--device', 'd']);
-  const kid = (JSON.parse(exported.stdout) as Record<string, { keys: Array<{ kid: string }> }>).d.keys[0].kid;
+  const kid = at(must((JSON.parse(exported.stdout) as Record<string, { keys: Array<{ kid: string }> }>).d, 'device d').keys, 0).kid;
   const r = await runCli(['doctor', '--json', '--state-dir', state]);
   assert.equal(r.code, 0, r.stdout);
   assert.equal(find(JSON.parse(r.stdout) as Report, 'signing key').detail, `${path.join(state, 'signing-key.pem')} (software, kid ${kid}); \`percept keys export\` prints its keys-file entry`);

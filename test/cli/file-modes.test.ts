@@ -14,8 +14,8 @@ function underUmask000(args: string[]): { child: ChildProcess; out: () => string
   const child = spawn('sh', ['-c', 'umask 000; exec "$0" "$@"', process.execPath, CLI, ...args], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (c) => (out += c));
-  child.stderr!.on('data', (c) => (err += c));
+  child.stdout.on('data', (c) => (out += c));
+  child.stderr.on('data', (c) => (err += c));
   const kill = () => child.exitCode === null && child.signalCode === null && process.kill(-child.pid!, 'SIGKILL');
   process.on('exit', kill);
   child.on('close', () => process.off('exit', kill));
@@ -53,6 +53,6 @@ test('under umask 000 the state folders are 0700 and their files 0600', { timeou
     ...['messages.jsonl', 'twins.json', 'registry.json', 'lock.db', 'lock.pid'].map((f) => path.join(hubState, f)),
   ];
   const seen = Object.fromEntries([...dirs, ...files].map((f) => [path.relative(base, f), mode(f)]));
-  const want = Object.fromEntries([...dirs.map((d) => [path.relative(base, d), '700']), ...files.map((f) => [path.relative(base, f), '600'])]);
+  const want = Object.fromEntries([...dirs.map((d) => [path.relative(base, d), '700'] as const), ...files.map((f) => [path.relative(base, f), '600'] as const)]);
   assert.deepEqual(seen, want, agent.err());
 });

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import { runCli } from '../helpers/cli.js';
 import { createLogger, scrub } from '../../src/log.js';
 import { COMMAND_FLAGS, GROUPS, OPTION_LIST } from '../../src/config/options.js';
+import { at as itemAt } from '../helpers/at.js';
 
 for (const cmd of ['run', 'start', 'bench', 'hub']) {
   test(`percept ${cmd} --help`, async () => {
@@ -24,7 +25,7 @@ test('percept run --help lists every option of the table, under its group, group
     const i = r.stdout.indexOf(`\n  ${'short' in o ? `${o.short}, ` : ''}${o.flag}${'arg' in o && o.arg ? ` ${o.arg}` : ''}`);
     assert.ok(i > 0, `${o.flag} is listed`);
     const g = Object.keys(GROUPS).indexOf(o.group);
-    assert.ok(i > at[g] && (g + 1 === at.length || i < at[g + 1]), `${o.flag} is under ${o.group}`);
+    assert.ok(i > itemAt(at, g) && (g + 1 === at.length || i < itemAt(at, g + 1)), `${o.flag} is under ${o.group}`);
   }
 });
 

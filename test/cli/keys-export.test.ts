@@ -12,6 +12,7 @@ import { startTestHub } from '../helpers/emulator.js';
 import { recordStream } from '../helpers/chain-stream.js';
 import type { KeysFile } from '../../src/attest/keys.js';
 import type { Report } from '../../src/attest/verify.js';
+import { at, must } from '../helpers/at.js';
 
 test('keys export creates the key once (0600) and prints the entry percept verify reads', async () => {
   const state = path.join(tempDir(), 'fresh', 'state');
@@ -19,7 +20,7 @@ test('keys export creates the key once (0600) and prints the entry percept verif
   assert.equal(first.code, 0, first.stderr);
   const keys = JSON.parse(first.stdout) as KeysFile;
   assert.deepEqual(Object.keys(keys), ['cam-1']);
-  const entry = keys['cam-1'].keys[0];
+  const entry = at(must(keys['cam-1'], 'cam-1').keys, 0);
   assert.equal(entry.attestation, 'software');
   assert.match(entry.kid, /^[0-9a-f]{16}$/);
   const keyFile = path.join(state, 'signing-key.pem');
@@ -70,9 +71,9 @@ test('round trip: export the keys, run the agent with the software signer agains
   assert.equal(mine.code, 0, mine.stdout + mine.stderr);
   const report = JSON.parse(mine.stdout) as Report;
   assert.deepEqual(report.devices.map((d) => d.device), ['sw-agent']);
-  const d = report.devices[0];
-  assert.equal(d.keys[0].kid, (JSON.parse(exported.stdout) as KeysFile)['sw-agent'].keys[0].kid);
-  assert.ok(d.keys[0].signatures >= 1, 'checkpoints signed with the exported key');
+  const d = at(report.devices, 0);
+  assert.equal(at(d.keys, 0).kid, at(must((JSON.parse(exported.stdout) as KeysFile)['sw-agent'], 'sw-agent').keys, 0).kid);
+  assert.ok(at(d.keys, 0).signatures >= 1, 'checkpoints signed with the exported key');
   assert.ok(d.verified.length >= 1);
 
   const all = await runCli(['verify', '--messages', messages, '--keys', keysFile]);

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { CLI, ROOT, tempDir } from '../helpers/paths.js';
 import { startCli } from '../helpers/cli.js';
 import { listening } from '../helpers/net.js';
+import { at } from '../helpers/at.js';
 
 test('percept start shows telemetry arriving at the local emulator within 10 s', async (t) => {
   const dir = tempDir();
@@ -29,7 +30,7 @@ test('percept start shows telemetry arriving at the local emulator within 10 s',
     // The emulator's log holds the same messages.
     const log = fs.readFileSync(path.join(hubState, 'messages.jsonl'), 'utf8').trim().split('\n');
     assert.ok(log.length >= 1);
-    assert.equal(JSON.parse(log[0]).deviceId, 'percept', 'the default device, the same as percept hub\'s');
+    assert.equal((JSON.parse(at(log, 0)) as { deviceId: string }).deviceId, 'percept', 'the default device, the same as percept hub\'s');
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.equal(code, 0, err);

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { loadConfig, parseSourceSpec } from '../../src/config/load.js';
 import { PerceptError } from '../../src/errors.js';
 import { tempDir, SHARED_IMAGES } from '../helpers/paths.js';
+import { at } from '../helpers/at.js';
 
 test('source specs are classified', () => {
   assert.equal(parseSourceSpec('demo', 0).kind, 'demo');
@@ -32,7 +33,7 @@ test('file < environment < flags', () => {
   const c = loadConfig({ file, env: { PERCEPT_WORKERS: '4' }, flags: { threads: 1 } });
   assert.equal(c.workers, 4);
   assert.equal(c.threads, 1);
-  assert.equal(c.sources[0].id, 'f');
+  assert.equal(at(c.sources, 0).id, 'f');
   assert.equal(c.model.path, '/m.onnx');
   const c2 = loadConfig({ file, env: {}, flags: { model: 'blazeface-front' } });
   assert.equal(c2.model.name, 'blazeface-front');
@@ -46,7 +47,7 @@ test('defaults: the demo when there is no camera, blazeface-back, one worker per
   assert.equal(c.threads, 1);
   assert.deepEqual(c.providers, ['cpu']);
   assert.equal(c.sources.length, 1);
-  assert.equal(c.sources[0].kind, 'demo');
+  assert.equal(at(c.sources, 0).kind, 'demo');
   // The cameras the capture layer found (through the V4L2 addon): the first is the default.
   assert.deepEqual(loadConfig({ env: {}, cameras: ['/dev/video2', '/dev/video4'] }).sources, [{ id: 'cam0', kind: 'webcam', uri: '/dev/video2', loop: false }]);
 });

@@ -12,7 +12,7 @@ import { jsonLines, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 
 test('a misspelt flag is a usage error naming the closest flag', async () => {
-  for (const [typo, near] of [['--worker', '--workers'], ['--no-preveiw', '--no-preview'], ['--telemetry-intervall=5', '--telemetry-interval'], ['--confg', '--config']]) {
+  for (const [typo, near] of [['--worker', '--workers'], ['--no-preveiw', '--no-preview'], ['--telemetry-intervall=5', '--telemetry-interval'], ['--confg', '--config']] as const) {
     const r = await runCli(['run', '--source', 'demo', typo]);
     assert.equal(r.code, 2, r.stderr);
     assert.ok(r.stderr.includes(`[ERR_USAGE] unknown option ${typo.split('=')[0]}; did you mean ${near}?`), r.stderr);

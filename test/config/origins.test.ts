@@ -9,6 +9,7 @@ import { loadModel } from '../../src/pipeline/model.js';
 import { PerceptError } from '../../src/errors.js';
 import { jsonLines, runCli } from '../helpers/cli.js';
 import { image, ROOT, tempDir, YOLOX_NANO } from '../helpers/paths.js';
+import { at as itemAt } from '../helpers/at.js';
 
 const configError = (re: RegExp) => (e: unknown) => PerceptError.is(e, 'ERR_CONFIG') && re.test(e.message);
 
@@ -31,12 +32,12 @@ test('every path in a config file resolves against the file folder', () => {
   assert.notEqual(process.cwd(), dir);
   const c = loadConfig({ file, env: {} });
   const at = (p: string) => path.join(dir, p);
-  assert.equal(c.sources[0].uri, at('pics/dog.jpg'));
-  assert.equal(c.sources[0].model?.name, at('models/mine.json'));
-  assert.equal(c.sources[0].model?.path, at('models/m.onnx'));
-  assert.equal(c.sources[1].uri, at('pics'));
-  assert.equal(c.sources[2].uri, '/dev/video3');
-  assert.equal(c.sources[3].uri, 'http://cam.local/v.mp4', 'a URL is not a path');
+  assert.equal(itemAt(c.sources, 0).uri, at('pics/dog.jpg'));
+  assert.equal(itemAt(c.sources, 0).model?.name, at('models/mine.json'));
+  assert.equal(itemAt(c.sources, 0).model?.path, at('models/m.onnx'));
+  assert.equal(itemAt(c.sources, 1).uri, at('pics'));
+  assert.equal(itemAt(c.sources, 2).uri, '/dev/video3');
+  assert.equal(itemAt(c.sources, 3).uri, 'http://cam.local/v.mp4', 'a URL is not a path');
   assert.equal(c.model.name, 'yolox-nano', 'a built-in name is not a path');
   assert.equal(c.model.path, at('models/yolox_nano.onnx'));
   assert.deepEqual([c.hub?.ca, c.hub?.cert, c.hub?.key, c.hub?.outbox], [at('certs/ca.pem'), at('certs/c.pem'), at('certs/k.pem'), at('state/outbox.db')]);
@@ -64,7 +65,7 @@ test('percept run with a config file of relative paths works from another folder
   assert.equal(r.code, 0, r.stderr);
   const results = jsonLines(r.stdout).filter((l) => 'detections' in l) as Array<{ detections: Array<{ label: string }> }>;
   assert.equal(results.length, 1);
-  assert.ok(results[0].detections.some((d) => d.label === 'dog'));
+  assert.ok(itemAt(results, 0).detections.some((d) => d.label === 'dog'));
 });
 
 test('validation errors name the file and key, the environment variable or the flag', () => {

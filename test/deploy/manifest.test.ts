@@ -9,6 +9,7 @@ import { ROOT } from '../helpers/paths.js';
 import { applyDesired } from '../../src/config/desired.js';
 import { defaultSource, parseConfig } from '../../src/config/load.js';
 
+/* eslint-disable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return -- walking the parsed manifest (Json) */
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- walking parsed JSON
 
 const read = (f: string): Json => JSON.parse(fs.readFileSync(path.join(ROOT, 'deploy', f), 'utf8')) as Json;

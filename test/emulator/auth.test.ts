@@ -5,10 +5,11 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createSas } from '../../src/emulator/index.js';
 import { azureDevice, azureMqtt, connack, deviceClient, startTestHub } from '../helpers/emulator.js';
+import { must } from '../helpers/at.js';
 
 test('wrong key, unknown device, expired token and malformed credentials are refused', { timeout: 20_000 }, async () => {
   const h = await startTestHub();
-  const key = h.connectionString.split('SharedAccessKey=')[1];
+  const key = must(h.connectionString.split('SharedAccessKey=')[1], 'the shared access key');
   try {
     const wrong = await deviceClient(h.connectionString.replace(key, Buffer.alloc(32, 7).toString('base64')), h.ca);
     await assert.rejects(wrong.open(), { name: 'UnauthorizedError' });
@@ -48,7 +49,7 @@ test('wrong key, unknown device, expired token and malformed credentials are ref
 
 test('a token that expires on an open connection closes it', { timeout: 20_000 }, async () => {
   const h = await startTestHub();
-  const key = h.connectionString.split('SharedAccessKey=')[1];
+  const key = must(h.connectionString.split('SharedAccessKey=')[1], 'the shared access key');
   const sas = createSas(h.hub.hostName, { deviceId: h.deviceId, moduleId: null }, key, Math.floor(Date.now() / 1000) + 2);
   const client = azureDevice.Client.fromSharedAccessSignature(sas, azureMqtt.Mqtt);
   try {

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { deviceClient, JSON_HEADERS, startTestHub } from '../helpers/emulator.js';
+import { at } from '../helpers/at.js';
 
 type Message = import('azure-iot-device').Message;
 
@@ -33,12 +34,12 @@ test('C2D through the API reaches the device, also when it was offline', { timeo
     });
     assert.equal(res.status, 202);
     await two;
-    assert.equal(received[0].data.toString(), 'while offline');
-    assert.equal(received[0].messageId, 'c2d-0');
-    assert.deepEqual(JSON.parse(received[1].data.toString()), { command: 'snapshot' });
-    assert.equal(received[1].correlationId, 'corr-9');
-    assert.equal(received[1].contentType, 'application/json');
-    assert.equal(received[1].properties.getValue('priority'), 'high');
+    assert.equal((at(received, 0).data as Buffer).toString(), 'while offline');
+    assert.equal(at(received, 0).messageId, 'c2d-0');
+    assert.deepEqual(JSON.parse((at(received, 1).data as Buffer).toString()), { command: 'snapshot' });
+    assert.equal(at(received, 1).correlationId, 'corr-9');
+    assert.equal(at(received, 1).contentType, 'application/json');
+    assert.equal(at(received, 1).properties.getValue('priority'), 'high');
 
     const bad = await fetch(`${h.api}/devices/${h.deviceId}/c2d`, { method: 'POST', headers: JSON_HEADERS, body: '{"properties":{"n":1}}' });
     assert.equal(bad.status, 400);

@@ -9,6 +9,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { azureDevice, deviceClient, x509DeviceClient } from '../helpers/emulator.js';
 import { ROOT, tempDir } from '../helpers/paths.js';
+import { must } from '../helpers/at.js';
 
 const MAIN = path.join(ROOT, 'dist', 'src', 'emulator', 'main.js');
 const run = promisify(execFile);
@@ -66,7 +67,7 @@ test('device add without a running hub, --help and usage errors', { timeout: 60_
   const added = await run(process.execPath, [MAIN, 'device', 'add', 'edge-1', '--module', 'percept', '--state', stateDir]);
   assert.match(added.stdout.trim(), /^HostName=localhost:8883;DeviceId=edge-1;ModuleId=percept;SharedAccessKey=\S+$/);
   const registry = JSON.parse(fs.readFileSync(path.join(stateDir, 'registry.json'), 'utf8')) as { devices: Record<string, { modules: object }> };
-  assert.deepEqual(Object.keys(registry.devices['edge-1'].modules), ['percept']);
+  assert.deepEqual(Object.keys(must(registry.devices['edge-1'], 'edge-1').modules), ['percept']);
 
   const x = await run(process.execPath, [MAIN, 'device', 'add', 'cam-x', '--x509', '--state', stateDir]);
   assert.equal(x.stdout.trim(), 'HostName=localhost:8883;DeviceId=cam-x;x509=true');

@@ -11,7 +11,7 @@ test('a method invoked through the API is answered by the device', { timeout: 20
   try {
     await client.open();
     client.onDeviceMethod('reconfigure', (req, res) => {
-      res.send(200, { applied: req.payload }, () => {});
+      res.send(200, { applied: req.payload as unknown }, () => {});
     });
     await waitForSubscription(h.hub, FILTERS.methods, h.deviceId);
     const res = await fetch(`${h.api}/devices/${h.deviceId}/methods/reconfigure`, {

@@ -3,7 +3,7 @@
 // input messages reach it through the module routes of the HTTP API.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { azureDevice, azureMqtt, FILTERS, JSON_HEADERS, startTestHub, waitForSubscription } from '../helpers/emulator.js';
+import { azureDevice, azureMqtt, FILTERS, JSON_HEADERS, startTestHub, waitForSubscription, reportTwin } from '../helpers/emulator.js';
 
 type Message = import('azure-iot-device').Message;
 
@@ -29,7 +29,7 @@ test('ModuleClient with a module identity: telemetry, twin, methods, inputs', { 
     ]);
 
     const twin = await client.getTwin();
-    await new Promise<void>((resolve, reject) => twin.properties.reported.update({ model: 'yolox' }, (e?: Error) => (e ? reject(e) : resolve())));
+    await reportTwin(twin, { model: 'yolox' });
     assert.equal(h.hub.twin('edge-1', 'percept').reported.model, 'yolox');
     assert.equal(h.hub.twin('edge-1').reported.model, undefined, 'the device twin is separate');
     const pushed = new Promise<Record<string, unknown>>((resolve) =>
@@ -55,7 +55,7 @@ test('ModuleClient with a module identity: telemetry, twin, methods, inputs', { 
     assert.equal(sent.status, 202);
     const [name, m] = await input;
     assert.equal(name, 'frames');
-    assert.deepEqual(JSON.parse(m.data.toString()), { frame: 1 });
+    assert.deepEqual(JSON.parse((m.data as Buffer).toString()), { frame: 1 });
     assert.equal(m.properties.getValue('camera'), 'cam0');
   } finally {
     await client.close();

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { azureDevice, deviceClient, startTestHub } from '../helpers/emulator.js';
+import { at } from '../helpers/at.js';
 
 test('telemetry with properties and messageId is stored, listed and logged', { timeout: 20_000 }, async () => {
   const h = await startTestHub();
@@ -24,7 +25,7 @@ test('telemetry with properties and messageId is stored, listed and logged', { t
 
     const all = h.hub.messages(h.deviceId);
     assert.equal(all.length, 2);
-    const [first, second] = all;
+    const [first, second] = [at(all, 0), at(all, 1)];
     assert.equal(first.deviceId, h.deviceId);
     assert.equal(first.moduleId, null);
     assert.equal(first.messageId, 'boot1:1');
@@ -48,7 +49,7 @@ test('telemetry with properties and messageId is stored, listed and logged', { t
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'BadRequest');
 
-    const lines = fs.readFileSync(path.join(h.stateDir, 'messages.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const lines = fs.readFileSync(path.join(h.stateDir, 'messages.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
     assert.deepEqual(lines, all);
   } finally {
     await client.close();

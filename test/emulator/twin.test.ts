@@ -4,12 +4,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { HubEmulator } from '../../src/emulator/index.js';
-import { deviceClient, FILTERS, JSON_HEADERS, startTestHub, waitForSubscription } from '../helpers/emulator.js';
+import { deviceClient, FILTERS, JSON_HEADERS, startTestHub, waitForSubscription, reportTwin } from '../helpers/emulator.js';
 
 type Twin = import('azure-iot-device').Twin;
 
 function report(twin: Twin, patch: object): Promise<void> {
-  return new Promise((resolve, reject) => twin.properties.reported.update(patch, (err?: Error) => (err ? reject(err) : resolve())));
+  return reportTwin(twin, patch);
 }
 
 test('twin get, reported patch, desired push, size limit and persistence', { timeout: 20_000 }, async () => {

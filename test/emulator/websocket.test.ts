@@ -7,8 +7,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import WebSocket from 'ws';
 import { HubEmulator, WEBSOCKET_PATH, makeCertificate } from '../../src/emulator/index.js';
-import { azureDevice, FILTERS, startTestHub, waitForSubscription, wsDeviceClient } from '../helpers/emulator.js';
+import { azureDevice, FILTERS, startTestHub, waitForSubscription, wsDeviceClient, reportTwin } from '../helpers/emulator.js';
 import { tempDir } from '../helpers/paths.js';
+import { must, at } from '../helpers/at.js';
 
 type Twin = import('azure-iot-device').Twin;
 
@@ -21,18 +22,18 @@ test('telemetry, twin and methods over MQTT over WebSockets', { timeout: 30_000 
     const msg = new azureDevice.Message('{"over":"wss"}');
     msg.properties.add('schema', 'ws/1');
     await client.sendEvent(msg);
-    const [got] = await h.hub.waitForMessages(1, { deviceId: h.deviceId });
+    const got = at(await h.hub.waitForMessages(1, { deviceId: h.deviceId }), 0);
     assert.deepEqual([got.body, got.properties.schema], [{ over: 'wss' }, 'ws/1']);
 
     const twin: Twin = await client.getTwin();
-    await new Promise<void>((resolve, reject) => twin.properties.reported.update({ via: 'ws' }, (e?: Error) => (e ? reject(e) : resolve())));
+    await reportTwin(twin, { via: 'ws' });
     assert.equal(h.hub.twin(h.deviceId).reported.via, 'ws');
     const pushed = new Promise<Record<string, unknown>>((resolve) => twin.on('properties.desired', (d: Record<string, unknown>) => d.fps !== undefined && resolve(d)));
     await waitForSubscription(h.hub, FILTERS.desired, h.deviceId);
     h.hub.patchDesired(h.deviceId, { fps: 4 });
     assert.equal((await pushed).fps, 4);
 
-    client.onDeviceMethod('ping', (req, res) => res.send(200, { pong: req.payload }, () => {}));
+    client.onDeviceMethod('ping', (req, res) => res.send(200, { pong: req.payload as unknown }, () => {}));
     await waitForSubscription(h.hub, FILTERS.methods, h.deviceId);
     assert.deepEqual(await h.hub.invokeMethod(h.deviceId, 'ping', { n: 1 }, { timeoutSeconds: 5 }), { status: 200, payload: { pong: { n: 1 } } });
   } finally {
@@ -57,7 +58,7 @@ test('X.509 and SAS are checked over WebSockets; other paths and subprotocols ar
     const wrongCert = await wsDeviceClient(h.hub, made.connectionString, { cert: stranger.certPem, key: stranger.keyPem, retry: false });
     await assert.rejects(wrongCert.open(), { name: 'UnauthorizedError' });
     await wrongCert.close();
-    const key64 = h.connectionString.split('SharedAccessKey=')[1];
+    const key64 = must(h.connectionString.split('SharedAccessKey=')[1], 'the shared access key');
     const wrongKey = await wsDeviceClient(h.hub, h.connectionString.replace(key64, Buffer.alloc(32, 9).toString('base64')), { retry: false });
     await assert.rejects(wrongKey.open(), { name: 'UnauthorizedError' });
     await wrongKey.close();
@@ -108,13 +109,13 @@ test('wsPort auto serves 443 only when it can be bound, and says why not', { tim
     hub = await HubEmulator.start({ stateDir, mqttPort: 0, apiPort: 0, wsPort: 'auto' });
     assert.equal(hub.wsPort, null);
     assert.match(hub.wsNote, /^off: port 443 on 127\.0\.0\.1 is in use/);
-    assert.equal(JSON.parse(fs.readFileSync(`${stateDir}/ports.json`, 'utf8')).ws, null);
+    assert.equal((JSON.parse(fs.readFileSync(`${stateDir}/ports.json`, 'utf8')) as { ws: number | null }).ws, null);
     await hub.close();
     await new Promise((resolve) => blocker.close(resolve));
     hub = await HubEmulator.start({ stateDir, mqttPort: 0, apiPort: 0, wsPort: 'auto' });
     if (hub.wsPort === null) return t.skip(`443 was taken by another process as soon as it was freed (${hub.wsNote})`);
     assert.equal(hub.wsPort, 443);
-    assert.equal(JSON.parse(fs.readFileSync(`${stateDir}/ports.json`, 'utf8')).ws, 443);
+    assert.equal((JSON.parse(fs.readFileSync(`${stateDir}/ports.json`, 'utf8')) as { ws: number | null }).ws, 443);
   } finally {
     if (blocker.listening) blocker.close();
     await hub?.close();

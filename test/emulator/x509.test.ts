@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { createSas, makeCertificate } from '../../src/emulator/index.js';
 import { azureDevice, connack, startTestHub, x509DeviceClient } from '../helpers/emulator.js';
+import { must } from '../helpers/at.js';
 
 const API_VERSION = '?api-version=2021-04-12';
 
@@ -42,7 +43,7 @@ test('a self-signed device sends with its certificate; another, none, an expired
     assert.equal(await connack(port, h.ca, 'cam-x', user('cam-x'), undefined, mine), 0);
     assert.equal(await connack(port, h.ca, 'cam-x', user('cam-x'), undefined), 5, 'no certificate');
     assert.equal(await connack(port, h.ca, 'cam-x', user('cam-x'), undefined, { cert: stranger.certPem, key: stranger.keyPem }), 5, 'another certificate');
-    const sasKey = h.connectionString.split('SharedAccessKey=')[1];
+    const sasKey = must(h.connectionString.split('SharedAccessKey=')[1], 'the shared access key');
     const token = createSas(h.hub.hostName, { deviceId: 'cam-x', moduleId: null }, sasKey, Math.floor(Date.now() / 1000) + 600);
     assert.equal(await connack(port, h.ca, 'cam-x', user('cam-x'), token, mine), 5, 'a token cannot stand in for the certificate');
     assert.equal(await connack(port, h.ca, h.deviceId, user(h.deviceId), undefined, mine), 5, 'a SAS device still needs its token');
@@ -68,7 +69,7 @@ test('the service API registers a device by its SHA-1 or SHA-256 thumbprint, and
     assert.equal(byThumb.status, 201);
     assert.equal(byThumb.body.connectionString, `HostName=${h.hub.hostName};DeviceId=own-1;x509=true`);
     assert.equal(byThumb.body.certPath, undefined, 'a device that brings its certificate gets no files');
-    const client = await x509DeviceClient(byThumb.body.connectionString as string, h.ca, own.certPem, own.keyPem);
+    const client = await x509DeviceClient(byThumb.body.connectionString, h.ca, own.certPem, own.keyPem);
     await client.open();
     await client.close();
 

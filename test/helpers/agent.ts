@@ -30,8 +30,8 @@ export function startAgent(args: string[], opts: { stateDir?: string; env?: Node
   const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
-  child.stdout!.on('data', (c) => (out += c));
-  child.stderr!.on('data', (c) => (err += c));
+  child.stdout.on('data', (c) => (out += c));
+  child.stderr.on('data', (c) => (err += c));
   const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
   const kill = () => child.exitCode === null && child.kill('SIGKILL');
   process.on('exit', kill);

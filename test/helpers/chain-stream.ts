@@ -15,6 +15,7 @@ import { verifyMessages, type Report, type VerifyOptions } from '../../src/attes
 import { messageDigest } from '../../src/telemetry/chain.js';
 import { tempDir } from './paths.js';
 import type { ReceivedMessage as EmulatorMessage } from '../../src/emulator/types.js';
+import { at, must } from './at.js';
 
 /** One line of the emulator's messages.jsonl (the log position aside, which the verifier ignores). */
 export type Line = Omit<EmulatorMessage, 'seq'>;
@@ -59,7 +60,7 @@ export async function recordStream(opts: { sizes: number[]; every?: number; unsi
       const sign = i < tailStart && ((i + 1) % every === 0 || i === size - 1);
       const body = Buffer.from(JSON.stringify({ schema: 'percept.detections/1', deviceId, boot: b, n: i, counts: { dog: (i * 7) % 5 }, frames: [{ seq: i, detections: [{ label: 'dog', confidence: 0.8 + (i % 10) / 100 }] }] }));
       const [row] = await writer.write([{ body, contentType: 'application/json', contentEncoding: 'utf-8', properties: { schema: 'percept.detections/1', eventType: 'detections', source: 'door' } }], { sign });
-      lines.push(toLine(row, deviceId));
+      lines.push(toLine(must(row, 'the written row'), deviceId));
     }
     outbox.close();
   }
@@ -81,7 +82,7 @@ export function without(lines: Line[], i: number): Line[] {
 
 export function swapped(lines: Line[], i: number): Line[] {
   const out = [...lines];
-  [out[i], out[i + 1]] = [out[i + 1], out[i]];
+  out.splice(i, 2, at(lines, i + 1), at(lines, i));
   return out;
 }
 
@@ -100,8 +101,7 @@ export function resign(l: Line, key: crypto.KeyObject, kid: string): Line {
 }
 
 export function digestOf(l: Line): string {
-  const p = l.properties;
-  return messageDigest({ boot: p['percept-boot'], seq: Number(p['percept-seq']), prev: p['percept-prev'] }, Buffer.from(l.bodyBase64, 'base64'), p);
+  return messageDigest({ boot: prop(l, 'percept-boot'), seq: Number(prop(l, 'percept-seq')), prev: prop(l, 'percept-prev') }, Buffer.from(l.bodyBase64, 'base64'), l.properties);
 }
 
 /** The lines as a MessageSource, positions from 1 as JSONL line numbers would be. */
@@ -125,5 +125,7 @@ export function writeJsonl(lines: Line[], file = path.join(tempDir('percept-veri
   return file;
 }
 
-export const boot = (l: Line): string => l.properties['percept-boot'];
+/** An application property the line must carry. */
+export const prop = (l: Line, key: string): string => must(l.properties[key], `${key} on ${l.messageId}`);
+export const boot = (l: Line): string => prop(l, 'percept-boot');
 export const seq = (l: Line): number => Number(l.properties['percept-seq']);

@@ -35,8 +35,8 @@ export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeou
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (c) => (stdout += c));
-  child.stderr!.on('data', (c) => (stderr += c));
+  child.stdout.on('data', (c) => (stdout += c));
+  child.stderr.on('data', (c) => (stderr += c));
   const killGroup = () => {
     try {
       process.kill(-child.pid!, 'SIGKILL');

@@ -7,6 +7,7 @@ import type net from 'node:net';
 import tls from 'node:tls';
 import { HubEmulator, type EmulatorLogger } from '../../src/emulator/index.js';
 import { tempDir } from './paths.js';
+import { at } from './at.js';
 
 // azure-iot-device is CommonJS without named ESM exports
 const require = createRequire(import.meta.url);
@@ -48,6 +49,12 @@ export async function startTestHub(
 }
 
 /** An SDK device client (Mqtt transport) configured to trust the emulator; not yet open. */
+/** Reports `patch` on a device or module twin (the SDK types reported properties as any). */
+export function reportTwin(twin: import('azure-iot-device').Twin, patch: object): Promise<void> {
+  const reported = twin.properties.reported as { update(patch: object, done: (e?: Error) => void): void };
+  return new Promise((resolve, reject) => reported.update(patch, (e?: Error) => (e ? reject(e) : resolve())));
+}
+
 export async function deviceClient(connectionString: string, ca: string, opts: { retry?: boolean } = {}): Promise<import('azure-iot-device').Client> {
   const client = device.Client.fromConnectionString(connectionString, mqtt.Mqtt);
   await client.setOptions({ ca });
@@ -147,8 +154,8 @@ export async function connack(
     await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
     socket.write(connectPacket(clientId, username, password));
     const reply = await new Promise<Buffer>((resolve, reject) => socket.once('data', resolve).once('error', reject));
-    if (reply[0] !== 0x20) throw new Error(`expected a CONNACK, got packet type 0x${reply[0].toString(16)}`);
-    return reply[3];
+    if (at(reply, 0) !== 0x20) throw new Error(`expected a CONNACK, got packet type 0x${at(reply, 0).toString(16)}`);
+    return at(reply, 3);
   } finally {
     socket.destroy();
   }

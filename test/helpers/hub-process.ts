@@ -60,12 +60,12 @@ export async function startHubProcess(opts: { deviceId?: string } = {}): Promise
       child = c;
       let out = '';
       let err = '';
-      c.stderr!.on('data', (d) => {
-        err += d;
+      c.stderr.on('data', (d: Buffer) => {
+        err += d.toString();
         if (process.env.PERCEPT_TEST_HUB_LOG) fs.appendFileSync(path.join(stateDir, 'hub.log'), d);
       });
       await new Promise<void>((resolve, reject) => {
-        c.stdout!.on('data', (d) => {
+        c.stdout.on('data', (d) => {
           out += d;
           const cs = new RegExp(`HostName=[^;\\s]+;DeviceId=${deviceId};\\S+`).exec(out);
           if (cs) {

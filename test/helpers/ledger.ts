@@ -2,6 +2,7 @@
 // order. Accepted ids are known from the chain: each boot numbers its messages 1, 2, 3...,
 // so "none lost" means every boot's received sequence covers 1..(its last accepted seq).
 import { messageDigest } from '../../src/telemetry/chain.js';
+import { must } from './at.js';
 
 export interface Received {
   messageId: string | null;
@@ -63,7 +64,7 @@ export function account(received: Received[], accepted: Map<string, number>, dro
 
 export function digestOf(m: Received): string {
   const p = m.properties;
-  return messageDigest({ boot: p['percept-boot'], seq: Number(p['percept-seq']), prev: p['percept-prev'] }, Buffer.from(m.bodyBase64, 'base64'), p);
+  return messageDigest({ boot: must(p['percept-boot'], 'percept-boot'), seq: Number(must(p['percept-seq'], 'percept-seq')), prev: must(p['percept-prev'], 'percept-prev') }, Buffer.from(m.bodyBase64, 'base64'), p);
 }
 
 /** One line for t.diagnostic: the counts every delivery test reports. */

@@ -46,7 +46,7 @@ export function outboxHead(stateDir: string): { boot: string; seq: number; diges
     const get = (k: string) => (db.prepare('SELECT value FROM meta WHERE key = ?').get(k) as { value: string } | undefined)?.value;
     const head = get('head_seq');
     if (!head) return null;
-    const [boot, seq] = head.split(':');
+    const [boot = '', seq] = head.split(':');
     const depth = (db.prepare('SELECT COUNT(*) AS n FROM outbox').get() as { n: number }).n;
     return { boot, seq: Number(seq), digest: get('head_digest') ?? '', depth };
   } finally {

@@ -67,9 +67,9 @@ async function attempt(stateDir: string): Promise<Swtpm | string> {
   ];
   const child = spawn('sh', ['-c', GUARD, 'swtpm', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
-  child.stderr!.on('data', (d) => (stderr += String(d)));
+  child.stderr.on('data', (d) => (stderr += String(d)));
   const swtpmPid = await new Promise<number | undefined>((resolve) => {
-    child.stdout!.once('data', (d) => resolve(Number.parseInt(String(d), 10)));
+    child.stdout.once('data', (d) => resolve(Number.parseInt(String(d), 10)));
     child.once('exit', () => resolve(undefined));
   });
   const killNow = (): void => {
@@ -84,7 +84,7 @@ async function attempt(stateDir: string): Promise<Swtpm | string> {
   let stopped: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopped ??= (async () => {
-      child.stdin!.end();
+      child.stdin.end();
       const timer = setTimeout(() => {
         killNow();
         child.kill('SIGKILL');

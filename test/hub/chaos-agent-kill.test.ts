@@ -8,6 +8,7 @@ import { startAgent, until } from '../helpers/agent.js';
 import { tempDir } from '../helpers/paths.js';
 import { outboxHead, steadyAgentArgs, stoppedHub } from '../helpers/steady-agent.js';
 import { account, digestOf, summary } from '../helpers/ledger.js';
+import { at } from '../helpers/at.js';
 
 const KILLS = 20;
 
@@ -56,7 +57,7 @@ test('20 agent SIGKILLs mid-stream: no accepted message is lost, the chain cross
     let links = 0;
     for (let i = 1; i < boots.length; i++) {
       const first = byId.get(`${boots[i]}:1`);
-      const prevLast = byId.get(`${boots[i - 1]}:${accepted.get(boots[i - 1])}`);
+      const prevLast = byId.get(`${at(boots, i - 1)}:${accepted.get(at(boots, i - 1))}`);
       if (!first || !prevLast) continue;
       assert.equal(first.properties['percept-prev'], digestOf(prevLast), `boot ${i + 1} continues boot ${i}`);
       links++;

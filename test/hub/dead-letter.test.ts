@@ -7,6 +7,7 @@ import Database from 'better-sqlite3';
 import { startTestHub } from '../helpers/emulator.js';
 import { message, startDelivery, waitFor } from '../helpers/delivery.js';
 import { account, summary } from '../helpers/ledger.js';
+import { at } from '../helpers/at.js';
 
 function deadLetters(file: string): Array<{ message_id: string; reason: string }> {
   const db = new Database(file, { readonly: true });
@@ -31,7 +32,7 @@ test('a message over the size limit is dead-lettered unsent; the rest flows', { 
     const a = account(hub.hub.messages(hub.deviceId), d.accepted, new Set(dead.map((x) => x.message_id)));
     t.diagnostic(summary(a, { sent: s.sent, acknowledged: s.acknowledged, deadLettered: s.deadLettered, reconnects: d.link.reconnects }));
     assert.deepEqual(dead.map((x) => x.reason), ['too_large']);
-    assert.equal(dead[0].message_id.split(':')[1], '6');
+    assert.equal(at(dead, 0).message_id.split(':')[1], '6');
     assert.equal(s.deadLettered, 1);
     assert.equal(s.sent, 10, 'the large one was never sent');
     assert.equal(d.link.reconnects, 0, 'the connection never dropped');
@@ -60,7 +61,7 @@ test('a message the hub refuses by closing the connection is dead-lettered after
     const a = account(hub.hub.messages(hub.deviceId), d.accepted, new Set(dead.map((x) => x.message_id)));
     t.diagnostic(summary(a, { sent: s.sent, acknowledged: s.acknowledged, retried: s.retried, deadLettered: s.deadLettered, reconnects: d.link.reconnects }));
     assert.deepEqual(dead.map((x) => x.reason), ['refused_by_hub']);
-    assert.equal(dead[0].message_id.split(':')[1], '6');
+    assert.equal(at(dead, 0).message_id.split(':')[1], '6');
     assert.equal(d.link.reconnects, 3, 'three closes by the hub, then the queue moved on');
     assert.equal(a.lost, 0, `lost: ${a.missing.join(', ')}`);
     assert.equal(a.outOfOrder, 0);

@@ -10,6 +10,7 @@ import { HubLink } from '../../src/hub/link.js';
 import { testLogger } from '../helpers/delivery.js';
 import { agentArgs, startAgent, until } from '../helpers/agent.js';
 import { tempDir } from '../helpers/paths.js';
+import { at } from '../helpers/at.js';
 
 test('direct methods', async () => {
   const hub = await startTestHub();
@@ -23,8 +24,8 @@ test('direct methods', async () => {
     const st = await call('getStatus');
     assert.equal(st.status, 200);
     const status = st.payload as { pipeline: { models: Array<{ name: string; provider: string }>; frames: { inferred: number } }; hub: { state: string; deviceId: string } };
-    assert.equal(status.pipeline.models[0].name, 'yolox-nano');
-    assert.equal(status.pipeline.models[0].provider, 'cpu');
+    assert.equal(at(status.pipeline.models, 0).name, 'yolox-nano');
+    assert.equal(at(status.pipeline.models, 0).provider, 'cpu');
     assert.ok(status.pipeline.frames.inferred > 0);
     assert.equal(status.hub.state, 'connected');
     assert.doesNotMatch(JSON.stringify(st.payload), /SharedAccessKey/);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startTestHub } from '../helpers/emulator.js';
 import { startAgent } from '../helpers/agent.js';
 import { YOLOX_NANO, image, tempDir } from '../helpers/paths.js';
+import { at } from '../helpers/at.js';
 
 test('the agent runs as an IoT Edge module from the IoT Edge environment', async () => {
   const hub = await startTestHub({ deviceId: 'edge-box', moduleId: 'percept' });
@@ -20,8 +21,8 @@ test('the agent runs as an IoT Edge module from the IoT Edge environment', async
     assert.match(agent.stderr(), /"auth":"edge"/);
     const msgs = hub.hub.messages('edge-box', 'percept');
     assert.ok(msgs.length >= 1, 'telemetry arrived from the module');
-    assert.equal(msgs[0].moduleId, 'percept');
-    assert.equal(msgs[0].systemProperties.outputName ?? msgs[0].systemProperties.on ?? msgs[0].properties['$.on'], 'detections');
+    assert.equal(at(msgs, 0).moduleId, 'percept');
+    assert.equal(at(msgs, 0).systemProperties.outputName ?? at(msgs, 0).systemProperties.on ?? at(msgs, 0).properties['$.on'], 'detections');
   } finally {
     await hub.close();
   }

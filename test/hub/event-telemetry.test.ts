@@ -34,7 +34,7 @@ function result(seq: number, capturedAt: number): InferenceResult {
     height: 480,
     detections: [{ classId: 0, label: 'person', confidence: 0.9, box: [10, 20, 100, 400], boxNorm: [0.02, 0.04, 0.16, 0.83] }],
     timings: { preprocessMs: 1, inferenceMs: 1, decodeMs: 1, queueMs: 0, totalMs: 3 },
-  } as InferenceResult;
+  };
 }
 
 const outputOf = (m: ReceivedMessage) => m.systemProperties.outputName ?? m.systemProperties.on ?? m.properties['$.on'];

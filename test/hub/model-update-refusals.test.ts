@@ -101,7 +101,7 @@ test('bad packages are refused with their own codes while YOLOX keeps running; a
     await fetch(`${hub.api}/devices/${hub.deviceId}/twin/desired`, { method: 'PATCH', headers: JSON_HEADERS, body: JSON.stringify({ modelUpdate: { allowHttp: true, trustedKeys: [] } }) });
     const config = () => (hub.hub.twin(hub.deviceId).reported as { percept?: { config?: { status: string; error: { message: string } | null } } }).percept?.config;
     const rejected = await until('modelUpdate from the twin rejected', () => (config()?.status === 'rejected' ? config() : null));
-    assert.match(rejected!.error!.message, /modelUpdate/);
+    assert.match(rejected.error!.message, /modelUpdate/);
     await fetch(`${hub.api}/devices/${hub.deviceId}/twin/desired`, { method: 'PATCH', headers: JSON_HEADERS, body: JSON.stringify({ modelUpdate: null }) });
     await until('desired applied again', () => config()?.status === 'applied');
 

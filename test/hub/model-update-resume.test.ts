@@ -67,7 +67,7 @@ test('a reboot mid-download resumes with Range and the package goes active', { t
       return m?.status === 'rolledBack' ? m : null;
     }, 30_000);
     assert.equal(back.error?.code, 'ERR_PACKAGE_ROLLED_BACK');
-    assert.match(back.error!.message, /restarted/);
+    assert.match(back.error.message, /restarted/);
     await hub.hub.waitForMessages(from + 2, { deviceId: hub.deviceId }, 30_000);
     const saved = JSON.parse(fs.readFileSync(path.join(state, 'models', 'state.json'), 'utf8')) as { active: unknown; trial: unknown };
     assert.deepEqual([saved.active, saved.trial], [null, null], 'the configured model runs, no trial pending');

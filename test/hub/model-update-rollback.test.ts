@@ -55,6 +55,7 @@ model.ir_version = 8
 onnx.checker.check_model(model)
 onnx.save(model, sys.argv[1])
 `;
+import { at } from '../helpers/at.js';
 
 before(() => {
   const r = spawnSync('/usr/bin/python3', [path.join(ROOT, 'scripts', 'make-test-models.py'), models], { encoding: 'utf8' });
@@ -95,7 +96,7 @@ test('a Percept ModelZipUrl package goes active; a model failing on frames is ro
     assert.equal(active.name, cvName);
     const from = hub.hub.messages(hub.deviceId).length;
     const cv = await until('telemetry from the Percept package', () => windows(from).find((b) => b.model!.name === cvName && b.frames.length > 0), 20_000);
-    assert.deepEqual(cv.frames[0].detections.map((d) => d.label).sort(), ['bird', 'cat']);
+    assert.deepEqual(at(cv.frames, 0).detections.map((d) => d.label).sort(), ['bird', 'cat']);
 
     const manifest = {
       name: 'fails-on-photos',
@@ -114,7 +115,7 @@ test('a Percept ModelZipUrl package goes active; a model failing on frames is ro
     }, 60_000);
     assert.equal(back.status, 'rolledBack', JSON.stringify(back));
     assert.equal(back.error?.code, 'ERR_PACKAGE_ROLLED_BACK');
-    assert.match(back.error!.message, /5 frames in a row/);
+    assert.match(back.error.message, /5 frames in a row/);
     assert.equal(back.sha256, failing.sha256, JSON.stringify(back));
     assert.equal(back.previous?.name, cvName, 'the Percept package runs again');
     const after = hub.hub.messages(hub.deviceId).length;

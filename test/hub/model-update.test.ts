@@ -13,6 +13,7 @@ import { CLI, ROOT, YOLOX_NANO, image, tempDir } from '../helpers/paths.js';
 import { account } from '../helpers/ledger.js';
 import { freePort } from '../helpers/net.js';
 import { parsePrometheus, valueOf } from '../web/prom-parse.js';
+import { must } from '../helpers/at.js';
 
 const run = promisify(execFile);
 
@@ -44,9 +45,9 @@ test('a published package goes active with no gap in the chain; a wrong sha256 f
     assert.match(published.url, /^https:\/\/127\.0\.0\.1:\d+\/files\//);
 
     const active = await until('model active', () => (model()?.status === 'active' ? model() : null), 60_000);
-    assert.equal(active!.name, 'yolox-nano');
-    assert.equal(active!.sha256, packed.sha256);
-    assert.ok(!active!.previous, 'the configured model was no package');
+    assert.equal(active.name, 'yolox-nano');
+    assert.equal(active.sha256, packed.sha256);
+    assert.ok(!active.previous, 'the configured model was no package');
     assert.equal((active as { progress?: number }).progress, undefined, 'no progress once active');
     const running = () => (hub.hub.twin(hub.deviceId).reported as { percept?: { running?: { model?: { name: string } } } }).percept?.running?.model?.name;
     await until('running model reported', () => running() === 'yolox-nano');
@@ -57,7 +58,7 @@ test('a published package goes active with no gap in the chain; a wrong sha256 f
     const res = await fetch(`${hub.api}/devices/${hub.deviceId}/twin/desired`, { method: 'PATCH', headers: JSON_HEADERS, body: JSON.stringify({ model: { package: { sha256: 'ab'.repeat(32) } } }) });
     assert.equal(res.status, 200);
     const failed = await until('model failed', () => (model()?.status === 'failed' ? model() : null), 30_000);
-    assert.equal(failed!.error?.code, 'ERR_PACKAGE_HASH');
+    assert.equal(failed.error?.code, 'ERR_PACKAGE_HASH');
     const after = hub.hub.messages(hub.deviceId).length;
     await hub.hub.waitForMessages(after + 3, { deviceId: hub.deviceId }, 15_000);
     const later = windows(hub.hub.messages(hub.deviceId).slice(after));
@@ -72,7 +73,7 @@ test('a published package goes active with no gap in the chain; a wrong sha256 f
     // Every message of the run arrived, each linked to the one before: the swap left no gap.
     const received = hub.hub.messages(hub.deviceId);
     const last = new Map<string, number>();
-    for (const m of received) last.set(m.properties['percept-boot'], Math.max(last.get(m.properties['percept-boot']) ?? 0, Number(m.properties['percept-seq'])));
+    for (const m of received) last.set(must(m.properties['percept-boot'], 'percept-boot'), Math.max(last.get(must(m.properties['percept-boot'], 'percept-boot')) ?? 0, Number(must(m.properties['percept-seq'], 'percept-seq'))));
     const a = account(received, last);
     assert.equal(a.lost, 0, a.missing.join(', '));
     assert.equal(a.chainBreaks, 0);

@@ -11,12 +11,13 @@ import { Metrics } from '../../src/metrics.js';
 import { watchOutbox } from '../../src/hub/metrics.js';
 import { message } from '../helpers/delivery.js';
 import { tempDir } from '../helpers/paths.js';
+import { at } from '../helpers/at.js';
 
 const file = () => path.join(tempDir('percept-bounds-'), 'outbox.db');
 const BOUND = 100_000;
 
 function chainOk(rows: Array<{ seq: number; prev: string; digest: string }>): boolean {
-  return rows.every((r, i) => i === 0 || (r.seq === rows[i - 1].seq + 1 && r.prev === rows[i - 1].digest));
+  return rows.every((r, i) => i === 0 || (r.seq === at(rows, i - 1).seq + 1 && r.prev === at(rows, i - 1).digest));
 }
 
 test('drop-oldest: the bound holds, the newest stay, drops are counted as outbox_full', async (t) => {
@@ -32,7 +33,7 @@ test('drop-oldest: the bound holds, the newest stay, drops are counted as outbox
   assert.equal(s.dropped.outbox_full, 200 - s.depth, 'every drop counted');
   assert.equal(rows.length, s.depth);
   assert.equal(rows.at(-1)!.seq, 200, 'the newest is kept');
-  assert.equal(rows[0].seq, 200 - s.depth + 1, 'the oldest went first');
+  assert.equal(at(rows, 0).seq, 200 - s.depth + 1, 'the oldest went first');
   assert.ok(chainOk(rows));
   o.close();
 });
@@ -55,11 +56,11 @@ test('refuse-new: new messages are refused with ERR_OUTBOX_FULL, the chain has n
   assert.equal(s.dropped.outbox_full, refused);
   assert.ok(s.bytes <= BOUND);
   const rows = o.peek(0, 1000);
-  assert.equal(rows[0].seq, 1, 'the oldest are kept');
+  assert.equal(at(rows, 0).seq, 1, 'the oldest are kept');
   assert.equal(rows.at(-1)!.seq, s.accepted, 'refused messages got no sequence number');
   // Acknowledge half: new messages are accepted again and continue the chain.
   assert.ok(o.ack(rows.slice(0, 20).map((r) => r.id)));
-  const [next] = await w.write([message(999)]);
+  const next = at(await w.write([message(999)]), 0);
   assert.equal(next.seq, s.accepted + 1);
   assert.equal(next.prev, rows.at(-1)!.digest);
   o.close();
@@ -85,7 +86,7 @@ test('group commit: concurrent enqueues commit together and keep their order and
   const o = new Outbox(file());
   const w = new ChainWriter(o);
   const results = await Promise.all(Array.from({ length: 500 }, (_, i) => w.write([message(i, 256)])));
-  const seqs = results.map((r) => r[0].seq);
+  const seqs = results.map((r) => at(r, 0).seq);
   assert.deepEqual(seqs, Array.from({ length: 500 }, (_, i) => i + 1));
   assert.ok(chainOk(o.peek(0, 1000)));
   o.close();

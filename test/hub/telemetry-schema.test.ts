@@ -9,6 +9,7 @@ import { startTestHub } from '../helpers/emulator.js';
 import { agentArgs, startAgent } from '../helpers/agent.js';
 import { tempDir } from '../helpers/paths.js';
 import { messageDigest, GENESIS } from '../../src/telemetry/chain.js';
+import { at, must } from '../helpers/at.js';
 
 test('telemetry arrives with the documented schema and properties, chained, and the last window is flushed', async () => {
   const hub = await startTestHub();
@@ -26,7 +27,7 @@ test('telemetry arrives with the documented schema and properties, chained, and 
       assert.equal(m.properties.schema, 'percept.detections/1');
       assert.equal(m.properties.eventType, 'detections');
       assert.equal(m.properties.source, 'dog');
-      const boot = m.properties['percept-boot'];
+      const boot = must(m.properties['percept-boot'], 'percept-boot');
       const seq = Number(m.properties['percept-seq']);
       assert.equal(seq, i + 1);
       assert.equal(m.messageId, `${boot}:${seq}`);
@@ -58,8 +59,8 @@ test('telemetry arrives with the documented schema and properties, chained, and 
     assert.ok(msgs.at(-1)!.properties['percept-sig'], 'the last message closes the chain with a signature');
     for (const m of signed) {
       assert.equal(m.properties['percept-att'], 'software');
-      const digest = messageDigest({ boot: m.properties['percept-boot'], seq: Number(m.properties['percept-seq']), prev: m.properties['percept-prev'] }, Buffer.from(m.bodyBase64, 'base64'), m.properties);
-      assert.ok(crypto.verify('sha256', Buffer.from(digest, 'hex'), key, Buffer.from(m.properties['percept-sig'], 'base64')), 'the signature verifies');
+      const digest = messageDigest({ boot: must(m.properties['percept-boot'], 'percept-boot'), seq: Number(must(m.properties['percept-seq'], 'percept-seq')), prev: must(m.properties['percept-prev'], 'percept-prev') }, Buffer.from(m.bodyBase64, 'base64'), m.properties);
+      assert.ok(crypto.verify('sha256', Buffer.from(digest, 'hex'), key, Buffer.from(must(m.properties['percept-sig'], 'percept-sig'), 'base64')), 'the signature verifies');
     }
     assert.match(agent.stderr(), /"drained":true/);
   } finally {
@@ -100,8 +101,8 @@ test('a module identity works through ModuleClient', async () => {
     assert.equal(await agent.exited, 0, agent.stderr());
     const msgs = hub.hub.messages('edge-device', 'percept');
     assert.ok(msgs.length >= 1);
-    assert.equal(msgs[0].moduleId, 'percept');
-    assert.equal((msgs[0].body as { moduleId: string }).moduleId, 'percept');
+    assert.equal(at(msgs, 0).moduleId, 'percept');
+    assert.equal((at(msgs, 0).body as { moduleId: string }).moduleId, 'percept');
   } finally {
     await hub.close();
   }

@@ -44,7 +44,7 @@ test('controls from the twin are set on the open camera; a bad one is rejected a
     const rejected = await settled((bad.desired as { $version: number }).$version);
     assert.equal(rejected.status, 'rejected');
     assert.equal(rejected.error?.code, 'ERR_CAMERA_CONTROL');
-    assert.match(rejected.error!.message, /has no control 'zoom_absolute'/);
+    assert.match(rejected.error.message, /has no control 'zoom_absolute'/);
     // Still streaming from the same camera: telemetry keeps flowing.
     const before = hub.hub.messages(hub.deviceId).length;
     await hub.hub.waitForMessages(before + 2, { deviceId: hub.deviceId }, 15_000);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { startTestHub } from '../helpers/emulator.js';
 import { agentArgs, startAgent, until } from '../helpers/agent.js';
 import { tempDir } from '../helpers/paths.js';
+import { at } from '../helpers/at.js';
 
 type Reported = { percept?: { config?: { version: number | null; status: string; error: { code: string; message: string; version: number } | null }; running?: { telemetry?: { intervalMs: number }; thresholds?: { scoreThreshold: number | null } } } };
 type Body = { window: { intervalMs: number }; frames: Array<{ detections: Array<{ label: string; confidence: number }> }> };
@@ -57,7 +58,7 @@ test('desired interval and threshold apply live and are reported with $version; 
       return c && c.status === 'rejected' && c.error?.version === badVersion ? c : null;
     });
     assert.equal(rejected.error?.code, 'ERR_CONFIG');
-    assert.match(rejected.error!.message, /workers/);
+    assert.match(rejected.error.message, /workers/);
     const before = hub.hub.messages(hub.deviceId).length;
     await hub.hub.waitForMessages(before + 3, { deviceId: hub.deviceId }, 10_000);
     const last = hub.hub.messages(hub.deviceId).at(-1)!;
@@ -72,8 +73,8 @@ test('desired interval and threshold apply live and are reported with $version; 
       return c && c.status === 'rejected' && c.error?.version === passwdVersion ? c : null;
     });
     assert.equal(refused.error?.code, 'ERR_CONFIG');
-    assert.match(refused.error!.message, /model\.name: a model name .*not a path/);
-    assert.doesNotMatch(refused.error!.message, /root:|\/bin\//);
+    assert.match(refused.error.message, /model\.name: a model name .*not a path/);
+    assert.doesNotMatch(refused.error.message, /root:|\/bin\//);
     assert.doesNotMatch(agent.stdout() + agent.stderr(), /root:x/);
 
     // Fix it: the next valid patch applies.
@@ -88,7 +89,7 @@ test('desired interval and threshold apply live and are reported with $version; 
 
   // Restart with the hub unreachable: the agent runs as it was last told.
   const offline = startAgent(
-    ['run', '--source', `dog=${agentArgs(hub, state)[2].slice(4)}`, '--loop', '--fps', '5', '--model', 'yolox-nano', '--model-path', agentArgs(hub, state)[9], '--connection-string', hub.connectionString, '--ca', `${hub.stateDir}/ca.pem`, '--state-dir', state, '--no-preview', '--output', 'jsonl', '--frames', '3'],
+    ['run', '--source', `dog=${at(agentArgs(hub, state), 2).slice(4)}`, '--loop', '--fps', '5', '--model', 'yolox-nano', '--model-path', at(agentArgs(hub, state), 9), '--connection-string', hub.connectionString, '--ca', `${hub.stateDir}/ca.pem`, '--state-dir', state, '--no-preview', '--output', 'jsonl', '--frames', '3'],
     { stateDir: state },
   );
   assert.equal(await offline.exited, 0, offline.stderr());

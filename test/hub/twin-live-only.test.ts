@@ -26,7 +26,7 @@ test('a finite source in a desired patch is rejected and the agent keeps running
     const bad = hub.hub.patchDesired(hub.deviceId, { sources: [{ id: 'x', kind: 'image', uri: image('dog.jpg') }] });
     const c = await rejection((bad.desired as { $version: number }).$version);
     assert.equal(c.error?.code, 'ERR_CONFIG');
-    assert.match(c.error!.message, /sources\.0\.kind: the twin may set only live sources/);
+    assert.match(c.error.message, /sources\.0\.kind: the twin may set only live sources/);
     // Still running on the command line's source: telemetry keeps flowing from it.
     const before = hub.hub.messages(hub.deviceId).length;
     await hub.hub.waitForMessages(before + 3, { deviceId: hub.deviceId }, 15_000);

@@ -44,7 +44,7 @@ test('the twin turns the motion gate on live; a bad mask is rejected', { timeout
     const rejected = await settled((bad.desired as { $version: number }).$version);
     assert.equal(rejected.status, 'rejected');
     assert.equal(rejected.error?.code, 'ERR_CONFIG');
-    assert.match(rejected.error!.message, /motionMasks\.0\.1\.0/);
+    assert.match(rejected.error.message, /motionMasks\.0\.1\.0/);
     assert.equal(await agent.stop(), 0, agent.stderr());
   } catch (e) {
     console.error(agent.stderr().slice(-4000));

@@ -9,6 +9,7 @@ import { makeCertificate } from '../../src/emulator/index.js';
 import { startTestHub } from '../helpers/emulator.js';
 import { agentArgs, startAgent, until } from '../helpers/agent.js';
 import { tempDir } from '../helpers/paths.js';
+import { at } from '../helpers/at.js';
 
 test('an X.509 device delivers telemetry with --cert and --key', { timeout: 90_000 }, async () => {
   const hub = await startTestHub();
@@ -52,7 +53,7 @@ test('a certificate the hub does not know is refused and nothing is delivered', 
     const agent = startAgent(agentArgs({ ...hub, connectionString }, state, ['--cert', certPath, '--key', keyPath]), { stateDir: state });
     try {
       await until('a refused connection attempt', () => refusals.length > 0, 30_000);
-      assert.match(refusals[0], /certificate thumbprint [0-9A-F]{40} is not the one registered for cam-x509/);
+      assert.match(at(refusals, 0), /certificate thumbprint [0-9A-F]{40} is not the one registered for cam-x509/);
       assert.equal(hub.hub.isConnected('cam-x509'), false);
       assert.equal(hub.hub.messages().length, 0);
     } finally {

@@ -13,6 +13,7 @@ import { preprocess, toTensor } from '../../src/inference/preprocess.js';
 import { PerceptError } from '../../src/errors.js';
 import { SHARED_IMAGES, tempDir } from '../helpers/paths.js';
 import { prepare } from '../models/preprocess.js';
+import { at } from '../helpers/at.js';
 
 async function inputsUnderTest(): Promise<Array<[string, InputSpec]>> {
   const yolox = (await loadManifest('yolox-nano')).manifest.input;
@@ -31,7 +32,7 @@ async function inputsUnderTest(): Promise<Array<[string, InputSpec]>> {
 function assertClose(actual: Float32Array, expected: Float32Array, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: tensor length`);
   for (let i = 0; i < actual.length; i++) {
-    if (Math.abs(actual[i] - expected[i]) > 1e-5 * Math.max(1, Math.abs(expected[i]))) {
+    if (Math.abs(at(actual, i) - at(expected, i)) > 1e-5 * Math.max(1, Math.abs(at(expected, i)))) {
       assert.fail(`${what}: element ${i} is ${actual[i]}, the reference has ${expected[i]}`);
     }
   }
@@ -52,7 +53,7 @@ test('preprocess matches the sharp-extend reference for every placement, layout 
       assertClose(encoded.tensor, expected.data, `${label} ${name}`);
     }
     // Raw RGB frames (as ffmpeg's rawvideo delivers them) take the same path.
-    const { data, info } = await sharp(path.join(SHARED_IMAGES, names[0])).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(path.join(SHARED_IMAGES, at(names, 0))).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
     const png = path.join(dir, 'raw.png');
     await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).png().toFile(png);
     const expected = await prepare(png, input);

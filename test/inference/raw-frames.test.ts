@@ -10,6 +10,7 @@ import { iou } from '../../src/models/nms.js';
 import { PerceptError } from '../../src/errors.js';
 import { image, YOLOX_NANO } from '../helpers/paths.js';
 import type { Frame, FrameFormat, Detection } from '../../src/types.js';
+import { at as itemAt } from '../helpers/at.js';
 
 const W = 1280;
 const H = 720;
@@ -20,7 +21,7 @@ const rgb = await sharp(jpeg).raw().toBuffer();
 /** BT.601 full range, chroma averaged over each 2x1 (YUYV) or 2x2 (NV12) block, as a sensor subsamples. */
 function yuv(x: number, y: number): [number, number, number] {
   const i = (y * W + x) * 3;
-  const [r, g, b] = [rgb[i], rgb[i + 1], rgb[i + 2]];
+  const [r, g, b] = [itemAt(rgb, i), itemAt(rgb, i + 1), itemAt(rgb, i + 2)];
   return [0.299 * r + 0.587 * g + 0.114 * b, -0.168736 * r - 0.331264 * g + 0.5 * b + 128, 0.5 * r - 0.418688 * g - 0.081312 * b + 128];
 }
 const byte = (v: number) => Math.max(0, Math.min(255, Math.round(v)));

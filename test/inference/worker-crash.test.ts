@@ -8,6 +8,7 @@ import { loadModel } from '../../src/pipeline/model.js';
 import { PerceptError } from '../../src/errors.js';
 import { image, YOLOX_NANO } from '../helpers/paths.js';
 import type { Frame } from '../../src/types.js';
+import { at } from '../helpers/at.js';
 
 const model = await loadModel({ name: 'yolox-nano', path: YOLOX_NANO });
 const dog = fs.readFileSync(image('dog.jpg'));
@@ -20,13 +21,13 @@ test('a crashing worker fails only its frame and is replaced', async () => {
     const restarts: number[] = [];
     pool.on('restart', (i: number) => restarts.push(i));
     const results = await Promise.allSettled([pool.run(frame()), pool.run(frame(), { fault: 'throw' }), pool.run(frame()), pool.run(frame(), { fault: 'exit' }), pool.run(frame())]);
-    const failed = results.filter((r) => r.status === 'rejected') as PromiseRejectedResult[];
+    const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     assert.equal(failed.length, 2, 'exactly the two faulty frames fail');
     for (const f of failed) {
       assert.ok(PerceptError.is(f.reason, 'ERR_WORKER_CRASHED'), String(f.reason));
       assert.match(f.reason.message, /skipped and the worker replaced/);
     }
-    for (const r of results.filter((x) => x.status === 'fulfilled') as PromiseFulfilledResult<Awaited<ReturnType<typeof pool.run>>>[]) {
+    for (const r of results.filter((x): x is PromiseFulfilledResult<Awaited<ReturnType<typeof pool.run>>> => x.status === 'fulfilled')) {
       assert.deepEqual(r.value.detections.map((d) => d.label).sort(), ['bicycle', 'car', 'dog']);
     }
     // A worker holds two jobs; when it dies, its other job is retried elsewhere, so a faulty
@@ -61,7 +62,7 @@ test('an unavailable execution provider falls back to CPU, explicitly', async ()
     const s = pool.stats();
     assert.equal(s.provider, 'cpu');
     assert.equal(s.fallbacks.length, 1);
-    assert.match(s.fallbacks[0], /^openvino: /);
+    assert.match(at(s.fallbacks, 0), /^openvino: /);
     const r = await pool.run(frame());
     assert.equal(r.detections.length, 3);
   } finally {

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../helpers/paths.js';
+import { at } from '../helpers/at.js';
 
 const IMPORT = /(?:^|[;\s])(?:import|export)\s*(?:[^'";]*?\sfrom\s*)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)/g;
 
@@ -22,7 +23,7 @@ function importGraph(entry: string): { files: string[]; packages: Set<string> } 
     files.push(path.relative(ROOT, file));
     const text = fs.readFileSync(file, 'utf8');
     for (const m of text.matchAll(IMPORT)) {
-      const spec = m[1] ?? m[2];
+      const spec = at(m, 1) ?? at(m, 2);
       if (spec.startsWith('.')) todo.push(path.resolve(path.dirname(file), spec));
       else packages.add(spec);
     }

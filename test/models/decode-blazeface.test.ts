@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { anchorCentres, anchorGrids, computeGeometry, decode } from '../../src/models/index.js';
 import { PerceptError } from '../../src/errors.js';
 import { assertBox, manifest, outputs } from './helpers.js';
+import { at } from '../helpers/at.js';
 
 test('anchor grids of the front and back models hold 512 + 384 anchors', () => {
   const back = anchorGrids(256, 256, [16, 32, 32, 32], [2, 6]);
@@ -12,7 +13,7 @@ test('anchor grids of the front and back models hold 512 + 384 anchors', () => {
   const front = anchorGrids(128, 128, [8, 16, 16, 16], [2, 2, 2, 2]);
   assert.deepEqual(front?.map((g) => g.count), [512, 384], 'per-layer counts add up per grid');
   assert.equal(anchorGrids(128, 128, [8, 16, 16, 16], [2, 6, 6]), undefined);
-  const c = anchorCentres(front![0], 128, 128);
+  const c = anchorCentres(at(front, 0), 128, 128);
   // Row-major cells, the anchors of one cell adjacent: anchor 2 is cell (1, 0).
   assert.deepEqual([...c.subarray(0, 6)], [4, 4, 4, 4, 12, 4]);
 });
@@ -40,7 +41,7 @@ const main = { anchor: 19, logit: 2, box: [1, -2, 8, 6, -2, -1, 2, -1, 0, 1, 0, 
 test('boxes and key points are offsets from the anchor centre; scores are sigmoids', () => {
   const dets = decode(tensors([main]), bf({ weighted: false }), geom);
   assert.equal(dets.length, 1);
-  const [d] = dets;
+  const d = at(dets, 0);
   assert.equal(d.label, 'face');
   assert.ok(Math.abs(d.confidence - 1 / (1 + Math.exp(-2))) < 1e-6);
   // centre (13, 18), 8x6 in input pixels; the source is twice the input.
@@ -54,17 +55,17 @@ test('weighted NMS merges overlapping faces into their score-weighted mean', () 
   const dets = decode(tensors([main, second]), bf(), geom);
   assert.equal(dets.length, 1);
   const mean = (a: number, b: number) => (a * p + b * 0.5) / (p + 0.5);
-  assertBox(dets[0].box, [2 * mean(9, 11), 30, 2 * mean(17, 19), 42], 1e-4);
-  assert.ok(Math.abs(dets[0].confidence - p) < 1e-6, 'the cluster keeps its best score');
+  assertBox(at(dets, 0).box, [2 * mean(9, 11), 30, 2 * mean(17, 19), 42], 1e-4);
+  assert.ok(Math.abs(at(dets, 0).confidence - p) < 1e-6, 'the cluster keeps its best score');
   const plain = decode(tensors([main, second]), bf({ weighted: false }), geom);
-  assertBox(plain[0].box, [18, 30, 34, 42]);
+  assertBox(at(plain, 0).box, [18, 30, 34, 42]);
   assert.equal(plain.length, 1);
 });
 
 test('huge logits stay finite and under-threshold anchors are dropped', () => {
-  const dets = decode(tensors([{ ...main, logit: 1e30 }, { anchor: 0, logit: -0.5, box: new Array(16).fill(0) }]), bf(), geom);
+  const dets = decode(tensors([{ ...main, logit: 1e30 }, { anchor: 0, logit: -0.5, box: new Array<number>(16).fill(0) }]), bf(), geom);
   assert.equal(dets.length, 1);
-  assert.equal(dets[0].confidence, 1);
+  assert.equal(at(dets, 0).confidence, 1);
 });
 
 test('an output with the wrong anchor count is ERR_DECODE with the grid it expected', () => {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { computeGeometry, decode } from '../../src/models/index.js';
 import { PerceptError } from '../../src/errors.js';
 import { manifest, outputs, summary } from './helpers.js';
+import { at } from '../helpers/at.js';
 
 const labels = ['cat', 'dog', 'bird'];
 const geom = computeGeometry(64, 64, { width: 64, height: 64, resize: 'stretch', align: 'topleft' });
@@ -27,7 +28,7 @@ test('yolov5: score = objectness x best class, NMS per class', () => {
 
 function transposed(r: number[][]): number[] {
   const out: number[] = [];
-  for (let c = 0; c < r[0].length; c++) for (const row of r) out.push(row[c]);
+  for (let c = 0; c < at(r, 0).length; c++) for (const row of r) out.push(at(row, c));
   return out;
 }
 const v8rows = rows.map((r) => [...r.slice(0, 4), ...r.slice(5)]);

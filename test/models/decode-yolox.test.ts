@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { computeGeometry, decode } from '../../src/models/index.js';
 import { PerceptError } from '../../src/errors.js';
 import { assertBox, manifest, outputs } from './helpers.js';
+import { at } from '../helpers/at.js';
 
 // 64x64 input at strides 8/16/32: 8x8 + 4x4 + 2x2 = 84 cells of (x, y, lw, lh, obj, 2 classes).
 const CELLS = 84;
@@ -28,10 +29,10 @@ test('cells map to boxes through their grid position and stride', () => {
   });
   const dets = decode(outputs({ output: [data, [1, CELLS, ROW]] }), m(), identity);
   assert.deepEqual(dets.map((d) => [d.label, d.classId]), [['dog', 1], ['cat', 0]]);
-  assert.ok(Math.abs(dets[0].confidence - 0.72) < 1e-6);
-  assertBox(dets[0].box, [20, 16, 36, 24], 1e-4);
-  assertBox(dets[1].box, [24, 8, 40, 24]);
-  assertBox(dets[1].boxNorm, [24 / 64, 8 / 64, 40 / 64, 24 / 64]);
+  assert.ok(Math.abs(at(dets, 0).confidence - 0.72) < 1e-6);
+  assertBox(at(dets, 0).box, [20, 16, 36, 24], 1e-4);
+  assertBox(at(dets, 1).box, [24, 8, 40, 24]);
+  assertBox(at(dets, 1).boxNorm, [24 / 64, 8 / 64, 40 / 64, 24 / 64]);
 });
 
 test('class-wise: every class above threshold in a cell is a candidate; agnostic keeps the best', () => {
@@ -44,7 +45,7 @@ test('class-wise: every class above threshold in a cell is a candidate; agnostic
 test('boxes map back through the letterbox scale', () => {
   const data = tensor({ 19: [0.5, 0.5, Math.log(2), 0, 0.9, 0.1, 0.8] });
   const geom = computeGeometry(128, 100, { width: 64, height: 64, resize: 'letterbox', align: 'topleft' });
-  const [d] = decode(outputs({ output: [data, [1, CELLS, ROW]] }), m(), geom);
+  const d = at(decode(outputs({ output: [data, [1, CELLS, ROW]] }), m(), geom), 0);
   assertBox(d.box, [40, 32, 72, 48], 1e-3);
 });
 

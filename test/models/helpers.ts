@@ -6,6 +6,7 @@ import type { InferenceSession } from 'onnxruntime-node';
 import { parseManifest, tensorData } from '../../src/models/index.js';
 import type { Box } from '../../src/types.js';
 import type { ModelManifest, Outputs } from '../../src/models/index.js';
+import { at } from '../helpers/at.js';
 
 /** A manifest from partial JSON: input defaults to a 64x64 NCHW `images`. */
 export function manifest(decoder: Record<string, unknown>, extra: Record<string, unknown> = {}): ModelManifest {
@@ -36,18 +37,18 @@ export async function run(session: InferenceSession, feeds: InferenceSession.Fee
 }
 
 export function iouOf(a: Box, b: readonly number[]): number {
-  const iw = Math.min(a[2], b[2]) - Math.max(a[0], b[0]);
-  const ih = Math.min(a[3], b[3]) - Math.max(a[1], b[1]);
+  const iw = Math.min(at(a, 2), at(b, 2)) - Math.max(at(a, 0), at(b, 0));
+  const ih = Math.min(at(a, 3), at(b, 3)) - Math.max(at(a, 1), at(b, 1));
   if (iw <= 0 || ih <= 0) return 0;
   const inter = iw * ih;
-  return inter / ((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter);
+  return inter / ((at(a, 2) - at(a, 0)) * (at(a, 3) - at(a, 1)) + (at(b, 2) - at(b, 0)) * (at(b, 3) - at(b, 1)) - inter);
 }
 
 /** Asserts two boxes are equal to within `tol` on every coordinate. */
 export function assertBox(actual: readonly number[], expected: readonly number[], tol = 1e-4, what = 'box'): void {
   assert.equal(actual.length, 4, `${what} has 4 numbers`);
   for (let i = 0; i < 4; i++) {
-    assert.ok(Math.abs(actual[i] - expected[i]) <= tol, `${what} [${actual.join(', ')}] differs from [${expected.join(', ')}] at ${i}`);
+    assert.ok(Math.abs(at(actual, i) - at(expected, i)) <= tol, `${what} [${actual.join(', ')}] differs from [${expected.join(', ')}] at ${i}`);
   }
 }
 

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { iou, nms, weightedNms } from '../../src/models/index.js';
+import { at } from '../helpers/at.js';
 
 test('iou of identical, disjoint, touching and partly overlapping boxes', () => {
   assert.equal(iou([0, 0, 10, 10], [0, 0, 10, 10]), 1);
@@ -52,10 +53,10 @@ test('weighted NMS averages each cluster by score and keeps the best score', () 
 
 /** The textbook O(n^2) NMS the fast one must agree with. */
 function naive(b: Float32Array, s: Float32Array, c: Int32Array, thr: number, agnostic: boolean): number[] {
-  const order = [...s.keys()].sort((x, y) => s[y] - s[x] || x - y);
+  const order = [...s.keys()].sort((x, y) => at(s, y) - at(s, x) || x - y);
   const keep: number[] = [];
   for (const i of order) {
-    const box = (k: number): [number, number, number, number] => [b[k * 4], b[k * 4 + 1], b[k * 4 + 2], b[k * 4 + 3]];
+    const box = (k: number): [number, number, number, number] => [at(b, k * 4), at(b, k * 4 + 1), at(b, k * 4 + 2), at(b, k * 4 + 3)];
     if (keep.every((k) => (!agnostic && c[k] !== c[i]) || iou(box(k), box(i)) <= thr)) keep.push(i);
   }
   return keep;

@@ -10,6 +10,7 @@ import { checkAgainstSession, computeGeometry, decode, loadManifest, resolveMode
 import type { Detection } from '../../src/types.js';
 import { ROOT, tempDir } from '../helpers/paths.js';
 import { assertBox, run } from './helpers.js';
+import { at } from '../helpers/at.js';
 
 const dir = tempDir('percept-models-');
 const labels = ['cat', 'dog', 'bird'];
@@ -41,8 +42,8 @@ async function detect(json: Record<string, unknown>, srcW: number, srcH: number,
 function expectDetections(actual: Detection[], expected: Array<[string, number, number[]]>): void {
   assert.deepEqual(actual.map((d) => d.label), expected.map((e) => e[0]));
   expected.forEach(([label, score, box], i) => {
-    assert.ok(Math.abs(actual[i].confidence - score) < 1e-6, `${label} confidence ${actual[i].confidence} is not ${score}`);
-    assertBox(actual[i].box, box, 1e-4, label);
+    assert.ok(Math.abs(at(actual, i).confidence - score) < 1e-6, `${label} confidence ${at(actual, i).confidence} is not ${score}`);
+    assertBox(at(actual, i).box, box, 1e-4, label);
   });
 }
 

@@ -5,6 +5,7 @@
 import sharp from 'sharp';
 import { computeGeometry, resizedSize } from '../../src/models/index.js';
 import type { Geometry, InputSpec } from '../../src/models/index.js';
+import { at } from '../helpers/at.js';
 
 export interface Prepared {
   data: Float32Array;
@@ -37,12 +38,12 @@ export async function prepare(file: string, input: InputSpec): Promise<Prepared>
   const order = input.colorOrder === 'BGR' ? [2, 1, 0] : [0, 1, 2];
   const out = new Float32Array(W * H * 3);
   for (let c = 0; c < 3; c++) {
-    const src = order[c];
+    const src = at(order, c);
     const { scale } = input;
-    const mean = input.mean[c];
-    const std = input.std[c];
+    const mean = at(input.mean, c);
+    const std = at(input.std, c);
     for (let p = 0; p < W * H; p++) {
-      const v = (rgb[p * 3 + src] * scale - mean) / std;
+      const v = (at(rgb, p * 3 + src) * scale - mean) / std;
       if (input.layout === 'NCHW') out[c * W * H + p] = v;
       else out[p * 3 + c] = v;
     }

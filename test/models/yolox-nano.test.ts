@@ -8,6 +8,7 @@ import type { ModelManifest } from '../../src/models/index.js';
 import { image, YOLOX_NANO } from '../helpers/paths.js';
 import { prepare } from './preprocess.js';
 import { iouOf, run } from './helpers.js';
+import { at } from '../helpers/at.js';
 
 const reference: Record<string, Array<[string, number, number[]]>> = {
   'dog.jpg': [['dog', 0.85, [133, 205, 323, 543]], ['car', 0.82, [467, 78, 693, 171]], ['bicycle', 0.82, [61, 133, 572, 428]]],
@@ -36,7 +37,7 @@ for (const [name, expected] of Object.entries(reference)) {
     const dets = decode(outputs, manifest, p.geom);
     assert.deepEqual(dets.map((d) => d.label), expected.map((e) => e[0]), `labels of ${name}`);
     expected.forEach(([label, score, box], i) => {
-      const d = dets[i];
+      const d = at(dets, i);
       assert.ok(Math.abs(d.confidence - score) < 0.02, `${label} confidence ${d.confidence.toFixed(3)}, reference ${score}`);
       const overlap = iouOf(d.box, box);
       assert.ok(overlap >= 0.9, `${label} box [${d.box.map(Math.round).join(',')}] vs reference [${box.join(',')}]: IoU ${overlap.toFixed(3)}`);

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { runCli, jsonLines } from '../helpers/cli.js';
 import { freePort } from '../helpers/net.js';
 import { image, tempDir, YOLOX_NANO, ROOT } from '../helpers/paths.js';
+import { at } from '../helpers/at.js';
 
 const yolox = ['--model', 'yolox-nano', '--model-path', YOLOX_NANO];
 
@@ -36,7 +37,7 @@ test('a file that is not ONNX is ERR_MODEL_INVALID', async () => {
 
 test('a manifest that does not match the model is ERR_MANIFEST_MISMATCH at load', async () => {
   const dir = tempDir();
-  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'yolox-nano.json'), 'utf8'));
+  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'yolox-nano.json'), 'utf8')) as { name: string; input: { name: string; width: number; height: number } };
   manifest.name = 'wrong-input';
   manifest.input.name = 'input:0';
   const file = path.join(dir, 'wrong.json');
@@ -66,7 +67,7 @@ test('an unreadable source is ERR_SOURCE_UNREADABLE; a readable one beside it ke
   assert.equal(r2.code, 0, r2.stderr);
   const lines = jsonLines(r2.stdout);
   assert.equal(lines.length, 1);
-  assert.equal(lines[0].sourceId, 'good');
+  assert.equal(at(lines, 0).sourceId, 'good');
   assert.match(r2.stderr, /ERR_SOURCE_UNREADABLE/);
 });
 
@@ -113,7 +114,7 @@ test('corrupt JPEGs in a folder are skipped and counted; the good frames come th
   const corrupt = logs.filter((l) => l.code === 'ERR_FRAME_CORRUPT');
   assert.equal(corrupt.length, 2, 'each corrupt frame is reported once');
   assert.deepEqual(corrupt.map((l) => path.basename(String(l.origin))).sort(), ['b-truncated.jpg', 'c-garbage.jpg'], 'the warning names the file');
-  assert.match(String(corrupt[0].msg), /frame \d+ \(.*-(truncated|garbage)\.jpg\)/);
+  assert.match(String(at(corrupt, 0).msg), /frame \d+ \(.*-(truncated|garbage)\.jpg\)/);
   const stopped = logs.find((l) => l.msg === 'stopped')!;
   assert.equal(stopped.corrupt, 2);
   assert.equal(stopped.failed, 0, 'a corrupt frame is counted once, as corrupt');

@@ -6,6 +6,7 @@ import { runCli, jsonLines } from '../helpers/cli.js';
 import { image } from '../helpers/paths.js';
 import { iou } from '../../src/models/nms.js';
 import type { Box } from '../../src/types.js';
+import { at } from '../helpers/at.js';
 
 const FACES: Record<string, Box | null> = {
   'astronaut.png': [180, 62, 268, 173],
@@ -30,8 +31,8 @@ test('blazeface-back with no --model-path finds the faces and nothing in dog.jpg
       continue;
     }
     assert.equal(dets.length, 1, `exactly one face in ${name}: ${JSON.stringify(dets)}`);
-    assert.equal(dets[0].label, 'face');
-    const o = iou(dets[0].box, face);
+    assert.equal(at(dets, 0).label, 'face');
+    const o = iou(at(dets, 0).box, face);
     assert.ok(o >= 0.4, `${name}: IoU ${o.toFixed(3)} with the independent face box`);
   }
 });

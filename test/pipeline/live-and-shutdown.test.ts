@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { YOLOX_NANO, image, tempDir } from '../helpers/paths.js';
+import { at } from '../helpers/at.js';
 
 test('a live source faster than the pool drops to the newest frame', async () => {
   // 1080p at 60 fps into one single-threaded worker: decoding and letterboxing a 1080p frame
@@ -21,10 +22,10 @@ test('a live source faster than the pool drops to the newest frame', async () =>
   const lines = jsonLines(r.stdout);
   assert.equal(lines.length, 25);
   const seqs = lines.map((l) => l.seq as number);
-  for (let i = 1; i < seqs.length; i++) assert.ok(seqs[i] > seqs[i - 1], 'capture order');
-  const gaps = seqs[seqs.length - 1] - seqs[0] + 1 - seqs.length;
+  for (let i = 1; i < seqs.length; i++) assert.ok(at(seqs, i) > at(seqs, i - 1), 'capture order');
+  const gaps = at(seqs, -1) - at(seqs, 0) + 1 - seqs.length;
   assert.ok(gaps > 0, `frames were skipped while the worker was busy (seqs ${seqs.join(',')})`);
-  assert.equal(lines[0].width, 1920);
+  assert.equal(at(lines, 0).width, 1920);
   const stopped = jsonLines(r.stderr).find((l) => l.msg === 'stopped');
   assert.ok(stopped, 'the run logs its final counts');
 });
@@ -57,7 +58,7 @@ test('an fps on a file source paces it', async () => {
   assert.equal(r.code, 0, r.stderr);
   const lines = jsonLines(r.stdout);
   const times = lines.map((l) => Date.parse(String(l.capturedAt)));
-  const span = times[times.length - 1] - times[0];
+  const span = at(times, -1) - at(times, 0);
   assert.ok(span >= 650, `8 frames at 10 fps span >= 0.7 s, got ${span} ms`);
   assert.ok(Date.now() - t0 < 30_000);
 });

@@ -9,6 +9,7 @@ import { parseConfig } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
 import type { InferenceResult } from '../../src/inference/pool.js';
 import { YOLOX_NANO, image } from '../helpers/paths.js';
+import { at } from '../helpers/at.js';
 
 // motorcycle_left.png: motorcycle 0.89, person 0.40 (../shared/models/README.md)
 const BIKE = image('motorcycle_left.png');
@@ -38,7 +39,7 @@ test('sources sharing a model share its pool and keep their own thresholds, live
   await p.start();
   try {
     assert.equal(p.status().models.length, 1, 'one pool for one model file');
-    assert.equal(p.status().models[0].workers, 1);
+    assert.equal(at(p.status().models, 0).workers, 1);
     assert.deepEqual(await next('default'), ['motorcycle', 'person'], 'the manifest default, 0.3');
     assert.deepEqual(await next('strict'), ['motorcycle'], "the source's own 0.6");
 

@@ -105,9 +105,9 @@ test('a process killed between the writer and the commit leaves no gap: the next
   process.on('exit', killGroup);
   let out = '';
   const state = await new Promise<{ boot: string; committed: { seq: number; digest: string }; pending: string }>((resolve, reject) => {
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       out += d;
-      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0]!));
+      if (out.includes('\n')) resolve(JSON.parse(out.split('\n')[0] ?? '') as { boot: string; committed: { seq: number; digest: string }; pending: string });
     });
     child.once('exit', (code) => reject(new Error(`the child exited (${code}) before it was killed`)));
   });
@@ -145,7 +145,7 @@ test('checkpoint policy: one signature per interval rides on telemetry; a quiet 
   assert.equal(await w.checkpoint(), null, 'telemetry flowed within the interval: no standalone checkpoint');
   const cp = await w.checkpoint(true);
   assert.ok(signed(cp ?? undefined) && cp!.properties.eventType === 'checkpoint' && cp!.seq === 3);
-  assert.equal(JSON.parse(cp!.body.toString('utf8')).deviceId, 'dev-1');
+  assert.equal((JSON.parse(cp!.body.toString('utf8')) as { deviceId: string }).deviceId, 'dev-1');
   assert.equal(await w.checkpoint(true), null, 'the tail is signed already');
   // Shutdown: what is published while closing is signed, so it adds no checkpoint message.
   await w.publish([message(2)]);

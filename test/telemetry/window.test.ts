@@ -4,6 +4,7 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { Windows, type ClosedWindow, type WindowFrame } from '../../src/telemetry/window.js';
+import { at } from '../helpers/at.js';
 
 const modelA = { name: 'a', version: '1', sha256: 'aa' };
 const modelB = { name: 'b', version: '1', sha256: 'bb' };
@@ -16,7 +17,7 @@ function checkEveryFrameInExactlyOne(closed: ClosedWindow[], sent: Map<string, W
     for (const f of frames) {
       const holding = windows.filter((w) => w.frames.includes(f));
       assert.equal(holding.length, 1, `frame ${source}#${f.seq} is in ${holding.length} windows`);
-      const w = holding[0];
+      const w = at(holding, 0);
       assert.ok(w.start <= f.capturedAt && f.capturedAt < w.end, `frame ${source}#${f.seq} at ${f.capturedAt} outside [${w.start}, ${w.end})`);
     }
     assert.equal(windows.reduce((n, w) => n + w.frames.length, 0), frames.length, 'no frame invented or lost');
@@ -46,11 +47,11 @@ test('windows are aligned to the interval on the capture clock, and every frame 
     checkEveryFrameInExactlyOne(closed, sent);
     const cam = closed.filter((c) => c.source === 'cam');
     // Aligned: a window of 1000 ms starts on a whole second of the capture clock.
-    assert.equal(cam[0].start % 1000, 0);
-    assert.equal(cam[0].end - cam[0].start, 1000);
+    assert.equal(at(cam, 0).start % 1000, 0);
+    assert.equal(at(cam, 0).end - at(cam, 0).start, 1000);
     assert.ok(cam.some((c) => c.intervalMs === 700 && c.start % 700 === 0 && c.end - c.start === 700), 'aligned to the new interval');
     // One source's windows never overlap, in order.
-    for (let i = 1; i < cam.length; i++) assert.ok(cam[i].start >= cam[i - 1].end, `window ${i} overlaps the one before`);
+    for (let i = 1; i < cam.length; i++) assert.ok(at(cam, i).start >= at(cam, i - 1).end, `window ${i} overlaps the one before`);
     assert.ok(cam.some((c) => c.model.sha256 === 'bb'));
   } finally {
     w.stop();
@@ -63,13 +64,13 @@ test('a late result whose window was already published goes in a window over its
   try {
     const t0 = Math.floor(Date.now() / 200) * 200 - 10_000;
     const frames = [frame(1, t0 + 10), frame(2, t0 + 50)];
-    w.add('cam', 'webcam', modelA, frames[0]);
+    w.add('cam', 'webcam', modelA, at(frames, 0));
     // The timer publishes the window once the wall clock is past its end by the grace.
     for (let i = 0; i < 100 && closed.length === 0; i++) await sleep(50);
     assert.equal(closed.length, 1, 'published by the timer');
-    w.add('cam', 'webcam', modelA, frames[1]);
+    w.add('cam', 'webcam', modelA, at(frames, 1));
     frames.push(frame(3, t0 + 250));
-    w.add('cam', 'webcam', modelA, frames[2]);
+    w.add('cam', 'webcam', modelA, at(frames, 2));
     w.flush();
     checkEveryFrameInExactlyOne(closed, new Map([['cam', frames]]));
     assert.deepEqual(closed.map((c) => [c.start - t0, c.end - t0, c.frames.map((f) => f.seq)]), [[0, 200, [1]], [0, 200, [2]], [200, 400, [3]]]);

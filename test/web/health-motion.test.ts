@@ -28,7 +28,7 @@ test('/healthz is 200 for a still scene with the gate on, results only at keyfra
     assert.equal(pipeline.status().frames.inferred, 1, 'no result since the first keyframe');
     const live = await get(preview.port, '/healthz');
     assert.equal(live.status, 200, live.body);
-    assert.equal(JSON.parse(live.body).status, 'ok');
+    assert.equal((JSON.parse(live.body) as { status: string }).status, 'ok');
   } finally {
     await preview.close();
     await pipeline.stop();

@@ -6,6 +6,7 @@ import { startPreview } from '../../src/web/index.js';
 import type { Pipeline } from '../../src/pipeline/pipeline.js';
 import { get, memoryLogger, sleep, startPipeline, statusGetter } from './helpers.js';
 import { parsePrometheus, valueOf } from './prom-parse.js';
+import { at } from '../helpers/at.js';
 
 test('counters stay monotonic across a pipeline replacement', { timeout: 30_000 }, async () => {
   const { logger } = memoryLogger('info');
@@ -25,7 +26,7 @@ test('counters stay monotonic across a pipeline replacement', { timeout: 30_000 
     assert.ok(a.inferred >= 5, `first pipeline counted ${a.inferred}`);
     await pipeline.stop();
     const oldFinal = pipeline.status().frames.inferred;
-    const oldCaptured = pipeline.status().sources[0].captured;
+    const oldCaptured = at(pipeline.status().sources, 0).captured;
 
     const next = await startPipeline(undefined, 1, undefined, pipeline.metrics);
     preview.setPipeline(next);

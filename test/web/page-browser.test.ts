@@ -10,6 +10,7 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { startPreview, type PreviewServer } from '../../src/web/index.js';
 import { ROOT, image, tempDir } from '../helpers/paths.js';
 import { memoryLogger, startPipeline, statusGetter } from './helpers.js';
+import { at, must } from '../helpers/at.js';
 
 interface PageState {
   frames: number;
@@ -49,7 +50,7 @@ test('the page shows live frames with the detections of dog.jpg drawn over them'
 
     // Page-side code is passed as strings: this project compiles without the DOM library.
     // (page.waitForFunction evaluates strings with eval, which the page's CSP rightly forbids.)
-    const state = async () => (await page.evaluate('window.__percept')) as PageState;
+    const state = async () => page.evaluate<PageState>('window.__percept');
     const until = async (expr: string, ms: number) => {
       const deadline = Date.now() + ms;
       while (!(await page.evaluate(expr))) {
@@ -64,12 +65,12 @@ test('the page shows live frames with the detections of dog.jpg drawn over them'
     assert.ok(later.frames > first.frames + 3, `frame counter rises (${first.frames} -> ${later.frames})`);
     assert.equal(later.connected, true);
 
-    const dog = later.sources.dog;
+    const dog = must(later.sources.dog, 'the dog tile');
     assert.deepEqual(dog.boxes.map((b) => b.label).sort(), ['bicycle', 'car', 'dog']);
-    const overlay = (await page.evaluate(`[...document.querySelectorAll('[data-source="dog"] .overlay .box')].map((e) => {
+    const overlay = await page.evaluate<Array<{ label: string; confidence: number; w: number; h: number }>>(`[...document.querySelectorAll('[data-source="dog"] .overlay .box')].map((e) => {
       const r = e.getBoundingClientRect();
       return { label: e.dataset.label, confidence: Number(e.dataset.confidence), w: r.width, h: r.height };
-    })`)) as Array<{ label: string; confidence: number; w: number; h: number }>;
+    })`);
     assert.equal(overlay.length, 3, 'three boxes drawn');
     assert.deepEqual(overlay.map((b) => b.label).sort(), ['bicycle', 'car', 'dog']);
     for (const b of overlay) {
@@ -78,13 +79,13 @@ test('the page shows live frames with the detections of dog.jpg drawn over them'
     }
     // The dog's box sits in the left half of the picture (reference box x 133-323 of 768).
     const dogBox = dog.boxes.find((b) => b.label === 'dog')!;
-    assert.ok(dogBox.box[0] > 0.1 && dogBox.box[2] < 0.5, `dog box ${dogBox.box.join(',')}`);
-    const listed = await page.$$eval('[data-source="dog"] .dets li', (els) => els.map((e) => e.textContent));
+    assert.ok(at(dogBox.box, 0) > 0.1 && at(dogBox.box, 2) < 0.5, `dog box ${dogBox.box.join(',')}`);
+    const listed = await page.evaluate<Array<string | null>>(`[...document.querySelectorAll('[data-source="dog"] .dets li')].map((e) => e.textContent)`);
     for (const label of ['dog', 'bicycle', 'car']) assert.ok(listed.some((t) => t?.startsWith(label) && /\d+%$/.test(t)), `${label} listed with its confidence: ${listed.join(' | ')}`);
 
     // The PNG source arrives through the transcoder on its own tile.
     await until('window.__percept.sources.cat?.frames >= 1', 10_000);
-    assert.ok((await state()).sources.cat.boxes.some((b) => b.label === 'cat'), 'a cat on the second tile');
+    assert.ok(must((await state()).sources.cat, 'the cat tile').boxes.some((b) => b.label === 'cat'), 'a cat on the second tile');
 
     // The side panel got the status: model, provider, hub, fps.
     await until(`/yolox/i.test(document.getElementById('model')?.textContent ?? '')`, 5_000);

@@ -42,7 +42,7 @@ function withTracks(p: Awaited<ReturnType<typeof startPipeline>>): PreviewPipeli
     },
     status: () => p.status(),
     metrics: p.metrics,
-  } as PreviewPipeline;
+  };
 }
 
 const LAYOUT = [
@@ -106,23 +106,23 @@ test('the page draws zones, lines and track ids, shows the counts and lists rece
 
     // Tracks: one dashed box per confirmed track, labelled with its id.
     await until('window.__percept.sources.dog?.tracks?.length >= 3', 20_000);
-    const tracks = (await page.evaluate(`[...document.querySelectorAll('[data-source="dog"] .box.trk')].map((e) => {
+    const tracks = await page.evaluate<Array<{ id: string; label: string; text: string; w: number; h: number }>>(`[...document.querySelectorAll('[data-source="dog"] .box.trk')].map((e) => {
       const r = e.getBoundingClientRect();
       return { id: e.dataset.track, label: e.dataset.label, text: e.textContent, w: r.width, h: r.height };
-    })`)) as Array<{ id: string; label: string; text: string; w: number; h: number }>;
+    })`);
     assert.deepEqual(tracks.map((t) => [t.id, t.label]).sort(), [['dog-1', 'bicycle'], ['dog-2', 'car'], ['dog-3', 'dog']]);
     for (const t of tracks) assert.ok(t.text.startsWith(t.id) && t.w > 20 && t.h > 20, `${t.id} drawn with its id: ${t.text} ${t.w}x${t.h}`);
     assert.match(tracks.find((t) => t.id === 'dog-2')!.text, /still/, 'a stationary track says so');
 
     // Zones and lines over the picture: the porch covers the lower left quarter.
     await until(`document.querySelector('[data-source="dog"] polygon[data-zone="porch"]') !== null`, 10_000);
-    const shapes = (await page.evaluate(`(() => {
+    const shapes = await page.evaluate<{ stage: number[]; zone: number[]; line: string | null; tags: string[] }>(`(() => {
       const stage = document.querySelector('[data-source="dog"] canvas').getBoundingClientRect();
       const zone = document.querySelector('[data-source="dog"] polygon[data-zone="porch"]').getBoundingClientRect();
       const line = document.querySelector('[data-source="dog"] polyline[data-line="kerb"]');
       const tags = [...document.querySelectorAll('[data-source="dog"] .tag')].map((e) => e.textContent);
       return { stage: [stage.width, stage.height], zone: [zone.width, zone.height], line: line && line.getAttribute('points'), tags };
-    })()`)) as { stage: number[]; zone: number[]; line: string | null; tags: string[] };
+    })()`);
     assert.equal(shapes.line, '0.6,0 0.6,1');
     assert.deepEqual(shapes.tags.sort(), ['kerb', 'porch']);
     const [sw, sh] = shapes.stage as [number, number];
@@ -142,10 +142,10 @@ test('the page draws zones, lines and track ids, shows the counts and lists rece
     reader.add(end);
     preview.pushEvent(end);
     await until(`document.querySelectorAll('#events li[data-event]').length >= 2 && window.__percept.snapshots >= 2`, 10_000);
-    const rows = (await page.evaluate(`[...document.querySelectorAll('#events li[data-event]')].map((li) => {
+    const rows = await page.evaluate<Array<{ id: string; type: string; text: string; img: number[] | null }>>(`[...document.querySelectorAll('#events li[data-event]')].map((li) => {
       const img = li.querySelector('img');
       return { id: li.dataset.event, type: li.dataset.type, text: li.textContent, img: img ? [img.naturalWidth, img.naturalHeight] : null };
-    })`)) as Array<{ id: string; type: string; text: string; img: number[] | null }>;
+    })`);
     assert.deepEqual(rows.map((r) => [r.type, r.id]), [['end', 'dog-3'], ['new', 'dog-3']], 'newest first');
     for (const r of rows) assert.deepEqual(r.img, [220, 360], `the ${r.type} row shows the snapshot`);
     assert.match(rows[1]!.text, /in porch/);

@@ -2,6 +2,8 @@
 // line a Prometheus server would reject or misread (bad names, escapes, values, TYPE after
 // samples, scattered families, duplicate series, non-cumulative histogram buckets).
 
+import { at } from '../helpers/at.js';
+
 export interface Sample {
   name: string;
   labels: Record<string, string>;
@@ -66,7 +68,7 @@ function parseLabels(s: string, line: number): Record<string, string> {
 function familyOf(sample: string, families: Map<string, Family>): Family | undefined {
   if (families.has(sample)) return families.get(sample);
   const m = /^(.*)_(bucket|sum|count)$/.exec(sample);
-  const f = m ? families.get(m[1]) : undefined;
+  const f = m ? families.get(at(m, 1)) : undefined;
   return f && (f.type === 'histogram' || f.type === 'summary') ? f : undefined;
 }
 
@@ -83,7 +85,7 @@ export function parsePrometheus(text: string): Map<string, Family> {
     if (line.startsWith('#')) {
       const m = /^# (HELP|TYPE) (\S+) ?(.*)$/.exec(line);
       if (!m) return; // a plain comment
-      const [, kind, name, rest] = m;
+      const [, kind = '', name = '', rest = ''] = m; // groups that always match
       if (!NAME.test(name)) throw new Error(`line ${n}: bad metric name '${name}'`);
       let f = families.get(name);
       if (f && closed.has(name)) throw new Error(`line ${n}: ${kind} for ${name} after its samples`);
@@ -102,7 +104,7 @@ export function parsePrometheus(text: string): Map<string, Family> {
     }
     const m = /^([^{\s]+)(?:\{(.*)\})? (\S+)(?: (-?\d+))?$/.exec(line);
     if (!m) throw new Error(`line ${n}: not a sample: ${line}`);
-    const [, name, labelText, valueText] = m;
+    const [, name = '', labelText, valueText = ''] = m; // labelText alone is optional
     if (!NAME.test(name)) throw new Error(`line ${n}: bad metric name '${name}'`);
     const labels = labelText ? parseLabels(labelText, n) : {};
     const value = parseValue(valueText, n);

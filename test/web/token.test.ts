@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { startPreview } from '../../src/web/index.js';
 import { PerceptError } from '../../src/errors.js';
 import { get, memoryLogger, startPipeline, statusGetter, streamFor } from './helpers.js';
+import { at } from '../helpers/at.js';
 
 const TOKEN = 'test-token-0123456789abcdef';
 
@@ -21,7 +22,7 @@ test('a 0.0.0.0 bind refuses requests without the token and accepts them with it
       const r = await get(port, path);
       assert.equal(r.status, 401, `${path} without a token`);
       assert.match(r.headers['www-authenticate'] ?? '', /^Bearer/);
-      assert.match(JSON.parse(r.body).error, /token/);
+      assert.match((JSON.parse(r.body) as { error: string }).error, /token/);
     }
     assert.equal((await get(port, '/?token=wrong-token-0123456789')).status, 401, 'a wrong token');
     assert.equal((await get(port, '/', { headers: { Authorization: 'Bearer nope' } })).status, 401, 'a wrong Bearer token');
@@ -65,7 +66,7 @@ test('without a configured token a non-loopback bind generates one and prints it
     const lines = log.text().trim().split('\n');
     const carrying = lines.filter((l) => l.includes(token));
     assert.equal(carrying.length, 1, 'exactly one line carries the generated token');
-    assert.match(carrying[0], /Authorization: Bearer/);
+    assert.match(at(carrying, 0), /Authorization: Bearer/);
   } finally {
     await preview.close();
     await pipeline.stop();

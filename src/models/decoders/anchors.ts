@@ -41,16 +41,17 @@ export function anchorGrids(
     perGrid = [];
     let k = 0;
     for (const g of groups) {
-      let sum = 0;
-      for (let i = 0; i < g.layers; i++) sum += anchorsPerCell[k++];
-      perGrid.push(sum);
+      // The layers of consecutive groups partition the strides, so this slice is never short.
+      perGrid.push(anchorsPerCell.slice(k, k + g.layers).reduce((a, b) => a + b, 0));
+      k += g.layers;
     }
   } else return undefined;
   return groups.map((g, i) => {
     // MediaPipe sizes feature maps with ceil, so odd input sizes still get a border cell.
     const cols = Math.ceil(width / g.stride);
     const rows = Math.ceil(height / g.stride);
-    return { stride: g.stride, layers: g.layers, cols, rows, anchorsPerCell: perGrid[i], count: cols * rows * perGrid[i] };
+    const anchors = perGrid[i] ?? 0; // perGrid has one entry per group (checked or built above)
+    return { stride: g.stride, layers: g.layers, cols, rows, anchorsPerCell: anchors, count: cols * rows * anchors };
   });
 }
 

@@ -4,6 +4,7 @@
 
 import { PerceptError } from '../../errors.js';
 import type { Detection } from '../../types.js';
+import { f32 } from '../read.js';
 import type { Geometry, ModelManifest, Outputs } from '../types.js';
 import { anchorCentres, anchorGrids } from './anchors.js';
 import { badShape, Candidates, output, sigmoid, specOf, squeezeTo } from './common.js';
@@ -20,39 +21,42 @@ export function decodeBlazeface(outputs: Outputs, manifest: ModelManifest, geom:
   const logitThreshold = Math.log(t / (1 - t));
   let found: Candidates | undefined;
   let pointCount = 0;
-  for (let g = 0; g < grids.length; g++) {
-    const grid = grids[g];
-    const scores = output(outputs, manifest, spec.scores[g], 'blazeface');
-    const boxes = output(outputs, manifest, spec.boxes[g], 'blazeface');
+  for (const [g, grid] of grids.entries()) {
+    // Checked above: one scores and one boxes output name per grid.
+    const scoresName = spec.scores[g] ?? '';
+    const boxesName = spec.boxes[g] ?? '';
+    const scores = output(outputs, manifest, scoresName, 'blazeface');
+    const boxes = output(outputs, manifest, boxesName, 'blazeface');
     const sd = squeezeTo(scores.dims, 3);
     if (sd === undefined || sd[0] !== 1 || sd[1] !== grid.count || sd[2] !== 1) {
-      throw badShape('blazeface', spec.scores[g], scores.dims, `[1,${grid.count},1] (${grid.cols}x${grid.rows} cells x ${grid.anchorsPerCell} anchors at stride ${grid.stride})`);
+      throw badShape('blazeface', scoresName, scores.dims, `[1,${grid.count},1] (${grid.cols}x${grid.rows} cells x ${grid.anchorsPerCell} anchors at stride ${grid.stride})`);
     }
     const bd = squeezeTo(boxes.dims, 3);
     if (bd === undefined || bd[0] !== 1 || bd[1] !== grid.count || bd[2] < 4 || bd[2] % 2 !== 0) {
-      throw badShape('blazeface', spec.boxes[g], boxes.dims, `[1,${grid.count},4+2*keypoints]`);
+      throw badShape('blazeface', boxesName, boxes.dims, `[1,${grid.count},4+2*keypoints]`);
     }
     const row = bd[2];
     if (found === undefined) {
       pointCount = (row - 4) / 2;
       found = new Candidates(pointCount);
     } else if (pointCount !== (row - 4) / 2) {
-      throw badShape('blazeface', spec.boxes[g], boxes.dims, `[1,${grid.count},${4 + pointCount * 2}] like the first grid's boxes`);
+      throw badShape('blazeface', boxesName, boxes.dims, `[1,${grid.count},${4 + pointCount * 2}] like the first grid's boxes`);
     }
     const centres = anchorCentres(grid, width, height);
     const points = new Float32Array(pointCount * 2);
     const s = scores.data;
     const b = boxes.data;
     for (let i = 0; i < grid.count; i++) {
-      if (s[i] < logitThreshold) continue;
-      const ax = centres[i * 2], ay = centres[i * 2 + 1];
+      const logit = f32(s, i);
+      if (logit < logitThreshold) continue;
+      const ax = f32(centres, i * 2), ay = f32(centres, i * 2 + 1);
       const o = i * row;
-      const cx = b[o] + ax, cy = b[o + 1] + ay, hw = b[o + 2] / 2, hh = b[o + 3] / 2;
+      const cx = f32(b, o) + ax, cy = f32(b, o + 1) + ay, hw = f32(b, o + 2) / 2, hh = f32(b, o + 3) / 2;
       for (let k = 0; k < pointCount; k++) {
-        points[k * 2] = b[o + 4 + k * 2] + ax;
-        points[k * 2 + 1] = b[o + 5 + k * 2] + ay;
+        points[k * 2] = f32(b, o + 4 + k * 2) + ax;
+        points[k * 2 + 1] = f32(b, o + 5 + k * 2) + ay;
       }
-      found.push(cx - hw, cy - hh, cx + hw, cy + hh, sigmoid(s[i]), 0, points);
+      found.push(cx - hw, cy - hh, cx + hw, cy + hh, sigmoid(logit), 0, points);
     }
   }
   if (found === undefined) return [];

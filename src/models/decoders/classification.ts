@@ -2,6 +2,7 @@
 // then the top-k classes above the threshold. Each result's box is the whole image.
 
 import type { Detection } from '../../types.js';
+import { f32, u32 } from '../read.js';
 import type { Geometry, ModelManifest, Outputs } from '../types.js';
 import { badShape, labelOf, output, specOf } from './common.js';
 
@@ -18,15 +19,16 @@ export function decodeClassification(outputs: Outputs, manifest: ModelManifest, 
   const scores = spec.softmax ? softmax(t.data) : t.data;
   const order = new Uint32Array(classes);
   for (let i = 0; i < classes; i++) order[i] = i;
-  order.sort((a, b) => scores[b] - scores[a] || a - b);
+  order.sort((a, b) => f32(scores, b) - f32(scores, a) || a - b);
   const out: Detection[] = [];
   for (let r = 0; r < Math.min(spec.topK, classes); r++) {
-    const c = order[r];
-    if (scores[c] < spec.scoreThreshold) break;
+    const c = u32(order, r);
+    const confidence = f32(scores, c);
+    if (confidence < spec.scoreThreshold) break;
     out.push({
       label: labelOf(labels, c),
       classId: c,
-      confidence: scores[c],
+      confidence,
       box: [0, 0, geom.srcWidth, geom.srcHeight],
       boxNorm: [0, 0, 1, 1],
     });
@@ -40,7 +42,7 @@ export function softmax(x: Float32Array): Float32Array {
   for (const v of x) if (v > max) max = v;
   const out = new Float32Array(x.length);
   let sum = 0;
-  for (let i = 0; i < x.length; i++) sum += out[i] = Math.exp(x[i] - max);
-  for (let i = 0; i < x.length; i++) out[i] /= sum;
+  for (let i = 0; i < x.length; i++) sum += out[i] = Math.exp(f32(x, i) - max);
+  for (let i = 0; i < x.length; i++) out[i] = f32(out, i) / sum;
   return out;
 }

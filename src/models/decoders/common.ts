@@ -6,6 +6,7 @@ import { PerceptError } from '../../errors.js';
 import type { Detection } from '../../types.js';
 import { pointToSource, toSource } from '../geometry.js';
 import { nms, weightedNms } from '../nms.js';
+import { f32, i32, u32 } from '../read.js';
 import type { DecoderSpec, Geometry, ModelManifest, NmsSpec, Outputs, TensorData } from '../types.js';
 
 export type SpecOf<T extends DecoderSpec['type']> = Extract<DecoderSpec, { type: T }>;
@@ -34,12 +35,17 @@ export function output(outputs: Outputs, manifest: ModelManifest, name: string |
   return t;
 }
 
+export type Dims2 = [number, number];
+export type Dims3 = [number, number, number];
+
 /** Drops leading 1-sized (batch) dims down to `rank`; returns undefined if that is impossible. */
-export function squeezeTo(dims: readonly number[], rank: number): number[] | undefined {
+export function squeezeTo(dims: readonly number[], rank: 2): Dims2 | undefined;
+export function squeezeTo(dims: readonly number[], rank: 3): Dims3 | undefined;
+export function squeezeTo(dims: readonly number[], rank: 2 | 3): Dims2 | Dims3 | undefined {
   const d = [...dims];
   while (d.length > rank && d[0] === 1) d.shift();
   while (d.length < rank) d.unshift(1);
-  return d.length === rank ? d : undefined;
+  return d.length === rank ? (d as Dims2 | Dims3) : undefined;
 }
 
 export function badShape(decoder: string, name: string, dims: readonly number[], expected: string): PerceptError {
@@ -78,7 +84,7 @@ export class Candidates {
   }
 
   /** Adds a box [x0,y0,x1,y1] in input pixels; `points` holds x,y pairs in input pixels. */
-  push(x0: number, y0: number, x1: number, y1: number, score: number, classId: number, points?: ArrayLike<number>): void {
+  push(x0: number, y0: number, x1: number, y1: number, score: number, classId: number, points?: Float32Array): void {
     if (this.#n === this.#scores.length) this.#grow();
     const n = this.#n++;
     this.#boxes[n * 4] = x0;
@@ -88,7 +94,7 @@ export class Candidates {
     this.#scores[n] = score;
     this.#classes[n] = classId;
     const stride = this.#pointCount * 2;
-    if (points !== undefined) for (let k = 0; k < stride; k++) this.#points[n * stride + k] = points[k];
+    if (points !== undefined) for (let k = 0; k < stride; k++) this.#points[n * stride + k] = f32(points, k);
   }
 
   /** Runs NMS and turns the survivors into detections in source pixels, best first. */
@@ -114,15 +120,16 @@ export class Candidates {
     }
     const out: Detection[] = [];
     for (let a = 0; a < keep.length; a++) {
-      const i = keep[a];
+      const i = u32(keep, a);
       const s = slot(a, i);
-      const mapped = toSource([outBoxes[s * 4], outBoxes[s * 4 + 1], outBoxes[s * 4 + 2], outBoxes[s * 4 + 3]], geom);
+      const mapped = toSource([f32(outBoxes, s * 4), f32(outBoxes, s * 4 + 1), f32(outBoxes, s * 4 + 2), f32(outBoxes, s * 4 + 3)], geom);
       // A box wholly in the letterbox padding or off the image collapses when clamped: nothing to report.
       if (mapped.box[2] <= mapped.box[0] || mapped.box[3] <= mapped.box[1]) continue;
-      const d: Detection = { label: labelOf(labels, classes[i]), classId: classes[i], confidence: scores[i], ...mapped };
+      const classId = i32(classes, i);
+      const d: Detection = { label: labelOf(labels, classId), classId, confidence: f32(scores, i), ...mapped };
       if (stride > 0) {
         d.keypoints = [];
-        for (let k = 0; k < stride; k += 2) d.keypoints.push(pointToSource(outPoints[s * stride + k], outPoints[s * stride + k + 1], geom));
+        for (let k = 0; k < stride; k += 2) d.keypoints.push(pointToSource(f32(outPoints, s * stride + k), f32(outPoints, s * stride + k + 1), geom));
       }
       out.push(d);
     }

@@ -3,6 +3,7 @@
 // optional detection count. Box order and units come from the manifest.
 
 import type { Detection } from '../../types.js';
+import { f32 } from '../read.js';
 import type { Geometry, ModelManifest, Outputs } from '../types.js';
 import { badShape, Candidates, output, specOf, squeezeTo } from './common.js';
 
@@ -28,7 +29,7 @@ export function decodeSsd(outputs: Outputs, manifest: ModelManifest, geom: Geome
   if (spec.count !== undefined) {
     const c = output(outputs, manifest, spec.count, 'ssd');
     if (c.data.length !== 1) throw badShape('ssd', spec.count, c.dims, '[1] (the number of valid boxes)');
-    count = Math.max(0, Math.min(n, Math.round(c.data[0])));
+    count = Math.max(0, Math.min(n, Math.round(f32(c.data, 0))));
   }
 
   const labels = manifest.labels;
@@ -48,20 +49,27 @@ export function decodeSsd(outputs: Outputs, manifest: ModelManifest, geom: Geome
     let classId: number;
     if (perClass > 0) {
       let best = -1;
-      for (let k = first; k < last; k++) if (best < 0 || s[i * perClass + k] > s[i * perClass + best]) best = k;
+      let bestScore = 0;
+      for (let k = first; k < last; k++) {
+        const v = f32(s, i * perClass + k);
+        if (best < 0 || v > bestScore) {
+          best = k;
+          bestScore = v;
+        }
+      }
       if (best < 0) continue;
-      score = s[i * perClass + best];
+      score = bestScore;
       classId = best - offset;
     } else {
-      score = s[i];
-      classId = classIds === undefined ? 0 : Math.round(classIds[i]) - offset;
+      score = f32(s, i);
+      classId = classIds === undefined ? 0 : Math.round(f32(classIds, i)) - offset;
     }
     if (score < threshold || classId < 0) continue;
     const o = i * 4;
-    const ax = (yx ? b[o + 1] : b[o]) * sx;
-    const ay = (yx ? b[o] : b[o + 1]) * sy;
-    const bx = (yx ? b[o + 3] : b[o + 2]) * sx;
-    const by = (yx ? b[o + 2] : b[o + 3]) * sy;
+    const ax = f32(b, yx ? o + 1 : o) * sx;
+    const ay = f32(b, yx ? o : o + 1) * sy;
+    const bx = f32(b, yx ? o + 3 : o + 2) * sx;
+    const by = f32(b, yx ? o + 2 : o + 3) * sy;
     found.push(Math.min(ax, bx), Math.min(ay, by), Math.max(ax, bx), Math.max(ay, by), score, classId);
   }
   return found.toDetections(labels, geom, spec.nms, spec.maxDetections);

@@ -3,6 +3,7 @@
 // per box as Ultralytics' predict does.
 
 import type { Detection } from '../../types.js';
+import { f32 } from '../read.js';
 import type { Geometry, ModelManifest, Outputs } from '../types.js';
 import { badShape, Candidates, output, specOf, squeezeTo } from './common.js';
 
@@ -23,13 +24,20 @@ export function decodeYolov5(outputs: Outputs, manifest: ModelManifest, geom: Ge
   const found = new Candidates();
   for (let i = 0; i < n; i++) {
     const o = i * row;
-    const obj = data[o + 4];
+    const obj = f32(data, o + 4);
     if (obj < threshold) continue;
     let best = 0;
-    for (let c = 1; c < classes; c++) if (data[o + 5 + c] > data[o + 5 + best]) best = c;
-    const score = obj * data[o + 5 + best];
+    let bestScore = f32(data, o + 5);
+    for (let c = 1; c < classes; c++) {
+      const v = f32(data, o + 5 + c);
+      if (v > bestScore) {
+        best = c;
+        bestScore = v;
+      }
+    }
+    const score = obj * bestScore;
     if (score < threshold) continue;
-    const cx = data[o], cy = data[o + 1], hw = data[o + 2] / 2, hh = data[o + 3] / 2;
+    const cx = f32(data, o), cy = f32(data, o + 1), hw = f32(data, o + 2) / 2, hh = f32(data, o + 3) / 2;
     found.push(cx - hw, cy - hh, cx + hw, cy + hh, score, best);
   }
   return found.toDetections(labels, geom, spec.nms, spec.maxDetections);

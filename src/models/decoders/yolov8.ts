@@ -3,6 +3,7 @@
 // A [1, N, 4 + C] tensor is accepted too when the manifest's labels say which axis is which.
 
 import type { Detection } from '../../types.js';
+import { f32, i32 } from '../read.js';
 import type { Geometry, ModelManifest, Outputs } from '../types.js';
 import { badShape, Candidates, output, specOf, squeezeTo } from './common.js';
 
@@ -29,12 +30,12 @@ export function decodeYolov8(outputs: Outputs, manifest: ModelManifest, geom: Ge
   // Best class per box, scanned class by class so channel-major data is read sequentially.
   const best = new Float32Array(n);
   const bestClass = new Int32Array(n);
-  for (let i = 0; i < n; i++) best[i] = data[4 * cs + i * is];
+  for (let i = 0; i < n; i++) best[i] = f32(data, 4 * cs + i * is);
   for (let c = 1; c < classes; c++) {
     const base = (4 + c) * cs;
     for (let i = 0; i < n; i++) {
-      const v = data[base + i * is];
-      if (v > best[i]) {
+      const v = f32(data, base + i * is);
+      if (v > f32(best, i)) {
         best[i] = v;
         bestClass[i] = c;
       }
@@ -43,9 +44,10 @@ export function decodeYolov8(outputs: Outputs, manifest: ModelManifest, geom: Ge
   const threshold = spec.scoreThreshold;
   const found = new Candidates();
   for (let i = 0; i < n; i++) {
-    if (best[i] < threshold) continue;
-    const cx = data[i * is], cy = data[cs + i * is], hw = data[2 * cs + i * is] / 2, hh = data[3 * cs + i * is] / 2;
-    found.push(cx - hw, cy - hh, cx + hw, cy + hh, best[i], bestClass[i]);
+    const score = f32(best, i);
+    if (score < threshold) continue;
+    const cx = f32(data, i * is), cy = f32(data, cs + i * is), hw = f32(data, 2 * cs + i * is) / 2, hh = f32(data, 3 * cs + i * is) / 2;
+    found.push(cx - hw, cy - hh, cx + hw, cy + hh, score, i32(bestClass, i));
   }
   return found.toDetections(labels, geom, spec.nms, spec.maxDetections);
 }

@@ -3,6 +3,7 @@
 // Each class above threshold in a cell is a candidate, as YOLOX's class-aware demo decodes.
 
 import type { Detection } from '../../types.js';
+import { f32 } from '../read.js';
 import type { Geometry, ModelManifest, Outputs } from '../types.js';
 import { badShape, Candidates, output, specOf, squeezeTo } from './common.js';
 
@@ -32,22 +33,29 @@ export function decodeYolox(outputs: Outputs, manifest: ModelManifest, geom: Geo
     for (let gy = 0; gy < rows; gy++) {
       for (let gx = 0; gx < cols; gx++, i++) {
         const o = i * row;
-        const obj = data[o + 4];
+        const obj = f32(data, o + 4);
         // score = obj * cls <= obj: most cells are rejected here without reading their classes.
         if (obj < threshold) continue;
-        const cx = (data[o] + gx) * stride;
-        const cy = (data[o + 1] + gy) * stride;
-        const w = Math.exp(data[o + 2]) * stride;
-        const h = Math.exp(data[o + 3]) * stride;
+        const cx = (f32(data, o) + gx) * stride;
+        const cy = (f32(data, o + 1) + gy) * stride;
+        const w = Math.exp(f32(data, o + 2)) * stride;
+        const h = Math.exp(f32(data, o + 3)) * stride;
         const x0 = cx - w / 2, y0 = cy - h / 2, x1 = cx + w / 2, y1 = cy + h / 2;
         if (agnostic) {
           let best = 0;
-          for (let c = 1; c < classes; c++) if (data[o + 5 + c] > data[o + 5 + best]) best = c;
-          const score = obj * data[o + 5 + best];
+          let bestScore = f32(data, o + 5);
+          for (let c = 1; c < classes; c++) {
+            const v = f32(data, o + 5 + c);
+            if (v > bestScore) {
+              best = c;
+              bestScore = v;
+            }
+          }
+          const score = obj * bestScore;
           if (score >= threshold) found.push(x0, y0, x1, y1, score, best);
         } else {
           for (let c = 0; c < classes; c++) {
-            const score = obj * data[o + 5 + c];
+            const score = obj * f32(data, o + 5 + c);
             if (score >= threshold) found.push(x0, y0, x1, y1, score, c);
           }
         }
