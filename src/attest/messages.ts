@@ -294,9 +294,22 @@ function splitBody(text: string): { record: Record<string, unknown>; bytes: Buff
     // X must be exactly one JSON value (the emulator stores a body that is not JSON as text):
     // checked without building it, and by JSON.parse when the quick check cannot tell.
     if (!isCompactJson(bodyText)) JSON.parse(bodyText);
-    const record = JSON.parse(text.slice(0, k) + text.slice(j + 1)) as Record<string, unknown>;
+    // B itself need not be parsed again when it is canonical base64: a decoder skips (or stops
+    // at) any other character, and so yields fewer bytes than B's length promises. Then B holds
+    // only characters a JSON string may hold raw, and an empty value stands in for it.
+    const rest = canonicalBase64(b64, bytes.length) ? '"bodyBase64":""}' : text.slice(j + 1);
+    const record = JSON.parse(text.slice(0, k) + rest) as Record<string, unknown>;
     return { record, bytes };
   } catch {
     return null;
   }
+}
+
+/** Whether `b64` is padded base64 that decoded to `decoded` bytes without a character skipped:
+ * length a multiple of 4, and 3 bytes for every 4 characters less one per trailing `=`. */
+function canonicalBase64(b64: string, decoded: number): boolean {
+  const n = b64.length;
+  if (n % 4 !== 0) return false;
+  const pad = n && b64.charCodeAt(n - 1) === 61 ? (b64.charCodeAt(n - 2) === 61 ? 2 : 1) : 0;
+  return decoded === (n / 4) * 3 - pad;
 }
