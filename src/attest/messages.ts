@@ -67,6 +67,9 @@ function readableBody(bytes: Buffer): unknown {
 
 /** Bytes read at a time. */
 const CHUNK = 1 << 20;
+/** Messages handed over at a time: few enough that a batch is short-lived garbage, not a
+ * megabyte's worth (some 500 messages) that every young-generation GC would copy. */
+const BATCH = 64;
 
 function inputError(where: string, why: string): PerceptError {
   return new PerceptError('ERR_INPUT', `${where}: ${why}`);
@@ -98,7 +101,7 @@ export class JsonlMessageSource implements MessageSource {
     for await (const batch of this.batches()) yield* batch;
   }
 
-  /** A chunk's messages at a time (a megabyte of lines). */
+  /** Up to BATCH messages at a time. */
   async *batches(): AsyncIterable<ReceivedMessage[]> {
     let fd: number;
     try {
@@ -142,7 +145,7 @@ export class JsonlMessageSource implements MessageSource {
     };
   }
 
-  // Synchronous, as the reads are: the messages of each chunk come out as one array.
+  // Synchronous, as the reads are: the messages come out BATCH at a time.
   *#lines(fd: number): Generator<ReceivedMessage[]> {
     this.problems.length = 0;
     // Lines are split on the newline byte (never part of a multi-byte UTF-8 sequence) and the
@@ -156,7 +159,7 @@ export class JsonlMessageSource implements MessageSource {
     let skipping = false;
     const byteCap = 3 * this.#maxLine;
     for (const chunk of this.#chunks(fd)) {
-      const out: ReceivedMessage[] = [];
+      let out: ReceivedMessage[] = [];
       const first = chunk.indexOf(10);
       if (first === -1) {
         if (!skipping) {
@@ -192,7 +195,10 @@ export class JsonlMessageSource implements MessageSource {
           if (raw.length > this.#maxLine) this.#tooLong(line);
           else {
             const m = this.#parse(raw, line);
-            if (m) out.push(m);
+            if (m && out.push(m) === BATCH) {
+              yield out;
+              out = [];
+            }
           }
           if (nl === -1) break;
           start = nl + 1;
