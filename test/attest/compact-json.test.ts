@@ -42,17 +42,17 @@ test('random values and random edits: never true where JSON.parse throws', () =>
   const value = (depth: number): unknown => {
     switch (rand(depth > 4 ? 4 : 6)) {
       case 0:
-        return [0, -1, 1.5, -0.25, 1e21, 3.14159e-7, 123456789, 0.8497][rand(8)];
+        return [0, -1, 1.5, -0.25, 1e21, 3.14159e-7, 123456789, 0.8497][rand(8)]!;
       case 1:
-        return strings[rand(strings.length)];
+        return strings[rand(strings.length)]!;
       case 2:
-        return [true, false, null][rand(3)];
+        return [true, false, null][rand(3)]!;
       case 3:
         return rand(2);
       case 4:
         return Array.from({ length: rand(4) }, () => value(depth + 1));
       default:
-        return Object.fromEntries(Array.from({ length: rand(4) }, (_, i) => [strings[rand(strings.length)] + i, value(depth + 1)]));
+        return Object.fromEntries(Array.from({ length: rand(4) }, (_, i) => [strings[rand(strings.length)]! + i, value(depth + 1)]));
     }
   };
   const pieces = [',', ':', '"', '\\', '1', '0', '-', '.', 'e', '}', '{', ']', '[', ' ', 'true', 'null', '\u0001', 'u', 'é'];
