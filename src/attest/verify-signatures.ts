@@ -11,7 +11,7 @@ type ToWorker = { keys: KeyObject[]; id: number; jobs: Job[] };
 type FromWorker = { id: number; good: boolean[] };
 
 const ROLE = 'percept-verify-signatures';
-const BATCH = 64;
+const BATCH = 256;
 
 /** A signature that is malformed (not DER) makes verify throw or fail: either way it is bad. */
 /** Whether `sig` is `key`'s signature over the digest; a job naming no known key is not. */

@@ -127,29 +127,64 @@ const UNHASHED: readonly string[] = SIGNATURE_PROPERTIES;
 /**
  * telemetry/chain.ts's messageDigest, byte for byte (verify-digest.test.ts holds them equal),
  * without its per-message arrays and hash objects: the verifier takes one per message.
+ * `prevIsHex`: the caller has checked that prev is 64 hex digits, whose JSON is itself quoted.
  */
-export function chainDigest(boot: string, seq: number, prev: string, body: Buffer, p: Record<string, string>): string {
-  const { keys, json } = hashedKeys(Object.keys(p));
+export function chainDigest(boot: string, seq: number, prev: string, body: Buffer, p: Record<string, string>, prevIsHex = false): string {
+  const set = hashedKeys(Object.keys(p));
+  const { keys, json } = set;
+  // JSON.stringify of a short string costs more than the SHA-256 of the whole text: a value
+  // that repeats from the last message reuses its JSON, and prev (new each time) is quoted.
+  const prevJson = prevIsHex ? `"${prev}"` : JSON.stringify(prev);
   // JSON.stringify of [CHAIN_VERSION, boot, seq, prev, sha256(body), [[key, value], ...]],
   // written out piece by piece: the names' JSON is kept with them, and no arrays are built.
-  let text = `${VERSION_JSON},${JSON.stringify(boot)},${seq},${JSON.stringify(prev)},"${hashHex(body)}",[`;
-  keys.forEach((key, i) => (text += `${i ? ',' : ''}[${json[i]},${JSON.stringify(p[key])}]`));
+  let text = `${VERSION_JSON},${remembered(set, -1, boot)},${seq},${prevJson},"${hashHex(body)}",[`;
+  for (let i = 0; i < keys.length; i++) {
+    const value = p[keys[i]!]!;
+    text += json[i]! + (value === prev ? prevJson : remembered(set, i, value)) + ']';
+  }
   return hashHex(`${text}]]`);
 }
 
 const VERSION_JSON = `[${JSON.stringify(CHAIN_VERSION)}`;
 
+/** The hashed names of one property set, and the last value seen under each with its JSON. */
+interface HashedKeys {
+  keys: string[];
+  /** What comes before each name's value: `[` and the name's JSON, a comma between pairs. */
+  json: string[];
+  /** Index i for the name keys[i]; the boot at the end. */
+  values: (string | undefined)[];
+  valuesJson: string[];
+}
+
 // A stream's messages carry the same property names in the same order, message after
 // message: the sorted, filtered names of the last set are kept and reused while it repeats.
+// Most values repeat too (schema, source, boot), and their JSON is kept with them.
 let lastKeys: string[] = [];
-let lastHashed = { keys: [] as string[], json: [] as string[] };
+let lastHashed: HashedKeys = { keys: [], json: [], values: [], valuesJson: [] };
 
-function hashedKeys(keys: string[]): { keys: string[]; json: string[] } {
-  if (keys.length === lastKeys.length && keys.every((k, i) => k === lastKeys[i])) return lastHashed;
+function hashedKeys(keys: string[]): HashedKeys {
+  if (sameNames(keys, lastKeys)) return lastHashed;
   const hashed = keys.filter((k) => !UNHASHED.includes(k)).sort();
   lastKeys = keys;
-  lastHashed = { keys: hashed, json: hashed.map((k) => JSON.stringify(k)) };
+  lastHashed = { keys: hashed, json: hashed.map((k, i) => `${i ? ',' : ''}[${JSON.stringify(k)},`), values: [], valuesJson: [] };
   return lastHashed;
+}
+
+function sameNames(a: string[], b: string[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** JSON.stringify(value), from the set's memory when slot `i` (-1: the boot) last held it. */
+function remembered(set: HashedKeys, i: number, value: string): string {
+  const slot = i < 0 ? set.keys.length : i;
+  if (set.values[slot] === value) return set.valuesJson[slot]!;
+  const json = JSON.stringify(value);
+  set.values[slot] = value;
+  set.valuesJson[slot] = json;
+  return json;
 }
 
 /** One device's (or module's) stream as read so far. */
@@ -183,7 +218,7 @@ export class DeviceStream {
       return;
     }
     const seq = Number(seqText);
-    const digest = chainDigest(boot, seq, prev, m.body, p);
+    const digest = chainDigest(boot, seq, prev, m.body, p, true);
     const rec: Rec = { position: m.position, arrival: this.recs.length, boot, seq, prev, digest, id: m.messageId, sig: 'none', kid: p['percept-kid'] };
     if (m.messageId !== `${boot}:${seq}`) {
       this.early.push({ reason: 'id-mismatch', id: m.messageId, position: m.position, detail: `the message id is not ${boot}:${seq}, so de-duplication by id would drop or keep the wrong message` });
@@ -299,10 +334,20 @@ export async function verifyMessages(source: MessageSource, keys: KeyRing, opts:
   const t0 = process.hrtime.bigint();
   const v = new ChainVerifier(keys, opts);
   let n = 0;
-  for await (const m of source.messages()) {
-    v.add(m);
-    // Bound the signature checks in flight (and their memory) without a check per message.
-    if (++n % 1024 === 0 && v.checking > 256) await v.settle();
+  // Bound the signature checks in flight (and their memory) without a check per message.
+  const full = (): boolean => ++n % 1024 === 0 && v.checking > 256;
+  if (source.batches) {
+    for await (const batch of source.batches()) {
+      for (const m of batch) {
+        v.add(m);
+        if (full()) await v.settle();
+      }
+    }
+  } else {
+    for await (const m of source.messages()) {
+      v.add(m);
+      if (full()) await v.settle();
+    }
   }
   await v.settle();
   return v.report(source.description, Number(process.hrtime.bigint() - t0) / 1e9, source.problems);

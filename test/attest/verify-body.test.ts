@@ -132,3 +132,29 @@ test('random edits of real records: the body is a mismatch exactly when JSON.par
   const wrong = lines.filter((_, i) => got[i] !== expected[i]);
   assert.deepEqual(wrong, [], 'lines judged unlike JSON.parse');
 });
+
+test('bodyBase64 with characters a JSON string cannot hold raw is not JSON (ERR_INPUT); odd but legal base64 is judged as JSON.parse judges it', async () => {
+  const genuine = '{"counts":{"dog":1},"label":"dög"}';
+  const b = b64(genuine);
+  // Control characters in place of a base64 character, or four more of them (the decoder skips
+  // them, so the bytes, and the body's text, are the genuine ones; the length stays a multiple of 4).
+  for (const bad of ['\u0001', '\t', '\u001f']) for (const line of [`${HEAD},"body":${genuine},"bodyBase64":"${b.slice(0, 8)}${bad}${b.slice(9)}"}`, `${HEAD},"body":${genuine},"bodyBase64":"${b.slice(0, 8)}${bad.repeat(4)}${b.slice(8)}"}`]) {
+    assert.throws(() => JSON.parse(line), SyntaxError, 'the line is not JSON');
+    const file = path.join(tempDir('percept-body-'), 'messages.jsonl');
+    fs.writeFileSync(file, line + '\n');
+    await assert.rejects(
+      async () => {
+        for await (const m of new JsonlMessageSource(file).messages()) void m;
+      },
+      (e: Error & { code?: string }) => e.code === 'ERR_INPUT' && /not a JSON object/.test(e.message),
+    );
+  }
+  // Unpadded, url-safe, with a space: legal JSON, decoded leniently; the verdict is the oracle's.
+  const lines = [
+    `${HEAD},"body":${genuine},"bodyBase64":"${b.replace(/=+$/, '')}"}`,
+    `${HEAD},"body":${genuine},"bodyBase64":"${b.replace(/\+/g, '-').replace(/\//g, '_')}"}`,
+    `${HEAD},"body":${genuine},"bodyBase64":"${b.slice(0, 8)} ${b.slice(9)}"}`,
+    `${HEAD},"body":${genuine},"bodyBase64":"${b.slice(0, 8)}=${b.slice(9)}"}`,
+  ];
+  assert.deepEqual(await verdicts(lines), lines.map(oracle));
+});

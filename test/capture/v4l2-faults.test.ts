@@ -51,3 +51,15 @@ test('while unplugged the camera is ERR_CAMERA_NOT_FOUND; once back it streams a
   assert.equal(afterReturn.openError, null);
   assert.equal(afterReturn.frames.length, 3);
 });
+
+test('a device that reports POLLERR with no frame to dequeue is ERR_CAMERA_GONE (poll), with everything released', async () => {
+  // libuv stops polling a descriptor that reports POLLERR: without this error the camera
+  // would wait forever for frames that cannot come.
+  const r = await runFake('stream', { open, count: 100 }, { FAKE_V4L2_POLLERR_AFTER: '4' });
+  assert.equal(r.frames.length, 4);
+  assert.equal(r.error?.code, 'ERR_CAMERA_GONE');
+  assert.equal(r.error?.syscall, 'poll');
+  assert.match(r.error.message, /POLLERR/);
+  assert.equal(r.stats.state, 'closed', 'closed before the error callback ran');
+  assert.deepEqual([r.after.cameraFds, r.after.cameraMaps, r.after.fds], [0, 0, r.before.fds]);
+});

@@ -1,7 +1,8 @@
 // A webcam source on the native backend, against the fake camera: MJPEG passes through as
 // JPEG at the size asked for, YUYV comes raw with packed rows, a slow pipeline makes the
-// addon count drops, an unplugged camera is reopened with backoff and frames flow again, and
-// a camera that never worked fails open at once with the reason.
+// addon count drops, an unplugged camera (or one whose queue fails with POLLERR) is reopened
+// with backoff and frames flow again, and a camera that never worked fails open at once with
+// the reason.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -54,6 +55,17 @@ test('an unplugged camera is reopened with backoff once it is back, and frames f
   // While it was gone, reopening found no device and backed off again.
   assert.ok(r.logs.some((l) => l.code === 'ERR_CAMERA_NOT_FOUND'), JSON.stringify(r.logs));
   assert.ok(r.logs.some((l) => l.msg === 'camera reopened'), JSON.stringify(r.logs));
+});
+
+test('a camera whose queue fails with POLLERR is reopened at once (typed ERR_CAMERA_GONE), not left to the stall timer', async () => {
+  // The stall timer (60 s) is far longer than the run: only the POLLERR error can restart it.
+  const r = await run({ cfg: { fps: 30 }, count: 12, stallMs: 60_000, backoffMs: [50, 200] }, { FAKE_V4L2_POLLERR_AFTER: '5' });
+  assert.equal(r.openError, null);
+  assert.equal(r.frames.length, 12, 'all 12 frames arrived, across two failures');
+  assert.ok(r.stats!.restarts >= 2, JSON.stringify(r.stats));
+  const gone = r.logs.find((l) => l.code === 'ERR_CAMERA_GONE');
+  assert.ok(gone, `a log line with the typed error: ${JSON.stringify(r.logs)}`);
+  assert.ok(!r.logs.some((l) => l.msg === 'source stalled; restarting it'), JSON.stringify(r.logs));
 });
 
 test('a camera that never delivers fails open at once with the reason', async () => {

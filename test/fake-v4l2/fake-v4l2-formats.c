@@ -110,16 +110,20 @@ int ctrl_inactive(const device_t *d, uint32_t id) {
 
 /* Generated frames: luma (x + 2y + 3*seq) & 255, every U (64 + seq) & 255, every V
  * (192 - seq) & 255, padding bytes zero. Tests recompute this from the frame's sequence. */
-size_t render(ffd_t *f, uint32_t seq) {
+/* The bytes of frame `seq` and their length: a JPEG of the folder as loaded, or a raw frame
+ * drawn into the descriptor's scratch buffer. */
+const unsigned char *render(ffd_t *f, uint32_t seq, size_t *len) {
   unsigned char *d = f->scratch;
-  memset(d, 0, f->sizeimage);
   uint8_t u = (uint8_t)(64 + seq), v = (uint8_t)(192 - seq);
   if (f->fourcc == V4L2_PIX_FMT_MJPEG) {
+    /* The JPEG's own bytes, copied once into the buffer by the caller (a camera's DMA). Clearing
+     * and filling a scratch buffer of twice the frame's size first cost more CPU than anything
+     * the reader of the frame does, in the process that reads it. */
     const jpeg_t *j = &cfg.jpegs[seq % cfg.njpegs];
-    size_t n = j->len < f->sizeimage ? j->len : f->sizeimage;
-    memcpy(d, j->data, n);
-    return n;
+    *len = j->len < f->sizeimage ? j->len : f->sizeimage;
+    return j->data;
   }
+  memset(d, 0, f->sizeimage); /* the padding of odd strides */
   for (uint32_t y = 0; y < f->height; y++) {
     unsigned char *row = d + (size_t)y * f->stride;
     for (uint32_t x = 0; x < f->width; x++) {
@@ -140,5 +144,6 @@ size_t render(ffd_t *f, uint32_t seq) {
         uv[(size_t)y * f->stride + x + 1] = v;
       }
   }
-  return f->sizeimage;
+  *len = f->sizeimage;
+  return d;
 }

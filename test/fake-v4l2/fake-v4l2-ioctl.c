@@ -35,6 +35,7 @@ static void unplug(ffd_t *f) {
     devs[f->dev].gone_until.tv_sec++;
     devs[f->dev].gone_until.tv_nsec -= 1000000000L;
   }
+  any_error = 1;
   arm(f, 0, 0); /* wake the waiter now: a real device reports POLLERR at once */
 }
 
@@ -45,6 +46,15 @@ static int do_dqbuf(ffd_t *f, struct v4l2_buffer *b) {
     return ENODEV;
   }
   if (cfg.eio_after >= 0 && (long)f->served >= cfg.eio_after) return EIO;
+  if (cfg.pollerr_after >= 0 && (long)f->served >= cfg.pollerr_after) {
+    /* The queue is in error: no frame, and the timer left readable so epoll reports it. */
+    if (!f->pollerr) {
+      f->pollerr = 1;
+      any_error = 1;
+      arm(f, 0, 0);
+    }
+    return EAGAIN;
+  }
   uint64_t ticks = 0;
   if (read(f->fd, &ticks, sizeof ticks) != sizeof ticks) return EAGAIN;
   uint32_t seq = f->sequence;
@@ -53,8 +63,10 @@ static int do_dqbuf(ffd_t *f, struct v4l2_buffer *b) {
   int idx = f->queued[f->qhead];
   f->qhead = (f->qhead + 1) % MAX_BUFS;
   f->qcount--;
-  size_t used = render(f, seq);
-  if (pwrite(f->memfd[idx], f->scratch, used, 0) != (ssize_t)used) return EIO;
+  /* Into the buffer, as a camera's DMA would: one copy of the frame's bytes. */
+  size_t used;
+  const unsigned char *bytes = render(f, seq, &used);
+  if (pwrite(f->memfd[idx], bytes, used, 0) != (ssize_t)used) return EIO;
   f->served++;
   if (cfg.stall_after >= 0 && (long)f->served >= cfg.stall_after) arm(f, -1, 0);
   memset(b, 0, sizeof *b);
@@ -216,14 +228,14 @@ int fake_ioctl(ffd_t *f, unsigned long req, void *arg) {
     struct v4l2_buffer *b = arg;
     if (b->type != V4L2_BUF_TYPE_VIDEO_CAPTURE || b->memory != V4L2_MEMORY_MMAP) return EINVAL;
     int r = do_dqbuf(f, b);
-    while (r == EAGAIN && !f->nonblock && f->streaming) {
+    while (r == EAGAIN && !f->nonblock && f->streaming && !f->pollerr) {
       struct pollfd p = {f->fd, POLLIN, 0};
       pthread_mutex_unlock(&lock);
       real_poll(&p, 1, 1000);
       pthread_mutex_lock(&lock);
       r = do_dqbuf(f, b);
     }
-    return r;
+    return r == EAGAIN && f->pollerr && !f->nonblock ? EIO : r; /* a blocking wait on a failed queue */
   }
   case VIDIOC_STREAMON:
   case VIDIOC_STREAMOFF: {

@@ -2,6 +2,8 @@
 // unchanged on machines without /dev/video* or kernel modules (no vivid, no v4l2loopback).
 // It answers open/access/ioctl/mmap/poll for /dev/videoN; each open is a real timerfd that
 // becomes readable when a frame is due, so libuv's epoll wait works as with a real device.
+// A timerfd cannot report an error itself, so epoll_wait/epoll_pwait add POLLERR to the
+// events of a descriptor in error (libuv keeps the descriptor in epoll_event.data.fd).
 //
 // Environment (read once, at load):
 //   FAKE_V4L2_DEVICES=n         number of devices /dev/video0..n-1 (default 1, at most 64)
@@ -10,6 +12,9 @@
 //   FAKE_V4L2_UNPLUG_AFTER=n    after n frames of a stream the device is gone: DQBUF and every
 //                               other ioctl fail with ENODEV, poll() reports POLLERR|POLLHUP
 //   FAKE_V4L2_GONE_MS=ms        after an unplug, open/access fail with ENOENT for ms (default 0)
+//   FAKE_V4L2_POLLERR_AFTER=n   after n frames the stream fails as a V4L2 queue does when its
+//                               device resets: poll and epoll report POLLERR, DQBUF has no
+//                               frame (EAGAIN), other ioctls still work
 //   FAKE_V4L2_EIO_AFTER=n       after n frames DQBUF fails with EIO
 //   FAKE_V4L2_STALL_AFTER=n     after n frames no frame is ever due again (0: none ever)
 //   FAKE_V4L2_STRIP_DHT=1       MJPEG frames lose their DHT segments (as many UVC cameras send)
@@ -28,6 +33,8 @@ typedef int (*ioctl_fn)(int, unsigned long, ...);
 typedef void *(*mmap_fn)(void *, size_t, int, int, int, off_t);
 typedef int (*munmap_fn)(void *, size_t);
 typedef int (*poll_fn)(struct pollfd *, nfds_t, int);
+typedef int (*epoll_wait_fn)(int, struct epoll_event *, int, int);
+typedef int (*epoll_pwait_fn)(int, struct epoll_event *, int, int, const sigset_t *);
 
 static struct {
   open_fn open, open64;
@@ -40,6 +47,8 @@ static struct {
   mmap_fn mmap, mmap64;
   munmap_fn munmap;
   poll_fn poll;
+  epoll_wait_fn epoll_wait;
+  epoll_pwait_fn epoll_pwait;
 } real;
 
 /* The next definition of a symbol (libc's), looked up once. */
@@ -54,6 +63,7 @@ config_t cfg;
 device_t devs[MAX_DEVICES];
 ffd_t fds[MAX_FDS];
 map_t maps[MAX_MAPS];
+volatile int any_error;
 
 int real_close(int fd) { return REAL(close, "close")(fd); }
 int real_poll(struct pollfd *pfds, nfds_t n, int timeout) { return REAL(poll, "poll")(pfds, n, timeout); }
@@ -156,6 +166,7 @@ __attribute__((constructor)) static void fake_init(void) {
   cfg.unplug_after = env_long("FAKE_V4L2_UNPLUG_AFTER", -1);
   cfg.gone_ms = env_long("FAKE_V4L2_GONE_MS", 0);
   cfg.eio_after = env_long("FAKE_V4L2_EIO_AFTER", -1);
+  cfg.pollerr_after = env_long("FAKE_V4L2_POLLERR_AFTER", -1);
   cfg.stall_after = env_long("FAKE_V4L2_STALL_AFTER", -1);
   cfg.strip_dht = env_long("FAKE_V4L2_STRIP_DHT", 0) != 0;
   cfg.odd = env_long("FAKE_V4L2_ODD", 0) != 0;
@@ -382,12 +393,37 @@ EXPORT int poll(struct pollfd *pfds, nfds_t n, int timeout) {
   pthread_mutex_lock(&lock);
   for (nfds_t i = 0; i < n; i++) {
     ffd_t *f = lookup(pfds[i].fd);
-    if (f && f->unplugged) {
+    if (f && (f->unplugged || f->pollerr)) {
       if (!pfds[i].revents) r++;
-      pfds[i].revents |= POLLERR | POLLHUP;
+      pfds[i].revents |= f->unplugged ? POLLERR | POLLHUP : POLLERR;
     }
   }
   pthread_mutex_unlock(&lock);
   return r;
+}
+
+/* The events epoll returned, with POLLERR (and POLLHUP when unplugged) added for ours in error.
+ * Such a descriptor is also readable (its timer fires at once), so epoll returns it. */
+static void epoll_errors(struct epoll_event *ev, int n) {
+  if (n <= 0 || !any_error) return;
+  pthread_mutex_lock(&lock);
+  for (int i = 0; i < n; i++) {
+    ffd_t *f = lookup(ev[i].data.fd);
+    if (f && f->unplugged) ev[i].events |= EPOLLERR | EPOLLHUP;
+    else if (f && f->pollerr) ev[i].events |= EPOLLERR;
+  }
+  pthread_mutex_unlock(&lock);
+}
+
+EXPORT int epoll_wait(int epfd, struct epoll_event *ev, int max, int timeout) {
+  int n = REAL(epoll_wait, "epoll_wait")(epfd, ev, max, timeout);
+  epoll_errors(ev, n);
+  return n;
+}
+
+EXPORT int epoll_pwait(int epfd, struct epoll_event *ev, int max, int timeout, const sigset_t *mask) {
+  int n = REAL(epoll_pwait, "epoll_pwait")(epfd, ev, max, timeout, mask);
+  epoll_errors(ev, n);
+  return n;
 }
 

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -39,7 +40,7 @@ typedef struct {
   jpeg_t *jpegs;
   size_t njpegs;
   uint32_t jw, jh;
-  long unplug_after, eio_after, stall_after, gone_ms;
+  long unplug_after, eio_after, stall_after, gone_ms, pollerr_after;
   int strip_dht, odd;
 } config_t;
 
@@ -58,7 +59,7 @@ typedef struct {
   int queued[MAX_BUFS]; /* FIFO of buffer indices */
   int qhead, qcount;
   size_t span; /* page-rounded buffer size: offsets are index * span */
-  int streaming, unplugged;
+  int streaming, unplugged, pollerr;
   uint32_t sequence;
   unsigned long served;
   unsigned char *scratch;
@@ -82,6 +83,8 @@ extern config_t cfg;
 extern device_t devs[MAX_DEVICES];
 extern ffd_t fds[MAX_FDS];
 extern map_t maps[MAX_MAPS];
+/* Set once any descriptor is unplugged or in error: only then do epoll waits look for ours. */
+extern volatile int any_error;
 
 /* fake-v4l2.c: libc's own calls */
 int real_close(int fd);
@@ -101,7 +104,7 @@ extern const ctrl_t ctrls[4];
 int32_t *ctrl_value(device_t *d, uint32_t id);
 const char *menu_name(uint32_t id, uint32_t index);
 int ctrl_inactive(const device_t *d, uint32_t id);
-size_t render(ffd_t *f, uint32_t seq);
+const unsigned char *render(ffd_t *f, uint32_t seq, size_t *len);
 
 /* fake-v4l2-ioctl.c: one descriptor's buffers, timer and ioctls */
 void free_buffers(ffd_t *f);

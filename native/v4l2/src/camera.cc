@@ -219,12 +219,7 @@ void Camera::Drain(int status) {
     b.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
     b.memory = V4L2_MEMORY_MMAP;
     int e = Xioctl(dev_.fd, VIDIOC_DQBUF, &b);
-    if (e == EAGAIN) {
-      // libuv reports POLLERR as a status; V4L2 raises it when the device is gone.
-      if (status < 0)
-        Fail(OwnFailure("ERR_CAMERA_GONE", "poll", "the device reported POLLERR: it was unplugged or reset"));
-      return;
-    }
+    if (e == EAGAIN) break;
     if (e) return Fail(SysFailure("VIDIOC_DQBUF", e));
     if (b.index >= dev_.ring.size()) return Fail(OwnFailure("ERR_CAMERA_IO", "VIDIOC_DQBUF", "buffer index out of range"));
     const Mapping& m = dev_.ring[b.index];
@@ -263,6 +258,11 @@ void Camera::Drain(int status) {
     if (int q = Xioctl(dev_.fd, VIDIOC_QBUF, &b)) return Fail(SysFailure("VIDIOC_QBUF", q));
     if (!direct.IsEmpty()) Emit(direct, meta);
   }
+  // libuv reports POLLERR as a negative status and stops polling the descriptor: no frame will
+  // come again. V4L2 raises it when the device is gone or its queue failed. The frames that
+  // were ready have been delivered above; the source reopens the camera.
+  if (status < 0 && state_ == State::Streaming)
+    Fail(OwnFailure("ERR_CAMERA_GONE", "poll", "the device reported POLLERR: it was unplugged or reset"));
 }
 
 void Camera::Emit(Napi::Buffer<uint8_t> data, const Meta& meta) {
