@@ -41,8 +41,7 @@ const dir = nodedir();
 const common = dir ? [`--nodedir=${dir}`] : [];
 
 function gypBuild(addonDir) {
-  const run = (step, extra = []) =>
-    spawnSync(process.execPath, [gyp, step, ...common, ...extra], { cwd: addonDir, stdio: 'inherit' }).status === 0;
+  const run = (step, extra = []) => spawnSync(process.execPath, [gyp, step, ...common, ...extra], { cwd: addonDir, stdio: 'inherit' }).status === 0;
   const configured = existsSync(path.join(addonDir, 'build', 'Makefile'));
   return (configured && !args.has('--clean') ? true : run('configure')) && run('build', ['--jobs=max']);
 }
@@ -77,17 +76,16 @@ if (process.platform !== 'linux') {
   ]);
   if (ci) ok = false;
 } else {
-  ok =
-    build('v4l2', [
-      'Check that a C++17 compiler is installed (build-essential); retry with: node scripts/build-native.mjs --clean',
-    ]) && ok;
+  ok = build('v4l2', ['Check that a C++17 compiler is installed (build-essential); retry with: node scripts/build-native.mjs --clean']) && ok;
 }
 
 // --- the fake camera for the capture tests (absent from installed packages) ---
 const fakeDir = path.join(root, 'test', 'fake-v4l2');
 if (process.platform === 'linux' && existsSync(path.join(fakeDir, 'fake-v4l2.c'))) {
   const out = path.join(fakeDir, 'libfakev4l2.so');
-  const sources = readdirSync(fakeDir).filter((n) => n.endsWith('.c')).map((n) => path.join(fakeDir, n));
+  const sources = readdirSync(fakeDir)
+    .filter((n) => n.endsWith('.c'))
+    .map((n) => path.join(fakeDir, n));
   const cc = process.env.CC ?? 'cc';
   const flags = ['-shared', '-fPIC', '-O2', '-Wall', '-Wextra', '-fvisibility=hidden'];
   const r = spawnSync(cc, [...flags, '-o', out, ...sources, '-ldl', '-lpthread'], { stdio: 'inherit' });

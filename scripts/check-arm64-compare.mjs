@@ -17,7 +17,10 @@ function frames(file) {
     const r = JSON.parse(line);
     if (!Array.isArray(r.detections)) continue;
     // Pixel boxes from the normalised ones: the rounding of `box` would cost IoU on small boxes.
-    const dets = r.detections.map((d) => ({ label: d.label, box: [d.boxNorm[0] * r.width, d.boxNorm[1] * r.height, d.boxNorm[2] * r.width, d.boxNorm[3] * r.height] }));
+    const dets = r.detections.map((d) => ({
+      label: d.label,
+      box: [d.boxNorm[0] * r.width, d.boxNorm[1] * r.height, d.boxNorm[2] * r.width, d.boxNorm[3] * r.height],
+    }));
     out.set(path.basename(String(r.source)), dets);
   }
   return out;

@@ -96,7 +96,11 @@ function gypBuild(dir, nodedir) {
  */
 function deps(nodedir) {
   const lock = fs.readFileSync(path.join(root, 'package-lock.json'));
-  const key = createHash('sha256').update(lock).update(fs.readFileSync(path.join(root, 'package.json'))).digest('hex').slice(0, 12);
+  const key = createHash('sha256')
+    .update(lock)
+    .update(fs.readFileSync(path.join(root, 'package.json')))
+    .digest('hex')
+    .slice(0, 12);
   const dir = path.join(cacheDir, `deps-${arch}-${key}`);
   if (fs.existsSync(path.join(dir, '.complete'))) return path.join(dir, 'node_modules');
   fs.rmSync(dir, { recursive: true, force: true });
@@ -119,7 +123,13 @@ function deps(nodedir) {
     }
   }
   const bs = path.join(dir, 'node_modules', 'better-sqlite3');
-  for (const sub of ['deps', 'src', path.join('build', 'Release', 'obj.target'), path.join('build', 'Release', 'obj'), path.join('build', 'Release', '.deps')]) {
+  for (const sub of [
+    'deps',
+    'src',
+    path.join('build', 'Release', 'obj.target'),
+    path.join('build', 'Release', 'obj'),
+    path.join('build', 'Release', '.deps'),
+  ]) {
     fs.rmSync(path.join(bs, sub), { recursive: true, force: true });
   }
   fs.writeFileSync(path.join(dir, '.complete'), new Date().toISOString());
@@ -174,7 +184,7 @@ fs.copyFileSync(path.join(nodedir, 'LICENSE'), path.join(stage, 'node', 'LICENSE
 fs.mkdirSync(path.join(stage, 'bin'));
 fs.writeFileSync(
   path.join(stage, 'bin', 'percept'),
-  '#!/bin/sh\n# The bundle\'s own Node.js runs the agent; no system Node is needed.\n' +
+  "#!/bin/sh\n# The bundle's own Node.js runs the agent; no system Node is needed.\n" +
     'here="$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)"\nexec "$here/node/bin/node" "$here/dist/src/cli.js" "$@"\n',
   { mode: 0o755 },
 );
@@ -196,4 +206,6 @@ const tarball = path.join(outDir, `${name}.tar.gz`);
 run('tar', ['czf', tarball, '-C', path.dirname(stage), name]);
 fs.rmSync(path.dirname(stage), { recursive: true, force: true });
 const mb = (fs.statSync(tarball).size / 1048576).toFixed(1);
-log(`wrote ${path.relative(root, tarball)} (${mb} MB, ${((Date.now() - t0) / 1000).toFixed(0)} s; addons: ${built.map((f) => path.basename(f)).join(', ') || 'none'})`);
+log(
+  `wrote ${path.relative(root, tarball)} (${mb} MB, ${((Date.now() - t0) / 1000).toFixed(0)} s; addons: ${built.map((f) => path.basename(f)).join(', ') || 'none'})`,
+);

@@ -34,7 +34,9 @@ async function devTool<T>(what: string, load: () => Promise<T>): Promise<T> {
     return await load();
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw e;
-    const err = new Error(`${what} is a development tool and its dependencies are not installed here (a production install, npm ci --omit=dev, leaves them out): run it from a checkout set up with scripts/setup (${(e as Error).message.split('\n')[0]})`);
+    const err = new Error(
+      `${what} is a development tool and its dependencies are not installed here (a production install, npm ci --omit=dev, leaves them out): run it from a checkout set up with scripts/setup (${(e as Error).message.split('\n')[0]})`,
+    );
     Object.assign(err, { code: 'ERR_USAGE' });
     throw err;
   }
@@ -105,7 +107,13 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     const e = err as { code?: string; message?: string };
-    const usage = e.code === 'ERR_USAGE' || e.code === 'ERR_CONFIG' || e.code === 'ERR_STATE_LOCKED' || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL';
+    const usage =
+      e.code === 'ERR_USAGE' ||
+      e.code === 'ERR_CONFIG' ||
+      e.code === 'ERR_STATE_LOCKED' ||
+      e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ||
+      e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ||
+      e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL';
     process.stderr.write(`percept: ${e.code ? `[${e.code}] ` : ''}${e.message ?? String(err)}\n`);
     process.exitCode = usage ? 2 : 1;
   },

@@ -26,8 +26,20 @@ export function scrub(text: string): string {
 }
 
 const REDACT = [
-  'key', 'sharedAccessKey', 'connectionString', 'token', 'password', 'sas', 'secret',
-  '*.key', '*.sharedAccessKey', '*.connectionString', '*.token', '*.password', '*.sas', '*.secret',
+  'key',
+  'sharedAccessKey',
+  'connectionString',
+  'token',
+  'password',
+  'sas',
+  'secret',
+  '*.key',
+  '*.sharedAccessKey',
+  '*.connectionString',
+  '*.token',
+  '*.password',
+  '*.sas',
+  '*.secret',
 ];
 
 export interface LogOptions {
@@ -83,7 +95,10 @@ export function createLogger(opts: LogOptions = {}): Logger {
     hooks: {
       // Scrub every string argument: messages can carry a connection string by accident.
       logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
-        method.apply(this, args.map((a) => (typeof a === 'string' ? scrub(a) : a instanceof Error ? scrubError(a) : a)));
+        method.apply(
+          this,
+          args.map((a) => (typeof a === 'string' ? scrub(a) : a instanceof Error ? scrubError(a) : a)),
+        );
       },
     },
     formatters: {

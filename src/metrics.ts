@@ -45,7 +45,6 @@ export class Count<L extends string = string> {
   value(labels?: LabelValues<L>): number {
     return this.#values.get(keyOf(labels)) ?? 0;
   }
-
 }
 
 interface Entry {
@@ -68,7 +67,8 @@ export class Metrics {
     const labels = [...labelNames].sort().join(',');
     const found = this.#entries.get(name);
     if (found) {
-      if (found.kind !== kind || found.labels !== labels) throw new Error(`metric ${name} is already registered as a ${found.kind} with labels [${found.labels}]`);
+      if (found.kind !== kind || found.labels !== labels)
+        throw new Error(`metric ${name} is already registered as a ${found.kind} with labels [${found.labels}]`);
       return found.metric as M;
     }
     const metric = make();
@@ -85,11 +85,21 @@ export class Metrics {
   }
 
   gauge<L extends string = never>(name: string, help: string, labelNames: readonly L[] = []): Gauge<L> {
-    return this.#get(name, 'gauge', labelNames, () => new Gauge<L>({ name, help, labelNames: [...labelNames], registers: [this.registry] }) as unknown as Gauge<string>);
+    return this.#get(
+      name,
+      'gauge',
+      labelNames,
+      () => new Gauge<L>({ name, help, labelNames: [...labelNames], registers: [this.registry] }) as unknown as Gauge<string>,
+    );
   }
 
   histogram<L extends string = never>(name: string, help: string, labelNames: readonly L[], buckets: number[]): Histogram<L> {
-    return this.#get(name, 'histogram', labelNames, () => new Histogram<L>({ name, help, labelNames: [...labelNames], buckets, registers: [this.registry] }) as unknown as Histogram<string>);
+    return this.#get(
+      name,
+      'histogram',
+      labelNames,
+      () => new Histogram<L>({ name, help, labelNames: [...labelNames], buckets, registers: [this.registry] }) as unknown as Histogram<string>,
+    );
   }
 
   /** The process's own metrics (CPU, memory, event loop), once per registry. */

@@ -24,7 +24,6 @@ import { TelemetryPath } from './telemetry.js';
 import { agentStatus } from './status.js';
 import { allTallies, eventFeed, layoutOf, sourceTallies } from './events.js';
 
-
 export interface AgentOptions {
   logger: Logger;
   faultInjection?: boolean;
@@ -71,7 +70,9 @@ export class Agent {
     // The hub's series exist, at 0, when no hub is configured: dashboards and alerts find them.
     hubMetrics(this.#metrics);
     // Model updates finished, by result; their owner counts them, the registry follows it.
-    const updates = this.#metrics.counter('percept_model_updates_total', 'Over-the-air model updates finished, by result: active, failed, rolledBack', ['result']);
+    const updates = this.#metrics.counter('percept_model_updates_total', 'Over-the-air model updates finished, by result: active, failed, rolledBack', [
+      'result',
+    ]);
     const followers = (['active', 'failed', 'rolledBack'] as const).map((result) => {
       updates.zero({ result });
       return { result, follow: new Follower(updates, { result }) };
@@ -109,7 +110,12 @@ export class Agent {
   async openHub(): Promise<void> {
     const hub = this.#cfg.hub;
     if (hub && (hub.connectionString || hub.edge)) {
-      this.#outbox = new Outbox(hub.outbox ?? path.join(this.#cfg.stateDir, 'outbox.db'), { maxBytes: hub.outboxMaxBytes, ttlSeconds: hub.ttlSeconds, whenFull: hub.whenFull, logger: this.#log });
+      this.#outbox = new Outbox(hub.outbox ?? path.join(this.#cfg.stateDir, 'outbox.db'), {
+        maxBytes: hub.outboxMaxBytes,
+        ttlSeconds: hub.ttlSeconds,
+        whenFull: hub.whenFull,
+        logger: this.#log,
+      });
       this.#link = new HubLink({
         connectionString: hub.connectionString,
         edge: hub.edge,
@@ -165,7 +171,12 @@ export class Agent {
   }
 
   async #startPipeline(): Promise<void> {
-    const p = new Pipeline(this.#cfg, { logger: this.#log, faultInjection: this.#opts.faultInjection, metrics: this.#metrics, eventDir: path.join(this.#cfg.stateDir, 'events') });
+    const p = new Pipeline(this.#cfg, {
+      logger: this.#log,
+      faultInjection: this.#opts.faultInjection,
+      metrics: this.#metrics,
+      eventDir: path.join(this.#cfg.stateDir, 'events'),
+    });
     p.on('result', (r, m) => this.#onResult(r, m));
     p.on('event', (e) => this.#onEvent(e));
     p.on('end', () => {
@@ -237,7 +248,13 @@ export class Agent {
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     // Camera controls are set on the open cameras; they never rebuild the pipeline.
     // Nor do motion settings and masks (the running gates take them), zones, lines and the tracker's settings (configureEvents).
-    const pipelineKey = (c: Config) => ({ s: c.sources.map((x) => ({ ...x, controls: undefined, motion: undefined, motionMasks: undefined, zones: undefined, lines: undefined })), m: { ...c.model, scoreThreshold: undefined, iou: undefined }, w: c.workers, t: c.threads, p: c.providers });
+    const pipelineKey = (c: Config) => ({
+      s: c.sources.map((x) => ({ ...x, controls: undefined, motion: undefined, motionMasks: undefined, zones: undefined, lines: undefined })),
+      m: { ...c.model, scoreThreshold: undefined, iou: undefined },
+      w: c.workers,
+      t: c.threads,
+      p: c.providers,
+    });
     const rebuild = !same(pipelineKey(next), pipelineKey(prev));
     // Only the default model changed: it is swapped in under running capture, not rebuilt.
     const swap = rebuild && this.#pipeline !== null && same({ ...pipelineKey(next), m: null }, { ...pipelineKey(prev), m: null });
@@ -322,7 +339,11 @@ export class Agent {
     await this.#telemetry?.close();
     if (this.#sender && this.#link) {
       drained = this.#link.state === 'connected' || drainMs > 0 ? await this.#sender.drain(drainMs) : false;
-      if (!drained) this.#log.warn({ pending: this.#outbox?.stats().depth }, 'not every message was acknowledged before shutdown; they stay in the outbox for the next run');
+      if (!drained)
+        this.#log.warn(
+          { pending: this.#outbox?.stats().depth },
+          'not every message was acknowledged before shutdown; they stay in the outbox for the next run',
+        );
       await this.#sender.stop();
       await this.#link.close();
     }

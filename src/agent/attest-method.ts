@@ -31,7 +31,8 @@ export async function attestMethod(signer: Signer | null, payload: unknown): Pro
   const r = payloadSchema.safeParse(payload);
   if (!r.success) return bad(USAGE);
   const nonce = decodeNonce(r.data.nonce);
-  if (!nonce || nonce.length < 8 || nonce.length > 64) return bad(`${USAGE}; the nonce decodes to ${nonce ? `${nonce.length} bytes` : 'neither hex nor base64'}`);
+  if (!nonce || nonce.length < 8 || nonce.length > 64)
+    return bad(`${USAGE}; the nonce decodes to ${nonce ? `${nonce.length} bytes` : 'neither hex nor base64'}`);
   if (signer?.attestation !== 'tpm') {
     const how = signer ? 'checkpoints are signed with the software key' : 'checkpoints are not signed (--signer none)';
     return {

@@ -20,7 +20,8 @@ const ENVELOPE = 4096;
 export function registerMethods(link: HubLink, agent: Agent): void {
   link.onMethod('getStatus', async () => ({ status: 200, payload: agent.status() }));
   link.onMethod('restartPipeline', async () => {
-    if (!agent.pipeline) return { status: 503, payload: { error: { code: 'ERR_SOURCE_FAILED', message: 'the pipeline is not running (yet); try again shortly' } } };
+    if (!agent.pipeline)
+      return { status: 503, payload: { error: { code: 'ERR_SOURCE_FAILED', message: 'the pipeline is not running (yet); try again shortly' } } };
     await agent.restartPipeline();
     return { status: 200, payload: { restarted: true } };
   });
@@ -32,7 +33,10 @@ export function registerMethods(link: HubLink, agent: Agent): void {
 }
 
 const usage = (message: string): MethodResult => ({ status: 400, payload: { error: { code: 'ERR_USAGE', message } } });
-const NO_EVENTS: MethodResult = { status: 503, payload: { error: { code: 'ERR_SOURCE_FAILED', message: 'the pipeline is not running or keeps no events (yet); try again shortly' } } };
+const NO_EVENTS: MethodResult = {
+  status: 503,
+  payload: { error: { code: 'ERR_SOURCE_FAILED', message: 'the pipeline is not running or keeps no events (yet); try again shortly' } },
+};
 
 /** ms since the epoch, or an ISO 8601 time. */
 const when = z.union([z.number().int().min(0), z.iso.datetime({ offset: true }).transform((t) => Date.parse(t))]);
@@ -75,10 +79,14 @@ export async function getEventSnapshot(reader: EventReader | null, payload: unkn
   if (!reader) return NO_EVENTS;
   const id = r.data.id;
   const jpeg = await reader.snapshot(id);
-  if (!jpeg) return { status: 404, payload: { error: { code: 'ERR_USAGE', message: `no snapshot for track '${id}' (unknown, never snapshotted, or expired)` } } };
+  if (!jpeg)
+    return { status: 404, payload: { error: { code: 'ERR_USAGE', message: `no snapshot for track '${id}' (unknown, never snapshotted, or expired)` } } };
   const fitted = await fitJpeg(jpeg, Math.floor(((METHOD_LIMIT - ENVELOPE) * 3) / 4));
   // The snapshot's frame, from the newest event of the track that names it.
-  const ev = reader.list().filter((e) => e.id === id && e.snapshot).at(-1);
+  const ev = reader
+    .list()
+    .filter((e) => e.id === id && e.snapshot)
+    .at(-1);
   const v = ev ? eventView(ev) : null;
   return {
     status: 200,
@@ -116,7 +124,10 @@ async function setLogLevel(agent: Agent, payload: unknown): Promise<MethodResult
 }
 
 async function snapshot(agent: Agent, payload: unknown): Promise<MethodResult> {
-  const r = z.strictObject({ source: z.string().optional(), timeoutMs: z.number().int().min(100).max(20_000).optional() }).nullable().safeParse(payload ?? null);
+  const r = z
+    .strictObject({ source: z.string().optional(), timeoutMs: z.number().int().min(100).max(20_000).optional() })
+    .nullable()
+    .safeParse(payload ?? null);
   if (!r.success) return { status: 400, payload: { error: { code: 'ERR_USAGE', message: 'expected {"source"?: "<id>", "timeoutMs"?: 100..20000}' } } };
   const pipeline = agent.pipeline;
   if (!pipeline) return { status: 503, payload: { error: { code: 'ERR_SOURCE_FAILED', message: 'the pipeline is not running' } } };
@@ -126,7 +137,8 @@ async function snapshot(agent: Agent, payload: unknown): Promise<MethodResult> {
     return { status: 404, payload: { error: { code: 'ERR_USAGE', message: `no source '${want}'; sources: ${known.join(', ')}` } } };
   }
   const frame = await nextFrame(pipeline, want, r.data?.timeoutMs ?? 5000);
-  if (!frame) return { status: 504, payload: { error: { code: 'ERR_SOURCE_FAILED', message: `no frame${want ? ` from source '${want}'` : ''} arrived in time` } } };
+  if (!frame)
+    return { status: 504, payload: { error: { code: 'ERR_SOURCE_FAILED', message: `no frame${want ? ` from source '${want}'` : ''} arrived in time` } } };
   // Leave room for the JSON around the base64 text.
   const { jpeg, width, height } = await drawDetections(frame.data, frame.result.detections, Math.floor(((METHOD_LIMIT - 4096) * 3) / 4));
   return {

@@ -90,7 +90,8 @@ export class ModelUpdater {
     this.#host = host;
     this.#dir = path.join(cfg.stateDir, 'models');
     this.#file = path.join(this.#dir, 'state.json');
-    const read = (f: string, what: string) => readRegularFileSync(f, { what, maxBytes: FILE_CAPS.pem, openCode: 'ERR_CONFIG', hint: `check modelUpdate in the configuration` }).toString('utf8');
+    const read = (f: string, what: string) =>
+      readRegularFileSync(f, { what, maxBytes: FILE_CAPS.pem, openCode: 'ERR_CONFIG', hint: `check modelUpdate in the configuration` }).toString('utf8');
     this.#ca = [...ca, ...cfg.modelUpdate.caFiles.map((f) => read(f, 'modelUpdate.caFiles'))];
     this.#keys = cfg.modelUpdate.trustedKeys.map((k) => (k.includes('-----BEGIN') ? k : read(k, 'modelUpdate.trustedKeys')));
     this.#state = this.#load();
@@ -127,7 +128,12 @@ export class ModelUpdater {
       s.previous = null;
       s.trial = null;
       s.failed = bad ? { id: `sha:${bad.sha256}` } : s.failed;
-      s.report = this.#reportOf('rolledBack', s, bad?.sha256 ?? null, new PerceptError('ERR_PACKAGE_ROLLED_BACK', 'the agent restarted during the new model\'s first 30 s; running the previous model'));
+      s.report = this.#reportOf(
+        'rolledBack',
+        s,
+        bad?.sha256 ?? null,
+        new PerceptError('ERR_PACKAGE_ROLLED_BACK', "the agent restarted during the new model's first 30 s; running the previous model"),
+      );
       this.#counts.rolledBack = (this.#counts.rolledBack ?? 0) + 1;
     }
     return s;
@@ -211,7 +217,10 @@ export class ModelUpdater {
     const part = path.join(this.#dir, `${key}.part`);
     try {
       if (!pkg.sha256 && mu.requireHash) {
-        throw new PerceptError('ERR_PACKAGE_HASH', 'model package without a sha256: give model.package.sha256 (or ModelSha256 beside ModelZipUrl), as `percept model pack` prints it');
+        throw new PerceptError(
+          'ERR_PACKAGE_HASH',
+          'model package without a sha256: give model.package.sha256 (or ModelSha256 beside ModelZipUrl), as `percept model pack` prints it',
+        );
       }
       // A package already on disk (the previous one, say) was verified when it was installed.
       let sha = pkg.sha256 ? key : null;
@@ -238,12 +247,24 @@ export class ModelUpdater {
         sha = await sha256File(part);
         if (pkg.sha256 && sha !== key) {
           fs.rmSync(part, { force: true });
-          throw new PerceptError('ERR_PACKAGE_HASH', `model package ${safeUrl(pkg.url)} has sha256 ${sha}, not the ${key} the twin gives; publish the package again or fix model.package.sha256`);
+          throw new PerceptError(
+            'ERR_PACKAGE_HASH',
+            `model package ${safeUrl(pkg.url)} has sha256 ${sha}, not the ${key} the twin gives; publish the package again or fix model.package.sha256`,
+          );
         }
-        if (pkg.size !== undefined && size !== pkg.size) throw new PerceptError('ERR_PACKAGE_HASH', `model package is ${size} bytes, not the ${pkg.size} the twin gives`);
+        if (pkg.size !== undefined && size !== pkg.size)
+          throw new PerceptError('ERR_PACKAGE_HASH', `model package is ${size} bytes, not the ${pkg.size} the twin gives`);
         if (this.#keys.length) {
-          if (!pkg.signature) throw new PerceptError('ERR_PACKAGE_SIGNATURE', 'this device requires signed model packages (modelUpdate.trustedKeys): give model.package.signature, as `percept model pack --sign` prints it');
-          if (!verifyDigest(sha, pkg.signature, this.#keys)) throw new PerceptError('ERR_PACKAGE_SIGNATURE', "the model package's signature is not valid for any of modelUpdate.trustedKeys; sign it with a trusted key");
+          if (!pkg.signature)
+            throw new PerceptError(
+              'ERR_PACKAGE_SIGNATURE',
+              'this device requires signed model packages (modelUpdate.trustedKeys): give model.package.signature, as `percept model pack --sign` prints it',
+            );
+          if (!verifyDigest(sha, pkg.signature, this.#keys))
+            throw new PerceptError(
+              'ERR_PACKAGE_SIGNATURE',
+              "the model package's signature is not valid for any of modelUpdate.trustedKeys; sign it with a trusted key",
+            );
         }
         s.pending.step = 'staging';
         log.info({ sha256: sha.slice(0, 12), signed: this.#keys.length > 0 }, 'model package: unpacking and staging');
@@ -310,7 +331,14 @@ export class ModelUpdater {
   /** Loads the staged model in a pool of its own (the worker checks it against the graph) and runs one frame. */
   async #probe(manifestPath: string): Promise<{ name: string; version: string }> {
     const model = await loadModel({ name: manifestPath });
-    const pool = await InferencePool.start({ manifest: model.manifest, modelPath: model.path, workers: 1, threads: this.#cfg.threads, providers: this.#cfg.providers, logger: this.#host.logger });
+    const pool = await InferencePool.start({
+      manifest: model.manifest,
+      modelPath: model.path,
+      workers: 1,
+      threads: this.#cfg.threads,
+      providers: this.#cfg.providers,
+      logger: this.#host.logger,
+    });
     try {
       const w = Math.max(64, model.manifest.input.width);
       const h = Math.max(64, model.manifest.input.height);
@@ -331,8 +359,10 @@ export class ModelUpdater {
     const onError = (e: PerceptError) => {
       if (e.code === 'ERR_FRAME_CORRUPT' || e.code === 'ERR_POOL_CLOSED') return;
       inARow++;
-      if (e.code === 'ERR_WORKER_CRASHED') stop(new PerceptError('ERR_PACKAGE_ROLLED_BACK', `a worker crashed on the new model in its first ${TRIAL_MS / 1000} s: ${e.message}`));
-      else if (inARow >= TRIAL_FAILURES) stop(new PerceptError('ERR_PACKAGE_ROLLED_BACK', `the new model failed ${TRIAL_FAILURES} frames in a row (${e.code}: ${e.message})`));
+      if (e.code === 'ERR_WORKER_CRASHED')
+        stop(new PerceptError('ERR_PACKAGE_ROLLED_BACK', `a worker crashed on the new model in its first ${TRIAL_MS / 1000} s: ${e.message}`));
+      else if (inARow >= TRIAL_FAILURES)
+        stop(new PerceptError('ERR_PACKAGE_ROLLED_BACK', `the new model failed ${TRIAL_FAILURES} frames in a row (${e.code}: ${e.message})`));
     };
     const off = () => {
       p.off('result', onResult);
@@ -352,7 +382,8 @@ export class ModelUpdater {
     this.#trialOff = off;
     this.#trialTimer = setTimeout(() => {
       off();
-      if (restarts() > restartsAtStart) return void this.#rollback(prev, new PerceptError('ERR_PACKAGE_ROLLED_BACK', 'a worker crashed on the new model in its first 30 s'));
+      if (restarts() > restartsAtStart)
+        return void this.#rollback(prev, new PerceptError('ERR_PACKAGE_ROLLED_BACK', 'a worker crashed on the new model in its first 30 s'));
       s.trial = null;
       this.#save();
     }, TRIAL_MS);
@@ -362,8 +393,14 @@ export class ModelUpdater {
   async #rollback(prev: InstalledModel | null, why: unknown): Promise<void> {
     const s = this.#state;
     const bad = s.active;
-    const err = PerceptError.is(why) && why.code === 'ERR_PACKAGE_ROLLED_BACK' ? why : new PerceptError('ERR_PACKAGE_ROLLED_BACK', `the new model did not start: ${(why as Error).message}`);
-    this.#host.logger.warn({ sha256: bad?.sha256.slice(0, 12), code: PerceptError.is(why) ? why.code : undefined }, `model package rolled back: ${err.message}`);
+    const err =
+      PerceptError.is(why) && why.code === 'ERR_PACKAGE_ROLLED_BACK'
+        ? why
+        : new PerceptError('ERR_PACKAGE_ROLLED_BACK', `the new model did not start: ${(why as Error).message}`);
+    this.#host.logger.warn(
+      { sha256: bad?.sha256.slice(0, 12), code: PerceptError.is(why) ? why.code : undefined },
+      `model package rolled back: ${err.message}`,
+    );
     s.active = prev;
     s.previous = null;
     s.trial = null;

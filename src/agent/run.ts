@@ -39,8 +39,28 @@ export async function runAgent(config: Config, opts: RunOptions): Promise<void> 
       const s = agent.status();
       const h = s.hub;
       // The run's delivery account, so an operator (or a test) can see what left and what stayed.
-      const hub = h && { accepted: h.accepted, sent: h.sent, acknowledged: h.acknowledged, retried: h.retried, reconnects: h.reconnects, pending: h.outbox.depth, dropped: h.outbox.dropped, deadLettered: h.outbox.deadLettered };
-      log.info({ inferred: s.pipeline.frames.inferred, skipped: s.pipeline.frames.skipped, failed: s.pipeline.frames.failed, corrupt: s.pipeline.frames.corrupt, provider: s.pipeline.models[0]?.provider, drained, ...(hub ? { hub } : {}) }, 'stopped');
+      const hub = h && {
+        accepted: h.accepted,
+        sent: h.sent,
+        acknowledged: h.acknowledged,
+        retried: h.retried,
+        reconnects: h.reconnects,
+        pending: h.outbox.depth,
+        dropped: h.outbox.dropped,
+        deadLettered: h.outbox.deadLettered,
+      };
+      log.info(
+        {
+          inferred: s.pipeline.frames.inferred,
+          skipped: s.pipeline.frames.skipped,
+          failed: s.pipeline.frames.failed,
+          corrupt: s.pipeline.frames.corrupt,
+          provider: s.pipeline.models[0]?.provider,
+          drained,
+          ...(hub ? { hub } : {}),
+        },
+        'stopped',
+      );
     }
   }
 }

@@ -29,7 +29,19 @@ export interface StatusParts {
   modelUpdates?: AgentStatus['modelUpdates'];
 }
 
-const EMPTY_PIPELINE: PipelineStatus = { running: false, sources: [], models: [], frames: { inferred: 0, failed: 0, corrupt: 0, skipped: 0 }, fps: 0, latencyMs: { p50: 0, p99: 0, mean: 0 }, stagesMs: { queue: 0, preprocess: 0, inference: 0, decode: 0 }, lastResultAt: null, lastSkippedAt: null, zones: [], lines: [] };
+const EMPTY_PIPELINE: PipelineStatus = {
+  running: false,
+  sources: [],
+  models: [],
+  frames: { inferred: 0, failed: 0, corrupt: 0, skipped: 0 },
+  fps: 0,
+  latencyMs: { p50: 0, p99: 0, mean: 0 },
+  stagesMs: { queue: 0, preprocess: 0, inference: 0, decode: 0 },
+  lastResultAt: null,
+  lastSkippedAt: null,
+  zones: [],
+  lines: [],
+};
 
 export function hubStatus({ link, outbox, sender, transport }: HubParts): HubStatus {
   const o = outbox.stats();

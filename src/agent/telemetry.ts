@@ -9,7 +9,15 @@ import type { Logger } from '../log.js';
 import type { InferenceResult } from '../inference/pool.js';
 import type { LoadedModel } from '../pipeline/model.js';
 import { Windows, type ClosedWindow } from '../telemetry/window.js';
-import { HUB_MESSAGE_LIMIT, PROPERTY_RESERVE, encodeEvent, encodeWindow, type Identity, type OutgoingMessage, type SourceTallies } from '../telemetry/encode.js';
+import {
+  HUB_MESSAGE_LIMIT,
+  PROPERTY_RESERVE,
+  encodeEvent,
+  encodeWindow,
+  type Identity,
+  type OutgoingMessage,
+  type SourceTallies,
+} from '../telemetry/encode.js';
 import type { PerceptEvent } from '../events/types.js';
 import { ChainWriter } from '../telemetry/chain-writer.js';
 import type { Signer } from '../attest/signer.js';
@@ -78,13 +86,18 @@ export class TelemetryPath {
   /** A result joins its source's window (not in `events` mode). */
   add(r: InferenceResult, m: LoadedModel, sourceKind: string): void {
     if (this.#telemetry.mode === 'events') return;
-    this.#windows.add(r.source, sourceKind, { name: m.manifest.name, version: m.manifest.version, sha256: m.sha256 }, {
-      seq: r.seq,
-      capturedAt: r.capturedAt,
-      width: r.width,
-      height: r.height,
-      detections: r.detections,
-    });
+    this.#windows.add(
+      r.source,
+      sourceKind,
+      { name: m.manifest.name, version: m.manifest.version, sha256: m.sha256 },
+      {
+        seq: r.seq,
+        capturedAt: r.capturedAt,
+        width: r.width,
+        height: r.height,
+        detections: r.detections,
+      },
+    );
   }
 
   /** A track event becomes one message, in the same chain as the windows (not in `windows` mode). */

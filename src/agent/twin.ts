@@ -93,7 +93,8 @@ export class TwinControl {
           reject(e, version);
         }
       } else if (saved) this.#desired = saved.desired;
-      if (saved) candidates.push({ config: this.#withPackage(saved.config, saved.package), version: saved.version, ignored: [], package: saved.package, from: 'saved' });
+      if (saved)
+        candidates.push({ config: this.#withPackage(saved.config, saved.package), version: saved.version, ignored: [], package: saved.package, from: 'saved' });
       let chosen: (typeof candidates)[number] | null = null;
       for (const c of candidates) {
         if (c.from === 'saved') log.info({ version: c.version }, 'running on the saved twin configuration');
@@ -106,7 +107,11 @@ export class TwinControl {
           // A document that validates but cannot run (a model that does not load) must not
           // keep the device down: the next candidate runs, and the hub is told.
           if (c.from === 'hub') reject(e, c.version);
-          else log.warn({ code: PerceptError.is(e) ? e.code : undefined, error: (e as Error).message }, 'the saved twin configuration does not start; running on the local configuration');
+          else
+            log.warn(
+              { code: PerceptError.is(e) ? e.code : undefined, error: (e as Error).message },
+              'the saved twin configuration does not start; running on the local configuration',
+            );
         }
       }
       if (!chosen) {
@@ -137,7 +142,10 @@ export class TwinControl {
       return { version: typeof p.version === 'number' ? p.version : null, desired: stripMeta(p.desired), config: a.config, package: a.package };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') {
-        this.agent.logger.warn({ file, code: PerceptError.is(e) ? e.code : 'ERR_CONFIG', error: (e as Error).message }, 'ignoring the saved twin configuration: it is not valid; the hub\'s next desired document replaces it');
+        this.agent.logger.warn(
+          { file, code: PerceptError.is(e) ? e.code : 'ERR_CONFIG', error: (e as Error).message },
+          "ignoring the saved twin configuration: it is not valid; the hub's next desired document replaces it",
+        );
       }
       return null;
     }
@@ -202,7 +210,11 @@ export class TwinControl {
     const bad = forbiddenKey(patch);
     this.#desired = full ? stripMeta(patch) : mergePatch(this.#desired, patch);
     try {
-      if (bad) throw new PerceptError('ERR_CONFIG', `invalid configuration in desired properties:\n  ${bad}: the key '__proto__' is not allowed; remove it from the desired properties`);
+      if (bad)
+        throw new PerceptError(
+          'ERR_CONFIG',
+          `invalid configuration in desired properties:\n  ${bad}: the key '__proto__' is not allowed; remove it from the desired properties`,
+        );
       const { config, ignored, package: pkg } = applyDesired(this.base, this.#desired);
       await this.agent.reconfigure(this.#withPackage(config, pkg));
       this.#updates?.request(pkg);
@@ -223,7 +235,16 @@ export class TwinControl {
   #openUpdates(): void {
     const agent = this.agent;
     const caFile = this.base.hub?.ca;
-    const ca = caFile ? [readRegularFileSync(caFile, { what: `CA certificate (from ${originOf(this.base, 'hub.ca')})`, maxBytes: FILE_CAPS.pem, openCode: 'ERR_CONFIG', hint: 'check --ca' }).toString('utf8')] : [];
+    const ca = caFile
+      ? [
+          readRegularFileSync(caFile, {
+            what: `CA certificate (from ${originOf(this.base, 'hub.ca')})`,
+            maxBytes: FILE_CAPS.pem,
+            openCode: 'ERR_CONFIG',
+            hint: 'check --ca',
+          }).toString('utf8'),
+        ]
+      : [];
     this.#updates = new ModelUpdater(
       this.base,
       {

@@ -22,7 +22,16 @@ export const keyEntrySchema = z.object({
 export const deviceEntrySchema = z.object({
   keys: z.array(keyEntrySchema).min(1),
   /** The TPM's restricted attestation key (trusted on first use at enrollment). */
-  attestationKey: z.object({ kid, publicKeyPem: pem, name: z.string().regex(/^[0-9a-f]+$/).optional() }).optional(),
+  attestationKey: z
+    .object({
+      kid,
+      publicKeyPem: pem,
+      name: z
+        .string()
+        .regex(/^[0-9a-f]+$/)
+        .optional(),
+    })
+    .optional(),
   /** TPM2_Certify of a signing key by the attestation key. */
   certification: z
     .object({
@@ -58,7 +67,10 @@ export class KeyRing {
     if (!r.success) {
       const i = r.error.issues[0];
       const problem = i === undefined ? 'invalid' : `${i.path.join('.') || '(top)'}: ${i.message}`;
-      throw new PerceptError('ERR_INPUT', `${where}: ${problem}; expected {"<deviceId>": {"keys": [{"kid", "publicKeyPem", "attestation"}]}} as \`percept tpm enroll\` prints it`);
+      throw new PerceptError(
+        'ERR_INPUT',
+        `${where}: ${problem}; expected {"<deviceId>": {"keys": [{"kid", "publicKeyPem", "attestation"}]}} as \`percept tpm enroll\` prints it`,
+      );
     }
     const ring = new KeyRing();
     for (const [device, entry] of Object.entries(r.data)) ring.#add(device, entry, where);
@@ -91,13 +103,17 @@ export class KeyRing {
     for (const k of entry.keys) {
       const key = parseKey(k.publicKeyPem, `${where}: ${device}: key ${k.kid}`);
       if (keyIdOf(key.export({ format: 'der', type: 'spki' })) !== k.kid) {
-        throw new PerceptError('ERR_INPUT', `${where}: ${device}: kid ${k.kid} is not the id of its publicKeyPem (the first 16 hex digits of SHA-256 over the SPKI DER)`);
+        throw new PerceptError(
+          'ERR_INPUT',
+          `${where}: ${device}: kid ${k.kid} is not the id of its publicKeyPem (the first 16 hex digits of SHA-256 over the SPKI DER)`,
+        );
       }
       keys.set(k.kid, { kid: k.kid, key, attestation: k.attestation, certified: false });
     }
     if (entry.certification) {
       const target = keys.get(entry.certification.kid);
-      if (!target) throw new PerceptError('ERR_INPUT', `${where}: ${device}: the certification names kid ${entry.certification.kid}, which is not among its keys`);
+      if (!target)
+        throw new PerceptError('ERR_INPUT', `${where}: ${device}: the certification names kid ${entry.certification.kid}, which is not among its keys`);
       checkCertification(entry, target.key, `${where}: ${device}`);
       target.certified = true;
     }
@@ -152,5 +168,6 @@ export function checkCertification(entry: DeviceEntry, signingKey: KeyObject, wh
   }
   if (!samePoint(pub, signingKey)) fail('the certified public area holds another key');
   const must = TPMA.fixedTPM | TPMA.fixedParent | TPMA.sensitiveDataOrigin | TPMA.sign;
-  if ((pub.attributes & must) !== must) fail('the certified key could have been made or copied outside the TPM (fixedTPM, fixedParent, sensitiveDataOrigin, sign required)');
+  if ((pub.attributes & must) !== must)
+    fail('the certified key could have been made or copied outside the TPM (fixedTPM, fixedParent, sensitiveDataOrigin, sign required)');
 }

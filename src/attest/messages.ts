@@ -94,7 +94,11 @@ export class JsonlMessageSource implements MessageSource {
   }
 
   #tooLong(line: number): void {
-    this.problems.push({ reason: 'line-too-long', position: line, detail: `line ${line} is longer than ${this.#maxLine} characters, more than any IoT Hub message takes: skipped unread` });
+    this.problems.push({
+      reason: 'line-too-long',
+      position: line,
+      detail: `line ${line} is longer than ${this.#maxLine} characters, more than any IoT Hub message takes: skipped unread`,
+    });
   }
 
   async *messages(): AsyncIterable<ReceivedMessage> {
@@ -244,7 +248,8 @@ export class JsonlMessageSource implements MessageSource {
     if (typeof o !== 'object' || o === null || Array.isArray(o)) throw inputError(where, 'not a JSON object');
     if (typeof o.deviceId !== 'string' || o.deviceId === '') throw inputError(where, 'expected a string deviceId');
     if (o.moduleId !== undefined && o.moduleId !== null && typeof o.moduleId !== 'string') throw inputError(where, 'expected moduleId to be a string or null');
-    if (o.messageId !== undefined && o.messageId !== null && typeof o.messageId !== 'string') throw inputError(where, 'expected messageId to be a string or null');
+    if (o.messageId !== undefined && o.messageId !== null && typeof o.messageId !== 'string')
+      throw inputError(where, 'expected messageId to be a string or null');
     if (typeof o.bodyBase64 !== 'string') throw inputError(where, 'expected bodyBase64 (the body bytes as received); the parsed body alone cannot be hashed');
     const props = o.properties ?? {};
     if (typeof props !== 'object' || props === null || Array.isArray(props)) throw inputError(where, 'expected properties to be an object');

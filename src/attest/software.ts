@@ -1,14 +1,7 @@
 // SoftwareSigner: an ECDSA P-256 key in a PEM file, for laptops and boards without a TPM.
 // The key is created on first use (mode 0600, published atomically so two processes
 // starting together agree on one key) and signs off the main thread via node:crypto.
-import {
-  createPrivateKey,
-  createPublicKey,
-  generateKeyPairSync,
-  randomBytes,
-  sign as cryptoSign,
-  type KeyObject,
-} from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { PerceptError } from '../errors.js';

@@ -9,15 +9,7 @@ import type { NativeBinding, NativeContext, NativeIdentity, NativeTpmError } fro
 import { TpmError } from './tpm-error.js';
 import { ecdsaDer } from './ecdsa.js';
 import * as check from './check.js';
-import {
-  BANKS,
-  HANDLES,
-  LOADED_SESSION_FIRST,
-  PERSISTENT_FIRST,
-  TRANSIENT_FIRST,
-  hex,
-  type PcrBank,
-} from './handles.js';
+import { BANKS, HANDLES, LOADED_SESSION_FIRST, PERSISTENT_FIRST, TRANSIENT_FIRST, hex, type PcrBank } from './handles.js';
 
 /** The kernel's resource-managed TPM device, the right default on a device. */
 export const DEFAULT_TCTI = 'device:/dev/tpmrm0';
@@ -204,7 +196,8 @@ export class Tpm {
         { handle: attestation, kind: 'attestation' },
       ]),
     );
-    if (s === undefined || a === undefined) throw new TpmError('command', 'ensureKeys: the TPM addon answered for fewer keys than asked (2)', { operation: 'ensureKeys' });
+    if (s === undefined || a === undefined)
+      throw new TpmError('command', 'ensureKeys: the TPM addon answered for fewer keys than asked (2)', { operation: 'ensureKeys' });
     return { signing: s, attestation: a };
   }
 

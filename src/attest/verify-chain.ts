@@ -95,7 +95,12 @@ export function analyseDevice(d: DeviceStream, opts: VerifyOptions): DeviceRepor
       succ.set(pred, boot);
       hasPred.add(boot);
     } else if (pred !== undefined && pred !== boot) {
-      forgeries.push({ reason: 'fork', id: first.copies[0].id, position: first.copies[0].position, detail: `boot ${boot} continues from the end of boot ${pred}, as boot ${succ.get(pred)} already does: two chains claim one past` });
+      forgeries.push({
+        reason: 'fork',
+        id: first.copies[0].id,
+        position: first.copies[0].position,
+        detail: `boot ${boot} continues from the end of boot ${pred}, as boot ${succ.get(pred)} already does: two chains claim one past`,
+      });
     } else dangling.set(first.prev, boot);
   }
   if (dangling.size) {
@@ -104,7 +109,12 @@ export function analyseDevice(d: DeviceStream, opts: VerifyOptions): DeviceRepor
         const other = dangling.get(v.digest);
         if (other !== undefined && other !== boot) {
           const f = canon.get(other)![0].copies[0];
-          forgeries.push({ reason: 'fork', id: f.id, position: f.position, detail: `boot ${other} continues from ${idOf(v)}, which is not the last message of boot ${boot}: the chain was forked` });
+          forgeries.push({
+            reason: 'fork',
+            id: f.id,
+            position: f.position,
+            detail: `boot ${other} continues from ${idOf(v)}, which is not the last message of boot ${boot}: the chain was forked`,
+          });
         }
       }
     }
@@ -112,10 +122,11 @@ export function analyseDevice(d: DeviceStream, opts: VerifyOptions): DeviceRepor
   const heads = [...canon.keys()].filter((b) => !hasPred.has(b)).sort((a, b) => firstArrival.get(a)! - firstArrival.get(b)!);
   const bootOrder: string[] = [];
   const seen = new Set<string>();
-  for (const h of heads) for (let b: string | undefined = h; b !== undefined && !seen.has(b); b = succ.get(b)) {
-    seen.add(b);
-    bootOrder.push(b);
-  }
+  for (const h of heads)
+    for (let b: string | undefined = h; b !== undefined && !seen.has(b); b = succ.get(b)) {
+      seen.add(b);
+      bootOrder.push(b);
+    }
 
   // Walk the chain in (boot, seq) order. A signature covers everything back to the last
   // break; what follows the last signature of a broken-off segment is unverified (a
@@ -140,7 +151,12 @@ export function analyseDevice(d: DeviceStream, opts: VerifyOptions): DeviceRepor
         if (r.seq === p.seq + 1 && r.prev !== p.digest) {
           brk = true;
           const c = p.copies[0];
-          forgeries.push({ reason: 'digest-mismatch', id: c.id, position: c.position, detail: `${idOf(r)} does not follow ${idOf(p)} as received: ${idOf(p)} (body or properties) was altered, or ${idOf(r)}'s percept-prev was` });
+          forgeries.push({
+            reason: 'digest-mismatch',
+            id: c.id,
+            position: c.position,
+            detail: `${idOf(r)} does not follow ${idOf(p)} as received: ${idOf(p)} (body or properties) was altered, or ${idOf(r)}'s percept-prev was`,
+          });
         } else if (r.seq !== p.seq + 1) {
           brk = true;
           gaps.push({ boot, from: p.seq + 1, to: r.seq - 1, detail: 'never received' });
@@ -157,7 +173,12 @@ export function analyseDevice(d: DeviceStream, opts: VerifyOptions): DeviceRepor
         brk = true;
       } else {
         brk = true;
-        gaps.push({ boot: p.boot, from: p.seq + 1, to: null, detail: `boot ${boot} begins after a message never received: what followed ${idOf(p)} is missing, or ${idOf(p)} was altered` });
+        gaps.push({
+          boot: p.boot,
+          from: p.seq + 1,
+          to: null,
+          detail: `boot ${boot} begins after a message never received: what followed ${idOf(p)} is missing, or ${idOf(p)} was altered`,
+        });
       }
       if (brk) closeSegment(flat.length);
       flat.push(r);
@@ -236,7 +257,12 @@ export function analyseDevice(d: DeviceStream, opts: VerifyOptions): DeviceRepor
     device: d.device,
     messages: d.messages,
     unique: flat.length,
-    keys: [...(d.keys?.values() ?? [])].map((k) => ({ kid: k.kid, attestation: k.attestation, certified: k.certified, signatures: d.signatures.get(k.kid) ?? 0 })),
+    keys: [...(d.keys?.values() ?? [])].map((k) => ({
+      kid: k.kid,
+      attestation: k.attestation,
+      certified: k.certified,
+      signatures: d.signatures.get(k.kid) ?? 0,
+    })),
     unknownDevice,
     boots: summaries,
     verified,

@@ -33,14 +33,23 @@ function device(d: DeviceReport, reorderIsFinding: boolean): string[] {
   list('FORGERY', d.forgeries, (f) => `${at(f.position)} ${f.id ?? '(no id)'}: ${f.reason}: ${f.detail}`);
   list('GAP', d.gaps, (g) => `${range(g)}: ${g.detail}`);
   list('UNVERIFIED', d.unverified, (r) => `${range(r)}: no signature covers it before the chain breaks`);
-  list(reorderIsFinding ? 'REORDERED' : 'reordered', d.reorderings, (r) => `${at(r.position)} ${r.id} arrived after ${r.after}${reorderIsFinding ? '' : ' (not a finding: --allow-reorder)'}`);
+  list(
+    reorderIsFinding ? 'REORDERED' : 'reordered',
+    d.reorderings,
+    (r) => `${at(r.position)} ${r.id} arrived after ${r.after}${reorderIsFinding ? '' : ' (not a finding: --allow-reorder)'}`,
+  );
   const firstUnchained = d.unchained.positions[0];
-  if (d.unchained.count) out.push(`  ${'UNCHAINED'.padEnd(14)} ${d.unchained.count} messages without percept-boot/-seq/-prev${firstUnchained === undefined ? '' : ` (first at ${at(firstUnchained)})`}`);
+  if (d.unchained.count)
+    out.push(
+      `  ${'UNCHAINED'.padEnd(14)} ${d.unchained.count} messages without percept-boot/-seq/-prev${firstUnchained === undefined ? '' : ` (first at ${at(firstUnchained)})`}`,
+    );
   if (d.unknownDevice && d.unique) out.push(`  ${'NO KEYS'.padEnd(14)} add the device's entry (\`percept tpm enroll\`) to the keys file`);
   if (d.duplicates.count) out.push(`  duplicates     ${d.duplicates.count} (not findings: the same message again, as at-least-once delivery resends)`);
   if (d.replays.length) {
     const same = d.replays.filter((r) => r.sameDigest).length;
-    out.push(`  replays        ${d.replays.length} ${d.replays.length === 1 ? 'copy' : 'copies'} of an earlier boot's messages after a later boot began (${same} identical: not findings)`);
+    out.push(
+      `  replays        ${d.replays.length} ${d.replays.length === 1 ? 'copy' : 'copies'} of an earlier boot's messages after a later boot began (${same} identical: not findings)`,
+    );
   }
   if (d.unsignedTail.length) out.push(`  unsigned tail  ${ranges(d.unsignedTail)} (not a finding: the next checkpoint will sign it)`);
   out.push(`  ${d.ok ? 'OK' : `${d.findings} finding${d.findings === 1 ? '' : 's'}`}`);

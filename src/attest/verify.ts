@@ -214,14 +214,24 @@ export class DeviceStream {
       return;
     }
     if (!boot || seqText === undefined || !SEQ.test(seqText) || prev === undefined || !HEX64.test(prev)) {
-      this.early.push({ reason: 'malformed', id: m.messageId, position: m.position, detail: 'percept-boot, percept-seq (an integer from 1) or percept-prev (64 hex digits) is missing or malformed' });
+      this.early.push({
+        reason: 'malformed',
+        id: m.messageId,
+        position: m.position,
+        detail: 'percept-boot, percept-seq (an integer from 1) or percept-prev (64 hex digits) is missing or malformed',
+      });
       return;
     }
     const seq = Number(seqText);
     const digest = chainDigest(boot, seq, prev, m.body, p, true);
     const rec: Rec = { position: m.position, arrival: this.recs.length, boot, seq, prev, digest, id: m.messageId, sig: 'none', kid: p['percept-kid'] };
     if (m.messageId !== `${boot}:${seq}`) {
-      this.early.push({ reason: 'id-mismatch', id: m.messageId, position: m.position, detail: `the message id is not ${boot}:${seq}, so de-duplication by id would drop or keep the wrong message` });
+      this.early.push({
+        reason: 'id-mismatch',
+        id: m.messageId,
+        position: m.position,
+        detail: `the message id is not ${boot}:${seq}, so de-duplication by id would drop or keep the wrong message`,
+      });
     }
     const sig = p['percept-sig'];
     if (sig !== undefined) this.#checkSignature(rec, sig, p['percept-att']);
@@ -245,17 +255,32 @@ export class DeviceStream {
     const key = rec.kid === undefined ? undefined : this.keys?.get(rec.kid);
     const at = `${rec.boot}:${rec.seq}`;
     if (!key) {
-      this.early.push({ reason: 'unknown-key', id: rec.id, position: rec.position, detail: `signed by kid ${rec.kid ?? '(none)'}, which is not enrolled for ${this.device}` });
+      this.early.push({
+        reason: 'unknown-key',
+        id: rec.id,
+        position: rec.position,
+        detail: `signed by kid ${rec.kid ?? '(none)'}, which is not enrolled for ${this.device}`,
+      });
       rec.sig = 'unknown-key';
       return;
     }
     this.signatures.set(key.kid, (this.signatures.get(key.kid) ?? 0) + 1);
     const judge = (good: boolean): void => {
       if (!good) {
-        this.early.push({ reason: 'bad-signature', id: rec.id, position: rec.position, detail: `the signature on ${at} does not verify with key ${key.kid}: the chain before it or the signature was altered, or another key signed it` });
+        this.early.push({
+          reason: 'bad-signature',
+          id: rec.id,
+          position: rec.position,
+          detail: `the signature on ${at} does not verify with key ${key.kid}: the chain before it or the signature was altered, or another key signed it`,
+        });
         rec.sig = 'bad-signature';
       } else if (att !== key.attestation) {
-        this.early.push({ reason: 'attestation-mismatch', id: rec.id, position: rec.position, detail: `${at} claims percept-att ${att ?? '(none)'} but key ${key.kid} is enrolled as ${key.attestation}` });
+        this.early.push({
+          reason: 'attestation-mismatch',
+          id: rec.id,
+          position: rec.position,
+          detail: `${at} claims percept-att ${att ?? '(none)'} but key ${key.kid} is enrolled as ${key.attestation}`,
+        });
         rec.sig = 'attestation-mismatch';
       } else rec.sig = 'valid';
     };
@@ -312,12 +337,20 @@ export class ChainVerifier {
     const input = [...problems];
     if (this.#messages === 0) {
       const which = this.#opts.devices?.length ? ` from ${this.#opts.devices.join(', ')}` : '';
-      input.push({ reason: 'empty', position: 0, detail: `nothing to verify: no messages${which} in the input; check the file (the emulator's <state>/messages.jsonl) and the device id` });
+      input.push({
+        reason: 'empty',
+        position: 0,
+        detail: `nothing to verify: no messages${which} in the input; check the file (the emulator's <state>/messages.jsonl) and the device id`,
+      });
     }
     const findings = devices.reduce((n, d) => n + d.findings, 0) + input.length;
     return {
       source,
-      options: { partial: this.#opts.partial ?? false, allowReorder: this.#opts.allowReorder ?? false, ...(this.#opts.devices?.length ? { devices: this.#opts.devices } : {}) },
+      options: {
+        partial: this.#opts.partial ?? false,
+        allowReorder: this.#opts.allowReorder ?? false,
+        ...(this.#opts.devices?.length ? { devices: this.#opts.devices } : {}),
+      },
       messages: this.#messages,
       input,
       devices,

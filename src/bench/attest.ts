@@ -31,18 +31,37 @@ const RATE = 30;
 /** A detections body of the usual size (two detections in one frame, ~600 bytes). */
 function body(n: number): Buffer {
   const at = new Date(1_780_000_000_000 + n * 33).toISOString();
-  return Buffer.from(JSON.stringify({
-    schema: 'percept.detections/1', deviceId: 'bench-dev', source: { id: 'door', kind: 'rtsp' },
-    model: { name: 'yolox-nano', version: '1', sha256: 'e8af0749'.repeat(8) },
-    window: { start: at, end: at, intervalMs: 33, frames: 1 }, counts: { dog: 1, car: 1 },
-    frames: [{ seq: n, capturedAt: at, width: 1280, height: 720, detections: [
-      { label: 'dog', confidence: 0.8497, box: [133.2, 205.4, 323, 542.6], boxNorm: [0.1734, 0.3566, 0.4206, 0.942] },
-      { label: 'car', confidence: 0.7012, box: [433.2, 105.4, 823, 342.6], boxNorm: [0.3384, 0.1464, 0.643, 0.4758] },
-    ] }],
-  }));
+  return Buffer.from(
+    JSON.stringify({
+      schema: 'percept.detections/1',
+      deviceId: 'bench-dev',
+      source: { id: 'door', kind: 'rtsp' },
+      model: { name: 'yolox-nano', version: '1', sha256: 'e8af0749'.repeat(8) },
+      window: { start: at, end: at, intervalMs: 33, frames: 1 },
+      counts: { dog: 1, car: 1 },
+      frames: [
+        {
+          seq: n,
+          capturedAt: at,
+          width: 1280,
+          height: 720,
+          detections: [
+            { label: 'dog', confidence: 0.8497, box: [133.2, 205.4, 323, 542.6], boxNorm: [0.1734, 0.3566, 0.4206, 0.942] },
+            { label: 'car', confidence: 0.7012, box: [433.2, 105.4, 823, 342.6], boxNorm: [0.3384, 0.1464, 0.643, 0.4758] },
+          ],
+        },
+      ],
+    }),
+  );
 }
 
-const checkpointer = (s: Signer) => async (digest: Buffer): Promise<Record<string, string>> => ({ 'percept-sig': (await s.sign(digest)).toString('base64'), 'percept-kid': s.kid, 'percept-att': s.attestation });
+const checkpointer =
+  (s: Signer) =>
+  async (digest: Buffer): Promise<Record<string, string>> => ({
+    'percept-sig': (await s.sign(digest)).toString('base64'),
+    'percept-kid': s.kid,
+    'percept-att': s.attestation,
+  });
 
 /** Writes `count` messages as the emulator records them: 30 a second, every 30th signed. */
 export async function recordStream(file: string, signer: Signer, count: number): Promise<void> {
@@ -58,7 +77,25 @@ export async function recordStream(file: string, signer: Signer, count: number):
     if (seq % RATE === 0 || seq === count) Object.assign(properties, await checkpointer(signer)(Buffer.from(digest, 'hex')));
     const id = messageId(fields);
     const enqueuedTime = new Date(1_780_000_000_000 + seq * 33).toISOString();
-    chunk.push(JSON.stringify({ seq, deviceId: 'bench-dev', moduleId: null, enqueuedTime, messageId: id, systemProperties: { messageId: id, contentType: 'application/json', contentEncoding: 'utf-8', 'iothub-connection-device-id': 'bench-dev', 'iothub-enqueuedtime': enqueuedTime }, properties, body: JSON.parse(b.toString('utf8')) as unknown, bodyBase64: b.toString('base64') }));
+    chunk.push(
+      JSON.stringify({
+        seq,
+        deviceId: 'bench-dev',
+        moduleId: null,
+        enqueuedTime,
+        messageId: id,
+        systemProperties: {
+          messageId: id,
+          contentType: 'application/json',
+          contentEncoding: 'utf-8',
+          'iothub-connection-device-id': 'bench-dev',
+          'iothub-enqueuedtime': enqueuedTime,
+        },
+        properties,
+        body: JSON.parse(b.toString('utf8')) as unknown,
+        bodyBase64: b.toString('base64'),
+      }),
+    );
     prev = digest;
     if (chunk.length === 1000) {
       if (!out.write(chunk.join('\n') + '\n')) await new Promise<void>((r) => out.once('drain', () => r()));
@@ -98,7 +135,17 @@ async function enqueueCpu(dir: string, signer: Signer | null, seconds: number): 
     const due = t0 + (n * 1000) / RATE;
     const wait = due - performance.now();
     if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-    await writer.write([{ body: body(n), contentType: 'application/json', contentEncoding: 'utf-8', properties: { schema: 'percept.detections/1', eventType: 'detections', source: 'door' } }], { sign: n % RATE === 0 });
+    await writer.write(
+      [
+        {
+          body: body(n),
+          contentType: 'application/json',
+          contentEncoding: 'utf-8',
+          properties: { schema: 'percept.detections/1', eventType: 'detections', source: 'door' },
+        },
+      ],
+      { sign: n % RATE === 0 },
+    );
     // The sender would acknowledge these; keep the table as small as a healthy link keeps it.
     if (n % RATE === 0) outbox.ack(outbox.peek(0, RATE).map((row) => row.id));
   }
@@ -158,7 +205,10 @@ export async function benchAttest(say: (line: string) => void, seconds: number):
     // neighbour slows both alike; the ratio is the median over the verify runs of each one
     // against the mean of the floors on either side. The floor reads from memory; the
     // verifier also reads and splits the file.
-    const lines = fs.readFileSync(file, 'utf8').split('\n').filter((l) => l !== '');
+    const lines = fs
+      .readFileSync(file, 'utf8')
+      .split('\n')
+      .filter((l) => l !== '');
     const rates: number[] = [];
     const floors: number[] = [hashParseRate(lines)];
     const ratios: number[] = [];
@@ -177,8 +227,12 @@ export async function benchAttest(say: (line: string) => void, seconds: number):
     const floorRate = median(floors);
     const ratio = Math.round(median(ratios) * 1000) / 1000;
     const mb = fs.statSync(file).size / 1e6;
-    say(`verify: ${count} messages (20 min at 30 msg/s, a signature a second, ${mb.toFixed(0)} MB of messages.jsonl): ${verifyRate.toFixed(0)} messages/s (median of ${rates.length})`);
-    say(`parse and hash alone (JSON.parse of each line, SHA-256 of its body): ${floorRate.toFixed(0)} messages/s; verify/(parse+hash) ${ratio.toFixed(3)} (median, runs in turn; range ${Math.min(...ratios).toFixed(3)}..${Math.max(...ratios).toFixed(3)})`);
+    say(
+      `verify: ${count} messages (20 min at 30 msg/s, a signature a second, ${mb.toFixed(0)} MB of messages.jsonl): ${verifyRate.toFixed(0)} messages/s (median of ${rates.length})`,
+    );
+    say(
+      `parse and hash alone (JSON.parse of each line, SHA-256 of its body): ${floorRate.toFixed(0)} messages/s; verify/(parse+hash) ${ratio.toFixed(3)} (median, runs in turn; range ${Math.min(...ratios).toFixed(3)}..${Math.max(...ratios).toFixed(3)})`,
+    );
 
     // Attestation's share is too small to see as the difference of two noisy 30 msg/s runs
     // (fsync dominates them), so its parts are measured with process.cpuUsage: a chain digest
@@ -186,7 +240,13 @@ export async function benchAttest(say: (line: string) => void, seconds: number):
     const bodies = Array.from({ length: 3000 }, (_, i) => body(i));
     let prev = GENESIS;
     const h0 = process.cpuUsage();
-    for (const [i, b] of bodies.entries()) prev = messageDigest({ boot: 'b', seq: i + 1, prev }, b, { schema: 'percept.detections/1', eventType: 'detections', source: 'door', 'percept-prev': prev });
+    for (const [i, b] of bodies.entries())
+      prev = messageDigest({ boot: 'b', seq: i + 1, prev }, b, {
+        schema: 'percept.detections/1',
+        eventType: 'detections',
+        source: 'door',
+        'percept-prev': prev,
+      });
     const h = process.cpuUsage(h0);
     const hashPct = ((h.user + h.system) / bodies.length / 1e6) * RATE * 100;
     const s0 = process.cpuUsage();
@@ -195,8 +255,17 @@ export async function benchAttest(say: (line: string) => void, seconds: number):
     const signPct = ((sc.user + sc.system) / 200 / 1e6) * 100;
     const cost = hashPct + signPct;
     const paced = await enqueueCpu(dir, signer, seconds);
-    say(`agent CPU at 30 msg/s: chain digests ${hashPct.toFixed(3)}% of a core + a software signature a second ${signPct.toFixed(3)}% = ${cost.toFixed(3)}% (the whole outbox at 30 msg/s, SQLite and fsync included: ${paced.toFixed(2)}%)`);
-    return { tpm_signs_per_s: tpm.rate, ...(tpm.note ? { tpm_signs_note: tpm.note } : {}), verify_msgs_per_s: verifyRate, hash_parse_msgs_per_s: floorRate, verify_vs_hash_parse: ratio, attest_cpu_pct_at_30msgs: cost };
+    say(
+      `agent CPU at 30 msg/s: chain digests ${hashPct.toFixed(3)}% of a core + a software signature a second ${signPct.toFixed(3)}% = ${cost.toFixed(3)}% (the whole outbox at 30 msg/s, SQLite and fsync included: ${paced.toFixed(2)}%)`,
+    );
+    return {
+      tpm_signs_per_s: tpm.rate,
+      ...(tpm.note ? { tpm_signs_note: tpm.note } : {}),
+      verify_msgs_per_s: verifyRate,
+      hash_parse_msgs_per_s: floorRate,
+      verify_vs_hash_parse: ratio,
+      attest_cpu_pct_at_30msgs: cost,
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -49,12 +49,24 @@ const cpuMs = () => {
 
 const [backend, secondsArg] = process.argv.slice(2);
 const seconds = Number(secondsArg);
-const source = createSource({ id: 'cam', kind: 'webcam', uri: '/dev/video0', width: 1280, height: 720, fps: 30, loop: false, backend: backend === 'ffmpeg' ? 'ffmpeg' : 'native' });
+const source = createSource({
+  id: 'cam',
+  kind: 'webcam',
+  uri: '/dev/video0',
+  width: 1280,
+  height: 720,
+  fps: 30,
+  loop: false,
+  backend: backend === 'ffmpeg' ? 'ffmpeg' : 'native',
+});
 // The pool's side of the hand-off: a worker that receives each frame's buffer, transferred.
 const worker = new Worker('require("node:worker_threads").parentPort.on("message", () => {})', { eval: true });
 const hand = (f: Frame) => {
   const buf = f.data;
-  const ab = buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.buffer instanceof ArrayBuffer ? buf.buffer : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+  const ab =
+    buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.buffer instanceof ArrayBuffer
+      ? buf.buffer
+      : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
   worker.postMessage({ type: 'job', format: f.format, width: f.width, height: f.height, data: ab }, [ab as ArrayBuffer]);
 };
 

@@ -32,10 +32,17 @@ const IMAGE = /\.(jpe?g|png)$/i;
 /** 1280x720 baseline JPEGs of the photos, as a camera's MJPEG frames look. */
 async function makeFrames(imagesDir: string): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'percept-bench-capture-'));
-  const photos = fs.readdirSync(imagesDir).filter((n) => IMAGE.test(n)).sort().slice(0, 6);
+  const photos = fs
+    .readdirSync(imagesDir)
+    .filter((n) => IMAGE.test(n))
+    .sort()
+    .slice(0, 6);
   if (photos.length === 0) throw new Error(`no photos in ${imagesDir}`);
   for (const [i, name] of photos.entries()) {
-    await sharp(path.join(imagesDir, name)).resize(1280, 720, { fit: 'cover' }).jpeg({ quality: 85, mozjpeg: false }).toFile(path.join(dir, `${i}.jpg`));
+    await sharp(path.join(imagesDir, name))
+      .resize(1280, 720, { fit: 'cover' })
+      .jpeg({ quality: 85, mozjpeg: false })
+      .toFile(path.join(dir, `${i}.jpg`));
   }
   return dir;
 }
@@ -73,13 +80,22 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 const perFrame = (r: CaptureRun) => (r.cpuMs + r.childCpuMs) / Math.max(1, r.frames);
 
 export async function benchCapture(say: Say, seconds: number, inputs: { imagesDir: string }): Promise<CaptureBench> {
-  const input = 'the fake V4L2 camera (LD_PRELOAD, inherited by ffmpeg), read by ffmpeg -f v4l2 -input_format mjpeg -c:v copy -f mjpeg pipe:1 as percept runs it';
+  const input =
+    'the fake V4L2 camera (LD_PRELOAD, inherited by ffmpeg), read by ffmpeg -f v4l2 -input_format mjpeg -c:v copy -f mjpeg pipe:1 as percept runs it';
   // The fake camera runs inside whichever process opens the device: percept's on the native
   // path, ffmpeg's on the other. Its work per frame is one copy of the JPEG into the mapped
   // buffer (what a camera's DMA does for free) and two ioctls, the same on both paths.
   const counted =
     'user+system CPU per captured frame after a 1 s warm-up: the measuring node process (capture, the source, the hand-off to a worker thread and the worker receiving it) plus, on the ffmpeg path, ffmpeg (all threads, from /proc schedstat); the fake camera runs inside the process that opens it (node on the native path, ffmpeg on the other) and costs both the same: one copy of each JPEG into the mapped buffer and the DQBUF/QBUF ioctls';
-  const none: CaptureBench = { capture_cpu_ms_native: null, capture_cpu_ms_ffmpeg: null, capture_native_vs_ffmpeg: null, capture_fps_native: null, capture_fps_ffmpeg: null, capture_ffmpeg_input: input, capture_counted: counted };
+  const none: CaptureBench = {
+    capture_cpu_ms_native: null,
+    capture_cpu_ms_ffmpeg: null,
+    capture_native_vs_ffmpeg: null,
+    capture_fps_native: null,
+    capture_fps_ffmpeg: null,
+    capture_ffmpeg_input: input,
+    capture_counted: counted,
+  };
   const fake = path.join(projectRoot(), 'test', 'fake-v4l2', 'libfakev4l2.so');
   if (!fs.existsSync(fake)) {
     say(`skipped: ${fake} is missing (npm run build builds it)`);
@@ -88,7 +104,9 @@ export async function benchCapture(say: Say, seconds: number, inputs: { imagesDi
   const frames = await makeFrames(inputs.imagesDir);
   try {
     const env = { ...process.env, LD_PRELOAD: fake, FAKE_V4L2_FRAMES: frames, PERCEPT_LOG_LEVEL: 'silent' };
-    say(`1280x720 MJPEG at 30 fps from ${fs.readdirSync(frames).length} photos; each frame handed to a worker thread as the pool does (no inference); ${RUNS} runs of ${seconds} s per backend, alternating; ffmpeg side: ${input}`);
+    say(
+      `1280x720 MJPEG at 30 fps from ${fs.readdirSync(frames).length} photos; each frame handed to a worker thread as the pool does (no inference); ${RUNS} runs of ${seconds} s per backend, alternating; ffmpeg side: ${input}`,
+    );
     say(`counted: ${counted}`);
     const runs: Record<'native' | 'ffmpeg', CaptureRun[]> = { native: [], ffmpeg: [] };
     for (let i = 0; i < RUNS; i++) {
@@ -96,14 +114,24 @@ export async function benchCapture(say: Say, seconds: number, inputs: { imagesDi
         const r = await measure(backend, seconds, env);
         if (r.backend !== backend) throw new Error(`the ${backend} run read the camera through ${r.backend}`);
         runs[backend].push(r);
-        say(`  ${backend.padEnd(6)} run ${i + 1}: ${r.frames} ${r.format} frames in ${r.seconds.toFixed(1)} s, ${perFrame(r).toFixed(3)} ms CPU/frame (node ${r.cpuMs.toFixed(0)} ms${backend === 'ffmpeg' ? `, ffmpeg ${r.childCpuMs.toFixed(0)} ms` : ''})`);
+        say(
+          `  ${backend.padEnd(6)} run ${i + 1}: ${r.frames} ${r.format} frames in ${r.seconds.toFixed(1)} s, ${perFrame(r).toFixed(3)} ms CPU/frame (node ${r.cpuMs.toFixed(0)} ms${backend === 'ffmpeg' ? `, ffmpeg ${r.childCpuMs.toFixed(0)} ms` : ''})`,
+        );
       }
     }
     const cpu = (b: 'native' | 'ffmpeg') => median(runs[b].map(perFrame));
     const fps = (b: 'native' | 'ffmpeg') => median(runs[b].map((r) => r.frames / r.seconds));
-    const result: CaptureBench = { ...none, capture_cpu_ms_native: cpu('native'), capture_cpu_ms_ffmpeg: cpu('ffmpeg'), capture_fps_native: fps('native'), capture_fps_ffmpeg: fps('ffmpeg') };
+    const result: CaptureBench = {
+      ...none,
+      capture_cpu_ms_native: cpu('native'),
+      capture_cpu_ms_ffmpeg: cpu('ffmpeg'),
+      capture_fps_native: fps('native'),
+      capture_fps_ffmpeg: fps('ffmpeg'),
+    };
     result.capture_native_vs_ffmpeg = result.capture_cpu_ms_native! / result.capture_cpu_ms_ffmpeg!;
-    say(`CPU per frame (median): native ${result.capture_cpu_ms_native!.toFixed(3)} ms, ffmpeg ${result.capture_cpu_ms_ffmpeg!.toFixed(3)} ms; native/ffmpeg ${result.capture_native_vs_ffmpeg.toFixed(2)} (goal <= 0.5)`);
+    say(
+      `CPU per frame (median): native ${result.capture_cpu_ms_native!.toFixed(3)} ms, ffmpeg ${result.capture_cpu_ms_ffmpeg!.toFixed(3)} ms; native/ffmpeg ${result.capture_native_vs_ffmpeg.toFixed(2)} (goal <= 0.5)`,
+    );
     return result;
   } finally {
     fs.rmSync(frames, { recursive: true, force: true });

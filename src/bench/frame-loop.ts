@@ -9,7 +9,12 @@ import { frameRunner, tensorLength } from '../inference/frame.js';
 import type { ModelManifest } from '../models/types.js';
 
 export async function benchSession(modelPath: string, threads: number): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(modelPath, { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  return ort.InferenceSession.create(modelPath, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
 }
 
 /**
@@ -17,10 +22,16 @@ export async function benchSession(modelPath: string, threads: number): Promise<
  * `cycle` runs (a whole number of passes over a frame set, so every measurement sees the
  * same mix of frames); `times`, when given, gets each run's ms.
  */
-export async function timeFor(ms: number, minIters: number, fn: (i: number) => Promise<void>, times?: { add(ms: number): void }, cycle = 1): Promise<{ n: number; elapsed: number }> {
+export async function timeFor(
+  ms: number,
+  minIters: number,
+  fn: (i: number) => Promise<void>,
+  times?: { add(ms: number): void },
+  cycle = 1,
+): Promise<{ n: number; elapsed: number }> {
   const t0 = performance.now();
   let n = 0;
-  for (let t = t0; n < minIters || t - t0 < ms || n % cycle !== 0; ) {
+  for (let t = t0; n < minIters || t - t0 < ms || n % cycle !== 0;) {
     await fn(n++);
     const now = performance.now();
     times?.add(now - t);

@@ -24,15 +24,44 @@ export async function benchFrames(imagesDir: string, streamFrames = 60): Promise
   const out: BenchFrame[] = [];
   let names: string[];
   try {
-    names = fs.readdirSync(imagesDir).filter((n) => /\.(png|jpe?g)$/i.test(n)).sort();
+    names = fs
+      .readdirSync(imagesDir)
+      .filter((n) => /\.(png|jpe?g)$/i.test(n))
+      .sort();
   } catch (e) {
-    throw new PerceptError('ERR_INPUT', `the benchmark's photo folder ${imagesDir} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a folder of PNG or JPEG photos with --images`);
+    throw new PerceptError(
+      'ERR_INPUT',
+      `the benchmark's photo folder ${imagesDir} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); give a folder of PNG or JPEG photos with --images`,
+    );
   }
   for (const n of names) {
     const data = await sharp(path.join(imagesDir, n)).removeAlpha().toColourspace('srgb').jpeg({ quality: 90 }).toBuffer();
     out.push({ name: n, data });
   }
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30', '-frames:v', String(streamFrames), '-c:v', 'mjpeg', '-q:v', '3', '-pix_fmt', 'yuvj420p', '-f', 'mjpeg', 'pipe:1'], { maxBuffer: 512 * 1024 * 1024 });
+  const r = spawnSync(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=1280x720:rate=30',
+      '-frames:v',
+      String(streamFrames),
+      '-c:v',
+      'mjpeg',
+      '-q:v',
+      '3',
+      '-pix_fmt',
+      'yuvj420p',
+      '-f',
+      'mjpeg',
+      'pipe:1',
+    ],
+    { maxBuffer: 512 * 1024 * 1024 },
+  );
   if (r.status !== 0) {
     const why = r.error ? r.error.message : `ffmpeg exited with ${r.status}: ${String(r.stderr).trim().split('\n')[0]}`;
     throw new PerceptError('ERR_INPUT', `the benchmark's 1280x720 test stream could not be made (${why}); install ffmpeg (scripts/setup does)`);

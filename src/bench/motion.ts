@@ -86,17 +86,22 @@ async function measure(photo: string, modelPath: string, enabled: 'on' | 'off', 
 
 export async function benchMotion(say: Say, seconds: number, inputs: { modelPath: string; imagesDir: string }): Promise<MotionBench> {
   const source = ['coffee.png', 'dog.jpg'].map((n) => path.join(inputs.imagesDir, n)).find((p) => fs.existsSync(p));
-  if (!source) throw new PerceptError('ERR_INPUT', `the motion benchmark needs coffee.png or dog.jpg in ${inputs.imagesDir}; give the shared photos with --images`);
+  if (!source)
+    throw new PerceptError('ERR_INPUT', `the motion benchmark needs coffee.png or dog.jpg in ${inputs.imagesDir}; give the shared photos with --images`);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'percept-bench-motion-'));
   try {
     const photo = path.join(dir, 'still.jpg');
     await sharp(source).removeAlpha().resize(1280, 720, { fit: 'cover' }).jpeg({ quality: 85 }).toFile(photo);
     const window = Math.max(seconds, MIN_WINDOW_S);
-    say(`${path.basename(source)} as a 1280x720 JPEG at ${FPS} fps, ${window} s per run after ${SETTLE_S} s of start-up, gate off then on (keyframe every 5 s)`);
+    say(
+      `${path.basename(source)} as a 1280x720 JPEG at ${FPS} fps, ${window} s per run after ${SETTLE_S} s of start-up, gate off then on (keyframe every 5 s)`,
+    );
     const off = await measure(photo, inputs.modelPath, 'off', window);
     say(`gate off: ${off.inferred} inferred of ${off.captured} captured, process CPU ${off.cpuS.toFixed(2)} s in ${off.wallS.toFixed(1)} s`);
     const on = await measure(photo, inputs.modelPath, 'on', window);
-    say(`gate on:  start-up ${on.settleInferred} inferred (first keyframe, new tracks settling); then ${on.inferred} inferred, ${on.skipped} skipped of ${on.captured} captured, process CPU ${on.cpuS.toFixed(2)} s in ${on.wallS.toFixed(1)} s`);
+    say(
+      `gate on:  start-up ${on.settleInferred} inferred (first keyframe, new tracks settling); then ${on.inferred} inferred, ${on.skipped} skipped of ${on.captured} captured, process CPU ${on.cpuS.toFixed(2)} s in ${on.wallS.toFixed(1)} s`,
+    );
     const round = (x: number, d = 3) => Number(x.toFixed(d));
     const figures: MotionBench = {
       motion_static_inference_ratio: round(on.inferred / Math.max(1, off.inferred)),

@@ -27,9 +27,32 @@ export interface OutboxBench {
 type Say = (line: string) => void;
 
 function telemetry(i: number): OutgoingMessage {
-  const frames = Array.from({ length: 8 }, (_, k) => ({ seq: i * 8 + k, capturedAt: new Date().toISOString(), width: 1280, height: 720, detections: [{ label: 'person', confidence: 0.9132, box: [412.5, 96.25, 603.75, 688.5], boxNorm: [0.3223, 0.1337, 0.4717, 0.9563] }, { label: 'dog', confidence: 0.8497, box: [133.2, 205.4, 323, 542.6], boxNorm: [0.1734, 0.3566, 0.4206, 0.942] }] }));
-  const body = Buffer.from(JSON.stringify({ schema: 'percept.detections/1', deviceId: 'bench', source: { id: 'cam0', kind: 'rtsp' }, model: { name: 'yolox-nano', version: '1', sha256: 'e8af0749'.repeat(8) }, counts: { person: 8, dog: 8 }, frames }));
-  return { body, contentType: 'application/json', contentEncoding: 'utf-8', properties: { schema: 'percept.detections/1', eventType: 'detections', source: 'cam0' } };
+  const frames = Array.from({ length: 8 }, (_, k) => ({
+    seq: i * 8 + k,
+    capturedAt: new Date().toISOString(),
+    width: 1280,
+    height: 720,
+    detections: [
+      { label: 'person', confidence: 0.9132, box: [412.5, 96.25, 603.75, 688.5], boxNorm: [0.3223, 0.1337, 0.4717, 0.9563] },
+      { label: 'dog', confidence: 0.8497, box: [133.2, 205.4, 323, 542.6], boxNorm: [0.1734, 0.3566, 0.4206, 0.942] },
+    ],
+  }));
+  const body = Buffer.from(
+    JSON.stringify({
+      schema: 'percept.detections/1',
+      deviceId: 'bench',
+      source: { id: 'cam0', kind: 'rtsp' },
+      model: { name: 'yolox-nano', version: '1', sha256: 'e8af0749'.repeat(8) },
+      counts: { person: 8, dog: 8 },
+      frames,
+    }),
+  );
+  return {
+    body,
+    contentType: 'application/json',
+    contentEncoding: 'utf-8',
+    properties: { schema: 'percept.detections/1', eventType: 'detections', source: 'cam0' },
+  };
 }
 
 const cpuUs = () => {
@@ -61,7 +84,11 @@ async function enqueueRate(file: string, ms: number, concurrency: number): Promi
 /** `percept hub` as a child process on free ports; resolves with its device connection string. */
 async function startEmulator(state: string): Promise<{ child: ChildProcess; connectionString: string; ca: string }> {
   const cli = fileURLToPath(new URL('../cli.js', import.meta.url));
-  const child = spawn(process.execPath, [cli, 'hub', '--state', state, '--mqtt-port', '0', '--api-port', '0', '--ws-port', 'off', '--device', 'bench', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [cli, 'hub', '--state', state, '--mqtt-port', '0', '--api-port', '0', '--ws-port', 'off', '--device', 'bench', '--log-level', 'warn'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   const connectionString = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d) => {
@@ -114,8 +141,16 @@ export async function benchOutbox(say: Say, seconds = 4): Promise<OutboxBench> {
     say(`durable enqueue, 64 concurrent (group commit): ${grouped.perS.toFixed(0)} msg/s, ${grouped.cpuUs.toFixed(0)} µs CPU each`);
     const count = Math.max(2000, Math.round(seconds * 1500));
     const d = await deliveryRate(path.join(dir, 'deliver.db'), count);
-    say(`delivered to the emulator (separate process, TLS, QoS 1, window 16): ${d.perS.toFixed(0)} msg/s, ${d.cpuUs.toFixed(0)} µs CPU each in the agent (${count} messages)`);
-    return { outbox_enqueue_per_s: grouped.perS, outbox_enqueue_serial_per_s: serial.perS, delivered_per_s: d.perS, cpu_us_per_enqueue: grouped.cpuUs, cpu_us_per_delivered: d.cpuUs };
+    say(
+      `delivered to the emulator (separate process, TLS, QoS 1, window 16): ${d.perS.toFixed(0)} msg/s, ${d.cpuUs.toFixed(0)} µs CPU each in the agent (${count} messages)`,
+    );
+    return {
+      outbox_enqueue_per_s: grouped.perS,
+      outbox_enqueue_serial_per_s: serial.perS,
+      delivered_per_s: d.perS,
+      cpu_us_per_enqueue: grouped.cpuUs,
+      cpu_us_per_delivered: d.cpuUs,
+    };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -177,7 +177,9 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
     const r = await timeFor(ms, 10, async () => void (await s.run(feeds)), times);
     raw[threads] = r.elapsed / r.n;
     rawPct[threads] = [times.percentile(50), times.percentile(99)];
-    say(`raw session.run, ${threads} thread(s): ${(1000 / raw[threads]).toFixed(1)} fps, ${raw[threads].toFixed(2)} ms/frame, p50 ${rawPct[threads][0].toFixed(2)} ms, p99 ${rawPct[threads][1].toFixed(2)} ms`);
+    say(
+      `raw session.run, ${threads} thread(s): ${(1000 / raw[threads]).toFixed(1)} fps, ${raw[threads].toFixed(2)} ms/frame, p50 ${rawPct[threads][0].toFixed(2)} ms, p99 ${rawPct[threads][1].toFixed(2)} ms`,
+    );
     await s.release();
   }
 
@@ -189,7 +191,9 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
   const naive = await timeFor(ms, frames.length, (i) => naiveFrame(nth(frames, i).data), naiveTimes, frames.length);
   const naiveFps = (naive.n * 1000) / naive.elapsed;
   await s2.release();
-  say(`naive main-thread loop: ${naiveFps.toFixed(1)} fps, ${(naive.elapsed / naive.n).toFixed(2)} ms/frame, p50 ${naiveTimes.percentile(50).toFixed(2)} ms, p99 ${naiveTimes.percentile(99).toFixed(2)} ms`);
+  say(
+    `naive main-thread loop: ${naiveFps.toFixed(1)} fps, ${(naive.elapsed / naive.n).toFixed(2)} ms/frame, p50 ${naiveTimes.percentile(50).toFixed(2)} ms, p99 ${naiveTimes.percentile(99).toFixed(2)} ms`,
+  );
 
   const rounds = 4;
   const cores = Math.min(os.availableParallelism(), 2);
@@ -263,7 +267,7 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
     single.elapsed += a.elapsed;
     pooled.n += b.n;
     pooled.elapsed += b.elapsed;
-    roundRatios.push(((b.n * 1000) / b.elapsed) / ((cores * 1000 * a.n) / a.elapsed));
+    roundRatios.push((b.n * 1000) / b.elapsed / ((cores * 1000 * a.n) / a.elapsed));
   }
   await Promise.all([one.close(), two.close(), pool.close()]);
   const singleMs = single.elapsed / single.n;
@@ -273,9 +277,13 @@ export async function benchPipeline(model: LoadedModel, frames: BenchFrame[], sa
   const p99 = lat.percentile(99);
   const scaling = scale.both / (2 * scale.alone);
   say(`one frame on one thread (decode+letterbox+tensor+run+decode): ${singleMs.toFixed(2)} ms -> bound ${bound.toFixed(1)} fps on ${cores} cores`);
-  say(`pool ${best.workers} workers x ${best.threads} thread: ${poolFps.toFixed(1)} fps, ${(1000 / poolFps).toFixed(2)} ms/frame, p50 ${poolTimes.percentile(50).toFixed(1)} ms, p99 ${poolTimes.percentile(99).toFixed(1)} ms at full load; pool/bound by round: ${roundRatios.map((r) => r.toFixed(2)).join(' ')}`);
+  say(
+    `pool ${best.workers} workers x ${best.threads} thread: ${poolFps.toFixed(1)} fps, ${(1000 / poolFps).toFixed(2)} ms/frame, p50 ${poolTimes.percentile(50).toFixed(1)} ms, p99 ${poolTimes.percentile(99).toFixed(1)} ms at full load; pool/bound by round: ${roundRatios.map((r) => r.toFixed(2)).join(' ')}`,
+  );
   say(`pool at a 30 fps source: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${latFrames} frames (one frame's work ${singleMs.toFixed(1)} ms)`);
-  say(`session.run in two worker threads at once: ${scaling.toFixed(2)} of twice one alone (how this machine scales from one busy core to two); pool/bound is ${((poolFps / bound) / scaling).toFixed(2)} of that`);
+  say(
+    `session.run in two worker threads at once: ${scaling.toFixed(2)} of twice one alone (how this machine scales from one busy core to two); pool/bound is ${(poolFps / bound / scaling).toFixed(2)} of that`,
+  );
 
   const r = {
     raw_fps_1t: 1000 / raw[1],

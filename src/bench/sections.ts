@@ -23,7 +23,9 @@ export const SECTION_TABLE: ReadonlyArray<{ name: string; title: string; run: (s
     async run(say, seconds, inputs) {
       const model = await loadModel({ name: 'yolox-nano', path: inputs.modelPath });
       const frames = await benchFrames(inputs.imagesDir);
-      say(`frames: ${frames.length} (${frames.filter((f) => !f.name.startsWith('testsrc')).length} photos as JPEG, ${frames.filter((f) => f.name.startsWith('testsrc')).length} 1280x720 test-stream frames)`);
+      say(
+        `frames: ${frames.length} (${frames.filter((f) => !f.name.startsWith('testsrc')).length} photos as JPEG, ${frames.filter((f) => f.name.startsWith('testsrc')).length} 1280x720 test-stream frames)`,
+      );
       return benchPipeline(model, frames, say, seconds);
     },
   },

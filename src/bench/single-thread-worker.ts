@@ -53,7 +53,9 @@ async function handle(req: SingleThreadRequest): Promise<void> {
 
 // A slice that fails ends this worker with its error, which the bench's 'error' listener reports.
 port.on('message', (req: SingleThreadRequest) => {
-  handle(req).catch((e: unknown) => process.nextTick(() => {
-    throw e;
-  }));
+  handle(req).catch((e: unknown) =>
+    process.nextTick(() => {
+      throw e;
+    }),
+  );
 });

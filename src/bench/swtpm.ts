@@ -55,7 +55,22 @@ function reachable(port: number): Promise<boolean> {
 export async function startBenchTpm(): Promise<BenchTpm> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'percept-bench-tpm-'));
   const port = await portPair();
-  const child = spawn('swtpm', ['socket', '--tpm2', '--server', `type=tcp,port=${port},bindaddr=127.0.0.1`, '--ctrl', `type=tcp,port=${port + 1},bindaddr=127.0.0.1`, '--flags', 'not-need-init,startup-clear', '--tpmstate', `dir=${dir}`], { stdio: 'ignore' });
+  const child = spawn(
+    'swtpm',
+    [
+      'socket',
+      '--tpm2',
+      '--server',
+      `type=tcp,port=${port},bindaddr=127.0.0.1`,
+      '--ctrl',
+      `type=tcp,port=${port + 1},bindaddr=127.0.0.1`,
+      '--flags',
+      'not-need-init,startup-clear',
+      '--tpmstate',
+      `dir=${dir}`,
+    ],
+    { stdio: 'ignore' },
+  );
   const kill = (): void => {
     child.kill('SIGKILL');
     fs.rmSync(dir, { recursive: true, force: true });

@@ -5,7 +5,14 @@
 
 import fs from 'node:fs';
 import type { SourceConfig } from '../config/schema.js';
-import { loadV4l2Binding, V4l2UnavailableError, type NativeDeviceDescription, type NativeFormatInfo, type NativePixelFormat, type NativeV4l2Binding } from './v4l2-binding.js';
+import {
+  loadV4l2Binding,
+  V4l2UnavailableError,
+  type NativeDeviceDescription,
+  type NativeFormatInfo,
+  type NativePixelFormat,
+  type NativeV4l2Binding,
+} from './v4l2-binding.js';
 
 /** The addon, or why it cannot be used (its error lists the fixes). */
 export function tryV4l2Binding(): { binding: NativeV4l2Binding; error: null } | { binding: null; error: V4l2UnavailableError } {
@@ -96,17 +103,25 @@ function pickSize(fmt: NativeFormatInfo): { width: number; height: number } {
  * when the camera offers none of the three.
  */
 export function chooseMode(desc: NativeDeviceDescription, cfg: Pick<SourceConfig, 'width' | 'height' | 'fps'>): CaptureMode | null {
-  const offered = PREFERENCE.map((f) => [f, formatOf(desc, f)] as const).filter((x): x is readonly [NativePixelFormat, NativeFormatInfo] => x[1] !== undefined && x[1].sizes.length > 0);
+  const offered = PREFERENCE.map((f) => [f, formatOf(desc, f)] as const).filter(
+    (x): x is readonly [NativePixelFormat, NativeFormatInfo] => x[1] !== undefined && x[1].sizes.length > 0,
+  );
   const [first] = offered;
   if (first === undefined) return null;
   const w = cfg.width;
   const h = cfg.height;
   if (w && h) {
-    const exact = offered.find(([, fmt]) => offersSize(fmt, w, h) && (!cfg.fps || offersRate(fmt, w, h, cfg.fps))) ?? offered.find(([, fmt]) => offersSize(fmt, w, h));
+    const exact =
+      offered.find(([, fmt]) => offersSize(fmt, w, h) && (!cfg.fps || offersRate(fmt, w, h, cfg.fps))) ?? offered.find(([, fmt]) => offersSize(fmt, w, h));
     const [format] = exact ?? first;
     return { format, width: w, height: h, fps: cfg.fps };
   }
-  const rated = cfg.fps ? offered.find(([, fmt]) => { const s = pickSize(fmt); return offersRate(fmt, s.width, s.height, cfg.fps!); }) : undefined;
+  const rated = cfg.fps
+    ? offered.find(([, fmt]) => {
+        const s = pickSize(fmt);
+        return offersRate(fmt, s.width, s.height, cfg.fps!);
+      })
+    : undefined;
   const [format, fmt] = rated ?? first;
   return { format, ...pickSize(fmt), fps: cfg.fps };
 }
@@ -122,13 +137,23 @@ export async function cameraCheck(): Promise<{ ok: boolean; detail: string; fix?
   if (!binding) {
     const { paths } = await captureNodes();
     const why = `native capture unavailable (${error.message.split('\n')[0]}); cameras are read through ffmpeg`;
-    return { ok: paths.length > 0, detail: `${paths.length ? paths.join(', ') : 'none'}; ${why}`, fix: error.message.split('\n').slice(2).join(' ').replace(/\s+/g, ' ').trim() };
+    return {
+      ok: paths.length > 0,
+      detail: `${paths.length ? paths.join(', ') : 'none'}; ${why}`,
+      fix: error.message.split('\n').slice(2).join(' ').replace(/\s+/g, ' ').trim(),
+    };
   }
   const all = await describeCameras(binding);
   const nodes = all.filter((d) => d.capture && !d.error);
   if (nodes.length === 0) {
     const refused = all.filter((d) => d.error).map((d) => `${d.path}: ${d.error!.code}`);
-    return { ok: false, detail: `none${refused.length ? ` usable (${refused.join(', ')})` : ''}: the default source is the demo`, fix: refused.length ? 'check the video group and that no other program streams from the camera' : 'plug in a USB (UVC) camera, or use --source <file|folder|rtsp://...>' };
+    return {
+      ok: false,
+      detail: `none${refused.length ? ` usable (${refused.join(', ')})` : ''}: the default source is the demo`,
+      fix: refused.length
+        ? 'check the video group and that no other program streams from the camera'
+        : 'plug in a USB (UVC) camera, or use --source <file|folder|rtsp://...>',
+    };
   }
   return { ok: true, detail: nodes.map((d) => `${d.path} (${d.card}: ${offeredFormats(d)})`).join(', ') };
 }

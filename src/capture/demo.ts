@@ -61,7 +61,10 @@ export class DemoSource implements FrameSource {
   async open(): Promise<void> {
     this.#photos = findDemoPhotos();
     if (this.#photos.length === 0) {
-      throw new PerceptError('ERR_SOURCE_UNREADABLE', `demo source: no demo photos found in ${demoDirs().join(', ')}; run scripts/setup (it installs python3-skimage) or set PERCEPT_DEMO_DIR`);
+      throw new PerceptError(
+        'ERR_SOURCE_UNREADABLE',
+        `demo source: no demo photos found in ${demoDirs().join(', ')}; run scripts/setup (it installs python3-skimage) or set PERCEPT_DEMO_DIR`,
+      );
     }
     // Render the first photo's frames before starting so the first frame is immediate.
     await this.#renderPhoto(0);
@@ -100,7 +103,16 @@ export class DemoSource implements FrameSource {
     const data = this.#frames[this.#tick++ % this.#frames.length];
     if (data === undefined) return; // no frames
     // Each frame gets its own copy: frames are transferred to workers.
-    this.#slot.push({ source: this.id, seq: ++this.#seq, capturedAt: Date.now(), width: this.#width, height: this.#height, format: 'jpeg', data: Buffer.from(data), origin: 'demo' });
+    this.#slot.push({
+      source: this.id,
+      seq: ++this.#seq,
+      capturedAt: Date.now(),
+      width: this.#width,
+      height: this.#height,
+      format: 'jpeg',
+      data: Buffer.from(data),
+      origin: 'demo',
+    });
   }
 
   next(signal?: AbortSignal): Promise<Frame | null> {

@@ -67,7 +67,10 @@ export class FfmpegSource implements FrameSource {
   readonly #pacer: Pacer;
   readonly #opts: Required<Omit<FfmpegOptions, 'logger' | 'fallbackReason'>> & { logger?: Logger };
 
-  constructor(private readonly cfg: SourceConfig, opts: FfmpegOptions = {}) {
+  constructor(
+    private readonly cfg: SourceConfig,
+    opts: FfmpegOptions = {},
+  ) {
     this.id = cfg.id;
     this.kind = cfg.kind;
     this.live = cfg.kind === 'webcam' || cfg.kind === 'rtsp' || cfg.kind === 'synthetic';
@@ -89,7 +92,9 @@ export class FfmpegSource implements FrameSource {
     }
     const first = new Promise<void>((resolve, reject) => (this.#opening = { resolve, reject }));
     const timer = setTimeout(() => {
-      this.#opening?.reject(unreadable(this.id, `${this.cfg.uri || this.kind}: no frame within ${this.#opts.stallMs / 1000} s`, 'check that it is up and streams video'));
+      this.#opening?.reject(
+        unreadable(this.id, `${this.cfg.uri || this.kind}: no frame within ${this.#opts.stallMs / 1000} s`, 'check that it is up and streams video'),
+      );
     }, this.#opts.stallMs);
     this.#spawn();
     try {
@@ -118,7 +123,16 @@ export class FfmpegSource implements FrameSource {
       for (const data of splitter.push(chunk)) {
         this.#lastFrameAt = Date.now();
         this.#failures = 0;
-        this.#slot.push({ source: this.id, seq: ++this.#seq, capturedAt: Date.now(), width: 0, height: 0, format: 'jpeg', data, origin: this.cfg.uri || this.kind });
+        this.#slot.push({
+          source: this.id,
+          seq: ++this.#seq,
+          capturedAt: Date.now(),
+          width: 0,
+          height: 0,
+          format: 'jpeg',
+          data,
+          origin: this.cfg.uri || this.kind,
+        });
         this.#opening?.resolve();
       }
       this.stats.corrupt = splitter.garbage;
@@ -138,13 +152,16 @@ export class FfmpegSource implements FrameSource {
 
   #armStall(): void {
     if (this.#stallTimer) clearInterval(this.#stallTimer);
-    this.#stallTimer = setInterval(() => {
-      // Before the first frame the open's own deadline decides.
-      if (this.#proc && !this.#opening && Date.now() - this.#lastFrameAt > this.#opts.stallMs) {
-        this.#opts.logger?.warn({ source: this.id, stallMs: this.#opts.stallMs }, 'source stalled; restarting it');
-        this.#proc.kill('SIGKILL');
-      }
-    }, Math.min(1000, this.#opts.stallMs / 2));
+    this.#stallTimer = setInterval(
+      () => {
+        // Before the first frame the open's own deadline decides.
+        if (this.#proc && !this.#opening && Date.now() - this.#lastFrameAt > this.#opts.stallMs) {
+          this.#opts.logger?.warn({ source: this.id, stallMs: this.#opts.stallMs }, 'source stalled; restarting it');
+          this.#proc.kill('SIGKILL');
+        }
+      },
+      Math.min(1000, this.#opts.stallMs / 2),
+    );
     this.#stallTimer.unref();
   }
 
@@ -175,7 +192,10 @@ export class FfmpegSource implements FrameSource {
     this.stats.restarts++;
     const [lo, hi] = this.#opts.backoffMs;
     const delay = Math.min(hi, lo * 2 ** Math.min(this.#failures - 1, 16)) * (0.5 + Math.random() / 2);
-    this.#opts.logger?.warn({ source: this.id, code, signal: sig, ffmpeg: err || undefined, retryInMs: Math.round(delay) }, 'source ended unexpectedly; restarting');
+    this.#opts.logger?.warn(
+      { source: this.id, code, signal: sig, ffmpeg: err || undefined, retryInMs: Math.round(delay) },
+      'source ended unexpectedly; restarting',
+    );
     this.#restartTimer = setTimeout(() => this.#spawn(), delay);
   }
 
@@ -183,13 +203,20 @@ export class FfmpegSource implements FrameSource {
     const target = this.cfg.uri || this.kind;
     const detail = ffmpeg ? ` (ffmpeg: ${ffmpeg})` : '';
     if (/cannot start ffmpeg/.test(ffmpeg)) return unreadable(this.id, ffmpeg, 'or pass a file or folder of images');
-    if (/connection refused/i.test(ffmpeg)) return unreadable(this.id, `${target}: connection refused${detail}`, 'check the address and port, and that the stream is up');
-    if (/resolve|name or service not known|no address associated/i.test(ffmpeg)) return unreadable(this.id, `${target}: unknown host${detail}`, 'check the host name');
+    if (/connection refused/i.test(ffmpeg))
+      return unreadable(this.id, `${target}: connection refused${detail}`, 'check the address and port, and that the stream is up');
+    if (/resolve|name or service not known|no address associated/i.test(ffmpeg))
+      return unreadable(this.id, `${target}: unknown host${detail}`, 'check the host name');
     if (/\b404\b|not found|no such file/i.test(ffmpeg)) return unreadable(this.id, `${target}: not found${detail}`, 'check the path of the stream');
-    if (/\b401\b|unauthori[sz]ed|forbidden|\b403\b/i.test(ffmpeg)) return unreadable(this.id, `${target}: access refused${detail}`, 'check the user name and password in the URL');
+    if (/\b401\b|unauthori[sz]ed|forbidden|\b403\b/i.test(ffmpeg))
+      return unreadable(this.id, `${target}: access refused${detail}`, 'check the user name and password in the URL');
     if (/timed? ?out/i.test(ffmpeg)) return unreadable(this.id, `${target}: timed out${detail}`, 'check the address and that the stream is up');
     if (code === 0) return unreadable(this.id, `${target} holds no video frames`, 'check that it is a video');
-    return unreadable(this.id, `${target} delivered no frame (ffmpeg exited with ${code ?? 'a signal'})${detail}`, 'check that it is a video, camera or stream ffmpeg can read');
+    return unreadable(
+      this.id,
+      `${target} delivered no frame (ffmpeg exited with ${code ?? 'a signal'})${detail}`,
+      'check that it is a video, camera or stream ffmpeg can read',
+    );
   }
 
   async next(signal?: AbortSignal): Promise<Frame | null> {
@@ -224,5 +251,8 @@ export class FfmpegSource implements FrameSource {
 
 /** The error of a source that cannot work, with what to check and where to go next. */
 function unreadable(id: string, what: string, check: string): PerceptError {
-  return new PerceptError('ERR_SOURCE_UNREADABLE', `source '${id}': ${what}; ${check}. 'percept doctor' shows the cameras and tools this machine offers; '--source demo' runs on sample photos`);
+  return new PerceptError(
+    'ERR_SOURCE_UNREADABLE',
+    `source '${id}': ${what}; ${check}. 'percept doctor' shows the cameras and tools this machine offers; '--source demo' runs on sample photos`,
+  );
 }

@@ -40,7 +40,10 @@ export class FileSource implements FrameSource {
     try {
       st = fs.statSync(uri);
     } catch (e) {
-      throw new PerceptError('ERR_SOURCE_UNREADABLE', `source '${this.id}': cannot read ${uri} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path and its permissions`);
+      throw new PerceptError(
+        'ERR_SOURCE_UNREADABLE',
+        `source '${this.id}': cannot read ${uri} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); check the path and its permissions`,
+      );
     }
     if (st.isDirectory()) {
       this.#files = fs

@@ -29,7 +29,8 @@ export function createSource(cfg: SourceConfig, opts: { logger?: Logger; ffmpeg?
 
 function createCamera(cfg: SourceConfig, opts: { logger?: Logger; ffmpeg?: FfmpegOptions; v4l2?: V4l2Options }): FrameSource {
   const ffmpeg = (fallbackReason?: string) => {
-    if (cfg.controls) opts.logger?.warn({ source: cfg.id }, `source '${cfg.id}': controls are set only by the native backend; ffmpeg reads the camera as it is`);
+    if (cfg.controls)
+      opts.logger?.warn({ source: cfg.id }, `source '${cfg.id}': controls are set only by the native backend; ffmpeg reads the camera as it is`);
     return new FfmpegSource(cfg, { ...opts.ffmpeg, logger: opts.logger, fallbackReason });
   };
   if (cfg.backend === 'ffmpeg') return ffmpeg();

@@ -270,8 +270,7 @@ function unavailable(cause: unknown): V4l2UnavailableError {
           '  2. or point PERCEPT_V4L2_ADDON at a built v4l2.node',
           '  3. or read this camera through ffmpeg: set backend: "ffmpeg" on the source',
         ];
-  return new V4l2UnavailableError(
-    [`The camera addon could not be loaded from ${V4L2_ADDON_PATH}: ${why}`, 'To capture natively:', ...fixes].join('\n'),
-    { cause },
-  );
+  return new V4l2UnavailableError([`The camera addon could not be loaded from ${V4L2_ADDON_PATH}: ${why}`, 'To capture natively:', ...fixes].join('\n'), {
+    cause,
+  });
 }

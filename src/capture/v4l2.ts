@@ -76,10 +76,15 @@ export class V4l2Source implements FrameSource {
     const desc = await this.#binding.describe(uri);
     if (desc.error?.code === 'ERR_CAMERA_NOT_FOUND') throw unreadable(this.id, `no such device ${uri}; check that the camera is plugged in`, desc.error);
     if (desc.error) throw unreadable(this.id, `${uri}: ${desc.error.message}`, desc.error);
-    if (!desc.capture) throw unreadable(this.id, `${uri} is not a video capture device (a camera's metadata node?); 'percept cameras' shows which node streams`);
+    if (!desc.capture)
+      throw unreadable(this.id, `${uri} is not a video capture device (a camera's metadata node?); 'percept cameras' shows which node streams`);
     this.#controls = desc.controls;
     this.#mode = chooseMode(desc, this.#cfg);
-    if (!this.#mode) throw unreadable(this.id, `${uri} offers no format percept reads (it offers ${offeredFormats(desc)}; percept reads MJPEG, YUYV or NV12); try backend: "ffmpeg"`);
+    if (!this.#mode)
+      throw unreadable(
+        this.id,
+        `${uri} offers no format percept reads (it offers ${offeredFormats(desc)}; percept reads MJPEG, YUYV or NV12); try backend: "ffmpeg"`,
+      );
     if (this.#cfg.controls) this.#checkControls(this.#cfg.controls);
     const first = new Promise<void>((resolve, reject) => (this.#opening = { resolve, reject }));
     const timer = setTimeout(() => this.#opening?.reject(unreadable(this.id, `${uri}: no frame within ${this.#opts.stallMs / 1000} s`)), this.#opts.stallMs);
@@ -158,7 +163,10 @@ export class V4l2Source implements FrameSource {
       this.#opening.reject(unreadable(this.id, `${this.#cfg.uri}: ${err.message}`, err));
       return;
     }
-    this.#scheduleRestart({ code: err.code, errno: err.errnoName ?? undefined }, err.code === 'ERR_CAMERA_GONE' ? 'camera gone (unplugged?); reopening it' : 'camera failed; reopening it');
+    this.#scheduleRestart(
+      { code: err.code, errno: err.errnoName ?? undefined },
+      err.code === 'ERR_CAMERA_GONE' ? 'camera gone (unplugged?); reopening it' : 'camera failed; reopening it',
+    );
   }
 
   #scheduleRestart(fields: Record<string, unknown>, msg: string): void {
@@ -178,19 +186,22 @@ export class V4l2Source implements FrameSource {
   }
 
   #armStall(): void {
-    this.#stallTimer = setInterval(() => {
-      const cam = this.#camera;
-      if (!cam) return;
-      // Progress is what the camera captures, not what the pipeline takes (a busy pool is no stall).
-      const captured = cam.stats().captured;
-      if (captured !== this.#lastCaptured) {
-        this.#lastCaptured = captured;
-        this.#lastProgressAt = Date.now();
-      } else if (Date.now() - this.#lastProgressAt > this.#opts.stallMs) {
-        this.#retire(cam);
-        this.#scheduleRestart({ stallMs: this.#opts.stallMs }, 'source stalled; restarting it');
-      }
-    }, Math.min(1000, this.#opts.stallMs / 2));
+    this.#stallTimer = setInterval(
+      () => {
+        const cam = this.#camera;
+        if (!cam) return;
+        // Progress is what the camera captures, not what the pipeline takes (a busy pool is no stall).
+        const captured = cam.stats().captured;
+        if (captured !== this.#lastCaptured) {
+          this.#lastCaptured = captured;
+          this.#lastProgressAt = Date.now();
+        } else if (Date.now() - this.#lastProgressAt > this.#opts.stallMs) {
+          this.#retire(cam);
+          this.#scheduleRestart({ stallMs: this.#opts.stallMs }, 'source stalled; restarting it');
+        }
+      },
+      Math.min(1000, this.#opts.stallMs / 2),
+    );
     this.#stallTimer.unref();
   }
 
@@ -240,11 +251,14 @@ export class V4l2Source implements FrameSource {
   #checkControls(controls: Record<string, number>): void {
     for (const [key, value] of Object.entries(controls)) {
       const c = this.#controls.find((x) => x.key === key);
-      const bad = (what: string) => new PerceptError('ERR_CAMERA_CONTROL', `source '${this.id}': ${what}; 'percept cameras' lists ${this.#cfg.uri}'s controls and their ranges`);
+      const bad = (what: string) =>
+        new PerceptError('ERR_CAMERA_CONTROL', `source '${this.id}': ${what}; 'percept cameras' lists ${this.#cfg.uri}'s controls and their ranges`);
       if (!c) throw bad(`${this.#cfg.uri} has no control '${key}' (it has ${this.#controls.map((x) => x.key).join(', ') || 'none'})`);
       if (c.readOnly) throw bad(`control '${key}' is read-only`);
-      if (!Number.isInteger(value) || value < c.minimum || value > c.maximum) throw bad(`control '${key}' takes an integer from ${c.minimum} to ${c.maximum}, not ${value}`);
-      if (c.menu && !c.menu.some((m) => m.index === value)) throw bad(`control '${key}' takes one of ${c.menu.map((m) => `${m.index} (${m.name ?? m.value})`).join(', ')}, not ${value}`);
+      if (!Number.isInteger(value) || value < c.minimum || value > c.maximum)
+        throw bad(`control '${key}' takes an integer from ${c.minimum} to ${c.maximum}, not ${value}`);
+      if (c.menu && !c.menu.some((m) => m.index === value))
+        throw bad(`control '${key}' takes one of ${c.menu.map((m) => `${m.index} (${m.name ?? m.value})`).join(', ')}, not ${value}`);
     }
   }
 
@@ -293,5 +307,9 @@ function packed(nf: NativeFrame): Buffer {
 /** The error of a camera that cannot work, with the native cause (its code says which). */
 function unreadable(id: string, what: string, cause?: unknown): PerceptError {
   const code = (cause as { code?: string } | undefined)?.code;
-  return new PerceptError('ERR_SOURCE_UNREADABLE', `source '${id}': ${what}${code ? ` [${code}]` : ''}. 'percept cameras' lists the cameras and what they offer, 'percept doctor' what this machine offers; '--source demo' runs on sample photos`, { cause });
+  return new PerceptError(
+    'ERR_SOURCE_UNREADABLE',
+    `source '${id}': ${what}${code ? ` [${code}]` : ''}. 'percept cameras' lists the cameras and what they offer, 'percept doctor' what this machine offers; '--source demo' runs on sample photos`,
+    { cause },
+  );
 }

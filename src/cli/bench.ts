@@ -56,7 +56,10 @@ export async function benchCommand(argv: string[]): Promise<number> {
   const shared = path.resolve(projectRoot(), '..', 'shared');
   const say = (line: string) => process.stdout.write(line + '\n');
   const result: Figures = {};
-  const inputs: Inputs = { modelPath: values['model-path'] ?? path.join(shared, 'models', 'yolox_nano.onnx'), imagesDir: values.images ?? path.join(shared, 'testdata', 'images') };
+  const inputs: Inputs = {
+    modelPath: values['model-path'] ?? path.join(shared, 'models', 'yolox_nano.onnx'),
+    imagesDir: values.images ?? path.join(shared, 'testdata', 'images'),
+  };
   const t0 = Date.now();
   for (const section of SECTION_TABLE) {
     if (!sections.includes(section.name)) continue;

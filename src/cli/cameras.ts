@@ -12,7 +12,12 @@ with their ranges and current values. Control keys are the ones a source's "cont
   --json   one JSON document: {"cameras": [...]}`;
 
 export async function camerasCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+  const { values } = parseArgs({
+    args: argv,
+    options: { json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    strict: true,
+    allowPositionals: false,
+  });
   if (values.help) {
     process.stdout.write(CAMERAS_HELP + '\n');
     return 0;
@@ -43,14 +48,19 @@ function describe(c: NativeDeviceDescription): string {
   for (const f of c.formats) {
     lines.push(`  ${f.fourcc}  ${f.description}${f.emulated ? ' (emulated)' : ''}`);
     const [lo, hi] = f.sizes;
-    const sizes = f.stepwise && lo && hi && f.sizes.length === 2 ? [`${lo.width}x${lo.height} to ${hi.width}x${hi.height}${rates(hi)}`] : f.sizes.map((s) => `${s.width}x${s.height}${rates(s)}`);
+    const sizes =
+      f.stepwise && lo && hi && f.sizes.length === 2
+        ? [`${lo.width}x${lo.height} to ${hi.width}x${hi.height}${rates(hi)}`]
+        : f.sizes.map((s) => `${s.width}x${s.height}${rates(s)}`);
     for (const s of sizes) lines.push(`    ${s}`);
   }
   if (c.controls.length) lines.push('  controls:');
   for (const k of c.controls) {
     const menu = k.menu ? ` {${k.menu.map((m) => `${m.index}: ${m.name ?? m.value}`).join(', ')}}` : '';
     const flags = [k.readOnly && 'read-only', k.inactive && 'inactive'].filter(Boolean).join(', ');
-    lines.push(`    ${k.key.padEnd(28)} ${k.type} ${k.minimum}..${k.maximum} step ${k.step} default ${k.default} = ${k.value ?? '?'}${menu}${flags ? ` (${flags})` : ''}`);
+    lines.push(
+      `    ${k.key.padEnd(28)} ${k.type} ${k.minimum}..${k.maximum} step ${k.step} default ${k.default} = ${k.value ?? '?'}${menu}${flags ? ` (${flags})` : ''}`,
+    );
   }
   return lines.join('\n') + '\n';
 }

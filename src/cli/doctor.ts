@@ -16,14 +16,28 @@ PERCEPT_STATE_DIR, the config file, else ${DEFAULT_STATE_DIR}).
 Exit code 0 when everything the defaults need is there, 1 otherwise.`;
 
 export async function doctorCommand(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, tcti: { type: 'string' }, 'state-dir': { type: 'string' }, config: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      json: { type: 'boolean' },
+      tcti: { type: 'string' },
+      'state-dir': { type: 'string' },
+      config: { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
   if (values.help) {
     process.stdout.write(DOCTOR_HELP + '\n');
     return 0;
   }
   // The same resolution as \`percept run\`, so doctor names the folder and key a run would use.
   const { captureNodes } = await import('../capture/cameras.js');
-  const cfg = loadConfig({ file: values.config, env: process.env, flags: { stateDir: values['state-dir'], tcti: values.tcti }, cameras: (await captureNodes()).paths });
+  const cfg = loadConfig({
+    file: values.config,
+    env: process.env,
+    flags: { stateDir: values['state-dir'], tcti: values.tcti },
+    cameras: (await captureNodes()).paths,
+  });
   const keyFile = cfg.attest.keyFile ?? path.join(cfg.stateDir, 'signing-key.pem');
   const list = await checks({ tcti: cfg.attest.tcti, stateDir: cfg.stateDir, signer: cfg.attest.signer, keyFile });
   const ok = list.every((c) => c.ok || !c.required);

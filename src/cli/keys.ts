@@ -27,7 +27,10 @@ export async function keysCommand(argv: string[]): Promise<number> {
     return sub === undefined ? 2 : 0;
   }
   if (sub !== 'export') throw new PerceptError('ERR_USAGE', `unknown subcommand 'keys ${sub}'; run percept keys export`);
-  const { values } = parseArgs({ args: rest, options: { state: { type: 'string' }, 'key-file': { type: 'string' }, device: { type: 'string' }, help: { type: 'boolean', short: 'h' } } });
+  const { values } = parseArgs({
+    args: rest,
+    options: { state: { type: 'string' }, 'key-file': { type: 'string' }, device: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  });
   if (values.help) {
     process.stdout.write(KEYS_HELP + '\n');
     return 0;

@@ -31,14 +31,24 @@ export async function modelCommand(argv: string[]): Promise<number> {
   }
   const { values: v } = parseArgs({
     args: rest,
-    options: { manifest: { type: 'string' }, model: { type: 'string' }, labels: { type: 'string' }, sign: { type: 'string' }, output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      manifest: { type: 'string' },
+      model: { type: 'string' },
+      labels: { type: 'string' },
+      sign: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      help: { type: 'boolean', short: 'h' },
+    },
   });
   if (v.help) {
     process.stdout.write(MODEL_HELP + '\n');
     return 0;
   }
-  if (!v.manifest || !v.model || !v.output) throw new PerceptError('ERR_USAGE', 'percept model pack needs --manifest, --model and -o; see percept model --help');
-  const signKeyPem = v.sign ? readRegularFileSync(v.sign, { what: 'signing key', maxBytes: FILE_CAPS.pem, openCode: 'ERR_USAGE', hint: 'check --sign' }).toString('utf8') : undefined;
+  if (!v.manifest || !v.model || !v.output)
+    throw new PerceptError('ERR_USAGE', 'percept model pack needs --manifest, --model and -o; see percept model --help');
+  const signKeyPem = v.sign
+    ? readRegularFileSync(v.sign, { what: 'signing key', maxBytes: FILE_CAPS.pem, openCode: 'ERR_USAGE', hint: 'check --sign' }).toString('utf8')
+    : undefined;
   const pkg = buildPackage({ manifestPath: v.manifest, modelPath: v.model, labelsPath: v.labels, signKeyPem });
   fs.writeFileSync(v.output, pkg.zip);
   process.stdout.write(JSON.stringify({ sha256: pkg.sha256, size: pkg.size, ...(pkg.signature ? { signature: pkg.signature } : {}) }) + '\n');

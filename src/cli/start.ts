@@ -22,7 +22,12 @@ blazeface-back; its own state in --state-dir, default ${DEFAULT_STATE_DIR}). Eve
 the emulator receives is printed as it arrives. Other options are those of 'percept run'.`;
 
 export async function startCommand(argv: string[]): Promise<number> {
-  const { values, tokens } = parseArgs({ args: argv, options: { state: { type: 'string' }, device: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: false, tokens: true });
+  const { values, tokens } = parseArgs({
+    args: argv,
+    options: { state: { type: 'string' }, device: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+    strict: false,
+    tokens: true,
+  });
   if (values.help) {
     process.stdout.write(START_HELP + '\n');
     return 0;
@@ -58,7 +63,9 @@ export async function startCommand(argv: string[]): Promise<number> {
   let follow: http.ClientRequest | null = null;
   try {
     const cs = await registerDevice(hub.api, deviceId);
-    process.stderr.write(`percept: local IoT Hub emulator on mqtts://localhost:${hub.mqtt} (API http://127.0.0.1:${hub.api}, state ${stateDir}); device ${deviceId}\n`);
+    process.stderr.write(
+      `percept: local IoT Hub emulator on mqtts://localhost:${hub.mqtt} (API http://127.0.0.1:${hub.api}, state ${stateDir}); device ${deviceId}\n`,
+    );
     follow = followMessages(hub.api, deviceId, (text) => statusLine.around(() => process.stdout.write(`${text}\n`)));
     // `run` handles the signals (SIGHUP included) itself: it drains to the emulator, then the
     // `finally` below stops the emulator.

@@ -40,7 +40,10 @@ export async function tpmCommand(argv: string[]): Promise<number> {
 }
 
 function args(argv: string[], extra: Record<string, { type: 'string' }>) {
-  return parseArgs({ args: argv, options: { tcti: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...extra } }).values as Record<string, string | boolean | undefined>;
+  return parseArgs({ args: argv, options: { tcti: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...extra } }).values as Record<
+    string,
+    string | boolean | undefined
+  >;
 }
 
 async function enroll(argv: string[]): Promise<number> {
@@ -76,6 +79,8 @@ async function importKey(argv: string[]): Promise<number> {
   if (!cs) throw new PerceptError('ERR_USAGE', 'pass --connection-string "HostName=...;DeviceId=...;SharedAccessKey=..." (or set PERCEPT_CONNECTION_STRING)');
   const withoutKey = await importSasKey(cs, (v.tcti as string | undefined) ?? process.env.PERCEPT_TCTI ?? DEFAULT_TCTI);
   process.stdout.write(withoutKey + '\n');
-  process.stderr.write('percept tpm: the SharedAccessKey is in the TPM (handle 0x81000a03); run `percept run` with the connection string above and the same --tcti\n');
+  process.stderr.write(
+    'percept tpm: the SharedAccessKey is in the TPM (handle 0x81000a03); run `percept run` with the connection string above and the same --tcti\n',
+  );
   return 0;
 }

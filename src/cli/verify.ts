@@ -55,7 +55,11 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   if (!values.messages || !values.keys) return usage('--messages and --keys are required');
   try {
     const keys = await KeyRing.load(values.keys);
-    const report = await verifyMessages(new JsonlMessageSource(values.messages), keys, { partial: values.partial, allowReorder: values['allow-reorder'], devices: values.device });
+    const report = await verifyMessages(new JsonlMessageSource(values.messages), keys, {
+      partial: values.partial,
+      allowReorder: values['allow-reorder'],
+      devices: values.device,
+    });
     process.stdout.write(values.json ? JSON.stringify(report) + '\n' : formatReport(report));
     return report.ok ? 0 : 1;
   } catch (e) {

@@ -20,7 +20,15 @@ type Level<Ns extends OptionName, S extends string> = { [N in Ns & Defaulted as 
 type Flat<T> = { [K in keyof T]: T[K] } & {};
 
 /** Sections of the file: `hub` is there only when given (no hub, no connection); the others always. */
-export const SECTIONS = { hub: 'optional', telemetry: 'always', preview: 'always', attest: 'always', motion: 'always', tracker: 'always', events: 'always' } as const;
+export const SECTIONS = {
+  hub: 'optional',
+  telemetry: 'always',
+  preview: 'always',
+  attest: 'always',
+  motion: 'always',
+  tracker: 'always',
+  events: 'always',
+} as const;
 type Sections = typeof SECTIONS;
 
 /** The scalar part of the configuration, as the table declares it. */

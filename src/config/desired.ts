@@ -4,7 +4,19 @@
 // set only live sources: a finite one (a file or folder) would end the run from the cloud.
 
 import { z } from 'zod';
-import { configSchema, id, labelThresholdsSchema, linesSchema, packageRefSchema, twinModelRefSchema, twinSourceSchema, zonesSchema, type Config, type PackageRef, type SourceKind } from './schema.js';
+import {
+  configSchema,
+  id,
+  labelThresholdsSchema,
+  linesSchema,
+  packageRefSchema,
+  twinModelRefSchema,
+  twinSourceSchema,
+  zonesSchema,
+  type Config,
+  type PackageRef,
+  type SourceKind,
+} from './schema.js';
 import { OPTION_LIST } from './options.js';
 import { getPath, setPath, twinShape } from './derive.js';
 import { formatIssues } from './load.js';
@@ -31,7 +43,10 @@ export const desiredSchema = z.strictObject({
   model: twinModelRefSchema.extend({ name: twinModelRefSchema.shape.name.optional(), package: packageRefSchema.optional() }).optional(),
   /** azureeyemodule's model package URL, with its hash in ModelSha256 (a percept addition). */
   ModelZipUrl: z.string().max(4096).optional(),
-  ModelSha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'a hex SHA-256 of the package (64 characters)').optional(),
+  ModelSha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'a hex SHA-256 of the package (64 characters)')
+    .optional(),
   /** Zones and lines by source id, for any source (a file's too): set live, without restating the sources. */
   zones: z.record(id, zonesSchema.nullable()).optional(),
   lines: z.record(id, linesSchema.nullable()).optional(),
@@ -101,7 +116,11 @@ export function applyDesired(base: Config, desiredDoc: Record<string, unknown>):
   const bad = forbiddenKey(desiredDoc);
   if (bad) throw new PerceptError('ERR_CONFIG', `${bad}: the key '__proto__' is not allowed; remove it (from ${FROM})`);
   const parsed = desiredSchema.safeParse(stripMeta(desiredDoc));
-  if (!parsed.success) throw new PerceptError('ERR_CONFIG', formatIssues(parsed.error, () => FROM, desiredSchema, 'not something the twin may set'));
+  if (!parsed.success)
+    throw new PerceptError(
+      'ERR_CONFIG',
+      formatIssues(parsed.error, () => FROM, desiredSchema, 'not something the twin may set'),
+    );
   const d = parsed.data as Record<string, unknown>;
   const ignored: string[] = [];
   const next: Record<string, unknown> = structuredClone(base);
@@ -112,7 +131,11 @@ export function applyDesired(base: Config, desiredDoc: Record<string, unknown>):
     const sources = next.sources as Array<Record<string, unknown>>;
     for (const [sid, list] of Object.entries(bySource ?? {})) {
       const s = sources.find((x) => x.id === sid);
-      if (!s) throw new PerceptError('ERR_CONFIG', `${key}.${sid}: no source has the id '${sid}' (sources: ${sources.map((x) => String(x.id)).join(', ')}) (from ${FROM})`);
+      if (!s)
+        throw new PerceptError(
+          'ERR_CONFIG',
+          `${key}.${sid}: no source has the id '${sid}' (sources: ${sources.map((x) => String(x.id)).join(', ')}) (from ${FROM})`,
+        );
       if (list === null) delete s[key];
       else s[key] = list;
     }
@@ -133,9 +156,14 @@ export function applyDesired(base: Config, desiredDoc: Record<string, unknown>):
     }
   }
   const model = d.model as { package?: PackageRef } | undefined;
-  const pkg = model?.package ?? (typeof d.ModelZipUrl === 'string' && d.ModelZipUrl ? { url: d.ModelZipUrl, sha256: d.ModelSha256 as string | undefined } : undefined);
+  const pkg =
+    model?.package ?? (typeof d.ModelZipUrl === 'string' && d.ModelZipUrl ? { url: d.ModelZipUrl, sha256: d.ModelSha256 as string | undefined } : undefined);
   const r = configSchema.safeParse(next);
-  if (!r.success) throw new PerceptError('ERR_CONFIG', formatIssues(r.error, () => FROM));
+  if (!r.success)
+    throw new PerceptError(
+      'ERR_CONFIG',
+      formatIssues(r.error, () => FROM),
+    );
   const ids = new Set<string>();
   for (const s of r.data.sources) {
     if (ids.has(s.id)) throw new PerceptError('ERR_CONFIG', `sources: two sources share the id '${s.id}' (from ${FROM})`);

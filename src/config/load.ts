@@ -59,7 +59,10 @@ export function parseConfig(input: unknown, origin = 'configuration'): Config {
   if (!r.success) {
     const origins = (input as { origins?: unknown } | null)?.origins;
     const known = origins && typeof origins === 'object' ? (origins as Record<string, string>) : undefined;
-    throw new PerceptError('ERR_CONFIG', formatIssues(r.error, (k) => (known ? originOf({ origins: known }, k) : origin)));
+    throw new PerceptError(
+      'ERR_CONFIG',
+      formatIssues(r.error, (k) => (known ? originOf({ origins: known }, k) : origin)),
+    );
   }
   return r.data;
 }
@@ -240,7 +243,11 @@ export function loadConfig(opts: { file?: string; env?: NodeJS.ProcessEnv; flags
   const cfg = parseConfig(raw);
   const ids = new Set<string>();
   cfg.sources.forEach((s, i) => {
-    if (ids.has(s.id)) throw new PerceptError('ERR_CONFIG', `sources.${i}.id: two sources share the id '${s.id}'; give each an id with --source <id>=<uri> (from ${originOf(cfg, `sources.${i}.id`)})`);
+    if (ids.has(s.id))
+      throw new PerceptError(
+        'ERR_CONFIG',
+        `sources.${i}.id: two sources share the id '${s.id}'; give each an id with --source <id>=<uri> (from ${originOf(cfg, `sources.${i}.id`)})`,
+      );
     ids.add(s.id);
     if ((s.kind === 'image' || s.kind === 'folder' || s.kind === 'video' || s.kind === 'webcam' || s.kind === 'rtsp') && !s.uri) {
       throw new PerceptError('ERR_CONFIG', `sources.${i}.uri: a source of kind ${s.kind} needs a uri (from ${originOf(cfg, `sources.${i}`)})`);

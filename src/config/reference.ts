@@ -85,7 +85,7 @@ export function renderReference(): string {
     '3. its environment variable (lists as `a,b`; switches as `true`/`false`, `1`/`0`);',
     '4. its flag.',
     '',
-    'Settings marked twin-settable may also be changed at run time by the module twin\'s desired',
+    "Settings marked twin-settable may also be changed at run time by the module twin's desired",
     'properties, under the desired key shown. A bad value is refused in one shape wherever it came',
     'from, naming its origin, e.g. `workers: expected an integer from 1 to 16 but got 0 (from --workers)`',
     '(or `(from PERCEPT_WORKERS)`, `(from workers in config file <f>)`, `(from desired properties)`); the',
@@ -114,7 +114,10 @@ export function renderReference(): string {
     '',
     '| flag | environment | description |',
     '| --- | --- | --- |',
-    ...COMMAND_FLAGS.map((c) => `| ${code(`${'short' in c ? `${c.short}, ` : ''}${c.flag}${'arg' in c ? ` ${c.arg}` : ''}`)} | ${'env' in c ? code(c.env) : '-'} | ${cell(c.help)} |`),
+    ...COMMAND_FLAGS.map(
+      (c) =>
+        `| ${code(`${'short' in c ? `${c.short}, ` : ''}${c.flag}${'arg' in c ? ` ${c.arg}` : ''}`)} | ${'env' in c ? code(c.env) : '-'} | ${cell(c.help)} |`,
+    ),
     '',
   );
   return lines.join('\n');

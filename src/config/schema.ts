@@ -27,7 +27,10 @@ export type ModelRef = z.infer<typeof modelRefSchema>;
 /** A model package the twin names (see src/agent/model-update.ts). */
 export const packageRefSchema = z.strictObject({
   url: z.string().min(1).max(4096),
-  sha256: z.string().regex(/^[0-9a-fA-F]{64}$/, 'a hex SHA-256 of the package (64 characters), as `percept model pack` prints').optional(),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'a hex SHA-256 of the package (64 characters), as `percept model pack` prints')
+    .optional(),
   size: z.number().int().positive().optional(),
   /** base64 ECDSA P-256 signature over the package's SHA-256 digest. */
   signature: z.string().min(1).max(512).optional(),
@@ -47,7 +50,12 @@ export const modelUpdateSchema = z
     /** PEM public keys (EC P-256), inline or as file paths; when set, a package must be signed by one. */
     trustedKeys: z.array(z.string().min(1)).max(16).default([]),
     /** Bound on a package's download and on its uncompressed contents. */
-    maxBytes: z.number().int().min(1024).max(4 * 1024 * 1024 * 1024).default(200 * 1024 * 1024),
+    maxBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(4 * 1024 * 1024 * 1024)
+      .default(200 * 1024 * 1024),
     /** CA certificates (PEM files) trusted for downloads, beside the system's and hub.ca. */
     caFiles: z.array(z.string().min(1)).max(16).default([]),
     /** A download with no data for this long fails (and is resumed by the next attempt). */
@@ -110,7 +118,10 @@ const uniqueNames = (what: string) => (items: Array<{ name: string }>, ctx: z.Re
  * A label's own threshold for announcing a track (its `new` event), over `tracker.threshold`:
  * `{ "person": 0.7, "cat": 0.4 }`. Labels as the model's manifest names them.
  */
-export const labelThresholdsSchema = z.record(z.string().min(1).max(64), z.number().min(0).max(1)).refine((r) => Object.keys(r).length <= 256, 'at most 256 labels').default({});
+export const labelThresholdsSchema = z
+  .record(z.string().min(1).max(64), z.number().min(0).max(1))
+  .refine((r) => Object.keys(r).length <= 256, 'at most 256 labels')
+  .default({});
 
 export const zonesSchema = z.array(zoneSchema).max(32).superRefine(uniqueNames('zones'));
 export const linesSchema = z.array(lineSchema).max(32).superRefine(uniqueNames('lines'));
@@ -161,9 +172,22 @@ export const configSchema = z.strictObject({
   ...scalarShape(),
 }) as unknown as z.ZodType<Config, ConfigInput>;
 
-export type Config = ScalarConfig & { sources: SourceConfig[]; model: ModelRef; modelUpdate: ModelUpdateConfig; labelThresholds: Record<string, number>; origins: Record<string, string> };
+export type Config = ScalarConfig & {
+  sources: SourceConfig[];
+  model: ModelRef;
+  modelUpdate: ModelUpdateConfig;
+  labelThresholds: Record<string, number>;
+  origins: Record<string, string>;
+};
 /** What may be handed to parseConfig: sources as a file gives them, the rest as the file may say it. */
-export type ConfigInput = { sources: Array<z.input<typeof sourceSchema>>; model?: ModelRef; modelUpdate?: z.input<typeof modelUpdateSchema>; labelThresholds?: Record<string, number>; origins?: Record<string, string>; [key: string]: unknown };
+export type ConfigInput = {
+  sources: Array<z.input<typeof sourceSchema>>;
+  model?: ModelRef;
+  modelUpdate?: z.input<typeof modelUpdateSchema>;
+  labelThresholds?: Record<string, number>;
+  origins?: Record<string, string>;
+  [key: string]: unknown;
+};
 
 /** Where the value at `key` came from; the longest recorded prefix of the key wins. */
 export function originOf(cfg: { origins?: Record<string, string> }, key: string): string {

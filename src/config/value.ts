@@ -32,7 +32,12 @@ const NUMERIC = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i;
 const toNumber = (t: string): unknown => (NUMERIC.test(t.trim()) ? Number(t.trim()) : t);
 
 export function int(min: number, max: number): ValueType<number> {
-  return make(`an integer from ${min} to ${max}`, `integer ${min}..${max}`, (v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max, toNumber);
+  return make(
+    `an integer from ${min} to ${max}`,
+    `integer ${min}..${max}`,
+    (v) => Number.isInteger(v) && (v as number) >= min && (v as number) <= max,
+    toNumber,
+  );
 }
 
 /** A number in [min, max], or in (min, max] with `above`. */
@@ -52,17 +57,27 @@ export function text(opts: { min?: number; pattern?: RegExp; what?: string } = {
 
 export function oneOf<const T extends readonly string[]>(values: T): ValueType<T[number]> {
   const what = `one of ${values.join(', ')}`;
-  return make(what, values.join(' | '), (v) => typeof v === 'string' && values.includes(v), (t) => t.trim());
+  return make(
+    what,
+    values.join(' | '),
+    (v) => typeof v === 'string' && values.includes(v),
+    (t) => t.trim(),
+  );
 }
 
 const TRUE = ['true', '1', 'yes', 'on'];
 const FALSE = ['false', '0', 'no', 'off'];
 
 export function bool(): ValueType<boolean> {
-  return make('true or false', 'boolean', (v) => typeof v === 'boolean', (t) => {
-    const s = t.trim().toLowerCase();
-    return TRUE.includes(s) ? true : FALSE.includes(s) ? false : t;
-  });
+  return make(
+    'true or false',
+    'boolean',
+    (v) => typeof v === 'boolean',
+    (t) => {
+      const s = t.trim().toLowerCase();
+      return TRUE.includes(s) ? true : FALSE.includes(s) ? false : t;
+    },
+  );
 }
 
 /** A list, given as `a,b` in a flag or the environment and as an array in a file or the twin. */
@@ -71,5 +86,15 @@ export function listOf<T>(item: ValueType<T>, min: number, max: number): ValueTy
   const error = (iss: { input?: unknown }) => `expected ${what} but got ${show(iss.input)}`;
   // An array check, so a bad item is named by its place (providers.1).
   const zod = z.array(item.zod, { error }).min(min, { error }).max(max, { error });
-  return { zod, what, brief: `list of ${item.brief}`, fromText: (t) => t.split(',').map((s) => s.trim()).filter(Boolean).map((s) => item.fromText(s)) };
+  return {
+    zod,
+    what,
+    brief: `list of ${item.brief}`,
+    fromText: (t) =>
+      t
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .map((s) => item.fromText(s)),
+  };
 }

@@ -119,7 +119,10 @@ async function route(req: http.IncomingMessage, res: http.ServerResponse, b: Ser
   const url = new URL(req.url ?? '/', 'http://hub');
   let segs: string[];
   try {
-    segs = url.pathname.split('/').filter((s) => s !== '').map(decodeURIComponent);
+    segs = url.pathname
+      .split('/')
+      .filter((s) => s !== '')
+      .map(decodeURIComponent);
   } catch {
     throw new EmulatorError('BadRequest', `Malformed path ${url.pathname}`);
   }

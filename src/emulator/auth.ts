@@ -39,7 +39,8 @@ export function authenticate(req: ConnectRequest, ctx: AuthContext): AuthResult 
   const user = req.username ?? '';
   const rest = afterHost(user, ctx.hostNames);
   const prefix = `/${key}/`;
-  const userOk = rest !== null && rest.toLowerCase().startsWith(prefix.toLowerCase()) && rest.slice(prefix.length).startsWith('?') && /[?&]api-version=/.test(rest);
+  const userOk =
+    rest !== null && rest.toLowerCase().startsWith(prefix.toLowerCase()) && rest.slice(prefix.length).startsWith('?') && /[?&]api-version=/.test(rest);
   if (!userOk) return refuse(4, `username ${JSON.stringify(user)} is not {host}/${key}/?api-version=…`);
   const sas = req.password ? parseSas(req.password.toString('utf8')) : null;
   if (req.password && !sas) return refuse(4, 'password is not a SharedAccessSignature token');

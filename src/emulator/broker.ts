@@ -189,7 +189,10 @@ export class Broker {
   accept(stream: Duplex, socket: tls.TLSSocket, req?: http.IncomingMessage): void {
     const log = this.#opts.logger;
     if (this.#unauthenticated >= MQTT_BOUNDS.unauthenticatedConnections) {
-      log.warn({ remote: socket.remoteAddress, limit: MQTT_BOUNDS.unauthenticatedConnections }, 'too many connections waiting to authenticate: closing a new one');
+      log.warn(
+        { remote: socket.remoteAddress, limit: MQTT_BOUNDS.unauthenticatedConnections },
+        'too many connections waiting to authenticate: closing a new one',
+      );
       stream.destroy();
       socket.destroy();
       return;
@@ -235,7 +238,11 @@ export class Broker {
     this.#aedes.on('subscribe', (subs, client) => {
       const s = this.#pending.get(client);
       log.debug({ clientId: client.id, topics: subs.map((x) => x.topic) }, 'subscribed');
-      if (s) this.#opts.handler.onSubscribed(s, subs.map((x) => x.topic));
+      if (s)
+        this.#opts.handler.onSubscribed(
+          s,
+          subs.map((x) => x.topic),
+        );
     });
     this.#aedes.on('clientError', (client, err) => log.debug({ clientId: client.id, err: err.message }, 'client error'));
     this.#aedes.on('connectionError', (_client, err) => log.debug({ err: err.message }, 'connection error before CONNECT completed'));

@@ -99,7 +99,12 @@ export async function hubCommand(argv: string[]): Promise<number> {
       for (const d of new Registry(stateDir).list()) process.stdout.write([d.deviceId, ...d.modules.map((m) => `${d.deviceId}/${m}`)].join('\n') + '\n');
       return 0;
     }
-    if (sub === 'device' && verb === 'add') throw new UsageError(id === undefined ? 'hub device add needs a device id: percept hub device add <id> [--module <m>] [--x509]' : `hub device add takes one device id, got: ${[id, ...extra].join(' ')}`);
+    if (sub === 'device' && verb === 'add')
+      throw new UsageError(
+        id === undefined
+          ? 'hub device add needs a device id: percept hub device add <id> [--module <m>] [--x509]'
+          : `hub device add takes one device id, got: ${[id, ...extra].join(' ')}`,
+      );
     if (sub === 'device') throw new UsageError(`unknown device command '${verb ?? ''}': percept hub device add <id> | percept hub device list`);
     throw new UsageError(`unknown arguments: ${parsed.positionals.join(' ')}`);
   } catch (err) {
@@ -161,7 +166,8 @@ async function serve(stateDir: string, values: ReturnType<typeof parse>['values'
     `  state          ${hub.stateDir}`,
     `Connection strings (give percept the CA: --ca ${hub.caPath}):`,
   ];
-  if (hub.wsPort === WEBSOCKET_PORT) lines.splice(-1, 0, `  (over WebSockets the SDK dials port ${WEBSOCKET_PORT}: write HostName=${hub.host}, without the port)`);
+  if (hub.wsPort === WEBSOCKET_PORT)
+    lines.splice(-1, 0, `  (over WebSockets the SDK dials port ${WEBSOCKET_PORT}: write HostName=${hub.host}, without the port)`);
   for (const d of new Registry(stateDir).list()) {
     lines.push(`  ${hub.connectionString(d.deviceId)}`);
     for (const m of d.modules) lines.push(`  ${hub.connectionString(d.deviceId, m)}`);
@@ -247,9 +253,15 @@ async function addX509Device(stateDir: string, deviceId: string, thumbprint: str
  * model.package at it, through the emulator's API (which keeps the twin's $version and pushes
  * the patch to the connected device).
  */
-async function publishModel(stateDir: string, pkg: string, deviceId: string, moduleId: string | undefined): Promise<{ url: string; sha256: string; size: number }> {
+async function publishModel(
+  stateDir: string,
+  pkg: string,
+  deviceId: string,
+  moduleId: string | undefined,
+): Promise<{ url: string; sha256: string; size: number }> {
   const ports = readPorts(stateDir);
-  if (!ports?.files) throw new EmulatorError('BadRequest', `no emulator with a file server runs on ${stateDir}: start \`percept hub --state ${stateDir}\` first`);
+  if (!ports?.files)
+    throw new EmulatorError('BadRequest', `no emulator with a file server runs on ${stateDir}: start \`percept hub --state ${stateDir}\` first`);
   const { name, sha256, size } = await publishFile(stateDir, pkg);
   const url = `https://127.0.0.1:${ports.files}/files/${encodeURIComponent(name)}`;
   const who = moduleId ? `${encodeURIComponent(deviceId)}/modules/${encodeURIComponent(moduleId)}` : encodeURIComponent(deviceId);
@@ -262,7 +274,10 @@ async function publishModel(stateDir: string, pkg: string, deviceId: string, mod
       signal: AbortSignal.timeout(5000),
     });
   } catch (e) {
-    throw new EmulatorError('BadRequest', `the emulator's API on port ${ports.api} does not answer (${(e as Error).message}); is \`percept hub --state ${stateDir}\` running?`);
+    throw new EmulatorError(
+      'BadRequest',
+      `the emulator's API on port ${ports.api} does not answer (${(e as Error).message}); is \`percept hub --state ${stateDir}\` running?`,
+    );
   }
   if (!res.ok) {
     const body = (await res.json().catch(() => ({}))) as { error?: { message?: string } };

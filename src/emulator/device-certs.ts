@@ -88,7 +88,9 @@ export function ensureDeviceCertificate(stateDir: string, deviceId: string, regi
     fs.writeFileSync(keyPath, made.keyPem, { mode: 0o600 });
     fs.writeFileSync(certPath, made.certPem);
   } catch (err) {
-    throw new EmulatorError('StateInvalid', `Cannot write the device certificate in ${path.dirname(certPath)}: check that the folder is writable`, { cause: err });
+    throw new EmulatorError('StateInvalid', `Cannot write the device certificate in ${path.dirname(certPath)}: check that the folder is writable`, {
+      cause: err,
+    });
   }
   try {
     register(t);

@@ -91,7 +91,10 @@ export async function publishFile(stateDir: string, src: string): Promise<{ name
   const h = crypto.createHash('sha256');
   for await (const c of fs.createReadStream(src)) h.update(c as Buffer);
   const sha256 = h.digest('hex');
-  const base = path.basename(src).replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[.]+/, '');
+  const base = path
+    .basename(src)
+    .replace(/[^A-Za-z0-9._-]/g, '_')
+    .replace(/^[.]+/, '');
   const name = `${sha256.slice(0, 12)}-${base || 'package.zip'}`;
   const dir = filesDir(stateDir);
   fs.mkdirSync(dir, { recursive: true });

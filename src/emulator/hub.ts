@@ -205,10 +205,7 @@ export class HubCore implements BrokerHandler {
     }
   }
 
-  #encode(
-    message: CloudMessage,
-    extra: Record<string, string>,
-  ): { bag: string; payload: Buffer; messageId: string } {
+  #encode(message: CloudMessage, extra: Record<string, string>): { bag: string; payload: Buffer; messageId: string } {
     let payload: Buffer;
     if (message.bodyBase64 !== undefined) payload = Buffer.from(message.bodyBase64, 'base64');
     else if (typeof message.body === 'string') payload = Buffer.from(message.body);

@@ -72,10 +72,14 @@ async function listening<T>(what: string, port: number, start: () => Promise<T>)
     return await start();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-      throw new EmulatorError('PortInUse', `Port ${port} for the ${what} is in use: stop what holds it or choose another port (0 picks a free one)`, { cause: err });
+      throw new EmulatorError('PortInUse', `Port ${port} for the ${what} is in use: stop what holds it or choose another port (0 picks a free one)`, {
+        cause: err,
+      });
     }
     if ((err as NodeJS.ErrnoException).code === 'EACCES') {
-      throw new EmulatorError('PortNotAllowed', `Port ${port} for the ${what} needs root (or CAP_NET_BIND_SERVICE): run as root or choose a port above 1023`, { cause: err });
+      throw new EmulatorError('PortNotAllowed', `Port ${port} for the ${what} needs root (or CAP_NET_BIND_SERVICE): run as root or choose a port above 1023`, {
+        cause: err,
+      });
     }
     throw err;
   }
@@ -157,9 +161,7 @@ export class HubEmulator {
     const ref: { hub?: HubEmulator; backend?: ServiceBackend } = {};
     // the SDK signs the host as written in the connection string: with a port (ours, or one a
     // port mapping or proxy puts in front of us), or without
-    const broker = await listening('MQTT broker', mqttPort, () =>
-      Broker.start({ port: mqttPort, tls: tlsMaterial, hostNames: [host], handler: core, logger }),
-    );
+    const broker = await listening('MQTT broker', mqttPort, () => Broker.start({ port: mqttPort, tls: tlsMaterial, hostNames: [host], handler: core, logger }));
     core.broker = broker;
     const backend = (): ServiceBackend => (ref.backend ??= ref.hub!.#backend());
     // each part started is closed again when a later one fails
@@ -175,7 +177,9 @@ export class HubEmulator {
       workload = await WorkloadApi.start({ socketPath: workloadSocketPath(stateDir), registry, caPem: tlsMaterial.caPem, logger });
       started.push(workload);
       const filesPort = opts.filesPort ?? 0;
-      files = await listening('file server', filesPort, () => FileServer.start({ stateDir, port: filesPort, keyPem: tlsMaterial.keyPem, certPem: tlsMaterial.certPem, logger }));
+      files = await listening('file server', filesPort, () =>
+        FileServer.start({ stateDir, port: filesPort, keyPem: tlsMaterial.keyPem, certPem: tlsMaterial.certPem, logger }),
+      );
       started.push(files);
       const wsPort = opts.wsPort;
       if (wsPort !== undefined) {
@@ -187,7 +191,20 @@ export class HubEmulator {
       await Promise.all(started.map((p) => p.close()));
       throw err;
     }
-    const hub = new HubEmulator({ stateDir, host, caPath: tlsMaterial.caPath, caPem: tlsMaterial.caPem, registry, store, core, broker, api, workload, ws, files });
+    const hub = new HubEmulator({
+      stateDir,
+      host,
+      caPath: tlsMaterial.caPath,
+      caPem: tlsMaterial.caPem,
+      registry,
+      store,
+      core,
+      broker,
+      api,
+      workload,
+      ws,
+      files,
+    });
     ref.hub = hub;
     const ports: PortsFile = { mqtt: hub.mqttPort, api: hub.apiPort, ws: hub.wsPort, files: hub.filesPort, pid: process.pid, host };
     fs.writeFileSync(path.join(stateDir, 'ports.json'), JSON.stringify(ports) + '\n');
@@ -213,11 +230,15 @@ export class HubEmulator {
    * (CN = device id); with neither, a self-signed certificate and key are made in
    * `<state>/devices/`. Idempotent; refused when the id is registered otherwise.
    */
-  addX509Device(deviceId: string, opts: { thumbprint?: string; ca?: boolean } = {}): { connectionString: string; created: boolean; files?: DeviceCertificateFiles } {
+  addX509Device(
+    deviceId: string,
+    opts: { thumbprint?: string; ca?: boolean } = {},
+  ): { connectionString: string; created: boolean; files?: DeviceCertificateFiles } {
     let created = false;
     let files: DeviceCertificateFiles | undefined;
     if (opts.ca) {
-      if (opts.thumbprint !== undefined) throw new EmulatorError('BadRequest', 'A CA-signed device is known by its CA, not a thumbprint: pass one or the other');
+      if (opts.thumbprint !== undefined)
+        throw new EmulatorError('BadRequest', 'A CA-signed device is known by its CA, not a thumbprint: pass one or the other');
       created = this.#registry.addX509(deviceId, { type: 'certificateAuthority', thumbprints: [] }).created;
     } else if (opts.thumbprint !== undefined) {
       created = this.#registry.addX509(deviceId, { type: 'selfSigned', thumbprints: [normalizeThumbprint(opts.thumbprint)] }).created;
@@ -237,7 +258,8 @@ export class HubEmulator {
   /** `HostName=…;DeviceId=…;[ModuleId=…;]SharedAccessKey=…`, or `…;x509=true` for an X.509 device. */
   connectionString(deviceId: string, moduleId?: string): string {
     const cred = this.#registry.credential({ deviceId, moduleId: moduleId ?? null });
-    if (cred === null) throw new EmulatorError(moduleId ? 'ModuleNotFound' : 'DeviceNotFound', `${deviceId}${moduleId ? '/' + moduleId : ''} is not registered`);
+    if (cred === null)
+      throw new EmulatorError(moduleId ? 'ModuleNotFound' : 'DeviceNotFound', `${deviceId}${moduleId ? '/' + moduleId : ''} is not registered`);
     const head = `HostName=${this.hostName};DeviceId=${deviceId};` + (moduleId ? `ModuleId=${moduleId};` : '');
     return head + (cred.kind === 'sas' ? `SharedAccessKey=${cred.key}` : 'x509=true');
   }
@@ -286,12 +308,7 @@ export class HubEmulator {
   }
 
   /** Calls a direct method. Rejects with EmulatorError DeviceNotOnline (404) or GatewayTimeout (504). */
-  invokeMethod(
-    deviceId: string,
-    name: string,
-    payload: unknown = null,
-    opts: { timeoutSeconds?: number; moduleId?: string } = {},
-  ): Promise<MethodResult> {
+  invokeMethod(deviceId: string, name: string, payload: unknown = null, opts: { timeoutSeconds?: number; moduleId?: string } = {}): Promise<MethodResult> {
     return this.#core.invokeMethod({ deviceId, moduleId: opts.moduleId ?? null }, name, payload, opts.timeoutSeconds);
   }
 

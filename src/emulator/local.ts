@@ -26,11 +26,15 @@ export async function startHub(stateDir: string, onChild: (c: ChildProcess) => v
   fs.rmSync(ports, { force: true });
   const mqtt = (await portFree(8883)) ? 8883 : 0;
   const api = (await portFree(8884)) ? 8884 : 0;
-  const child = spawn(process.execPath, [CLI, 'hub', '--state', stateDir, '--mqtt-port', String(mqtt), '--api-port', String(api), '--ws-port', 'off', '--log-level', 'warn'], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    // Its own process group: Ctrl-C stops the agent, which drains to the hub before the hub stops.
-    detached: true,
-  });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'hub', '--state', stateDir, '--mqtt-port', String(mqtt), '--api-port', String(api), '--ws-port', 'off', '--log-level', 'warn'],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      // Its own process group: Ctrl-C stops the agent, which drains to the hub before the hub stops.
+      detached: true,
+    },
+  );
   onChild(child);
   let stderr = '';
   child.stderr.on('data', (c) => (stderr = (stderr + c).slice(-4000)));
@@ -51,11 +55,14 @@ export async function startHub(stateDir: string, onChild: (c: ChildProcess) => v
 export function request(port: number, method: string, urlPath: string, body?: unknown): Promise<{ status: number; json: unknown }> {
   return new Promise((resolve, reject) => {
     const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const req = http.request({ host: '127.0.0.1', port, method, path: urlPath, headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {} }, (res) => {
-      let text = '';
-      res.on('data', (c) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path: urlPath, headers: data ? { 'content-type': 'application/json', 'content-length': data.length } : {} },
+      (res) => {
+        let text = '';
+        res.on('data', (c) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, json: text ? JSON.parse(text) : null }));
+      },
+    );
     req.on('error', reject);
     req.end(data);
   });
@@ -64,7 +71,8 @@ export function request(port: number, method: string, urlPath: string, body?: un
 /** Registers the device (an existing one is fine) and returns its connection string. */
 export async function registerDevice(api: number, deviceId: string): Promise<string> {
   const added = await request(api, 'POST', '/devices', { id: deviceId });
-  if (added.status >= 300 && added.status !== 409) throw new PerceptError('ERR_EMULATOR', `could not register device ${deviceId}: ${JSON.stringify(added.json)}`);
+  if (added.status >= 300 && added.status !== 409)
+    throw new PerceptError('ERR_EMULATOR', `could not register device ${deviceId}: ${JSON.stringify(added.json)}`);
   const got = await request(api, 'GET', `/devices/${encodeURIComponent(deviceId)}`);
   const cs = (got.json as { connectionString?: string } | null)?.connectionString ?? (added.json as { connectionString?: string } | null)?.connectionString;
   if (!cs) throw new PerceptError('ERR_EMULATOR', `the emulator did not return a connection string for ${deviceId}`);
@@ -81,7 +89,10 @@ interface StreamedMessage {
 
 /** One line for a received message: when, which, from which source, what it counted, its size. */
 function describeMessage(m: StreamedMessage): string {
-  const counts = Object.entries(m.body?.counts ?? {}).map(([l, n]) => `${n} ${l}`).join(', ') || 'nothing';
+  const counts =
+    Object.entries(m.body?.counts ?? {})
+      .map(([l, n]) => `${n} ${l}`)
+      .join(', ') || 'nothing';
   const bytes = m.bodyBase64 ? Math.round((m.bodyBase64.length * 3) / 4) : 0;
   const at = m.enqueuedTime.slice(11, 19);
   return `hub <- ${at} ${m.messageId ?? ''} ${m.body?.source?.id ?? m.properties?.source ?? ''}: ${m.body?.window?.frames ?? '?'} frames, ${counts} (${bytes} B)`;

@@ -19,12 +19,7 @@ interface Pending {
 /** Validates a timeout in seconds, defaulting to IoT Hub's 30. */
 export function methodTimeout(value: unknown): number {
   if (value === undefined || value === null) return 30;
-  if (
-    typeof value !== 'number' ||
-    !Number.isFinite(value) ||
-    value < LIMITS.methodTimeoutMinSeconds ||
-    value > LIMITS.methodTimeoutMaxSeconds
-  ) {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < LIMITS.methodTimeoutMinSeconds || value > LIMITS.methodTimeoutMaxSeconds) {
     throw new EmulatorError(
       'BadRequest',
       `Expected a number between ${LIMITS.methodTimeoutMinSeconds} and ${LIMITS.methodTimeoutMaxSeconds} for timeoutSeconds but received ${JSON.stringify(value)}`,

@@ -43,10 +43,7 @@ const ID_PATTERN = /^[A-Za-z0-9\-.%_*?!(),:=@$']{1,128}$/;
 
 export function validateId(kind: 'device' | 'module', id: unknown): string {
   if (typeof id !== 'string' || !ID_PATTERN.test(id)) {
-    throw new EmulatorError(
-      'BadRequest',
-      `Expected a ${kind} id of 1-128 letters, digits or -.%_*?!(),:=@$' but received ${JSON.stringify(id)}`,
-    );
+    throw new EmulatorError('BadRequest', `Expected a ${kind} id of 1-128 letters, digits or -.%_*?!(),:=@$' but received ${JSON.stringify(id)}`);
   }
   return id;
 }
@@ -103,7 +100,10 @@ export class Registry {
     }
     if (moduleId === null) {
       if (device.key === undefined) {
-        throw new EmulatorError('DeviceAlreadyExists', `Device ${deviceId} is registered with X.509 authentication: use its certificate, or register another id`);
+        throw new EmulatorError(
+          'DeviceAlreadyExists',
+          `Device ${deviceId} is registered with X.509 authentication: use its certificate, or register another id`,
+        );
       }
       if (created) this.#save();
       return { key: device.key, created };
@@ -126,8 +126,11 @@ export class Registry {
   addX509(deviceId: string, x509: X509Auth): { created: boolean } {
     validateId('device', deviceId);
     const auth: X509Auth =
-      x509.type === 'selfSigned' ? { type: 'selfSigned', thumbprints: [...new Set(x509.thumbprints.map(normalizeThumbprint))] } : { type: 'certificateAuthority', thumbprints: [] };
-    if (auth.type === 'selfSigned' && auth.thumbprints.length === 0) throw new EmulatorError('BadRequest', 'A self-signed X.509 device needs the SHA-1 or SHA-256 thumbprint of its certificate');
+      x509.type === 'selfSigned'
+        ? { type: 'selfSigned', thumbprints: [...new Set(x509.thumbprints.map(normalizeThumbprint))] }
+        : { type: 'certificateAuthority', thumbprints: [] };
+    if (auth.type === 'selfSigned' && auth.thumbprints.length === 0)
+      throw new EmulatorError('BadRequest', 'A self-signed X.509 device needs the SHA-1 or SHA-256 thumbprint of its certificate');
     this.reload();
     const existing = this.#devices[deviceId];
     if (existing) {

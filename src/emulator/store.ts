@@ -26,13 +26,7 @@ export function matches(m: ReceivedMessage, q: MessageQuery): boolean {
 }
 
 /** Builds the record for a received message. */
-export function toReceived(
-  seq: number,
-  id: Identity,
-  system: Record<string, string>,
-  app: Record<string, string>,
-  payload: Buffer,
-): ReceivedMessage {
+export function toReceived(seq: number, id: Identity, system: Record<string, string>, app: Record<string, string>, payload: Buffer): ReceivedMessage {
   const enqueuedTime = new Date().toISOString();
   const text = payload.toString('utf8');
   const body = jsonOrText(text);

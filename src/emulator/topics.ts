@@ -111,10 +111,7 @@ export function parseInbound(topic: string, id: Identity): Inbound | null {
 
 /** The topic filters an identity may subscribe to (exactly what the Azure SDKs use). */
 export function allowedFilters(id: Identity): string[] {
-  const own =
-    id.moduleId === null
-      ? `devices/${id.deviceId}/messages/devicebound/#`
-      : `devices/${id.deviceId}/modules/${id.moduleId}/inputs/#`;
+  const own = id.moduleId === null ? `devices/${id.deviceId}/messages/devicebound/#` : `devices/${id.deviceId}/modules/${id.moduleId}/inputs/#`;
   return [own, '$iothub/twin/res/#', '$iothub/twin/PATCH/properties/desired/#', '$iothub/methods/POST/#'];
 }
 

@@ -97,7 +97,10 @@ export const WEBSOCKET_PORT = 443;
  * `auto` serves 443 when this process may bind it there and it is free, else nothing, with the
  * reason in `note`; a number must be served (0 picks a free port) and its errors are thrown.
  */
-export async function startWebSocketPort(port: number | 'auto', opts: Omit<WebSocketFrontOptions, 'port'>): Promise<{ front: WebSocketFront | null; note: string }> {
+export async function startWebSocketPort(
+  port: number | 'auto',
+  opts: Omit<WebSocketFrontOptions, 'port'>,
+): Promise<{ front: WebSocketFront | null; note: string }> {
   const served = (front: WebSocketFront) => ({ front, note: `wss://localhost:${front.port}${WEBSOCKET_PATH}` });
   if (port !== 'auto') return served(await WebSocketFront.start({ ...opts, port }));
   try {

@@ -33,7 +33,8 @@ export function caCertificate(pem: unknown): crypto.X509Certificate {
   } catch (err) {
     throw new EmulatorError('BadRequest', 'Expected a PEM certificate for the CA but it does not parse', { cause: err });
   }
-  if (!cert.ca) throw new EmulatorError('BadRequest', `Expected a CA certificate (basicConstraints CA:TRUE) but ${cert.subject.replace(/\n/g, ', ')} is not one`);
+  if (!cert.ca)
+    throw new EmulatorError('BadRequest', `Expected a CA certificate (basicConstraints CA:TRUE) but ${cert.subject.replace(/\n/g, ', ')} is not one`);
   return cert;
 }
 

@@ -29,7 +29,13 @@ export function gateOptions(cfg: Pick<Config, 'motion'>, source: Pick<SourceConf
     keyframeMs: m.keyframeSeconds * 1000,
     idleIntervalMs: m.idleFps > 0 ? 1000 / m.idleFps : 0,
     frameHeight: m.frameHeight,
-    settings: { threshold: m.threshold, minArea: m.minArea, backgroundWeight: m.backgroundWeight, recalibrateFraction: m.recalibrateFraction, improveContrast: m.improveContrast },
+    settings: {
+      threshold: m.threshold,
+      minArea: m.minArea,
+      backgroundWeight: m.backgroundWeight,
+      recalibrateFraction: m.recalibrateFraction,
+      improveContrast: m.improveContrast,
+    },
     masks: source.motionMasks ?? [],
   };
 }

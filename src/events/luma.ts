@@ -44,7 +44,10 @@ export function sampleRaw(frame: Frame, target: number): Grey {
   const H = frame.height;
   const need = Math.ceil(W * H * BYTES_PER_PIXEL[fmt]);
   if (!(W > 0 && H > 0) || frame.data.length < need) {
-    throw new PerceptError('ERR_FRAME_CORRUPT', `source '${frame.source}' frame ${frame.seq}: ${fmt} frame of ${W}x${H} needs ${need} bytes but has ${frame.data.length}`);
+    throw new PerceptError(
+      'ERR_FRAME_CORRUPT',
+      `source '${frame.source}' frame ${frame.seq}: ${fmt} frame of ${W}x${H} needs ${need} bytes but has ${frame.data.length}`,
+    );
   }
   const { w, h } = gridOf(W, H, target);
   const src = frame.data;

@@ -13,7 +13,11 @@ export function eventMetrics(m: Metrics) {
   const entries = m.counter('percept_zone_entries_total', 'Tracks that entered a zone, by source and zone', ['source', 'zone']);
   const exits = m.counter('percept_zone_exits_total', 'Tracks that left a zone (or ended in it), by source and zone', ['source', 'zone']);
   const present = m.gauge('percept_zone_present', 'Tracks in a zone now, by source and zone', ['source', 'zone']);
-  const crossings = m.counter('percept_line_crossings_total', 'Line crossings by source, line and direction (forward: from the left of the line as drawn)', ['source', 'line', 'direction']);
+  const crossings = m.counter('percept_line_crossings_total', 'Line crossings by source, line and direction (forward: from the left of the line as drawn)', [
+    'source',
+    'line',
+    'direction',
+  ]);
   const followers = new Map<string, Follower>();
   const follow = (count: Count<string>, labels: Record<string, string>, raw: number) => {
     const key = `${count === entries ? 'e' : count === exits ? 'x' : 'c'}|${JSON.stringify(labels)}`;

@@ -25,7 +25,8 @@ export function snapshotQuality(score: number, box: Box): number {
 
 function input(f: FrameBytes): ReturnType<typeof sharp> {
   if (f.format === 'rgb24') return sharp(f.data, { raw: { width: f.width, height: f.height, channels: 3 } });
-  if (f.format === 'yuyv' || f.format === 'nv12') return sharp(rawToRgb(f.data, f.format, f.width, f.height), { raw: { width: f.width, height: f.height, channels: 3 } });
+  if (f.format === 'yuyv' || f.format === 'nv12')
+    return sharp(rawToRgb(f.data, f.format, f.width, f.height), { raw: { width: f.width, height: f.height, channels: 3 } });
   return sharp(f.data);
 }
 
@@ -50,7 +51,7 @@ export async function cropSnapshot(f: FrameBytes, box: Box, maxBytes = SNAPSHOT_
   const { data, info } = await input(f).extract(region).removeAlpha().raw().toBuffer({ resolveWithObject: true });
   const raw = { width: info.width, height: info.height, channels: info.channels };
   let side = Math.min(MAX_SIDE, Math.max(info.width, info.height));
-  for (let quality = 80; side >= 16; ) {
+  for (let quality = 80; side >= 16;) {
     const jpeg = await sharp(data, { raw }).resize(side, side, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality }).toBuffer();
     if (jpeg.length <= maxBytes) return jpeg;
     if (quality > 50) quality -= 15;

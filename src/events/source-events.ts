@@ -46,7 +46,15 @@ export class SourceEvents {
   #zoneKey: string;
 
   /** `live`: the source runs on the capture clock (see TrackerOptions.live). */
-  constructor(opts: { source: string; fps: number; live: boolean; settings: EventSettings; store: EventStore; emit: (e: PerceptEvent) => void; logger: Logger }) {
+  constructor(opts: {
+    source: string;
+    fps: number;
+    live: boolean;
+    settings: EventSettings;
+    store: EventStore;
+    emit: (e: PerceptEvent) => void;
+    logger: Logger;
+  }) {
     this.source = opts.source;
     this.#store = opts.store;
     this.#emit = opts.emit;
@@ -83,7 +91,11 @@ export class SourceEvents {
 
   /** Tracks alive now, by state. */
   trackStates(): Array<{ source: string; state: string; n: number }> {
-    const n = new Map<string, number>([['tentative', 0], ['confirmed', 0], ['stationary', 0]]);
+    const n = new Map<string, number>([
+      ['tentative', 0],
+      ['confirmed', 0],
+      ['stationary', 0],
+    ]);
     for (const t of this.#tracker.tracks) n.set(t.state, (n.get(t.state) ?? 0) + 1);
     return [...n].map(([state, count]) => ({ source: this.source, state, n: count }));
   }

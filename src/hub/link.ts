@@ -77,7 +77,10 @@ export function identityOf(cs: string): { host: string; deviceId: string; module
   const deviceId = parts.get('DeviceId');
   const keyInTpm = parts.get('SharedAccessKeyInTpm') === 'true';
   if (!host || !deviceId || (!parts.get('SharedAccessKey') && !parts.get('SharedAccessSignature') && parts.get('x509') !== 'true' && !keyInTpm)) {
-    throw new PerceptError('ERR_CONFIG', 'the hub connection string must hold HostName, DeviceId and SharedAccessKey (or x509=true); copy it from the IoT Hub device page or `percept hub device add`');
+    throw new PerceptError(
+      'ERR_CONFIG',
+      'the hub connection string must hold HostName, DeviceId and SharedAccessKey (or x509=true); copy it from the IoT Hub device page or `percept hub device add`',
+    );
   }
   return { host, deviceId, moduleId: parts.get('ModuleId') || undefined, x509: parts.get('x509') === 'true', keyInTpm };
 }
@@ -116,14 +119,18 @@ export class HubLink extends EventEmitter<LinkEvents> {
     this.#m = hubMetrics(opts.metrics ?? new Metrics());
     this.#m.connected.set(0);
     const cs = opts.connectionString ?? '';
-    this.#renewable = opts.edge === true || !(/(^|;)\s*x509=true/i.test(cs) || (/(^|;)\s*SharedAccessSignature=/i.test(cs) && !/(^|;)\s*SharedAccessKey=/i.test(cs)));
+    this.#renewable =
+      opts.edge === true || !(/(^|;)\s*x509=true/i.test(cs) || (/(^|;)\s*SharedAccessSignature=/i.test(cs) && !/(^|;)\s*SharedAccessKey=/i.test(cs)));
     if (opts.edge) {
       this.host = process.env.IOTEDGE_GATEWAYHOSTNAME ?? process.env.IOTEDGE_IOTHUBHOSTNAME ?? 'edgeHub';
       this.deviceId = process.env.IOTEDGE_DEVICEID ?? '';
       this.moduleId = process.env.IOTEDGE_MODULEID;
       this.auth = 'edge';
       if (!this.deviceId || !this.moduleId) {
-        throw new PerceptError('ERR_CONFIG', 'running as an IoT Edge module needs IOTEDGE_DEVICEID and IOTEDGE_MODULEID (set by the IoT Edge runtime); outside IoT Edge use --connection-string');
+        throw new PerceptError(
+          'ERR_CONFIG',
+          'running as an IoT Edge module needs IOTEDGE_DEVICEID and IOTEDGE_MODULEID (set by the IoT Edge runtime); outside IoT Edge use --connection-string',
+        );
       }
     } else if (opts.connectionString) {
       const id = identityOf(opts.connectionString);
@@ -156,7 +163,12 @@ export class HubLink extends EventEmitter<LinkEvents> {
     return this.#lastLoss;
   }
   stats(): LinkStats {
-    return { reconnects: this.#m.reconnects.value(), tokenRenewals: this.#m.tokenRenewals.value(), routineDisconnects: this.#m.routineDisconnects.value(), lastFailure: this.#lastFailure };
+    return {
+      reconnects: this.#m.reconnects.value(),
+      tokenRenewals: this.#m.tokenRenewals.value(),
+      routineDisconnects: this.#m.routineDisconnects.value(),
+      lastFailure: this.#lastFailure,
+    };
   }
   get #client(): Client | ModuleClient | null {
     return this.#conn?.client ?? null;
@@ -174,7 +186,11 @@ export class HubLink extends EventEmitter<LinkEvents> {
 
   async #build(): Promise<Client | ModuleClient> {
     const wires: MqttJsClient[] = [];
-    const T = observedTransport(this.#o.transport, (f) => (this.#fact = f), (w) => wires.push(w));
+    const T = observedTransport(
+      this.#o.transport,
+      (f) => (this.#fact = f),
+      (w) => wires.push(w),
+    );
     let client: Client | ModuleClient;
     if (this.#o.edge) client = await device.ModuleClient.fromEnvironment(T);
     else if (this.auth === 'tpm') {
@@ -231,7 +247,10 @@ export class HubLink extends EventEmitter<LinkEvents> {
         const conn = new Connection(client, ++this.#epoch, expiresAt);
         this.#conn = conn;
         if (conn.epoch > 1) this.#m.reconnects.inc();
-        this.#o.logger.info({ host: this.host, deviceId: this.deviceId, moduleId: this.moduleId, auth: this.auth, connection: conn.epoch }, 'connected to the hub');
+        this.#o.logger.info(
+          { host: this.host, deviceId: this.deviceId, moduleId: this.moduleId, auth: this.auth, connection: conn.epoch },
+          'connected to the hub',
+        );
         // Methods are registered on the live connection, not before open(): a listener added to
         // a closed client makes the SDK connect on its own, and when that attempt fails and
         // open()'s queued one works, the client is connected but never subscribes to methods.
@@ -264,7 +283,8 @@ export class HubLink extends EventEmitter<LinkEvents> {
         const delay = backoffMs(kind, attempt, this.#o.backoffMs);
         const fields = { host: this.host, kind, code, ...(known ? { errorCode: known.code } : {}), error: this.#lastError, retryInMs: Math.round(delay) };
         if (known) this.#o.logger.error(fields, `${known.message}; retrying`);
-        else if (needsAttention(kind)) this.#o.logger.error(fields, 'the hub refused the connection; check the connection string, key, certificate or CA; retrying');
+        else if (needsAttention(kind))
+          this.#o.logger.error(fields, 'the hub refused the connection; check the connection string, key, certificate or CA; retrying');
         else this.#o.logger.warn(fields, 'hub connection failed; retrying');
         this.#setState('disconnected');
         this.emit('failure', kind);
@@ -446,7 +466,15 @@ export class HubLink extends EventEmitter<LinkEvents> {
     conn?.kill('the link was closed');
     // The SDK's close waits for outstanding acknowledgements: a silent hub must not hold shutdown.
     let timer: NodeJS.Timeout | undefined;
-    const closed = conn ? await Promise.race([conn.client.close().then(() => true, () => true), new Promise<false>((r) => (timer = setTimeout(() => r(false), 2000)))]) : true;
+    const closed = conn
+      ? await Promise.race([
+          conn.client.close().then(
+            () => true,
+            () => true,
+          ),
+          new Promise<false>((r) => (timer = setTimeout(() => r(false), 2000))),
+        ])
+      : true;
     clearTimeout(timer);
     if (!closed && conn) this.#discard(conn.client);
   }

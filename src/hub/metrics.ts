@@ -6,13 +6,20 @@ import type { Metrics } from '../metrics.js';
 import type { Outbox } from './outbox.js';
 
 export function hubMetrics(m: Metrics) {
-  const dropped = m.counter('percept_messages_dropped_total', 'Telemetry messages given up, by reason (dead_letter: too large for the hub or refused by it; outbox_full, disk_full, expired)', ['reason']);
+  const dropped = m.counter(
+    'percept_messages_dropped_total',
+    'Telemetry messages given up, by reason (dead_letter: too large for the hub or refused by it; outbox_full, disk_full, expired)',
+    ['reason'],
+  );
   dropped.zero({ reason: 'dead_letter' });
   return {
     connected: m.gauge('percept_hub_connected', '1 while the hub link is connected'),
     reconnects: m.counter('percept_hub_reconnects_total', 'Connections to the hub made after the first one, for whatever reason'),
     tokenRenewals: m.counter('percept_hub_token_renewals_total', 'Planned reconnects that renewed the SAS token'),
-    routineDisconnects: m.counter('percept_hub_routine_disconnects_total', 'Disconnects by the hub at the end of a token or after an hour (edgeHub), not errors'),
+    routineDisconnects: m.counter(
+      'percept_hub_routine_disconnects_total',
+      'Disconnects by the hub at the end of a token or after an hour (edgeHub), not errors',
+    ),
     sent: m.counter('percept_messages_sent_total', 'Telemetry messages sent to the hub (first sends and resends)'),
     acknowledged: m.counter('percept_messages_acknowledged_total', 'Telemetry messages acknowledged by the hub'),
     retried: m.counter('percept_messages_retried_total', 'Telemetry messages sent again'),

@@ -73,7 +73,9 @@ export class OutboxStore {
     db.exec(SCHEMA);
     const p = (sql: string) => db.prepare(sql);
     this.#s = {
-      insert: p('INSERT INTO outbox (boot, seq, message_id, prev, digest, properties, body, content_type, content_encoding, created_at, bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?)'),
+      insert: p(
+        'INSERT INTO outbox (boot, seq, message_id, prev, digest, properties, body, content_type, content_encoding, created_at, bytes) VALUES (?,?,?,?,?,?,?,?,?,?,?)',
+      ),
       setMeta: p('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value'),
       getMeta: p('SELECT value FROM meta WHERE key = ?'),
       peek: p('SELECT * FROM outbox WHERE id > ? ORDER BY id LIMIT ?'),
@@ -82,7 +84,9 @@ export class OutboxStore {
       delUpTo: p('DELETE FROM outbox WHERE id <= ?'),
       expire: p('DELETE FROM outbox WHERE created_at < ? RETURNING bytes'),
       oldest: p('SELECT MIN(created_at) AS t FROM outbox'),
-      dead: p('INSERT OR REPLACE INTO dead_letter (id, boot, seq, message_id, digest, properties, body, reason, created_at, dead_at) VALUES (?,?,?,?,?,?,?,?,?,?)'),
+      dead: p(
+        'INSERT OR REPLACE INTO dead_letter (id, boot, seq, message_id, digest, properties, body, reason, created_at, dead_at) VALUES (?,?,?,?,?,?,?,?,?,?)',
+      ),
     };
     const totals = db.prepare('SELECT COUNT(*) AS n, COALESCE(SUM(bytes), 0) AS b FROM outbox').get() as { n: number; b: number };
     this.#depth = totals.n;
@@ -92,7 +96,19 @@ export class OutboxStore {
     this.#insertTx = db.transaction((rows: OutboxRow[], forBound: number, forDisk: number) => {
       const freed = { bound: this.#dropOldest(forBound), disk: this.#dropOldest(forDisk) };
       for (const r of rows) {
-        const res = this.#s.insert.run(r.boot, r.seq, r.messageId, r.prev, r.digest, JSON.stringify(r.properties), r.body, r.contentType, r.contentEncoding, r.createdAt, OutboxStore.rowBytes(r));
+        const res = this.#s.insert.run(
+          r.boot,
+          r.seq,
+          r.messageId,
+          r.prev,
+          r.digest,
+          JSON.stringify(r.properties),
+          r.body,
+          r.contentType,
+          r.contentEncoding,
+          r.createdAt,
+          OutboxStore.rowBytes(r),
+        );
         r.id = Number(res.lastInsertRowid);
       }
       const last = rows[rows.length - 1];

@@ -104,7 +104,8 @@ export class Outbox implements ChainSink<OutboxRow> {
   admit(rows: readonly ChainedRow[], pending: number): number {
     this.#assertOpen();
     const size = rows.reduce((n, r) => n + OutboxStore.rowBytes(r), 0);
-    if (size > this.#maxBytes || (this.#whenFull === 'refuse-new' && this.#store.bytes + pending + size > this.#maxBytes)) throw this.#refusal('outbox_full', rows.length);
+    if (size > this.#maxBytes || (this.#whenFull === 'refuse-new' && this.#store.bytes + pending + size > this.#maxBytes))
+      throw this.#refusal('outbox_full', rows.length);
     return size;
   }
 
@@ -168,7 +169,8 @@ export class Outbox implements ChainSink<OutboxRow> {
   }
 
   #enterDiskFull(): void {
-    if (!this.#diskFull) this.#log?.error({ policy: this.#whenFull }, 'the disk under the outbox is full: new messages are refused or replace the oldest, per --when-full');
+    if (!this.#diskFull)
+      this.#log?.error({ policy: this.#whenFull }, 'the disk under the outbox is full: new messages are refused or replace the oldest, per --when-full');
     this.#diskFull = true;
     this.#lastProbe = Date.now();
     this.#reserve.release();
@@ -201,7 +203,10 @@ export class Outbox implements ChainSink<OutboxRow> {
   #refusal(reason: DropReason, n: number): PerceptError {
     this.#dropped[reason] += n;
     const why = reason === 'disk_full' ? 'the disk is full' : `the outbox is at its bound of ${this.#maxBytes} bytes`;
-    return new PerceptError('ERR_OUTBOX_FULL', `${n} message(s) refused: ${why} (policy ${this.#whenFull}); free space, raise --outbox-max-mb or restore the hub link`);
+    return new PerceptError(
+      'ERR_OUTBOX_FULL',
+      `${n} message(s) refused: ${why} (policy ${this.#whenFull}); free space, raise --outbox-max-mb or restore the hub link`,
+    );
   }
 
   /** Oldest rows first, after `afterId`. */

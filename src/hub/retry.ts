@@ -8,7 +8,20 @@ import type { ErrorCode } from '../errors.js';
 /** network: try again soon; busy: the hub asks for less; auth, tls, rejected: needs a fix, retry slowly. */
 export type FailureKind = 'network' | 'timeout' | 'busy' | 'auth' | 'tls' | 'rejected' | 'unknown';
 
-const NETWORK = new Set(['ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'EHOSTDOWN', 'ENETUNREACH', 'ENETDOWN', 'EAI_AGAIN', 'ENOTFOUND', 'EADDRNOTAVAIL']);
+const NETWORK = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'EHOSTDOWN',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+  'EADDRNOTAVAIL',
+]);
 // Node's TLS verification codes (OpenSSL's X509_V_ERR names) and its own ERR_TLS_* / ERR_SSL_*.
 const TLS = /^(CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ERR_TLS_|ERR_SSL_|HOSTNAME_MISMATCH)/;
 
@@ -46,12 +59,22 @@ export function needsAttention(kind: FailureKind): boolean {
 
 // OpenSSL's verdicts for a chain that does not lead to a CA we trust (as opposed to a trusted
 // certificate that is expired or names another host).
-const UNTRUSTED = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_UNTRUSTED']);
+const UNTRUSTED = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_UNTRUSTED',
+]);
 
 /** What a failure means for the user and what to do next, decided from its code; null when the SDK's words must do. */
 export function explainFailure(fact: TransportFact | null): { code: ErrorCode; message: string } | null {
   if (fact?.errno && UNTRUSTED.has(fact.errno)) {
-    return { code: 'ERR_HUB_UNTRUSTED', message: "the hub's certificate is not trusted: pass --ca with the CA that signed it (for the local emulator: --ca <its state folder>/ca.pem)" };
+    return {
+      code: 'ERR_HUB_UNTRUSTED',
+      message: "the hub's certificate is not trusted: pass --ca with the CA that signed it (for the local emulator: --ca <its state folder>/ca.pem)",
+    };
   }
   return null;
 }

@@ -23,7 +23,7 @@ export async function importSasKey(cs: string, tcti: string): Promise<string> {
     // Prove the TPM now signs as the key does before the caller throws the key away.
     const probe = Buffer.from('percept import-key check');
     if (!(await tpm.hmac(HANDLES.hmac, probe)).equals(createHmac('sha256', key).update(probe).digest())) {
-      throw new PerceptError('ERR_TPM', 'the TPM holds the key but its HMAC differs from the key\'s; do not discard the connection string');
+      throw new PerceptError('ERR_TPM', "the TPM holds the key but its HMAC differs from the key's; do not discard the connection string");
     }
   } finally {
     await tpm.close();

@@ -20,7 +20,12 @@ function answersUnknownMethods<T extends Ctor>(Base: T): T {
     override emit(ev: string | symbol, ...args: unknown[]): boolean {
       if (typeof ev === 'string' && ev.startsWith('method_') && this.listenerCount(ev) === 0) {
         const m = args[0] as MethodMessage;
-        const payload = { error: { code: 'ERR_UNKNOWN_METHOD', message: `no method '${m.methods.methodName}'; methods: getStatus, snapshot, restartPipeline, setLogLevel, attest` } };
+        const payload = {
+          error: {
+            code: 'ERR_UNKNOWN_METHOD',
+            message: `no method '${m.methods.methodName}'; methods: getStatus, snapshot, restartPipeline, setLogLevel, attest`,
+          },
+        };
         (this as unknown as Responder).sendMethodResponse({ requestId: m.requestId, status: 404, payload }, () => undefined);
         return true;
       }
@@ -61,7 +66,11 @@ const mqttJs = createRequire(baseRequire.resolve('azure-iot-mqtt-base'))('mqtt')
  * and hands over each mqtt.js client it opens (the SDK's own close waits for acknowledgements
  * that a silent hub never sends, leaving sockets and timers behind).
  */
-export function observedTransport(kind: 'mqtt' | 'mqttws', onFact: (f: TransportFact) => void, onClient: (c: MqttJsClient) => void = () => undefined): typeof mqttPkg.Mqtt {
+export function observedTransport(
+  kind: 'mqtt' | 'mqttws',
+  onFact: (f: TransportFact) => void,
+  onClient: (c: MqttJsClient) => void = () => undefined,
+): typeof mqttPkg.Mqtt {
   const provider = {
     connect(url: string, opts: unknown): MqttJsClient {
       const c = mqttJs.connect(url, opts);

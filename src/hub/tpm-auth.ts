@@ -63,7 +63,13 @@ export class TpmSasProvider extends EventEmitter implements AuthenticationProvid
     const host = parts.get('HostName');
     const deviceId = parts.get('DeviceId');
     if (!host || !deviceId) throw new PerceptError('ERR_CONFIG', 'the connection string must hold HostName and DeviceId');
-    const identity: SasIdentity = { host, deviceId, moduleId: parts.get('ModuleId'), gatewayHostName: parts.get('GatewayHostName'), sharedAccessKeyName: parts.get('SharedAccessKeyName') };
+    const identity: SasIdentity = {
+      host,
+      deviceId,
+      moduleId: parts.get('ModuleId'),
+      gatewayHostName: parts.get('GatewayHostName'),
+      sharedAccessKeyName: parts.get('SharedAccessKeyName'),
+    };
     return new TpmSasProvider(identity, (data) => tpm.hmac(handle, data), lifetime);
   }
 

@@ -110,7 +110,11 @@ export class InferencePool extends EventEmitter<PoolEvents> {
     super();
     const { metrics = new Metrics(), ...rest } = opts;
     this.#opts = { queueDepth: opts.workers, faultInjection: false, maxStartFailures: 3, perWorker: 2, ...rest };
-    this.#jobs = metrics.counter('percept_inference_jobs_total', 'Frames through the inference workers, by result: completed, failed (a bad frame or a worker crash)', ['result']);
+    this.#jobs = metrics.counter(
+      'percept_inference_jobs_total',
+      'Frames through the inference workers, by result: completed, failed (a bad frame or a worker crash)',
+      ['result'],
+    );
     this.#jobs.zero({ result: 'completed' });
     this.#jobs.zero({ result: 'failed' });
     this.#restarts = metrics.counter('percept_worker_restarts_total', 'Inference workers replaced after a crash');
@@ -216,7 +220,12 @@ export class InferencePool extends EventEmitter<PoolEvents> {
       job.crashes++;
       if (held.length === 1 || this.#closed) {
         this.#failed();
-        job.reject(new PerceptError('ERR_WORKER_CRASHED', `inference worker ${slot.index} died (exit code ${code}) while processing frame ${job.frame.source}#${job.frame.seq}; the frame is skipped and the worker replaced`));
+        job.reject(
+          new PerceptError(
+            'ERR_WORKER_CRASHED',
+            `inference worker ${slot.index} died (exit code ${code}) while processing frame ${job.frame.source}#${job.frame.seq}; the frame is skipped and the worker replaced`,
+          ),
+        );
       } else {
         retry.push(job);
       }
@@ -291,10 +300,19 @@ export class InferencePool extends EventEmitter<PoolEvents> {
         buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.buffer instanceof ArrayBuffer
           ? buf.buffer
           : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-      const msg: JobMessage = { type: 'job', id: job.id, format: job.frame.format, width: job.frame.width, height: job.frame.height, data: ab as ArrayBuffer, fault: job.fault, thresholds: job.thresholds };
+      const msg: JobMessage = {
+        type: 'job',
+        id: job.id,
+        format: job.frame.format,
+        width: job.frame.width,
+        height: job.frame.height,
+        data: ab as ArrayBuffer,
+        fault: job.fault,
+        thresholds: job.thresholds,
+      };
       slot.worker.postMessage(msg, [ab as ArrayBuffer]);
     }
-    for (let i = 0; i < this.#spaceWaiters.length; ) {
+    for (let i = 0; i < this.#spaceWaiters.length;) {
       const w = this.#spaceWaiters[i];
       if (w !== undefined && this.inFlight < w.limit) {
         this.#spaceWaiters.splice(i, 1);
@@ -327,10 +345,22 @@ export class InferencePool extends EventEmitter<PoolEvents> {
     if (this.#fatal) return Promise.reject(this.#fatal);
     if (this.#closed) return Promise.reject(new PerceptError('ERR_POOL_CLOSED', 'the inference pool is closed'));
     if (this.inFlight >= this.capacity) {
-      return Promise.reject(new PerceptError('ERR_QUEUE_FULL', `the inference pool holds ${this.inFlight} frames, its capacity; wait for whenAvailable() before run()`));
+      return Promise.reject(
+        new PerceptError('ERR_QUEUE_FULL', `the inference pool holds ${this.inFlight} frames, its capacity; wait for whenAvailable() before run()`),
+      );
     }
     return new Promise((resolve, reject) => {
-      this.#queue.push({ id: this.#nextId++, frame, enqueuedAt: performance.now(), fault: opts.fault, thresholds: opts.thresholds, crashes: 0, dispatchedAt: 0, resolve, reject });
+      this.#queue.push({
+        id: this.#nextId++,
+        frame,
+        enqueuedAt: performance.now(),
+        fault: opts.fault,
+        thresholds: opts.thresholds,
+        crashes: 0,
+        dispatchedAt: 0,
+        resolve,
+        reject,
+      });
       this.#pump();
     });
   }

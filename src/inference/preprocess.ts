@@ -76,13 +76,18 @@ export function toTensor(img: Pick<Resized, 'rgb' | 'width' | 'height' | 'left' 
   const t = out ?? new Float32Array(n * 3);
   const bgr = input.colorOrder === 'BGR';
   // Per model channel c: value = (pixel * scale - mean[c]) / std[c] = pixel * a[c] + b[c].
-  const a0 = input.scale / input.std[0], b0 = -input.mean[0] / input.std[0];
-  const a1 = input.scale / input.std[1], b1 = -input.mean[1] / input.std[1];
-  const a2 = input.scale / input.std[2], b2 = -input.mean[2] / input.std[2];
+  const a0 = input.scale / input.std[0],
+    b0 = -input.mean[0] / input.std[0];
+  const a1 = input.scale / input.std[1],
+    b1 = -input.mean[1] / input.std[1];
+  const a2 = input.scale / input.std[2],
+    b2 = -input.mean[2] / input.std[2];
   const r0 = bgr ? 2 : 0; // which RGB byte feeds model channel 0
   const r2 = bgr ? 0 : 2;
   const pad = input.padValue;
-  const p0 = pad * a0 + b0, p1 = pad * a1 + b1, p2 = pad * a2 + b2;
+  const p0 = pad * a0 + b0,
+    p1 = pad * a1 + b1,
+    p2 = pad * a2 + b2;
   const right = left + rw;
   const bottom = top + rh;
   if (input.layout === 'NCHW') {
@@ -183,7 +188,14 @@ export function rawToRgb(src: Buffer, format: 'yuyv' | 'nv12', width: number, he
 }
 
 /** `out`, when given, is reused for the tensor (a worker runs one job at a time). */
-export async function preprocess(data: Buffer, format: FrameFormat, width: number, height: number, input: InputSpec, out?: Float32Array): Promise<Preprocessed> {
+export async function preprocess(
+  data: Buffer,
+  format: FrameFormat,
+  width: number,
+  height: number,
+  input: InputSpec,
+  out?: Float32Array,
+): Promise<Preprocessed> {
   const resized = await resizeToInput(data, format, width, height, input);
   return { tensor: toTensor(resized, input, out), geom: resized.geom };
 }

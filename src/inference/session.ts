@@ -14,7 +14,12 @@ export interface SessionResult {
 }
 
 export async function createSession(modelPath: string, providers: string[], threads: number): Promise<SessionResult> {
-  const bytes = await readRegularFile(modelPath, { what: 'model file', maxBytes: FILE_CAPS.model, openCode: 'ERR_MODEL_NOT_FOUND', hint: 'check --model-path or the manifest\'s "file"' });
+  const bytes = await readRegularFile(modelPath, {
+    what: 'model file',
+    maxBytes: FILE_CAPS.model,
+    openCode: 'ERR_MODEL_NOT_FOUND',
+    hint: 'check --model-path or the manifest\'s "file"',
+  });
   const order = [...new Set([...providers, 'cpu'])];
   const fallbacks: string[] = [];
   for (const provider of order) {
@@ -31,7 +36,10 @@ export async function createSession(modelPath: string, providers: string[], thre
     } catch (e) {
       const msg = (e as Error).message ?? String(e);
       if (!/backend not found|shared library|ExecutionProvider|not available/i.test(msg)) {
-        throw new PerceptError('ERR_MODEL_INVALID', `model file ${modelPath} is not a valid ONNX model: ${msg.split('\n')[0]}; check that it is an .onnx export`);
+        throw new PerceptError(
+          'ERR_MODEL_INVALID',
+          `model file ${modelPath} is not a valid ONNX model: ${msg.split('\n')[0]}; check that it is an .onnx export`,
+        );
       }
       fallbacks.push(`${provider}: ${msg.split('\n')[0]}`);
     }

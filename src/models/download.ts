@@ -26,7 +26,16 @@ export interface DownloadOptions {
   signal?: AbortSignal;
 }
 
-const TLS_CODES = new Set(['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_UNTRUSTED', 'CERT_NOT_YET_VALID']);
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
+  'CERT_NOT_YET_VALID',
+]);
 
 function err(code: ErrorCode, message: string, cause?: unknown): PerceptError {
   return new PerceptError(code, `model download: ${message}`, cause === undefined ? undefined : { cause });
@@ -82,7 +91,8 @@ async function attemptOnce(o: DownloadOptions): Promise<number> {
   for (let hop = 0; ; hop++) {
     const r = await request(url, o);
     if ('redirect' in r) {
-      if (hop >= (o.maxRedirects ?? 5)) throw err('ERR_DOWNLOAD_REDIRECTS', `more than ${o.maxRedirects ?? 5} redirects from ${safeUrl(o.url)}; give the final URL`);
+      if (hop >= (o.maxRedirects ?? 5))
+        throw err('ERR_DOWNLOAD_REDIRECTS', `more than ${o.maxRedirects ?? 5} redirects from ${safeUrl(o.url)}; give the final URL`);
       url = r.redirect;
       continue;
     }
@@ -98,9 +108,12 @@ function request(url: string, o: DownloadOptions): Promise<{ redirect: string } 
     return Promise.reject(err('ERR_DOWNLOAD', 'the package URL is not a URL; give an https:// URL'));
   }
   if (u.protocol === 'http:' && !o.allowHttp) {
-    return Promise.reject(err('ERR_DOWNLOAD_INSECURE', `${safeUrl(url)} is plain HTTP; serve the package over HTTPS (or set modelUpdate.allowHttp in the device's configuration)`));
+    return Promise.reject(
+      err('ERR_DOWNLOAD_INSECURE', `${safeUrl(url)} is plain HTTP; serve the package over HTTPS (or set modelUpdate.allowHttp in the device's configuration)`),
+    );
   }
-  if (u.protocol !== 'https:' && u.protocol !== 'http:') return Promise.reject(err('ERR_DOWNLOAD_INSECURE', `${u.protocol} URLs are not fetched; give an https:// URL`));
+  if (u.protocol !== 'https:' && u.protocol !== 'http:')
+    return Promise.reject(err('ERR_DOWNLOAD_INSECURE', `${u.protocol} URLs are not fetched; give an https:// URL`));
   const have = partialSize(o.dest);
   const stallMs = o.stallMs ?? 30_000;
   return new Promise((resolve, reject) => {
@@ -125,7 +138,12 @@ function request(url: string, o: DownloadOptions): Promise<{ redirect: string } 
     });
     req.on('error', (e: NodeJS.ErrnoException) => {
       if (e instanceof Dropped) return settle(() => reject(e));
-      if (e.code && TLS_CODES.has(e.code)) return settle(() => reject(err('ERR_DOWNLOAD_TLS', `${safeUrl(url)}: the server's certificate is not trusted (${e.code}); give its CA with --ca or modelUpdate.caFiles`, e)));
+      if (e.code && TLS_CODES.has(e.code))
+        return settle(() =>
+          reject(
+            err('ERR_DOWNLOAD_TLS', `${safeUrl(url)}: the server's certificate is not trusted (${e.code}); give its CA with --ca or modelUpdate.caFiles`, e),
+          ),
+        );
       if (e.name === 'AbortError') return settle(() => reject(err('ERR_DOWNLOAD', 'cancelled', e)));
       settle(() => reject(new Dropped(false, e.message)));
     });
@@ -166,7 +184,14 @@ function request(url: string, o: DownloadOptions): Promise<{ redirect: string } 
       }
       if (total !== null && total > o.maxBytes) {
         res.destroy();
-        return settle(() => reject(err('ERR_DOWNLOAD_TOO_LARGE', `${safeUrl(url)} is ${total} bytes, more than modelUpdate.maxBytes (${o.maxBytes}); raise it in the device's configuration if the model is really this large`)));
+        return settle(() =>
+          reject(
+            err(
+              'ERR_DOWNLOAD_TOO_LARGE',
+              `${safeUrl(url)} is ${total} bytes, more than modelUpdate.maxBytes (${o.maxBytes}); raise it in the device's configuration if the model is really this large`,
+            ),
+          ),
+        );
       }
       // A 200 replaces whatever partial file there was.
       const fd = fs.openSync(o.dest, status === 206 ? 'a' : 'w', 0o600);
@@ -191,7 +216,14 @@ function request(url: string, o: DownloadOptions): Promise<{ redirect: string } 
         if (n > o.maxBytes) {
           close();
           res.destroy();
-          return settle(() => reject(err('ERR_DOWNLOAD_TOO_LARGE', `${safeUrl(url)} sent more than modelUpdate.maxBytes (${o.maxBytes}); raise it in the device's configuration if the model is really this large`)));
+          return settle(() =>
+            reject(
+              err(
+                'ERR_DOWNLOAD_TOO_LARGE',
+                `${safeUrl(url)} sent more than modelUpdate.maxBytes (${o.maxBytes}); raise it in the device's configuration if the model is really this large`,
+              ),
+            ),
+          );
         }
         fs.writeSync(fd, chunk);
         progress(false);
@@ -200,7 +232,8 @@ function request(url: string, o: DownloadOptions): Promise<{ redirect: string } 
       res.on('close', () => {
         if (settled) return;
         close();
-        if (!res.complete || (total !== null && n !== total)) return settle(() => reject(new Dropped(stalled, stalled ? `no data for ${stallMs} ms after ${n} bytes` : `connection dropped after ${n} bytes`)));
+        if (!res.complete || (total !== null && n !== total))
+          return settle(() => reject(new Dropped(stalled, stalled ? `no data for ${stallMs} ms after ${n} bytes` : `connection dropped after ${n} bytes`)));
         progress(true);
         settle(() => resolve({ size: n }));
       });

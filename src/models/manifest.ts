@@ -33,7 +33,11 @@ export function parseManifest(json: unknown, origin: string): ModelManifest {
 
 function validate(json: unknown, origin: string): ModelManifest {
   const result = manifestSchema.safeParse(json);
-  if (!result.success) throw invalid(origin, result.error.issues.map((i) => describeIssue(i, json)));
+  if (!result.success)
+    throw invalid(
+      origin,
+      result.error.issues.map((i) => describeIssue(i, json)),
+    );
   const problems: string[] = [];
   const manifest = complete(result.data, problems);
   if (problems.length > 0) throw invalid(origin, problems);
@@ -110,7 +114,9 @@ export function confine(rel: string, key: string, roots: readonly string[], orig
     ok = inside(real(target), roots.map(real));
   }
   if (!ok) {
-    throw invalid(origin, [`${key}: '${rel}' lies outside the manifest's folder ${roots[0]}${roots.length > 1 ? ' and the models folders' : ''}; put the file next to the manifest (or in a folder listed in modelDirs)`]);
+    throw invalid(origin, [
+      `${key}: '${rel}' lies outside the manifest's folder ${roots[0]}${roots.length > 1 ? ' and the models folders' : ''}; put the file next to the manifest (or in a folder listed in modelDirs)`,
+    ]);
   }
   return target;
 }
@@ -156,13 +162,22 @@ async function manifestPath(nameOrPath: string, modelDirs: readonly string[]): P
   }
   for (const d of modelDirs) {
     const candidate = path.join(d, `${nameOrPath}.json`);
-    if (await fs.promises.stat(candidate).then(() => true, () => false)) return candidate;
+    if (
+      await fs.promises.stat(candidate).then(
+        () => true,
+        () => false,
+      )
+    )
+      return candidate;
   }
   const builtin = path.join(projectRoot(), 'models', `${nameOrPath}.json`);
   if (!fs.existsSync(builtin)) {
     const builtins = listBuiltinManifests().join(', ') || 'none';
     const where = modelDirs.length > 0 ? ` and none in the models folders (${modelDirs.join(', ')})` : '';
-    throw new PerceptError('ERR_MODEL_NOT_FOUND', `no built-in model '${nameOrPath}' (built-in: ${builtins})${where}; pass one of those or a path to a manifest .json`);
+    throw new PerceptError(
+      'ERR_MODEL_NOT_FOUND',
+      `no built-in model '${nameOrPath}' (built-in: ${builtins})${where}; pass one of those or a path to a manifest .json`,
+    );
   }
   return builtin;
 }
@@ -171,10 +186,17 @@ async function readLabels(labelsFile: string, dir: string, origin: string): Prom
   const file = path.resolve(dir, labelsFile);
   let bytes: Buffer;
   try {
-    bytes = await readRegularFile(file, { what: 'labels file', maxBytes: FILE_CAPS.labels, openCode: 'ERR_MANIFEST_INVALID', hint: 'the path is relative to the manifest' });
+    bytes = await readRegularFile(file, {
+      what: 'labels file',
+      maxBytes: FILE_CAPS.labels,
+      openCode: 'ERR_MANIFEST_INVALID',
+      hint: 'the path is relative to the manifest',
+    });
   } catch (err) {
     if (PerceptError.is(err, 'ERR_MANIFEST_INVALID')) {
-      throw invalid(origin, [`labelsFile: cannot read ${file} (${((err as Error).cause as NodeJS.ErrnoException)?.code ?? 'error'}); the path is relative to the manifest`]);
+      throw invalid(origin, [
+        `labelsFile: cannot read ${file} (${((err as Error).cause as NodeJS.ErrnoException)?.code ?? 'error'}); the path is relative to the manifest`,
+      ]);
     }
     throw err;
   }
@@ -193,18 +215,26 @@ function complete(p: ParsedManifest, problems: string[]): ModelManifest {
     if (!outputs.includes(n)) problems.push(`outputs: decoder reads output '${n}' which is not listed in outputs [${outputs.join(', ')}]; add it`);
   }
   const decoder: DecoderSpec = { ...p.decoder };
-  if ((decoder.type === 'yolox' || decoder.type === 'yolov5' || decoder.type === 'yolov8' || decoder.type === 'classification') && decoder.output === undefined) {
+  if (
+    (decoder.type === 'yolox' || decoder.type === 'yolov5' || decoder.type === 'yolov8' || decoder.type === 'classification') &&
+    decoder.output === undefined
+  ) {
     if (outputs.length === 1) decoder.output = outputs[0];
-    else if (outputs.length === 0) problems.push(`decoder.output: expected the name of the model output the ${decoder.type} decoder reads (or list it in outputs)`);
+    else if (outputs.length === 0)
+      problems.push(`decoder.output: expected the name of the model output the ${decoder.type} decoder reads (or list it in outputs)`);
     else problems.push(`decoder.output: outputs lists ${outputs.length} names; say which one the ${decoder.type} decoder reads`);
   }
   if (decoder.type === 'blazeface') {
     const grids = anchorGrids(p.input.width, p.input.height, decoder.strides, decoder.anchorsPerCell);
     if (grids === undefined) {
-      problems.push(`decoder.anchorsPerCell: expected one count per distinct stride or one per stride in [${decoder.strides.join(', ')}], got ${decoder.anchorsPerCell.length}`);
+      problems.push(
+        `decoder.anchorsPerCell: expected one count per distinct stride or one per stride in [${decoder.strides.join(', ')}], got ${decoder.anchorsPerCell.length}`,
+      );
     } else {
-      if (decoder.scores.length !== grids.length) problems.push(`decoder.scores: expected ${grids.length} output names (one per anchor grid), got ${decoder.scores.length}`);
-      if (decoder.boxes.length !== grids.length) problems.push(`decoder.boxes: expected ${grids.length} output names (one per anchor grid), got ${decoder.boxes.length}`);
+      if (decoder.scores.length !== grids.length)
+        problems.push(`decoder.scores: expected ${grids.length} output names (one per anchor grid), got ${decoder.scores.length}`);
+      if (decoder.boxes.length !== grids.length)
+        problems.push(`decoder.boxes: expected ${grids.length} output names (one per anchor grid), got ${decoder.boxes.length}`);
     }
   }
   const manifest: ModelManifest = {

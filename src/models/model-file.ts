@@ -18,13 +18,14 @@ export function resolveModelFile(manifest: ModelManifest, dir: string, override?
   }
   const file = manifest.file;
   if (file === undefined) {
-    throw new PerceptError(
-      'ERR_MODEL_NOT_FOUND',
-      `model '${manifest.name}' names no ONNX file (its weights are not shipped); pass --model-path <file.onnx>`,
-    );
+    throw new PerceptError('ERR_MODEL_NOT_FOUND', `model '${manifest.name}' names no ONNX file (its weights are not shipped); pass --model-path <file.onnx>`);
   }
   if (file.startsWith('npm:')) return resolveNpm(file, dir, manifest.name);
-  return mustExist(path.resolve(dir, file), `model '${manifest.name}' file ${file}`, 'fix the manifest\'s "file" (relative paths start at the manifest\'s folder) or pass --model-path <file.onnx>');
+  return mustExist(
+    path.resolve(dir, file),
+    `model '${manifest.name}' file ${file}`,
+    'fix the manifest\'s "file" (relative paths start at the manifest\'s folder) or pass --model-path <file.onnx>',
+  );
 }
 
 function resolveNpm(spec: string, dir: string, model: string): string {
@@ -34,7 +35,10 @@ function resolveNpm(spec: string, dir: string, model: string): string {
   const pkg = parts.slice(0, nameParts).join('/');
   const subpath = parts.slice(nameParts).join('/');
   if (pkg === '' || subpath === '' || (nameParts === 2 && parts.length < 3)) {
-    throw new PerceptError('ERR_MODEL_NOT_FOUND', `model '${model}' file '${spec}' is not of the form npm:<package>/<path inside the package>; fix the manifest's "file"`);
+    throw new PerceptError(
+      'ERR_MODEL_NOT_FOUND',
+      `model '${model}' file '${spec}' is not of the form npm:<package>/<path inside the package>; fix the manifest's "file"`,
+    );
   }
   const root = packageRoot(pkg, dir);
   if (root === undefined) {
@@ -43,7 +47,11 @@ function resolveNpm(spec: string, dir: string, model: string): string {
       `model '${model}' lives in the npm package '${pkg}', which is not installed; run \`npm install ${pkg}\` or pass --model-path <file.onnx>`,
     );
   }
-  return mustExist(path.join(root, subpath), `model '${model}' file ${spec}`, `package '${pkg}' at ${root} has no ${subpath}; check its version or pass --model-path <file.onnx>`);
+  return mustExist(
+    path.join(root, subpath),
+    `model '${model}' file ${spec}`,
+    `package '${pkg}' at ${root} has no ${subpath}; check its version or pass --model-path <file.onnx>`,
+  );
 }
 
 /** Folder of an installed package, looked up from this project first, then from the manifest's folder. */

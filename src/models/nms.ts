@@ -8,8 +8,14 @@ import type { NmsSpec } from './types.js';
 
 /** Intersection over union of boxes i and j of two flat [x0,y0,x1,y1,...] arrays. */
 export function iouAt(a: ArrayLike<number>, i: number, b: ArrayLike<number>, j: number): number {
-  const ax0 = num(a, i * 4), ay0 = num(a, i * 4 + 1), ax1 = num(a, i * 4 + 2), ay1 = num(a, i * 4 + 3);
-  const bx0 = num(b, j * 4), by0 = num(b, j * 4 + 1), bx1 = num(b, j * 4 + 2), by1 = num(b, j * 4 + 3);
+  const ax0 = num(a, i * 4),
+    ay0 = num(a, i * 4 + 1),
+    ax1 = num(a, i * 4 + 2),
+    ay1 = num(a, i * 4 + 3);
+  const bx0 = num(b, j * 4),
+    by0 = num(b, j * 4 + 1),
+    bx1 = num(b, j * 4 + 2),
+    by1 = num(b, j * 4 + 3);
   const iw = Math.min(ax1, bx1) - Math.max(ax0, bx0);
   const ih = Math.min(ay1, by1) - Math.max(ay0, by0);
   if (iw <= 0 || ih <= 0) return 0;

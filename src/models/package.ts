@@ -63,7 +63,10 @@ export function assertOnnx(file: string, rel: string): void {
   }
   const [tag = 0, length = 0] = head;
   if (!rel.toLowerCase().endsWith('.onnx') || tag !== 0x08 || length === 0 || length > 64) {
-    throw new PerceptError('ERR_PACKAGE_NOT_ONNX', `model package: '${rel}' is not an ONNX model; percept runs ONNX only (export the model to ONNX; OpenVINO IR and blobs are not read)`);
+    throw new PerceptError(
+      'ERR_PACKAGE_NOT_ONNX',
+      `model package: '${rel}' is not an ONNX model; percept runs ONNX only (export the model to ONNX; OpenVINO IR and blobs are not read)`,
+    );
   }
 }
 
@@ -99,7 +102,7 @@ export async function preparePackage(dir: string, opts: { fallbackName: string; 
     kind = 'percept';
     manifest = readJson(path.join(dir, 'percept-model.json'), 'percept-model.json');
     const file = manifest.file;
-    if (typeof file !== 'string' || file.startsWith('npm:')) throw layout("percept-model.json's \"file\" must name the ONNX file inside the package");
+    if (typeof file !== 'string' || file.startsWith('npm:')) throw layout('percept-model.json\'s "file" must name the ONNX file inside the package');
     assertOnnx(member(dir, file, 'model file'), file);
     if (typeof manifest.labelsFile === 'string') member(dir, manifest.labelsFile, 'labels file');
   } else if (has('config.json')) {
@@ -122,11 +125,16 @@ export async function preparePackage(dir: string, opts: { fallbackName: string; 
     const graph = await inspect(onnx);
     if (graph.outputs.includes('model_outputs0')) {
       // The older compact exports: a raw YOLOv2 grid with anchors baked into Custom Vision's own post-processing.
-      throw unsupported('custom vision (model_outputs0)', 'it is the older YOLOv2-style export whose grid percept does not decode; export the iteration again with a compact (S1) domain');
+      throw unsupported(
+        'custom vision (model_outputs0)',
+        'it is the older YOLOv2-style export whose grid percept does not decode; export the iteration again with a compact (S1) domain',
+      );
     }
     manifest = fromDomain(graph.outputs.includes('detected_boxes') ? 's1' : 'classification', graph, 'model.onnx', labels, opts.fallbackName);
   } else {
-    throw layout('neither percept-model.json, config.json (Azure Percept) nor model.onnx with cvexport.manifest (Custom Vision) at its top; build it with `percept model pack`');
+    throw layout(
+      'neither percept-model.json, config.json (Azure Percept) nor model.onnx with cvexport.manifest (Custom Vision) at its top; build it with `percept model pack`',
+    );
   }
   const out = path.join(dir, STAGED_MANIFEST);
   try {
@@ -175,7 +183,14 @@ export function fromDomain(domain: string, g: GraphInfo, file: string, labels: s
   }
   if (d === 'classification') {
     const output = g.outputs.find((o) => /loss|prob|output|score/i.test(o)) ?? g.outputs[0];
-    return { name, file, input: { ...inputOf(g, 224), colorOrder: 'BGR', resize: 'stretch' }, outputs: [output], labels, decoder: { type: 'classification', output } };
+    return {
+      name,
+      file,
+      input: { ...inputOf(g, 224), colorOrder: 'BGR', resize: 'stretch' },
+      outputs: [output],
+      labels,
+      decoder: { type: 'classification', output },
+    };
   }
   throw unsupported(domain, 'percept has no decoder for it');
 }

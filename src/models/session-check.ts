@@ -56,7 +56,7 @@ function labelProblems(manifest: ModelManifest, outputs: readonly OutputMetadata
     return m?.isTensor === false ? undefined : m?.shape;
   };
   const fixed = (v: number | string | undefined): v is number => typeof v === 'number' && v > 0;
-  const fix = manifest.labelsFile !== undefined ? `fix the labels file ${manifest.labelsFile}` : 'fix the manifest\'s labels';
+  const fix = manifest.labelsFile !== undefined ? `fix the labels file ${manifest.labelsFile}` : "fix the manifest's labels";
   const says = (name: string, shape: ReadonlyArray<number | string>, classes: number | string) =>
     `the manifest lists ${n} labels but output '${name}' [${shape.join(',')}] has ${classes} classes; ${fix} (or use the manifest made for this model)`;
   switch (d.type) {
@@ -106,14 +106,19 @@ function shapeProblems(manifest: ModelManifest, meta: InputMetadata): string[] {
   const channels = input.layout === 'NCHW' ? d1 : d3;
   const other = input.layout === 'NCHW' ? d3 : d1;
   if (fixed(channels) && channels !== 3) {
-    const hint = fixed(other) && other === 3 ? `the model looks ${input.layout === 'NCHW' ? 'NHWC' : 'NCHW'}; fix the manifest's input.layout` : 'percept feeds 3-channel images';
+    const hint =
+      fixed(other) && other === 3
+        ? `the model looks ${input.layout === 'NCHW' ? 'NHWC' : 'NCHW'}; fix the manifest's input.layout`
+        : 'percept feeds 3-channel images';
     out.push(`model input '${meta.name}' ${shown} has ${channels} channels where the manifest's ${input.layout} layout puts them; ${hint}`);
     return out;
   }
   const h = input.layout === 'NCHW' ? d2 : d1;
   const w = input.layout === 'NCHW' ? d3 : d2;
   if ((fixed(h) && h !== input.height) || (fixed(w) && w !== input.width)) {
-    out.push(`model input '${meta.name}' ${shown} is ${fixed(w) ? w : '?'}x${fixed(h) ? h : '?'} (WxH) but the manifest says ${input.width}x${input.height}; fix the manifest's input.width/height`);
+    out.push(
+      `model input '${meta.name}' ${shown} is ${fixed(w) ? w : '?'}x${fixed(h) ? h : '?'} (WxH) but the manifest says ${input.width}x${input.height}; fix the manifest's input.width/height`,
+    );
   }
   if (meta.type !== undefined && meta.type !== 'float32') {
     out.push(`model input '${meta.name}' takes ${meta.type}; percept feeds float32 tensors`);

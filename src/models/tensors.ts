@@ -3,7 +3,8 @@
 
 import type { TensorData } from './types.js';
 
-type Numeric = Float32Array | Float64Array | Int32Array | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | BigInt64Array | BigUint64Array | number[];
+type Numeric =
+  Float32Array | Float64Array | Int32Array | Uint8Array | Int8Array | Uint16Array | Int16Array | Uint32Array | BigInt64Array | BigUint64Array | number[];
 
 export function tensorData(data: Numeric, dims: readonly number[]): TensorData {
   if (data instanceof Float32Array) return { data, dims };

@@ -83,11 +83,17 @@ export async function unzip(zipFile: string, dest: string, limits: UnzipLimits):
   const zip = await new Promise<YauzlZip>((resolve, reject) =>
     // decodeStrings off: names are checked here, with our own codes, not yauzl's messages.
     yauzl.open(zipFile, { lazyEntries: true, decodeStrings: false, validateEntrySizes: true, autoClose: true }, (err, z) =>
-      err ? reject(fail('ERR_PACKAGE_CORRUPT', `not a readable zip (${err.message}); the download may be truncated: publish the package again`, err)) : resolve(z),
+      err
+        ? reject(fail('ERR_PACKAGE_CORRUPT', `not a readable zip (${err.message}); the download may be truncated: publish the package again`, err))
+        : resolve(z),
     ),
   );
   try {
-    if (zip.entryCount > maxEntries) throw fail('ERR_PACKAGE_TOO_MANY_ENTRIES', `${zip.entryCount} entries, more than the ${maxEntries} allowed; a model package holds a manifest, a model and labels`);
+    if (zip.entryCount > maxEntries)
+      throw fail(
+        'ERR_PACKAGE_TOO_MANY_ENTRIES',
+        `${zip.entryCount} entries, more than the ${maxEntries} allowed; a model package holds a manifest, a model and labels`,
+      );
     fs.mkdirSync(dest, { recursive: true });
     const seen = new Set<string>();
     const files: UnzippedFile[] = [];
@@ -125,16 +131,26 @@ export async function unzip(zipFile: string, dest: string, limits: UnzipLimits):
         fs.mkdirSync(path.join(dest, name), { recursive: true });
         continue;
       }
-      if (e.compressionMethod !== 0 && e.compressionMethod !== 8) throw fail('ERR_PACKAGE_CORRUPT', `entry '${name}' uses compression method ${e.compressionMethod}; only stored and deflate are read`);
-      if (total + e.uncompressedSize > limits.maxBytes) throw fail('ERR_PACKAGE_TOO_LARGE', `uncompressed size passes ${limits.maxBytes} bytes at '${name}'; raise modelUpdate.maxBytes on the device if the model is really this large`);
+      if (e.compressionMethod !== 0 && e.compressionMethod !== 8)
+        throw fail('ERR_PACKAGE_CORRUPT', `entry '${name}' uses compression method ${e.compressionMethod}; only stored and deflate are read`);
+      if (total + e.uncompressedSize > limits.maxBytes)
+        throw fail(
+          'ERR_PACKAGE_TOO_LARGE',
+          `uncompressed size passes ${limits.maxBytes} bytes at '${name}'; raise modelUpdate.maxBytes on the device if the model is really this large`,
+        );
       const ratioOf = (n: number) => n / Math.max(1, e.compressedSize);
-      if (ratioOf(e.uncompressedSize) > maxRatio) throw fail('ERR_PACKAGE_BOMB', `entry '${name}' would inflate ${Math.round(ratioOf(e.uncompressedSize))} times, more than ${maxRatio}; this is no model file`);
+      if (ratioOf(e.uncompressedSize) > maxRatio)
+        throw fail(
+          'ERR_PACKAGE_BOMB',
+          `entry '${name}' would inflate ${Math.round(ratioOf(e.uncompressedSize))} times, more than ${maxRatio}; this is no model file`,
+        );
       const out = path.join(dest, name);
       fs.mkdirSync(path.dirname(out), { recursive: true });
       const size = await extract(zip, e, out, name, (n) => {
         // The header's sizes are checked again against the real bytes as they inflate.
         if (total + n > limits.maxBytes) return fail('ERR_PACKAGE_TOO_LARGE', `uncompressed size passes ${limits.maxBytes} bytes at '${name}'`);
-        if (ratioOf(n) > maxRatio) return fail('ERR_PACKAGE_BOMB', `entry '${name}' inflates more than ${maxRatio} times its compressed size; this is no model file`);
+        if (ratioOf(n) > maxRatio)
+          return fail('ERR_PACKAGE_BOMB', `entry '${name}' inflates more than ${maxRatio} times its compressed size; this is no model file`);
         return null;
       });
       total += size;

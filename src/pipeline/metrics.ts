@@ -11,11 +11,19 @@ export interface SourceFollowers {
 
 export function pipelineMetrics(m: Metrics) {
   const captured = m.counter('percept_frames_captured_total', 'Frames read from all sources');
-  const dropped = m.counter('percept_frames_dropped_total', 'Frames not inferred, by reason: latest_frame_wins (a live source had a newer frame), corrupt, failed', ['reason']);
+  const dropped = m.counter(
+    'percept_frames_dropped_total',
+    'Frames not inferred, by reason: latest_frame_wins (a live source had a newer frame), corrupt, failed',
+    ['reason'],
+  );
   for (const reason of ['latest_frame_wins', 'corrupt', 'failed']) dropped.zero({ reason });
   const inferred = m.counter('percept_frames_inferred_total', 'Frames with a detection result');
   // Apart from dropped: a skipped frame was read and judged, on purpose not worth a model run.
-  const skipped = m.counter('percept_frames_skipped_total', 'Frames kept from the model by the motion gate, by reason: no_motion (nothing moved, no live track, no keyframe due)', ['reason']);
+  const skipped = m.counter(
+    'percept_frames_skipped_total',
+    'Frames kept from the model by the motion gate, by reason: no_motion (nothing moved, no live track, no keyframe due)',
+    ['reason'],
+  );
   skipped.zero({ reason: 'no_motion' });
   return {
     captured,

@@ -25,6 +25,11 @@ export async function loadModel(ref: Pick<ModelRef, 'name' | 'path'>, cfg?: Pick
   const from = (k: string) => (cfg && key ? originOf(cfg, `${key}.${k}`) : undefined);
   const { manifest: base, dir } = await loadManifest(ref.name, { modelDirs: cfg?.modelDirs, origin: from('name') });
   const path = resolveModelFile(base, dir, ref.path, from('path'));
-  const bytes = await readRegularFile(path, { what: `model file for '${base.name}'`, maxBytes: FILE_CAPS.model, openCode: 'ERR_MODEL_NOT_FOUND', hint: 'pass --model-path <file.onnx>' });
+  const bytes = await readRegularFile(path, {
+    what: `model file for '${base.name}'`,
+    maxBytes: FILE_CAPS.model,
+    openCode: 'ERR_MODEL_NOT_FOUND',
+    hint: 'pass --model-path <file.onnx>',
+  });
   return { manifest: base, path, sha256: crypto.createHash('sha256').update(bytes).digest('hex') };
 }

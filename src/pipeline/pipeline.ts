@@ -33,7 +33,22 @@ const keyOf = (m: ModelRef) => `${m.name}|${m.path ?? ''}`;
 /** This pipeline's own figures (a rebuilt one starts from 0); the registry's series run across pipelines. */
 export interface PipelineStatus {
   running: boolean;
-  sources: Array<{ id: string; kind: string; live: boolean; open: boolean; captured: number; dropped: number; corrupt: number; restarts: number; inferred: number; failed: number; skipped: number; motion: boolean | null; backend?: 'native' | 'ffmpeg'; backendReason?: string }>;
+  sources: Array<{
+    id: string;
+    kind: string;
+    live: boolean;
+    open: boolean;
+    captured: number;
+    dropped: number;
+    corrupt: number;
+    restarts: number;
+    inferred: number;
+    failed: number;
+    skipped: number;
+    motion: boolean | null;
+    backend?: 'native' | 'ffmpeg';
+    backendReason?: string;
+  }>;
   models: Array<{ name: string; version: string; sha256: string; provider: string | null; fallbacks: string[]; workers: number; restarts: number }>;
   /** `skipped`: frames the motion gate kept from the model (no motion, no live track, no keyframe due). */
   frames: { inferred: number; failed: number; corrupt: number; skipped: number };
@@ -197,7 +212,10 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const run = this.#runs.find((r) => r.cfg.id === sourceId);
     if (!run) return;
     if (!run.source.setControls) {
-      throw new PerceptError('ERR_CAMERA_CONTROL', `source '${sourceId}': controls are set only on webcams read by the native backend (this one is ${run.source.backend ? `read through ${run.source.backend}` : `a ${run.cfg.kind} source`})`);
+      throw new PerceptError(
+        'ERR_CAMERA_CONTROL',
+        `source '${sourceId}': controls are set only on webcams read by the native backend (this one is ${run.source.backend ? `read through ${run.source.backend}` : `a ${run.cfg.kind} source`})`,
+      );
     }
     run.source.setControls(controls);
   }
@@ -226,7 +244,16 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       this.#log.error({ code: e.code }, e.message);
       void this.stop();
     });
-    this.#log.info({ model: model.manifest.name, version: model.manifest.version, sha256: model.sha256.slice(0, 12), workers: this.#cfg.workers, threads: this.#cfg.threads }, 'model loaded');
+    this.#log.info(
+      {
+        model: model.manifest.name,
+        version: model.manifest.version,
+        sha256: model.sha256.slice(0, 12),
+        workers: this.#cfg.workers,
+        threads: this.#cfg.threads,
+      },
+      'model loaded',
+    );
     return { pool, model };
   }
 
@@ -243,7 +270,10 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     try {
       const w = Math.max(64, next.model.manifest.input.width);
       const h = Math.max(64, next.model.manifest.input.height);
-      await next.pool.run({ source: 'model-swap', seq: 1, capturedAt: Date.now(), width: w, height: h, format: 'rgb24', data: Buffer.alloc(w * h * 3, 114) }, {});
+      await next.pool.run(
+        { source: 'model-swap', seq: 1, capturedAt: Date.now(), width: w, height: h, format: 'rgb24', data: Buffer.alloc(w * h * 3, 114) },
+        {},
+      );
     } catch (e) {
       await next.pool.close();
       throw e;
@@ -306,11 +336,33 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
         },
         logger: this.#log,
       });
-      const run: SourceRun = { cfg, source, pool, model, open: false, inferred: 0, failed: 0, corrupt: 0, skipped: 0, gate: new MotionGate(gateOptions(this.#cfg, cfg)), pending: new Map(), inflight: new Set(), done: Promise.resolve(), followers: this.#m.follow(), events, frames: new Map(), hasLiveTracks: () => events.hasLiveTracks(), rate: { at: 0, captured: 0 } };
+      const run: SourceRun = {
+        cfg,
+        source,
+        pool,
+        model,
+        open: false,
+        inferred: 0,
+        failed: 0,
+        corrupt: 0,
+        skipped: 0,
+        gate: new MotionGate(gateOptions(this.#cfg, cfg)),
+        pending: new Map(),
+        inflight: new Set(),
+        done: Promise.resolve(),
+        followers: this.#m.follow(),
+        events,
+        frames: new Map(),
+        hasLiveTracks: () => events.hasLiveTracks(),
+        rate: { at: 0, captured: 0 },
+      };
       try {
         await source.open();
         run.open = true;
-        this.#log.info({ source: cfg.id, kind: cfg.kind, uri: cfg.uri || undefined, live: source.live, backend: source.backend, backendReason: source.backendReason }, 'source open');
+        this.#log.info(
+          { source: cfg.id, kind: cfg.kind, uri: cfg.uri || undefined, live: source.live, backend: source.backend, backendReason: source.backendReason },
+          'source open',
+        );
       } catch (e) {
         failures.push({ id: cfg.id, error: e });
         continue;
@@ -377,7 +429,10 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
                 this.#m.dropped.inc(1, { reason: 'failed' });
               }
               if (e.code !== 'ERR_POOL_CLOSED') {
-                this.#log.warn({ source: run.cfg.id, seq, origin, code: e.code }, `source '${run.cfg.id}' frame ${seq}${origin ? ` (${origin})` : ''}: ${e.message}`);
+                this.#log.warn(
+                  { source: run.cfg.id, seq, origin, code: e.code },
+                  `source '${run.cfg.id}' frame ${seq}${origin ? ` (${origin})` : ''}: ${e.message}`,
+                );
                 this.emit('frameError', e, { source: run.cfg.id, seq });
               }
               this.#deliver(run, seq, null, model);
@@ -467,7 +522,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   /** Brings the registry's capture, zone and line series up to the sources' own counts. */
   #syncSources(): void {
     for (const r of this.#runs) r.followers.update(r.source.stats);
-    this.#em.update(this.zoneCounts(), this.lineCounts(), this.#runs.flatMap((r) => r.events.trackStates()));
+    this.#em.update(
+      this.zoneCounts(),
+      this.lineCounts(),
+      this.#runs.flatMap((r) => r.events.trackStates()),
+    );
   }
 
   status(): PipelineStatus {
@@ -477,15 +536,41 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
     const skipped = this.#runs.reduce((a, r) => a + r.skipped, 0);
     return {
       running: this.#running,
-      sources: this.#runs.map((r) => ({ id: r.cfg.id, kind: r.cfg.kind, live: r.source.live, open: r.open, ...r.source.stats, inferred: r.inferred, failed: r.failed, skipped: r.skipped, motion: r.gate.enabled ? (r.gate.last?.motion ?? false) : null, corrupt: r.source.stats.corrupt + r.corrupt, backend: r.source.backend, backendReason: r.source.backendReason })),
+      sources: this.#runs.map((r) => ({
+        id: r.cfg.id,
+        kind: r.cfg.kind,
+        live: r.source.live,
+        open: r.open,
+        ...r.source.stats,
+        inferred: r.inferred,
+        failed: r.failed,
+        skipped: r.skipped,
+        motion: r.gate.enabled ? (r.gate.last?.motion ?? false) : null,
+        corrupt: r.source.stats.corrupt + r.corrupt,
+        backend: r.source.backend,
+        backendReason: r.source.backendReason,
+      })),
       models: [...this.#pools.values()].map(({ pool, model }) => {
         const s = pool.stats();
-        return { name: model.manifest.name, version: model.manifest.version, sha256: model.sha256, provider: s.provider, fallbacks: s.fallbacks, workers: s.workers, restarts: s.restarts };
+        return {
+          name: model.manifest.name,
+          version: model.manifest.version,
+          sha256: model.sha256,
+          provider: s.provider,
+          fallbacks: s.fallbacks,
+          workers: s.workers,
+          restarts: s.restarts,
+        };
       }),
       frames: { inferred, failed, corrupt, skipped },
       fps: this.#rate.rate(),
       latencyMs: { p50: this.#latency.percentile(50), p99: this.#latency.percentile(99), mean: this.#latency.mean() },
-      stagesMs: { queue: this.#stages.queue.mean(), preprocess: this.#stages.preprocess.mean(), inference: this.#stages.inference.mean(), decode: this.#stages.decode.mean() },
+      stagesMs: {
+        queue: this.#stages.queue.mean(),
+        preprocess: this.#stages.preprocess.mean(),
+        inference: this.#stages.inference.mean(),
+        decode: this.#stages.decode.mean(),
+      },
       lastResultAt: this.#lastResultAt,
       lastSkippedAt: this.#lastSkippedAt,
       zones: this.zoneCounts(),

@@ -9,11 +9,15 @@ const COLOURS = ['#e6194b', '#3cb44b', '#4363d8', '#f58231', '#911eb4', '#42d4f4
 
 const esc = (s: string) => s.replace(/[<>&'"]/g, (c) => `&#${c.charCodeAt(0)};`);
 
-export async function drawDetections(image: Buffer, detections: Detection[], maxJpegBytes: number): Promise<{ jpeg: Buffer; width: number; height: number; scale: number }> {
+export async function drawDetections(
+  image: Buffer,
+  detections: Detection[],
+  maxJpegBytes: number,
+): Promise<{ jpeg: Buffer; width: number; height: number; scale: number }> {
   const meta = await sharp(image).metadata();
   const w0 = meta.width ?? 0;
   const h0 = meta.height ?? 0;
-  for (let scale = 1, quality = 80; scale > 0.05; ) {
+  for (let scale = 1, quality = 80; scale > 0.05;) {
     const w = Math.max(1, Math.round(w0 * scale));
     const h = Math.max(1, Math.round(h0 * scale));
     const stroke = Math.max(1, Math.round(Math.min(w, h) / 200));
@@ -24,13 +28,19 @@ export async function drawDetections(image: Buffer, detections: Detection[], max
         const [x0, y0, x1, y1] = d.box.map((v) => v * scale) as typeof d.box;
         const text = `${esc(d.label)} ${(d.confidence * 100).toFixed(0)}%`;
         const ty = Math.max(font, y0 - 2);
-        return `<rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}" fill="none" stroke="${c}" stroke-width="${stroke}"/>` +
+        return (
+          `<rect x="${x0}" y="${y0}" width="${x1 - x0}" height="${y1 - y0}" fill="none" stroke="${c}" stroke-width="${stroke}"/>` +
           `<rect x="${x0}" y="${ty - font}" width="${text.length * font * 0.6 + 4}" height="${font + 2}" fill="${c}"/>` +
-          `<text x="${x0 + 2}" y="${ty - 1}" font-family="sans-serif" font-size="${font}" fill="#fff">${text}</text>`;
+          `<text x="${x0 + 2}" y="${ty - 1}" font-family="sans-serif" font-size="${font}" fill="#fff">${text}</text>`
+        );
       })
       .join('');
     const svg = Buffer.from(`<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}">${shapes}</svg>`);
-    const jpeg = await sharp(image).resize(w, h, { fit: 'fill' }).composite([{ input: svg, top: 0, left: 0 }]).jpeg({ quality }).toBuffer();
+    const jpeg = await sharp(image)
+      .resize(w, h, { fit: 'fill' })
+      .composite([{ input: svg, top: 0, left: 0 }])
+      .jpeg({ quality })
+      .toBuffer();
     if (jpeg.length <= maxJpegBytes) return { jpeg, width: w, height: h, scale };
     if (quality > 50) quality -= 15;
     else scale *= 0.75;

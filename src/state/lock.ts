@@ -60,7 +60,10 @@ export class StateLock {
     try {
       ensurePrivateDir(abs);
     } catch (e) {
-      throw new PerceptError('ERR_CONFIG', `the state folder ${abs} cannot be created (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose a writable --state-dir`);
+      throw new PerceptError(
+        'ERR_CONFIG',
+        `the state folder ${abs} cannot be created (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); choose a writable --state-dir`,
+      );
     }
     const file = path.join(abs, LOCK_FILE);
     let db: Database.Database;

@@ -184,8 +184,9 @@ export class ChainWriter<R extends ChainedRow> {
       try {
         stored = this.#sink.commit(batches.map((t) => t.rows));
       } catch (e) {
-        for (const t of taken) if (t.rows.length) t.req.reject(e as Error);
-        else t.req.resolve([]);
+        for (const t of taken)
+          if (t.rows.length) t.req.reject(e as Error);
+          else t.req.resolve([]);
         return;
       }
       this.#seq = seq;
@@ -202,7 +203,18 @@ export class ChainWriter<R extends ChainedRow> {
       const fields = { boot: this.boot, seq: ++seq, prev };
       const properties = { ...m.properties, ...chainProperties(fields) };
       const digest = messageDigest(fields, m.body, properties);
-      rows.push({ boot: this.boot, seq: fields.seq, messageId: messageId(fields), prev, digest, properties, body: m.body, contentType: m.contentType, contentEncoding: m.contentEncoding, createdAt: now });
+      rows.push({
+        boot: this.boot,
+        seq: fields.seq,
+        messageId: messageId(fields),
+        prev,
+        digest,
+        properties,
+        body: m.body,
+        contentType: m.contentType,
+        contentEncoding: m.contentEncoding,
+        createdAt: now,
+      });
       prev = digest;
     }
     return rows;

@@ -8,7 +8,10 @@ export const CHECKPOINT_SCHEMA = 'percept.checkpoint/1';
 
 export function checkpointMessage(id: Identity, at = Date.now()): OutgoingMessage {
   return {
-    body: Buffer.from(JSON.stringify({ schema: CHECKPOINT_SCHEMA, deviceId: id.deviceId, ...(id.moduleId ? { moduleId: id.moduleId } : {}), at: new Date(at).toISOString() }), 'utf8'),
+    body: Buffer.from(
+      JSON.stringify({ schema: CHECKPOINT_SCHEMA, deviceId: id.deviceId, ...(id.moduleId ? { moduleId: id.moduleId } : {}), at: new Date(at).toISOString() }),
+      'utf8',
+    ),
     contentType: 'application/json',
     contentEncoding: 'utf-8',
     properties: { schema: CHECKPOINT_SCHEMA, eventType: 'checkpoint' },

@@ -82,7 +82,8 @@ function compatBody(frames: WindowFrame[]): Buffer {
   const nn: Array<{ bbox: number[]; label: string; confidence: string; timestamp: string }> = [];
   for (const f of frames) {
     const ts = (BigInt(Math.round(f.capturedAt)) * 1_000_000n).toString();
-    for (const d of f.detections) nn.push({ bbox: d.boxNorm.map((v) => Math.round(v * 1000) / 1000), label: d.label, confidence: String(d.confidence), timestamp: ts });
+    for (const d of f.detections)
+      nn.push({ bbox: d.boxNorm.map((v) => Math.round(v * 1000) / 1000), label: d.label, confidence: String(d.confidence), timestamp: ts });
   }
   return Buffer.from(JSON.stringify({ NEURAL_NETWORK: nn }), 'utf8');
 }
@@ -92,14 +93,25 @@ function compatBody(frames: WindowFrame[]): Buffer {
  * windows with no detections send nothing, as azureeyemodule did not. `tallies`: the source's
  * zone and line counts (percept schema only; every part carries them).
  */
-export function encodeWindow(w: ClosedWindow, schema: TelemetrySchema, id: Identity, limit = HUB_MESSAGE_LIMIT - PROPERTY_RESERVE, tallies?: SourceTallies): OutgoingMessage[] {
+export function encodeWindow(
+  w: ClosedWindow,
+  schema: TelemetrySchema,
+  id: Identity,
+  limit = HUB_MESSAGE_LIMIT - PROPERTY_RESERVE,
+  tallies?: SourceTallies,
+): OutgoingMessage[] {
   const props = (extra: Record<string, string> = {}) => ({
     schema: schema === 'percept' ? SCHEMA_PERCEPT : SCHEMA_COMPAT,
     eventType: EVENT_TYPE_WINDOW,
     source: w.source,
     ...extra,
   });
-  const msg = (body: Buffer, extra?: Record<string, string>): OutgoingMessage => ({ body, contentType: 'application/json', contentEncoding: 'utf-8', properties: props(extra) });
+  const msg = (body: Buffer, extra?: Record<string, string>): OutgoingMessage => ({
+    body,
+    contentType: 'application/json',
+    contentEncoding: 'utf-8',
+    properties: props(extra),
+  });
   if (schema === 'percept-compat') {
     if (!w.frames.some((f) => f.detections.length)) return [];
     return partition(w.frames, limit, compatBody).map((fs) => msg(compatBody(fs)));
@@ -142,10 +154,7 @@ function partition(frames: WindowFrame[], limit: number, encode: (fs: WindowFram
     if (f === undefined || f.detections.length <= 1) return [frames];
     const sorted = [...f.detections].sort((a, z) => z.confidence - a.confidence);
     const mid = Math.ceil(sorted.length / 2);
-    return [
-      ...partition([{ ...f, detections: sorted.slice(0, mid) }], limit, encode),
-      ...partition([{ ...f, detections: sorted.slice(mid) }], limit, encode),
-    ];
+    return [...partition([{ ...f, detections: sorted.slice(0, mid) }], limit, encode), ...partition([{ ...f, detections: sorted.slice(mid) }], limit, encode)];
   }
   const mid = Math.ceil(frames.length / 2);
   return [...partition(frames.slice(0, mid), limit, encode), ...partition(frames.slice(mid), limit, encode)];

@@ -34,7 +34,10 @@ export class Windows {
   readonly #sources = new Map<string, Source>();
   readonly #timer: NodeJS.Timeout;
 
-  constructor(intervalMs: number, private readonly onClose: (w: ClosedWindow) => void) {
+  constructor(
+    intervalMs: number,
+    private readonly onClose: (w: ClosedWindow) => void,
+  ) {
     this.#intervalMs = intervalMs;
     this.#timer = setInterval(() => this.#closeDue(Date.now()), Math.min(250, intervalMs));
     this.#timer.unref();

@@ -121,7 +121,9 @@ export async function benchPreview(say: (line: string) => void, seconds: number,
   const fpsOn = (totals.on.n * 1000) / totals.on.ms;
   const overhead = fpsOff > 0 ? ((fpsOff - fpsOn) / fpsOff) * 100 : 0;
   say(`inference, no preview client: ${fpsOff.toFixed(1)} fps`);
-  say(`inference, one MJPEG client:  ${fpsOn.toFixed(1)} fps (client got ${((received.parts * 1000) / received.ms).toFixed(1)} pictures/s, ${((received.bytes / 1024) * (1000 / received.ms)).toFixed(0)} KiB/s)`);
+  say(
+    `inference, one MJPEG client:  ${fpsOn.toFixed(1)} fps (client got ${((received.parts * 1000) / received.ms).toFixed(1)} pictures/s, ${((received.bytes / 1024) * (1000 / received.ms)).toFixed(0)} KiB/s)`,
+  );
   const cpuOff = totals.off.cpuMs / Math.max(1, totals.off.n);
   const cpuOn = totals.on.cpuMs / Math.max(1, totals.on.n);
   say(`CPU per inferred frame: ${cpuOff.toFixed(2)} ms without, ${cpuOn.toFixed(2)} ms with a client (+${(((cpuOn - cpuOff) / cpuOff) * 100).toFixed(1)}%)`);

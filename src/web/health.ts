@@ -43,7 +43,10 @@ export function liveness(s: AgentStatus, seenAt: number | null, w: HealthWindow,
   }
   const age = now - last;
   if (age > w.livenessMs) {
-    return { status: 503, body: { status: 'unhealthy', reason: `no result for ${(age / 1000).toFixed(1)} s (limit ${(w.livenessMs / 1000).toFixed(1)} s)`, lastResultAgeMs: age } };
+    return {
+      status: 503,
+      body: { status: 'unhealthy', reason: `no result for ${(age / 1000).toFixed(1)} s (limit ${(w.livenessMs / 1000).toFixed(1)} s)`, lastResultAgeMs: age },
+    };
   }
   return { status: 200, body: { status: 'ok', lastResultAgeMs: age, fps: round(s.pipeline.fps) } };
 }

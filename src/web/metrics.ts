@@ -31,7 +31,12 @@ export class PreviewMetrics {
     for (const s of STAGES) this.#stage.zero({ stage: s });
     this.#fps = m.gauge('percept_inference_fps', 'Results per second over the last seconds');
     this.#clients = m.gauge('percept_preview_clients', 'Open preview streams');
-    this.#modelInfo = m.gauge('percept_model_info', 'The model in use: name, version, execution provider, SHA-256 of the ONNX file', ['model', 'version', 'provider', 'sha256']);
+    this.#modelInfo = m.gauge('percept_model_info', 'The model in use: name, version, execution provider, SHA-256 of the ONNX file', [
+      'model',
+      'version',
+      'provider',
+      'sha256',
+    ]);
   }
 
   onResult(r: InferenceResult, now = Date.now()): void {

@@ -233,7 +233,14 @@ function frameMessage(f: TappedFrame, jpeg: Buffer) {
     latencyMs: Math.round(r.timings.totalMs * 10) / 10,
     model: { name: f.model.manifest.name, version: f.model.manifest.version },
     detections: r.detections.map((d) => ({ label: d.label, confidence: Math.round(d.confidence * 1000) / 1000, box: d.boxNorm.map(r4) })),
-    tracks: (r.tracks ?? []).map((t) => ({ id: t.id, label: t.label, score: Math.round(t.score * 1000) / 1000, box: t.box.map(r4), state: t.state, seen: t.seen })),
+    tracks: (r.tracks ?? []).map((t) => ({
+      id: t.id,
+      label: t.label,
+      score: Math.round(t.score * 1000) / 1000,
+      box: t.box.map(r4),
+      state: t.state,
+      seen: t.seen,
+    })),
     jpeg: jpeg.toString('base64'),
   };
 }

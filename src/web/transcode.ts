@@ -42,9 +42,13 @@ export async function toJpeg(f: TappedFrame): Promise<Buffer> {
   const { width, height } = f.result;
   switch (f.format) {
     case 'rgb24':
-      return sharp(f.data, { raw: { width, height, channels: 3 } }).jpeg({ quality: QUALITY }).toBuffer();
+      return sharp(f.data, { raw: { width, height, channels: 3 } })
+        .jpeg({ quality: QUALITY })
+        .toBuffer();
     case 'yuyv':
-      return sharp(yuyvToRgb(f.data, width, height), { raw: { width, height, channels: 3 } }).jpeg({ quality: QUALITY }).toBuffer();
+      return sharp(yuyvToRgb(f.data, width, height), { raw: { width, height, channels: 3 } })
+        .jpeg({ quality: QUALITY })
+        .toBuffer();
     case 'png':
     case 'encoded':
       return sharp(f.data).removeAlpha().jpeg({ quality: QUALITY }).toBuffer();

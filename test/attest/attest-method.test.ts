@@ -18,7 +18,16 @@ test('attest with the software signer: 409 with a clear reason; bad payloads: 40
     const r = await call({ nonce: '00112233445566778899' });
     assert.equal(r.status, 409);
     assert.match(JSON.stringify(r.payload), /no TPM quote is possible: checkpoints are signed with the software key.*--signer tpm/);
-    for (const bad of [null, {}, { nonce: 'zz' }, { nonce: '0011' }, { nonce: 'ab'.repeat(65) }, { nonce: '0011223344556677', pcrs: [24] }, { nonce: '0011223344556677', bank: 'md5' }, { nonce: '0011223344556677', extra: 1 }]) {
+    for (const bad of [
+      null,
+      {},
+      { nonce: 'zz' },
+      { nonce: '0011' },
+      { nonce: 'ab'.repeat(65) },
+      { nonce: '0011223344556677', pcrs: [24] },
+      { nonce: '0011223344556677', bank: 'md5' },
+      { nonce: '0011223344556677', extra: 1 },
+    ]) {
       const b = await call(bad);
       assert.equal(b.status, 400, JSON.stringify(bad));
       assert.match((b.payload as { error: { message: string } }).error.message, /^expected \{"nonce": /);

@@ -28,7 +28,11 @@ test('tpm enroll prints a certified entry; altered certifications are refused', 
   assert.equal(ring.keysFor('cam-7', null)!.get(at(entry.keys, 0).kid)!.certified, true);
 
   const again = must((JSON.parse((await runCli(['tpm', 'enroll', '--tcti', sw.tcti, '--device', 'cam-7'])).stdout) as KeysFile)['cam-7'], "cam-7's entry");
-  assert.deepEqual([again.keys, again.attestationKey, again.certification!.nonce], [entry.keys, entry.attestationKey, entry.certification!.nonce], 'the keys persist; the default nonce is fixed per device');
+  assert.deepEqual(
+    [again.keys, again.attestationKey, again.certification!.nonce],
+    [entry.keys, entry.attestationKey, entry.certification!.nonce],
+    'the keys persist; the default nonce is fixed per device',
+  );
   const nonce = crypto.randomBytes(16).toString('hex');
   const fresh = JSON.parse((await runCli(['tpm', 'enroll', '--tcti', sw.tcti, '--device', 'cam-7', '--nonce', nonce])).stdout) as KeysFile;
   const refreshed = must(fresh['cam-7'], "cam-7's entry");
@@ -53,7 +57,11 @@ test('tpm enroll prints a certified entry; altered certifications are refused', 
     ['another attestation key', { ...entry, attestationKey: { kid: otherKid, publicKeyPem: otherPem } }],
   ];
   for (const [what, bad] of altered) {
-    assert.throws(() => KeyRing.fromJson({ 'cam-7': bad }), (e: unknown) => PerceptError.is(e, 'ERR_INPUT') && /certification does not hold/.test((e as Error).message), what);
+    assert.throws(
+      () => KeyRing.fromJson({ 'cam-7': bad }),
+      (e: unknown) => PerceptError.is(e, 'ERR_INPUT') && /certification does not hold/.test((e as Error).message),
+      what,
+    );
   }
   const dir = tempDir();
   const file = path.join(dir, 'keys.json');

@@ -37,10 +37,7 @@ test('ensureKeys refuses a handle that holds another kind of object', { skip, ti
   });
   // A signing key where the attestation key belongs is refused too: restricted matters.
   await tpm.ensureKeys();
-  await assert.rejects(
-    tpm.ensureKeys({ signing: 0x81000a11, attestation: HANDLES.signing }),
-    /not an attestation key/,
-  );
+  await assert.rejects(tpm.ensureKeys({ signing: 0x81000a11, attestation: HANDLES.signing }), /not an attestation key/);
   // The object is still there: nothing was evicted.
   assert.ok((await tpm.handles()).persistent.includes(0x81000a10));
 });

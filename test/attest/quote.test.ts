@@ -31,8 +31,7 @@ test('quote verifies with the AK and carries the nonce and the PCR digest', { sk
   // Give PCR 16 (debug PCR, resettable) a non-zero value with tpm2-tools when available,
   // so the digest check below is not a check of all-zero PCRs.
   const extend = sha256(Buffer.from('percept'));
-  const extended =
-    spawnSync('tpm2_pcrextend', ['-T', sw.tcti, `16:sha256=${extend.toString('hex')}`], { stdio: 'ignore' }).status === 0;
+  const extended = spawnSync('tpm2_pcrextend', ['-T', sw.tcti, `16:sha256=${extend.toString('hex')}`], { stdio: 'ignore' }).status === 0;
 
   const tpm = await Tpm.open(sw.tcti);
   t.after(() => tpm.close());

@@ -47,7 +47,10 @@ test('a TPM-signed SAS token connects, telemetry arrives, and renewal keeps it c
   assert.ok(hub.hub.isConnected('tpm-sas'), 'still connected after the first token expired');
   await client.sendEvent(new azureDevice.Message('second'));
   const msgs = await hub.hub.waitForMessages(2, { deviceId: 'tpm-sas' }, 5000);
-  assert.deepEqual(msgs.map((m) => m.body), ['first', 'second']);
+  assert.deepEqual(
+    msgs.map((m) => m.body),
+    ['first', 'second'],
+  );
 });
 
 test('a SAS token signed with the wrong key in the TPM is refused', { skip, timeout: 60_000 }, async (t) => {

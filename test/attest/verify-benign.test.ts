@@ -14,7 +14,10 @@ test('every message delivered twice: duplicates, not findings', async () => {
   assert.equal(r.ok, true, JSON.stringify(d));
   assert.equal(d.duplicates.count, lines.length);
   assert.equal(d.unique, lines.length);
-  assert.deepEqual(d.verified, [{ boot: boot(at(lines, 0)), from: 1, to: 5 }, { boot: boot(at(lines, 5)), from: 1, to: 6 }]);
+  assert.deepEqual(d.verified, [
+    { boot: boot(at(lines, 0)), from: 1, to: 5 },
+    { boot: boot(at(lines, 5)), from: 1, to: 6 },
+  ]);
 });
 
 test('a duplicate without its signature is a duplicate; the signed copy still counts', async () => {
@@ -33,7 +36,10 @@ test('the unsigned tail after the last checkpoint is reported, not a finding', a
   assert.equal(r.ok, true);
   assert.deepEqual(d.unsignedTail, [{ boot: boot(at(lines, 4)), from: 3, to: 6 }]);
   assert.deepEqual(d.verified.at(-1), { boot: boot(at(lines, 4)), from: 1, to: 2 });
-  assert.deepEqual(d.boots.map((b) => b.start), ['genesis', 'linked']);
+  assert.deepEqual(
+    d.boots.map((b) => b.start),
+    ['genesis', 'linked'],
+  );
 });
 
 test('several devices interleaved verify each against its own key', async () => {
@@ -42,7 +48,13 @@ test('several devices interleaved verify each against its own key', async () => 
   const inOrder = interleave(a.lines, b.lines);
   const r = await verifyLines(inOrder, { ...a.keys, ...b.keys });
   assert.equal(r.ok, true, JSON.stringify(r.devices));
-  assert.deepEqual(r.devices.map((d) => [d.device, d.unique]), [['dev-a', 8], ['dev-b', 6]]);
+  assert.deepEqual(
+    r.devices.map((d) => [d.device, d.unique]),
+    [
+      ['dev-a', 8],
+      ['dev-b', 6],
+    ],
+  );
   // dev-b's messages checked against dev-a's key only: every signature is unknown.
   const wrong = await verifyLines(inOrder, { 'dev-a': must(a.keys['dev-a'], 'dev-a'), 'dev-b': must(a.keys['dev-a'], 'dev-a') });
   assert.equal(wrong.ok, false);

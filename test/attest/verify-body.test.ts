@@ -50,7 +50,7 @@ const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
 /** A record as the emulator writes it: `"body":<bytes' parse>,"bodyBase64":"<bytes>"}`. */
 const emulator = (bytes: string): string => `${HEAD},"body":${JSON.stringify(JSON.parse(bytes))},"bodyBase64":"${b64(bytes)}"}`;
 
-test('tricks that would fool a check of the line\'s text alone are body mismatches exactly when JSON.parse says so', async () => {
+test("tricks that would fool a check of the line's text alone are body mismatches exactly when JSON.parse says so", async () => {
   const genuine = '{"counts":{"dog":1},"label":"dög"}';
   const lines = [
     emulator(genuine),
@@ -84,7 +84,14 @@ test('tricks that would fool a check of the line\'s text alone are body mismatch
     `${HEAD},"bodyBase64":"${b64(genuine)}"}`,
   ];
   const expected = lines.map(oracle);
-  assert.deepEqual(expected.map((x, i) => [i, x]).filter(([, x]) => x).map(([i]) => i), [1, 2, 4, 5, 7, 9, 14], 'the oracle itself');
+  assert.deepEqual(
+    expected
+      .map((x, i) => [i, x])
+      .filter(([, x]) => x)
+      .map(([i]) => i),
+    [1, 2, 4, 5, 7, 9, 14],
+    'the oracle itself',
+  );
   assert.deepEqual(await verdicts(lines), expected);
 });
 
@@ -96,7 +103,17 @@ test('random edits of real records: the body is a mismatch exactly when JSON.par
     state ^= state << 5;
     return (state >>> 0) % n;
   };
-  const bodies = ['{"counts":{"dog":1},"frames":[{"seq":1,"box":[1.5,2,3]}]}', '{"a":"é😀","b":null,"c":[true,false]}', '[1,2,3]', '"text"', '42', 'not json', '{"x":1}', '1,"z":2', '{"a":1},{"b":2}'];
+  const bodies = [
+    '{"counts":{"dog":1},"frames":[{"seq":1,"box":[1.5,2,3]}]}',
+    '{"a":"é😀","b":null,"c":[true,false]}',
+    '[1,2,3]',
+    '"text"',
+    '42',
+    'not json',
+    '{"x":1}',
+    '1,"z":2',
+    '{"a":1},{"b":2}',
+  ];
   const pieces = [',', ':', '"', '1', '}', '{', ']', '[', ' ', '\\', '"body":', ',"body":{"x":1}', ',"bodyBase64":"', '"x":', 'é'];
   const lines: string[] = [];
   while (lines.length < 3000) {
@@ -138,17 +155,21 @@ test('bodyBase64 with characters a JSON string cannot hold raw is not JSON (ERR_
   const b = b64(genuine);
   // Control characters in place of a base64 character, or four more of them (the decoder skips
   // them, so the bytes, and the body's text, are the genuine ones; the length stays a multiple of 4).
-  for (const bad of ['\u0001', '\t', '\u001f']) for (const line of [`${HEAD},"body":${genuine},"bodyBase64":"${b.slice(0, 8)}${bad}${b.slice(9)}"}`, `${HEAD},"body":${genuine},"bodyBase64":"${b.slice(0, 8)}${bad.repeat(4)}${b.slice(8)}"}`]) {
-    assert.throws(() => JSON.parse(line), SyntaxError, 'the line is not JSON');
-    const file = path.join(tempDir('percept-body-'), 'messages.jsonl');
-    fs.writeFileSync(file, line + '\n');
-    await assert.rejects(
-      async () => {
-        for await (const m of new JsonlMessageSource(file).messages()) void m;
-      },
-      (e: Error & { code?: string }) => e.code === 'ERR_INPUT' && /not a JSON object/.test(e.message),
-    );
-  }
+  for (const bad of ['\u0001', '\t', '\u001f'])
+    for (const line of [
+      `${HEAD},"body":${genuine},"bodyBase64":"${b.slice(0, 8)}${bad}${b.slice(9)}"}`,
+      `${HEAD},"body":${genuine},"bodyBase64":"${b.slice(0, 8)}${bad.repeat(4)}${b.slice(8)}"}`,
+    ]) {
+      assert.throws(() => JSON.parse(line), SyntaxError, 'the line is not JSON');
+      const file = path.join(tempDir('percept-body-'), 'messages.jsonl');
+      fs.writeFileSync(file, line + '\n');
+      await assert.rejects(
+        async () => {
+          for await (const m of new JsonlMessageSource(file).messages()) void m;
+        },
+        (e: Error & { code?: string }) => e.code === 'ERR_INPUT' && /not a JSON object/.test(e.message),
+      );
+    }
   // Unpadded, url-safe, with a space: legal JSON, decoded leniently; the verdict is the oracle's.
   const lines = [
     `${HEAD},"body":${genuine},"bodyBase64":"${b.replace(/=+$/, '')}"}`,

@@ -14,7 +14,7 @@ test('chainDigest is messageDigest for every property set, in any order and as i
     { 'percept-prev': GENESIS, source: 'door', 'percept-seq': '1', schema: 'percept.detections/1', 'percept-boot': 'b1', eventType: 'detections' },
     { schema: 's', 'percept-sig': 'MEUCIQ==', 'percept-kid': 'k1', 'percept-att': 'software' },
     { 'percept-att': 'tpm', schema: 's' },
-    { '10': 'ten', '9': 'nine', b: 'x', a: 'y', 'é': 'accent', Z: 'upper', '': 'empty' },
+    { '10': 'ten', '9': 'nine', b: 'x', a: 'y', é: 'accent', Z: 'upper', '': 'empty' },
     { note: 'quote " backslash \\ newline \n tab \t nul \u0000 emoji 😀 lone \ud800' },
     { schema: 'percept.detections/1', eventType: 'detections', source: 'door', 'percept-boot': 'b1', 'percept-seq': '1', 'percept-prev': GENESIS },
   ];

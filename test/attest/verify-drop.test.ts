@@ -23,7 +23,10 @@ test('two or more dropped messages in a row are one gap', async () => {
   const { lines, keys } = await recordStream({ sizes: [10], every: 5 });
   const r = await verifyLines([...lines.slice(0, 2), ...lines.slice(5)], keys);
   assert.equal(r.ok, false);
-  assert.deepEqual(at(r.devices, 0).gaps.map(({ from, to }) => [from, to]), [[3, 5]]);
+  assert.deepEqual(
+    at(r.devices, 0).gaps.map(({ from, to }) => [from, to]),
+    [[3, 5]],
+  );
 });
 
 test('the first message of the capture missing is a gap, unless --partial says the capture starts mid-chain', async () => {

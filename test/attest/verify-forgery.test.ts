@@ -14,8 +14,14 @@ test('a forged body is detected at every position', async () => {
     const r = await verifyLines(replaced(lines, k, forgeBody(l)), keys);
     const d = at(r.devices, 0);
     assert.equal(r.ok, false, `forged body at ${k} (${l.messageId}) not detected`);
-    assert.ok(d.forgeries.some((f) => f.id === l.messageId && (f.reason === 'digest-mismatch' || f.reason === 'bad-signature')), `forgery at ${k} reported elsewhere: ${JSON.stringify(d.forgeries)}`);
-    assert.ok(!d.verified.some((v) => v.boot === boot(l) && v.from <= seq(l) && (v.to ?? Infinity) >= seq(l)), `the forged message ${k} is not reported as verified`);
+    assert.ok(
+      d.forgeries.some((f) => f.id === l.messageId && (f.reason === 'digest-mismatch' || f.reason === 'bad-signature')),
+      `forgery at ${k} reported elsewhere: ${JSON.stringify(d.forgeries)}`,
+    );
+    assert.ok(
+      !d.verified.some((v) => v.boot === boot(l) && v.from <= seq(l) && (v.to ?? Infinity) >= seq(l)),
+      `the forged message ${k} is not reported as verified`,
+    );
   }
 });
 
@@ -55,7 +61,10 @@ test('a checkpoint signed by another key is detected, whatever kid it claims', a
     for (const [kid, reason] of variants) {
       const r = await verifyLines(replaced(lines, k, resign(l, attacker.privateKey, kid)), ring);
       assert.equal(r.ok, false, `checkpoint ${k} re-signed claiming ${kid}`);
-      assert.ok(r.devices.find((d) => d.device === 'dev-1')!.forgeries.some((f) => f.id === l.messageId && f.reason === reason), `${reason} at ${k}`);
+      assert.ok(
+        r.devices.find((d) => d.device === 'dev-1')!.forgeries.some((f) => f.id === l.messageId && f.reason === reason),
+        `${reason} at ${k}`,
+      );
     }
   }
   // A forged body with the rest of the chain recomputed and re-signed by the attacker links

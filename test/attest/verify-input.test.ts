@@ -34,7 +34,10 @@ test('an empty input, or none from the device asked for, is a finding: nothing t
   const j = await runCli(['verify', '--messages', blank, '--keys', keysFile, '--json']);
   assert.equal(j.code, 1);
   const report = JSON.parse(j.stdout) as Report;
-  assert.deepEqual(report.input.map((p) => p.reason), ['empty']);
+  assert.deepEqual(
+    report.input.map((p) => p.reason),
+    ['empty'],
+  );
   assert.equal(report.ok, false);
 
   const some = writeJsonl(lines, path.join(dir, 'some.jsonl'));
@@ -54,7 +57,10 @@ test('a body changed while bodyBase64 was kept fails verification', async () => 
   const r = await runCli(['verify', '--messages', file, '--keys', keysFile, '--json']);
   assert.equal(r.code, 1, r.stdout + r.stderr);
   const report = JSON.parse(r.stdout) as Report;
-  assert.deepEqual(at(report.devices, 0).forgeries.map((f) => [f.reason, f.position]), [['body-mismatch', 2]]);
+  assert.deepEqual(
+    at(report.devices, 0).forgeries.map((f) => [f.reason, f.position]),
+    [['body-mismatch', 2]],
+  );
 
   // A record without the readable copy is fine: the chain covers the bytes.
   const bare = lines.map((l) => {
@@ -73,10 +79,18 @@ test('a 50 MB line is skipped unread as a finding, in a 64 MB heap, and the line
   fs.writeSync(fd, JSON.stringify(lines[0]) + '\n' + JSON.stringify(lines[1]) + '\n');
   const huge = JSON.stringify({ deviceId: 'dev-1', properties: {}, bodyBase64: 'A'.repeat(50 * 1024 * 1024) });
   fs.writeSync(fd, huge + '\n');
-  fs.writeSync(fd, lines.slice(2).map((l) => JSON.stringify(l)).join('\n') + '\n');
+  fs.writeSync(
+    fd,
+    lines
+      .slice(2)
+      .map((l) => JSON.stringify(l))
+      .join('\n') + '\n',
+  );
   fs.closeSync(fd);
 
-  const child = spawn(process.execPath, ['--max-old-space-size=64', CLI, 'verify', '--messages', file, '--keys', keysFile, '--json'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--max-old-space-size=64', CLI, 'verify', '--messages', file, '--keys', keysFile, '--json'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (c) => (out += c));
@@ -84,7 +98,10 @@ test('a 50 MB line is skipped unread as a finding, in a 64 MB heap, and the line
   const code = await new Promise<number | null>((r) => child.on('close', r));
   assert.equal(code, 1, err);
   const report = JSON.parse(out) as Report;
-  assert.deepEqual(report.input.map((p) => [p.reason, p.position]), [['line-too-long', 3]]);
+  assert.deepEqual(
+    report.input.map((p) => [p.reason, p.position]),
+    [['line-too-long', 3]],
+  );
   assert.equal(report.messages, lines.length);
   assert.equal(at(report.devices, 0).forgeries.length, 0);
   assert.equal(at(report.devices, 0).gaps.length, 0);
@@ -100,12 +117,21 @@ test('--device checks one device in a file that holds several', async () => {
   const file = writeJsonl([...a.lines, at(b.lines, 0), at(b.lines, 2)], path.join(dir, 'both.jsonl'));
   const all = await runCli(['verify', '--messages', file, '--keys', keysFile, '--json']);
   assert.equal(all.code, 1);
-  assert.deepEqual((JSON.parse(all.stdout) as Report).devices.map((d) => [d.device, d.ok]), [['cam-a', true], ['cam-b', false]]);
+  assert.deepEqual(
+    (JSON.parse(all.stdout) as Report).devices.map((d) => [d.device, d.ok]),
+    [
+      ['cam-a', true],
+      ['cam-b', false],
+    ],
+  );
 
   const onlyA = await runCli(['verify', '--messages', file, '--keys', keysFile, '--device', 'cam-a', '--json']);
   assert.equal(onlyA.code, 0, onlyA.stdout + onlyA.stderr);
   const ra = JSON.parse(onlyA.stdout) as Report;
-  assert.deepEqual(ra.devices.map((d) => d.device), ['cam-a']);
+  assert.deepEqual(
+    ra.devices.map((d) => d.device),
+    ['cam-a'],
+  );
   assert.equal(ra.messages, 3);
 
   const onlyB = await runCli(['verify', '--messages', file, '--keys', keysFile, '--device', 'cam-b']);

@@ -25,12 +25,20 @@ test('lines come out whole across the 1 MB reads, multi-byte characters included
     parts.push(line + end);
     bytes += Buffer.byteLength(line + end);
   };
-  for (const [boundary, ch] of [[CHUNK, 'é'], [2 * CHUNK, '€'], [3 * CHUNK, '😀']] as const) {
+  for (const [boundary, ch] of [
+    [CHUNK, 'é'],
+    [2 * CHUNK, '€'],
+    [3 * CHUNK, '😀'],
+  ] as const) {
     while (bytes < boundary - 5000) push(record(++n, n % 3 === 0 ? 'ascii '.repeat(200) : 'ünïcödé '.repeat(150)), n % 7 === 0 ? '\r\n' : '\n');
     if (n % 5 === 0) push('');
     // The note starts with ASCII up to one byte before the boundary, then the character.
     const empty = Buffer.byteLength(record(n + 1, ''));
-    const prefix = Buffer.byteLength(record(n + 1, '').slice(0, -1).split('"note":"')[0] + '"note":"');
+    const prefix = Buffer.byteLength(
+      record(n + 1, '')
+        .slice(0, -1)
+        .split('"note":"')[0] + '"note":"',
+    );
     const pad = boundary - 1 - bytes - prefix;
     assert.ok(pad > 0 && empty > 0);
     push(record(++n, 'x'.repeat(pad) + ch.repeat(3) + ' ünïcödé'));
@@ -43,7 +51,10 @@ test('lines come out whole across the 1 MB reads, multi-byte characters included
   const raw = fs.readFileSync(file);
   for (const b of [CHUNK, 2 * CHUNK, 3 * CHUNK]) assert.ok((at(raw, b) & 0xc0) === 0x80, `a continuation byte at ${b}`);
 
-  const expected = text.split('\n').map((l, i) => ({ l: l.endsWith('\r') ? l.slice(0, -1) : l, position: i + 1 })).filter(({ l }) => l !== '');
+  const expected = text
+    .split('\n')
+    .map((l, i) => ({ l: l.endsWith('\r') ? l.slice(0, -1) : l, position: i + 1 }))
+    .filter(({ l }) => l !== '');
   const got: ReceivedMessage[] = [];
   for await (const m of new JsonlMessageSource(file).messages()) got.push(m);
   assert.equal(got.length, expected.length);

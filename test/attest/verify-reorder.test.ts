@@ -12,7 +12,11 @@ test('two swapped messages are detected at every position', async () => {
     const r = await verifyLines(swapped(lines, k), keys);
     const d = at(r.devices, 0);
     assert.equal(r.ok, false, `swap at ${k} went unnoticed`);
-    assert.deepEqual(d.reorderings.map((x) => [x.id, x.after]), [[at(lines, k).messageId, at(lines, k + 1).messageId]], `swap at ${k}`);
+    assert.deepEqual(
+      d.reorderings.map((x) => [x.id, x.after]),
+      [[at(lines, k).messageId, at(lines, k + 1).messageId]],
+      `swap at ${k}`,
+    );
     assert.deepEqual([d.gaps, d.forgeries, d.unverified], [[], [], []], 'the chain itself still verifies');
     assert.equal(d.findings, 1);
     const allowed = await verifyLines(swapped(lines, k), keys, { allowReorder: true });
@@ -25,7 +29,10 @@ test('a message held back past several others is one reordering', async () => {
   const { lines, keys } = await recordStream({ sizes: [12], every: 4 });
   const late = [...lines.slice(0, 3), ...lines.slice(4, 9), at(lines, 3), ...lines.slice(9)];
   const r = await verifyLines(late, keys);
-  assert.deepEqual(at(r.devices, 0).reorderings.map((x) => [x.id, x.after]), [[at(lines, 3).messageId, at(lines, 8).messageId]]);
+  assert.deepEqual(
+    at(r.devices, 0).reorderings.map((x) => [x.id, x.after]),
+    [[at(lines, 3).messageId, at(lines, 8).messageId]],
+  );
 });
 
 test('resends after a reconnect are duplicates, not reorderings', async () => {

@@ -46,11 +46,17 @@ test('the addon signs inside worker threads, two at once, and in the main thread
   const replies = await Promise.all(workers.map((w) => once(w, 'message')));
   type Reply = { error?: string; sig: string };
   const [m1, m2] = [at(at(replies, 0), 0) as Reply, at(at(replies, 1), 0) as Reply];
-  for (const [m, text] of [[m1, 'from worker 1'], [m2, 'from worker 2']] as const) {
+  for (const [m, text] of [
+    [m1, 'from worker 1'],
+    [m2, 'from worker 2'],
+  ] as const) {
     assert.equal(m.error, undefined);
     assert.ok(verify('sha256', Buffer.from(text), pub.publicKey!, Buffer.from(m.sig)));
   }
-  assert.deepEqual((await Promise.all(exits)).map(([code]) => code as number), [0, 0]);
+  assert.deepEqual(
+    (await Promise.all(exits)).map(([code]) => code as number),
+    [0, 0],
+  );
   // The main thread's context kept working meanwhile.
   const sig = await tpm.sign(HANDLES.signing, createHash('sha256').update('main').digest());
   assert.ok(verify('sha256', Buffer.from('main'), pub.publicKey!, sig));

@@ -9,9 +9,13 @@ import { builtinModules } from 'node:module';
 import { ROOT } from '../helpers/paths.js';
 
 const DIST = path.join(ROOT, 'dist', 'src');
-const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  devDependencies: Record<string, string>;
+};
 // Static and dynamic imports, CommonJS requires, and worker files (`new URL('./x.js', import.meta.url)`).
-const IMPORT = /(?:^|[;\s])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s*['"]([^'"]+)['"]|\brequire(?:\.resolve)?\(\s*['"]([^'"]+)['"]\s*\)|new URL\(\s*['"](\.[^'"]+\.js)['"]\s*,\s*import\.meta\.url\s*\)/gm;
+const IMPORT =
+  /(?:^|[;\s])(?:import|export)\s[^'"`;]*?from\s*['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|^import\s*['"]([^'"]+)['"]|\brequire(?:\.resolve)?\(\s*['"]([^'"]+)['"]\s*\)|new URL\(\s*['"](\.[^'"]+\.js)['"]\s*,\s*import\.meta\.url\s*\)/gm;
 
 /** Every project file and package the entry reaches, with the path that reached it. */
 function reach(entry: string): { files: Map<string, string[]>; packages: Map<string, string[]> } {
@@ -48,16 +52,20 @@ test('percept run reaches neither the emulator, the bench nor the verifier', () 
   assert.ok(files.size > 20, `the walk found the agent's modules (${files.size})`);
   for (const [file, via] of files) {
     const r = rel(file);
-    assert.ok(!/^(emulator|bench)\//.test(r) && !/^attest\/verify/.test(r), `${r} is a tool, reached from the agent through ${via.map((v) => path.basename(v)).join(' -> ')}`);
+    assert.ok(
+      !/^(emulator|bench)\//.test(r) && !/^attest\/verify/.test(r),
+      `${r} is a tool, reached from the agent through ${via.map((v) => path.basename(v)).join(' -> ')}`,
+    );
   }
 });
 
-test('every package the agent loads is a production dependency; the emulator\'s are not', () => {
+test("every package the agent loads is a production dependency; the emulator's are not", () => {
   const { packages } = reach(path.join(DIST, 'cli', 'run.js'));
   for (const [name, via] of packages) {
     assert.ok(name in pkg.dependencies, `${name} (through ${via.map((v) => path.basename(v)).join(' -> ')}) is not in dependencies`);
   }
   for (const tool of ['aedes', 'node-forge', 'ws']) assert.ok(!(tool in pkg.dependencies), `${tool} is the emulator's, a devDependency`);
   // The walk sees the runtime's real packages, so the check above is not vacuous.
-  for (const real of ['onnxruntime-node', 'sharp', 'azure-iot-device', 'azure-iot-device-mqtt', 'better-sqlite3']) assert.ok(packages.has(real), `the walk reaches ${real}`);
+  for (const real of ['onnxruntime-node', 'sharp', 'azure-iot-device', 'azure-iot-device-mqtt', 'better-sqlite3'])
+    assert.ok(packages.has(real), `the walk reaches ${real}`);
 });

@@ -18,7 +18,20 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 test('a video file gives every frame, in order, then ends', async () => {
   const dir = tempDir();
   const file = path.join(dir, 'clip.mp4');
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-frames:v', '40', '-pix_fmt', 'yuv420p', file]);
+  const r = spawnSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x240:rate=25',
+    '-frames:v',
+    '40',
+    '-pix_fmt',
+    'yuv420p',
+    file,
+  ]);
   assert.equal(r.status, 0, String(r.stderr));
   const src = new FfmpegSource(cfg({ kind: 'video', uri: file }));
   await src.open();
@@ -32,7 +45,10 @@ test('a video file gives every frame, in order, then ends', async () => {
     await sleep(2); // a slow consumer must not lose frames
   }
   await src.close();
-  assert.deepEqual(seqs, Array.from({ length: 40 }, (_, i) => i + 1));
+  assert.deepEqual(
+    seqs,
+    Array.from({ length: 40 }, (_, i) => i + 1),
+  );
   assert.equal(src.stats.dropped, 0);
 });
 
@@ -56,7 +72,10 @@ test('a live source keeps only the newest frame and counts the drops', async () 
 test('a stream never reached fails its open at once with the reason', async () => {
   const port = await freePort();
   const src = new FfmpegSource(cfg({ kind: 'rtsp', uri: `rtsp://127.0.0.1:${port}/cam` }), { backoffMs: [50, 200] });
-  await assert.rejects(src.open(), (e: unknown) => PerceptError.is(e, 'ERR_SOURCE_UNREADABLE') && /connection refused/.test(e.message) && /percept doctor/.test(e.message));
+  await assert.rejects(
+    src.open(),
+    (e: unknown) => PerceptError.is(e, 'ERR_SOURCE_UNREADABLE') && /connection refused/.test(e.message) && /percept doctor/.test(e.message),
+  );
   assert.equal(src.stats.restarts, 0, 'not retried');
 });
 
@@ -85,7 +104,20 @@ test('a source that delivered frames and then stalls is killed and restarted', a
 test('closing a lossless source whose queue is full does not wait for ffmpeg forever', async () => {
   const dir = tempDir();
   const file = path.join(dir, 'long.mp4');
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-frames:v', '250', '-pix_fmt', 'yuv420p', file]);
+  const r = spawnSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc2=size=320x240:rate=25',
+    '-frames:v',
+    '250',
+    '-pix_fmt',
+    'yuv420p',
+    file,
+  ]);
   assert.equal(r.status, 0, String(r.stderr));
   const src = new FfmpegSource(cfg({ kind: 'video', uri: file }));
   await src.open();

@@ -11,7 +11,27 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function serve(port: number): ChildProcess {
   // ffmpeg as a one-client HTTP server of a multipart MJPEG stream, as many IP cameras serve.
-  return spawn('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-re', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-c:v', 'mjpeg', '-f', 'mpjpeg', '-listen', '1', `http://127.0.0.1:${port}/live.mjpg`], { stdio: 'ignore' });
+  return spawn(
+    'ffmpeg',
+    [
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-re',
+      '-f',
+      'lavfi',
+      '-i',
+      'testsrc2=size=320x240:rate=25',
+      '-c:v',
+      'mjpeg',
+      '-f',
+      'mpjpeg',
+      '-listen',
+      '1',
+      `http://127.0.0.1:${port}/live.mjpg`,
+    ],
+    { stdio: 'ignore' },
+  );
 }
 
 async function frameWithin(src: FfmpegSource, ms: number): Promise<boolean> {

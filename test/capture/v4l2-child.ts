@@ -5,13 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import {
-  isNativeCameraError,
-  loadV4l2Binding,
-  type NativeCamera,
-  type NativeFrame,
-  type NativeOpenOptions,
-} from '../../src/capture/v4l2-binding.js';
+import { isNativeCameraError, loadV4l2Binding, type NativeCamera, type NativeFrame, type NativeOpenOptions } from '../../src/capture/v4l2-binding.js';
 
 export interface Resources {
   /** Every open descriptor of this process. */
@@ -83,8 +77,14 @@ async function stream(o: StreamOptions): Promise<Record<string, unknown>> {
   const finished = new Promise<void>((r) => (finish = r));
   const onFrame = (f: NativeFrame): void => {
     const rec: FrameRecord = {
-      format: f.format, width: f.width, height: f.height, stride: f.stride, sequence: f.sequence,
-      size: f.data.length, huffmanInserted: f.huffmanInserted, dropped: f.dropped,
+      format: f.format,
+      width: f.width,
+      height: f.height,
+      stride: f.stride,
+      sequence: f.sequence,
+      size: f.data.length,
+      huffmanInserted: f.huffmanInserted,
+      dropped: f.dropped,
     };
     if (o.saveDir) {
       rec.file = path.join(o.saveDir, `${frames.length}.bin`);
@@ -175,10 +175,14 @@ async function workerBody(): Promise<void> {
   const { parentPort } = await import('node:worker_threads');
   const b = loadV4l2Binding();
   let n = 0;
-  const cam = new b.Camera('/dev/video0', () => {
-    if (++n === 3) parentPort?.postMessage(n);
-    cam.done();
-  }, (e) => parentPort?.postMessage(-1 * (e.errno || 1)));
+  const cam = new b.Camera(
+    '/dev/video0',
+    () => {
+      if (++n === 3) parentPort?.postMessage(n);
+      cam.done();
+    },
+    (e) => parentPort?.postMessage(-1 * (e.errno || 1)),
+  );
   await cam.open({ format: 'yuyv', width: 640, height: 480, fps: 30 });
 }
 

@@ -14,7 +14,11 @@ import { at } from '../helpers/at.js';
 
 const DEVICE = process.env.PERCEPT_V4L2_DEVICE;
 if (!DEVICE) throw new Error('name the device: PERCEPT_V4L2_DEVICE=/dev/videoN npm run test:camera (a camera, vivid or v4l2loopback)');
-const FOURCCS: [string, NativePixelFormat][] = [['MJPG', 'mjpeg'], ['YUYV', 'yuyv'], ['NV12', 'nv12']];
+const FOURCCS: [string, NativePixelFormat][] = [
+  ['MJPG', 'mjpeg'],
+  ['YUYV', 'yuyv'],
+  ['NV12', 'nv12'],
+];
 
 test('a real device is listed, described, streams 20 whole frames and is released by close()', async () => {
   const path = DEVICE;

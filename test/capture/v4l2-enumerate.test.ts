@@ -17,7 +17,10 @@ const fps = [30, 15, 5].map((d) => ({ numerator: 1, denominator: d }));
 
 test('the addon lists every fake device with its capture capability', async () => {
   const r = await runFake<ListResult>('list', { paths: [] }, { FAKE_V4L2_DEVICES: '3' });
-  assert.deepEqual(r.devices.map((d) => d.path), ['/dev/video0', '/dev/video1', '/dev/video2']);
+  assert.deepEqual(
+    r.devices.map((d) => d.path),
+    ['/dev/video0', '/dev/video1', '/dev/video2'],
+  );
   for (const d of r.devices) {
     assert.equal(d.error, null);
     assert.equal(d.driver, 'fake-v4l2');
@@ -27,16 +30,25 @@ test('the addon lists every fake device with its capture capability', async () =
   assert.deepEqual(r.after, r.before, 'listing leaves no descriptor open');
 });
 
-test('describe reports MJPEG at the photos\' 1280x720, raw formats, intervals and controls', async () => {
+test("describe reports MJPEG at the photos' 1280x720, raw formats, intervals and controls", async () => {
   const frames = await makeFrames();
   const r = await runFake<ListResult>('list', { paths: ['/dev/video0'] }, { FAKE_V4L2_FRAMES: frames });
   const d = at(r.described, 0);
   assert.equal(d.error, null);
-  assert.deepEqual(d.formats.map((f) => f.fourcc), ['MJPG', 'YUYV', 'NV12']);
+  assert.deepEqual(
+    d.formats.map((f) => f.fourcc),
+    ['MJPG', 'YUYV', 'NV12'],
+  );
   const mjpeg = at(d.formats, 0);
   assert.equal(mjpeg.compressed, true);
   assert.deepEqual(mjpeg.sizes, [{ width: 1280, height: 720, intervals: fps, stepwise: false }]);
-  assert.deepEqual(at(d.formats, 1).sizes.map((s) => [s.width, s.height]), [[640, 480], [1280, 720]]);
+  assert.deepEqual(
+    at(d.formats, 1).sizes.map((s) => [s.width, s.height]),
+    [
+      [640, 480],
+      [1280, 720],
+    ],
+  );
   assert.deepEqual(at(at(d.formats, 2).sizes, 1).intervals, fps);
 
   const byKey = new Map(d.controls.map((c) => [c.key, c]));
@@ -49,14 +61,23 @@ test('describe reports MJPEG at the photos\' 1280x720, raw formats, intervals an
     { index: 2, name: '60 Hz' },
   ]);
   // UVC's exposure menu has holes (only manual and aperture priority): they are skipped.
-  assert.deepEqual(byKey.get('exposure_auto')!.menu!.map((m) => m.index), [1, 3]);
+  assert.deepEqual(
+    byKey.get('exposure_auto')!.menu!.map((m) => m.index),
+    [1, 3],
+  );
   assert.equal(byKey.get('exposure_absolute')!.inactive, true);
 });
 
 test('without a frames folder only the raw formats are offered; a missing node is ERR_CAMERA_NOT_FOUND', async () => {
   const r = await runFake<ListResult>('list', { paths: ['/dev/video0', '/dev/video7'] }, { FAKE_V4L2_ODD: '1' });
-  assert.deepEqual(at(r.described, 0).formats.map((f) => f.fourcc), ['YUYV', 'NV12']);
-  assert.deepEqual(at(at(r.described, 0).formats, 0).sizes.map((s) => [s.width, s.height]), [[322, 242]]);
+  assert.deepEqual(
+    at(r.described, 0).formats.map((f) => f.fourcc),
+    ['YUYV', 'NV12'],
+  );
+  assert.deepEqual(
+    at(at(r.described, 0).formats, 0).sizes.map((s) => [s.width, s.height]),
+    [[322, 242]],
+  );
   const missing = at(r.described, 1);
   assert.equal(missing.error?.code, 'ERR_CAMERA_NOT_FOUND');
   assert.equal(missing.error?.errnoName, 'ENOENT');

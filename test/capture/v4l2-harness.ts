@@ -97,5 +97,9 @@ export async function makeFrames(): Promise<string> {
 }
 
 export function frameFiles(dir: string): Buffer[] {
-  return fs.readdirSync(dir).filter((n) => n.endsWith('.jpg')).sort().map((n) => fs.readFileSync(path.join(dir, n)));
+  return fs
+    .readdirSync(dir)
+    .filter((n) => n.endsWith('.jpg'))
+    .sort()
+    .map((n) => fs.readFileSync(path.join(dir, n)));
 }

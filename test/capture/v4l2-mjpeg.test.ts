@@ -39,7 +39,7 @@ async function pixels(jpeg: Buffer): Promise<Buffer> {
   return sharp(jpeg, { failOn: 'warning' }).raw().toBuffer();
 }
 
-test('20 MJPEG frames at 1280x720 are the folder\'s JPEG files, in order, each decodable', async () => {
+test("20 MJPEG frames at 1280x720 are the folder's JPEG files, in order, each decodable", async () => {
   const frames = await makeFrames();
   const files = frameFiles(frames);
   const saveDir = tempDir();

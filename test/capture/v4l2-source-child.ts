@@ -48,8 +48,21 @@ const sink = new Writable({
 });
 const logger = createLogger({ level: 'info', pretty: false, destination: sink });
 const cfg: SourceConfig = { id: 'cam', kind: 'webcam', uri: '/dev/video0', loop: false, ...opts.cfg };
-const source = createSource(cfg, { logger, v4l2: { backoffMs: opts.backoffMs ?? [100, 1000], stallMs: opts.stallMs ?? 3000 }, ffmpeg: { backoffMs: opts.backoffMs ?? [100, 1000] } });
-const out: SourceRun = { backend: source.backend, backendReason: source.backendReason, openError: null, frames: [], stats: null, controls: [], controlError: null, logs };
+const source = createSource(cfg, {
+  logger,
+  v4l2: { backoffMs: opts.backoffMs ?? [100, 1000], stallMs: opts.stallMs ?? 3000 },
+  ffmpeg: { backoffMs: opts.backoffMs ?? [100, 1000] },
+});
+const out: SourceRun = {
+  backend: source.backend,
+  backendReason: source.backendReason,
+  openError: null,
+  frames: [],
+  stats: null,
+  controls: [],
+  controlError: null,
+  logs,
+};
 
 const asError = (e: unknown) => ({ code: (e as { code: string }).code, message: (e as Error).message });
 

@@ -13,7 +13,11 @@ const CHILD = path.join(ROOT, 'dist', 'test', 'capture', 'v4l2-source-child.js')
 const run = (options: unknown) => runFakeScript<SourceRun>(CHILD, 'controls', options);
 
 test('controls from the config are set at open and read back; live ones apply to the open camera', async () => {
-  const r = await run({ cfg: { controls: { brightness: 10, power_line_frequency: 2 } }, count: 2, set: [{ brightness: -5 }, { exposure_auto: 1, exposure_absolute: 300 }] });
+  const r = await run({
+    cfg: { controls: { brightness: 10, power_line_frequency: 2 } },
+    count: 2,
+    set: [{ brightness: -5 }, { exposure_auto: 1, exposure_absolute: 300 }],
+  });
   assert.equal(r.openError, null);
   assert.equal(r.controlError, null);
   const [atOpen, live, manual] = [at(r.controls, 0), at(r.controls, 1), at(r.controls, 2)];
@@ -26,7 +30,11 @@ test('controls from the config are set at open and read back; live ones apply to
 });
 
 for (const [what, set, pattern] of [
-  ['an unknown key', { brightness: 3, zoom_absolute: 2 }, /has no control 'zoom_absolute' \(it has brightness, power_line_frequency, exposure_auto, exposure_absolute\)/],
+  [
+    'an unknown key',
+    { brightness: 3, zoom_absolute: 2 },
+    /has no control 'zoom_absolute' \(it has brightness, power_line_frequency, exposure_auto, exposure_absolute\)/,
+  ],
   ['a value out of range', { brightness: 3, power_line_frequency: 7 }, /'power_line_frequency' takes an integer from 0 to 2, not 7/],
   ['a hole in a menu', { exposure_auto: 2 }, /'exposure_auto' takes one of 1 \(Manual Mode\), 3 \(Aperture Priority Mode\), not 2/],
 ] as const) {

@@ -24,13 +24,19 @@ test('MJPEG at 1280x720 is preferred and passes through as the camera sent it', 
     assert.deepEqual([f.format, f.width, f.height], ['jpeg', 1280, 720]);
     assert.ok(sizes.has(f.size), `frame of ${f.size} bytes is one of the folder's JPEGs`);
   }
-  assert.deepEqual(r.frames.map((f) => f.seq), [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(
+    r.frames.map((f) => f.seq),
+    [1, 2, 3, 4, 5, 6],
+  );
 });
 
 test('without MJPEG the camera is read as YUYV, and padded rows reach the workers packed', async () => {
   const plain = await run({ cfg: {}, count: 3 });
   assert.equal(plain.openError, null);
-  assert.deepEqual(plain.frames.map((f) => [f.format, f.width, f.height, f.size]), Array(3).fill(['yuyv', 1280, 720, 1280 * 720 * 2]));
+  assert.deepEqual(
+    plain.frames.map((f) => [f.format, f.width, f.height, f.size]),
+    Array(3).fill(['yuyv', 1280, 720, 1280 * 720 * 2]),
+  );
   // FAKE_V4L2_ODD: 322x242 with rows padded to 128 bytes (stride 768, not 644).
   const odd = await run({ cfg: {}, count: 3 }, { FAKE_V4L2_ODD: '1' });
   assert.equal(odd.openError, null);
@@ -53,8 +59,14 @@ test('an unplugged camera is reopened with backoff once it is back, and frames f
   assert.ok(gone, `a log line with the typed error: ${JSON.stringify(r.logs)}`);
   assert.equal(gone.level, 40);
   // While it was gone, reopening found no device and backed off again.
-  assert.ok(r.logs.some((l) => l.code === 'ERR_CAMERA_NOT_FOUND'), JSON.stringify(r.logs));
-  assert.ok(r.logs.some((l) => l.msg === 'camera reopened'), JSON.stringify(r.logs));
+  assert.ok(
+    r.logs.some((l) => l.code === 'ERR_CAMERA_NOT_FOUND'),
+    JSON.stringify(r.logs),
+  );
+  assert.ok(
+    r.logs.some((l) => l.msg === 'camera reopened'),
+    JSON.stringify(r.logs),
+  );
 });
 
 test('a camera whose queue fails with POLLERR is reopened at once (typed ERR_CAMERA_GONE), not left to the stall timer', async () => {
@@ -86,5 +98,8 @@ test('a camera that stalls after it worked is restarted, and frames flow again',
   assert.equal(r.openError, null);
   assert.equal(r.frames.length, 8);
   assert.ok(r.stats!.restarts >= 1, JSON.stringify(r.stats));
-  assert.ok(r.logs.some((l) => l.msg === 'source stalled; restarting it'), JSON.stringify(r.logs));
+  assert.ok(
+    r.logs.some((l) => l.msg === 'source stalled; restarting it'),
+    JSON.stringify(r.logs),
+  );
 });

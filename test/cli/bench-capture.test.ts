@@ -19,9 +19,15 @@ test('bench --section capture measures both backends on the same 1280x720 MJPEG 
   assert.match(String(o.capture_ffmpeg_input), /ffmpeg -f v4l2 -input_format mjpeg/);
   // What is counted is said, the fake camera's share on both paths included.
   assert.match(String(o.capture_counted), /fake camera runs inside the process that opens it/);
-  assert.ok(lines.some((l) => l.startsWith('counted: ')), 'the counting is printed');
+  assert.ok(
+    lines.some((l) => l.startsWith('counted: ')),
+    'the counting is printed',
+  );
   // Three runs each, alternating, every frame a JPEG from the camera on both paths.
   const runs = lines.filter((l) => /^ {2}(native|ffmpeg) run \d: \d+ jpeg frames/.test(l));
-  assert.deepEqual(runs.map((l) => l.trim().split(' ')[0]), ['native', 'ffmpeg', 'native', 'ffmpeg', 'native', 'ffmpeg']);
+  assert.deepEqual(
+    runs.map((l) => l.trim().split(' ')[0]),
+    ['native', 'ffmpeg', 'native', 'ffmpeg', 'native', 'ffmpeg'],
+  );
   assert.ok(!('pool_fps' in o), 'only the capture section ran');
 });

@@ -14,7 +14,8 @@ test('doctor passes here and names each check; an unusable state folder fails it
   const report = JSON.parse(r.stdout) as { ok: boolean; checks: Array<{ name: string; ok: boolean; required: boolean }> };
   assert.equal(report.ok, true);
   const names = report.checks.map((c) => c.name);
-  for (const n of ['node', 'ffmpeg', 'onnxruntime-node', 'sharp', 'model blazeface-back', 'demo photos', 'tpm', 'state folder']) assert.ok(names.includes(n), n);
+  for (const n of ['node', 'ffmpeg', 'onnxruntime-node', 'sharp', 'model blazeface-back', 'demo photos', 'tpm', 'state folder'])
+    assert.ok(names.includes(n), n);
   assert.ok(report.checks.find((c) => c.name === 'model blazeface-back')!.ok);
 
   // A folder below a regular file can never be created.
@@ -39,7 +40,10 @@ test('doctor names the state folder and signing key a run would use, and fails a
   const kid = at(must((JSON.parse(exported.stdout) as Record<string, { keys: Array<{ kid: string }> }>).d, 'device d').keys, 0).kid;
   const r = await runCli(['doctor', '--json', '--state-dir', state]);
   assert.equal(r.code, 0, r.stdout);
-  assert.equal(find(JSON.parse(r.stdout) as Report, 'signing key').detail, `${path.join(state, 'signing-key.pem')} (software, kid ${kid}); \`percept keys export\` prints its keys-file entry`);
+  assert.equal(
+    find(JSON.parse(r.stdout) as Report, 'signing key').detail,
+    `${path.join(state, 'signing-key.pem')} (software, kid ${kid}); \`percept keys export\` prints its keys-file entry`,
+  );
 
   fs.chmodSync(path.join(state, 'signing-key.pem'), 0o640);
   const open = await runCli(['doctor', '--state-dir', state]);

@@ -11,7 +11,11 @@ import { until } from '../helpers/agent.js';
 
 /** `percept <args>` under umask 000, in its own process group. */
 function underUmask000(args: string[]): { child: ChildProcess; out: () => string; err: () => string } {
-  const child = spawn('sh', ['-c', 'umask 000; exec "$0" "$@"', process.execPath, CLI, ...args], { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('sh', ['-c', 'umask 000; exec "$0" "$@"', process.execPath, CLI, ...args], {
+    cwd: ROOT,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (c) => (out += c));
@@ -40,10 +44,33 @@ test('under umask 000 the state folders are 0700 and their files 0600', { timeou
   const cs = await until('the hub', () => /HostName=\S+;DeviceId=percept;SharedAccessKey=\S+/.exec(hub.out())?.[0], 60_000);
   const api = (JSON.parse(fs.readFileSync(path.join(hubState, 'ports.json'), 'utf8')) as { api: number }).api;
 
-  const agent = underUmask000(['run', '--source', 'synthetic', '--fps', '4', '--connection-string', cs, '--ca', path.join(hubState, 'ca.pem'), '--state-dir', state, '--no-preview', '--output', 'none']);
+  const agent = underUmask000([
+    'run',
+    '--source',
+    'synthetic',
+    '--fps',
+    '4',
+    '--connection-string',
+    cs,
+    '--ca',
+    path.join(hubState, 'ca.pem'),
+    '--state-dir',
+    state,
+    '--no-preview',
+    '--output',
+    'none',
+  ]);
   t.after(() => stop(agent));
-  await until('telemetry at the hub', () => fs.existsSync(path.join(hubState, 'messages.jsonl')) && fs.readFileSync(path.join(hubState, 'messages.jsonl'), 'utf8').includes('\n'), 60_000);
-  const patched = await fetch(`http://127.0.0.1:${api}/devices/percept/twin/desired`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ telemetry: { intervalMs: 500 } }) });
+  await until(
+    'telemetry at the hub',
+    () => fs.existsSync(path.join(hubState, 'messages.jsonl')) && fs.readFileSync(path.join(hubState, 'messages.jsonl'), 'utf8').includes('\n'),
+    60_000,
+  );
+  const patched = await fetch(`http://127.0.0.1:${api}/devices/percept/twin/desired`, {
+    method: 'PATCH',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ telemetry: { intervalMs: 500 } }),
+  });
   assert.equal(patched.status, 200);
   await until('the saved twin', () => fs.existsSync(path.join(state, 'twin-desired.json')) && fs.existsSync(path.join(hubState, 'twins.json')), 60_000);
 
@@ -53,6 +80,9 @@ test('under umask 000 the state folders are 0700 and their files 0600', { timeou
     ...['messages.jsonl', 'twins.json', 'registry.json', 'lock.db', 'lock.pid'].map((f) => path.join(hubState, f)),
   ];
   const seen = Object.fromEntries([...dirs, ...files].map((f) => [path.relative(base, f), mode(f)]));
-  const want = Object.fromEntries([...dirs.map((d) => [path.relative(base, d), '700'] as const), ...files.map((f) => [path.relative(base, f), '600'] as const)]);
+  const want = Object.fromEntries([
+    ...dirs.map((d) => [path.relative(base, d), '700'] as const),
+    ...files.map((f) => [path.relative(base, f), '600'] as const),
+  ]);
   assert.deepEqual(seen, want, agent.err());
 });

@@ -19,8 +19,15 @@ test('percept run --help lists every option of the table, under its group, group
   const r = await runCli(['run', '--help']);
   assert.equal(r.code, 0, r.stderr);
   const at = Object.values(GROUPS).map((title) => r.stdout.indexOf(`\n${title}:\n`));
-  assert.ok(at.every((i) => i > 0), 'every group heading is there');
-  assert.deepEqual([...at].sort((a, b) => a - b), at, 'groups in table order');
+  assert.ok(
+    at.every((i) => i > 0),
+    'every group heading is there',
+  );
+  assert.deepEqual(
+    [...at].sort((a, b) => a - b),
+    at,
+    'groups in table order',
+  );
   for (const o of [...OPTION_LIST, ...COMMAND_FLAGS]) {
     const i = r.stdout.indexOf(`\n  ${'short' in o ? `${o.short}, ` : ''}${o.flag}${'arg' in o && o.arg ? ` ${o.arg}` : ''}`);
     assert.ok(i > 0, `${o.flag} is listed`);
@@ -37,7 +44,12 @@ test('an unknown command is a usage error', async () => {
 
 test('no key or token reaches a log line', () => {
   const lines: string[] = [];
-  const dest = new Writable({ write(chunk, _enc, cb) { lines.push(String(chunk)); cb(); } });
+  const dest = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
   const log = createLogger({ destination: dest, level: 'info' });
   const cs = 'HostName=h.azure-devices.net;DeviceId=d1;SharedAccessKey=c2VjcmV0a2V5c2VjcmV0a2V5';
   const sas = 'SharedAccessSignature sr=h%2Fdevices%2Fd1&sig=abcDEF123%3D&se=1700000000';

@@ -32,7 +32,9 @@ test('keys export creates the key once (0600) and prints the entry percept verif
   assert.deepEqual(JSON.parse(again.stdout), keys, 'the same key, found through PERCEPT_STATE_DIR');
 
   // Without --device: the identity of PERCEPT_CONNECTION_STRING.
-  const byCs = await runCli(['keys', 'export', '--state', state], { env: { PERCEPT_CONNECTION_STRING: 'HostName=h.example;DeviceId=door;ModuleId=percept;SharedAccessKey=AAAA' } });
+  const byCs = await runCli(['keys', 'export', '--state', state], {
+    env: { PERCEPT_CONNECTION_STRING: 'HostName=h.example;DeviceId=door;ModuleId=percept;SharedAccessKey=AAAA' },
+  });
   assert.equal(byCs.code, 0, byCs.stderr);
   assert.deepEqual(Object.keys(JSON.parse(byCs.stdout) as KeysFile), ['door/percept']);
 
@@ -70,7 +72,10 @@ test('round trip: export the keys, run the agent with the software signer agains
   const mine = await runCli(['verify', '--messages', messages, '--keys', keysFile, '--device', 'sw-agent', '--json']);
   assert.equal(mine.code, 0, mine.stdout + mine.stderr);
   const report = JSON.parse(mine.stdout) as Report;
-  assert.deepEqual(report.devices.map((d) => d.device), ['sw-agent']);
+  assert.deepEqual(
+    report.devices.map((d) => d.device),
+    ['sw-agent'],
+  );
   const d = at(report.devices, 0);
   assert.equal(at(d.keys, 0).kid, at(must((JSON.parse(exported.stdout) as KeysFile)['sw-agent'], 'sw-agent').keys, 0).kid);
   assert.ok(at(d.keys, 0).signatures >= 1, 'checkpoints signed with the exported key');

@@ -11,14 +11,35 @@ import { YOLOX_NANO, image, tempDir } from '../helpers/paths.js';
 /** 2 s at 15 fps of one still photo: 30 frames, read faster than real time. */
 function stillClip(): string {
   const file = path.join(tempDir(), 'still.mp4');
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-loop', '1', '-i', image('dog.jpg'), '-t', '2', '-r', '15', '-vf', 'scale=640:480', '-pix_fmt', 'yuv420p', file]);
+  const r = spawnSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-loop',
+    '1',
+    '-i',
+    image('dog.jpg'),
+    '-t',
+    '2',
+    '-r',
+    '15',
+    '-vf',
+    'scale=640:480',
+    '-pix_fmt',
+    'yuv420p',
+    file,
+  ]);
   assert.equal(r.status, 0, String(r.stderr));
   return file;
 }
 
 test('--motion on skips the still frames of a video file and counts them; off infers them all', { timeout: 120_000 }, async () => {
   const clip = stillClip();
-  const run = (motion: string) => runCli(['run', '--source', clip, '--motion', motion, '--model', 'yolox-nano', '--model-path', YOLOX_NANO, '--workers', '1', '--no-preview', '--output', 'jsonl'], { timeoutMs: 90_000 });
+  const run = (motion: string) =>
+    runCli(
+      ['run', '--source', clip, '--motion', motion, '--model', 'yolox-nano', '--model-path', YOLOX_NANO, '--workers', '1', '--no-preview', '--output', 'jsonl'],
+      { timeoutMs: 90_000 },
+    );
   const on = await run('on');
   assert.equal(on.code, 0, on.stderr.slice(-2000));
   const stoppedOn = jsonLines(on.stderr).find((l) => l.msg === 'stopped');

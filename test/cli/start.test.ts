@@ -15,7 +15,11 @@ test('percept start shows telemetry arriving at the local emulator within 10 s',
   const dir = tempDir();
   const hubState = path.join(dir, 'hub');
   const t0 = Date.now();
-  const child = spawn(process.execPath, [CLI, 'start', '--state', hubState, '--no-preview', '--output', 'summary'], { cwd: ROOT, env: { ...process.env, PERCEPT_STATE_DIR: path.join(dir, 'state') }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'start', '--state', hubState, '--no-preview', '--output', 'summary'], {
+    cwd: ROOT,
+    env: { ...process.env, PERCEPT_STATE_DIR: path.join(dir, 'state') },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stdout.on('data', (c) => (out += c));
@@ -30,7 +34,7 @@ test('percept start shows telemetry arriving at the local emulator within 10 s',
     // The emulator's log holds the same messages.
     const log = fs.readFileSync(path.join(hubState, 'messages.jsonl'), 'utf8').trim().split('\n');
     assert.ok(log.length >= 1);
-    assert.equal((JSON.parse(at(log, 0)) as { deviceId: string }).deviceId, 'percept', 'the default device, the same as percept hub\'s');
+    assert.equal((JSON.parse(at(log, 0)) as { deviceId: string }).deviceId, 'percept', "the default device, the same as percept hub's");
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
     assert.equal(code, 0, err);
@@ -74,7 +78,10 @@ test('closing the terminal (SIGHUP) stops percept start and its emulator child',
   let emulator = 0;
   try {
     // Running: the emulator is up and the agent has opened its source.
-    assert.ok(await cli.waitFor((p) => /local IoT Hub emulator on mqtts:\/\/localhost:\d+/.test(p.stderr) && /"msg":"source open"/.test(p.stderr), 30_000), `the emulator and agent started; stderr: ${cli.stderr}`);
+    assert.ok(
+      await cli.waitFor((p) => /local IoT Hub emulator on mqtts:\/\/localhost:\d+/.test(p.stderr) && /"msg":"source open"/.test(p.stderr), 30_000),
+      `the emulator and agent started; stderr: ${cli.stderr}`,
+    );
     const mqtt = Number(/mqtts:\/\/localhost:(\d+)/.exec(cli.stderr)![1]);
     // The emulator runs in a process group of its own: a terminal's SIGHUP reaches only percept.
     emulator = childrenOf(cli.pid).find((pid) => /\bhub\b/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '))) ?? 0;

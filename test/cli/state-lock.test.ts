@@ -20,7 +20,9 @@ test('a second run on a busy state folder exits 2 naming the holder; after SIGKI
   try {
     // The first run is past start-up once it prints a result.
     await until('a first result', () => first.stdout().includes('"seq"'), 40_000);
-    const second = await runCli(['run', '--source', 'synthetic', '--frames', '1', '--state-dir', stateDir, '--no-preview', '--output', 'none'], { timeoutMs: 30_000 });
+    const second = await runCli(['run', '--source', 'synthetic', '--frames', '1', '--state-dir', stateDir, '--no-preview', '--output', 'none'], {
+      timeoutMs: 30_000,
+    });
     assert.equal(second.code, 2, second.stderr);
     assert.match(second.stderr, /ERR_STATE_LOCKED/);
     assert.ok(second.stderr.includes(`${stateDir} is in use by process ${first.child.pid}`), second.stderr);
@@ -28,7 +30,9 @@ test('a second run on a busy state folder exits 2 naming the holder; after SIGKI
 
     first.child.kill('SIGKILL');
     await first.exited;
-    const third = await runCli(['run', '--source', 'synthetic', '--frames', '2', '--state-dir', stateDir, '--no-preview', '--output', 'jsonl'], { timeoutMs: 60_000 });
+    const third = await runCli(['run', '--source', 'synthetic', '--frames', '2', '--state-dir', stateDir, '--no-preview', '--output', 'jsonl'], {
+      timeoutMs: 60_000,
+    });
     assert.equal(third.code, 0, third.stderr);
     assert.equal(third.stdout.trim().split('\n').length, 2);
     // A normal exit gives the folder up: this process can take it now.
@@ -38,11 +42,14 @@ test('a second run on a busy state folder exits 2 naming the holder; after SIGKI
   }
 });
 
-test('the lock is the process\'s until it releases it, and the folder is created 0700', () => {
+test("the lock is the process's until it releases it, and the folder is created 0700", () => {
   const stateDir = path.join(tempDir('percept-lock-'), 'a', 'b');
   const held = StateLock.acquire(stateDir);
   assert.equal(fs.statSync(stateDir).mode & 0o777, 0o700);
-  assert.throws(() => StateLock.acquire(stateDir), (e: unknown) => PerceptError.is(e, 'ERR_STATE_LOCKED') && e.message.includes(`in use by process ${process.pid}`));
+  assert.throws(
+    () => StateLock.acquire(stateDir),
+    (e: unknown) => PerceptError.is(e, 'ERR_STATE_LOCKED') && e.message.includes(`in use by process ${process.pid}`),
+  );
   assert.equal(StateLock.holder(stateDir), process.pid);
   held.release();
   assert.equal(StateLock.holder(stateDir), null);

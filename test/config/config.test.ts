@@ -19,8 +19,14 @@ test('source specs are classified', () => {
   assert.equal(parseSourceSpec('x.jpg', 0).kind, 'image');
   assert.equal(parseSourceSpec('clip.mp4', 0).kind, 'video');
   // Default ids: src<N> by position, demo and synthetic by kind (position appended after the first).
-  assert.deepEqual(['a.jpg', 'demo', 'synthetic', 'b.mp4'].map((u, i) => parseSourceSpec(u, i).id), ['src0', 'demo1', 'synthetic2', 'src3']);
-  assert.deepEqual(['synthetic', 'c.jpg'].map((u, i) => parseSourceSpec(u, i).id), ['synthetic', 'src1']);
+  assert.deepEqual(
+    ['a.jpg', 'demo', 'synthetic', 'b.mp4'].map((u, i) => parseSourceSpec(u, i).id),
+    ['src0', 'demo1', 'synthetic2', 'src3'],
+  );
+  assert.deepEqual(
+    ['synthetic', 'c.jpg'].map((u, i) => parseSourceSpec(u, i).id),
+    ['synthetic', 'src1'],
+  );
   const s = parseSourceSpec('door=rtsp://cam/1', 1);
   assert.equal(s.id, 'door');
   assert.equal(s.uri, 'rtsp://cam/1');
@@ -53,8 +59,7 @@ test('defaults: the demo when there is no camera, blazeface-back, one worker per
 });
 
 test('invalid values are ERR_CONFIG naming the field', () => {
-  const check = (fn: () => unknown, re: RegExp) =>
-    assert.throws(fn, (e: unknown) => PerceptError.is(e, 'ERR_CONFIG') && re.test((e as Error).message));
+  const check = (fn: () => unknown, re: RegExp) => assert.throws(fn, (e: unknown) => PerceptError.is(e, 'ERR_CONFIG') && re.test((e as Error).message));
   const dir = tempDir();
   const file = path.join(dir, 'c.json');
   fs.writeFileSync(file, JSON.stringify({ sources: [{ id: 'a', kind: 'demo' }], workers: 0 }));

@@ -13,7 +13,20 @@ test('--connect-timeout bounds each connection attempt to a hub that never answe
   await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
   const { port } = silent.address() as net.AddressInfo;
   const cs = `HostName=127.0.0.1:${port};DeviceId=d;SharedAccessKey=a2V5`;
-  const p = startCli(['run', '--source', 'synthetic', '--no-preview', '--output', 'none', '--connection-string', cs, '--connect-timeout', '1000', '--state-dir', tempDir()]);
+  const p = startCli([
+    'run',
+    '--source',
+    'synthetic',
+    '--no-preview',
+    '--output',
+    'none',
+    '--connection-string',
+    cs,
+    '--connect-timeout',
+    '1000',
+    '--state-dir',
+    tempDir(),
+  ]);
   try {
     // Two attempts given up within 10 s: the default (30 s) could not give even one.
     const twice = await p.waitFor((c) => c.stderr.split('no answer from the hub within 1000 ms').length > 2, 10_000);

@@ -25,7 +25,10 @@ test('a __proto__ key in the desired document is rejected naming where it is', (
 });
 
 test('merging a patch that holds __proto__ changes no prototype', () => {
-  const merged = mergePatch({ telemetry: { intervalMs: 1000 } }, JSON.parse('{"telemetry": {"__proto__": {"polluted": true}}, "__proto__": {"polluted": true}}') as Record<string, unknown>);
+  const merged = mergePatch(
+    { telemetry: { intervalMs: 1000 } },
+    JSON.parse('{"telemetry": {"__proto__": {"polluted": true}}, "__proto__": {"polluted": true}}') as Record<string, unknown>,
+  );
   assert.equal(Object.getPrototypeOf(merged), Object.prototype);
   assert.equal(Object.getPrototypeOf(merged.telemetry), Object.prototype);
   assert.equal(({} as Record<string, unknown>).polluted, undefined);

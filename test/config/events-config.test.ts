@@ -15,6 +15,9 @@ test('telemetry.mode and the events output: defaults, flag, variable, twin', () 
   assert.equal(loadConfig({ env: {}, flags: { telemetryMode: 'windows' } }).telemetry.mode, 'windows');
   assert.equal(loadConfig({ env: { PERCEPT_EVENTS_OUTPUT_NAME: 'tracks' } }).telemetry.eventsOutput, 'tracks');
   assert.equal(applyDesired(d, { telemetry: { mode: 'events' } }).config.telemetry.mode, 'events');
-  assert.throws(() => loadConfig({ env: { PERCEPT_TELEMETRY_MODE: 'sometimes' } }), (e: unknown) => PerceptError.is(e, 'ERR_CONFIG') && /telemetry\.mode.*PERCEPT_TELEMETRY_MODE/s.test((e as Error).message));
+  assert.throws(
+    () => loadConfig({ env: { PERCEPT_TELEMETRY_MODE: 'sometimes' } }),
+    (e: unknown) => PerceptError.is(e, 'ERR_CONFIG') && /telemetry\.mode.*PERCEPT_TELEMETRY_MODE/s.test((e as Error).message),
+  );
   assert.throws(() => applyDesired(d, { telemetry: { mode: 'all' } }), { code: 'ERR_CONFIG' });
 });

@@ -24,11 +24,46 @@ function refusal(fn: () => unknown): string {
 }
 
 const CASES = [
-  { flag: ['--workers', '0'], env: { PERCEPT_WORKERS: '0' }, file: { workers: 0 }, twin: { workers: 0 }, key: 'workers', says: 'workers: expected an integer from 1 to 16 but got 0' },
-  { flag: ['--workers', 'many'], env: { PERCEPT_WORKERS: 'many' }, file: { workers: 'many' }, twin: { workers: 'many' }, key: 'workers', says: "workers: expected an integer from 1 to 16 but got 'many'" },
-  { flag: ['--telemetry-interval', '5'], env: { PERCEPT_TELEMETRY_INTERVAL: '5' }, file: { telemetry: { intervalMs: 5 } }, twin: { telemetry: { intervalMs: 5 } }, key: 'telemetry.intervalMs', says: 'telemetry.intervalMs: expected an integer from 100 to 3600000 but got 5' },
-  { flag: ['--providers', 'cpu,gpu'], env: { PERCEPT_PROVIDERS: 'cpu,gpu' }, file: { providers: ['cpu', 'gpu'] }, twin: { providers: ['cpu', 'gpu'] }, key: 'providers.1', says: "providers.1: expected one of cpu, openvino, cuda, tensorrt, dml, coreml, webgpu, xnnpack, qnn but got 'gpu'" },
-  { flag: ['--log-level', 'loud'], env: { PERCEPT_LOG_LEVEL: 'loud' }, file: { logLevel: 'loud' }, twin: { logLevel: 'loud' }, key: 'logLevel', says: "logLevel: expected one of fatal, error, warn, info, debug, trace, silent but got 'loud'" },
+  {
+    flag: ['--workers', '0'],
+    env: { PERCEPT_WORKERS: '0' },
+    file: { workers: 0 },
+    twin: { workers: 0 },
+    key: 'workers',
+    says: 'workers: expected an integer from 1 to 16 but got 0',
+  },
+  {
+    flag: ['--workers', 'many'],
+    env: { PERCEPT_WORKERS: 'many' },
+    file: { workers: 'many' },
+    twin: { workers: 'many' },
+    key: 'workers',
+    says: "workers: expected an integer from 1 to 16 but got 'many'",
+  },
+  {
+    flag: ['--telemetry-interval', '5'],
+    env: { PERCEPT_TELEMETRY_INTERVAL: '5' },
+    file: { telemetry: { intervalMs: 5 } },
+    twin: { telemetry: { intervalMs: 5 } },
+    key: 'telemetry.intervalMs',
+    says: 'telemetry.intervalMs: expected an integer from 100 to 3600000 but got 5',
+  },
+  {
+    flag: ['--providers', 'cpu,gpu'],
+    env: { PERCEPT_PROVIDERS: 'cpu,gpu' },
+    file: { providers: ['cpu', 'gpu'] },
+    twin: { providers: ['cpu', 'gpu'] },
+    key: 'providers.1',
+    says: "providers.1: expected one of cpu, openvino, cuda, tensorrt, dml, coreml, webgpu, xnnpack, qnn but got 'gpu'",
+  },
+  {
+    flag: ['--log-level', 'loud'],
+    env: { PERCEPT_LOG_LEVEL: 'loud' },
+    file: { logLevel: 'loud' },
+    twin: { logLevel: 'loud' },
+    key: 'logLevel',
+    says: "logLevel: expected one of fatal, error, warn, info, debug, trace, silent but got 'loud'",
+  },
 ] as const;
 
 test('the same bad value gives the same message from a flag, the environment, the file and the twin', () => {
@@ -37,10 +72,22 @@ test('the same bad value gives the same message from a flag, the environment, th
   for (const c of CASES) {
     const file = path.join(dir, 'c.json');
     fs.writeFileSync(file, JSON.stringify({ sources: [{ id: 'a', kind: 'demo' }], ...c.file }));
-    assert.equal(refusal(() => loadConfig({ env: {}, flags: parseRunArgs([...c.flag]).flags })), `${c.says} (from ${c.flag[0]})`);
-    assert.equal(refusal(() => loadConfig({ env: c.env })), `${c.says} (from ${Object.keys(c.env)[0]})`);
-    assert.equal(refusal(() => loadConfig({ file, env: {} })), `${c.says} (from ${c.key} in config file ${file})`);
-    assert.equal(refusal(() => applyDesired(base, c.twin)), `${c.says} (from desired properties)`);
+    assert.equal(
+      refusal(() => loadConfig({ env: {}, flags: parseRunArgs([...c.flag]).flags })),
+      `${c.says} (from ${c.flag[0]})`,
+    );
+    assert.equal(
+      refusal(() => loadConfig({ env: c.env })),
+      `${c.says} (from ${Object.keys(c.env)[0]})`,
+    );
+    assert.equal(
+      refusal(() => loadConfig({ file, env: {} })),
+      `${c.says} (from ${c.key} in config file ${file})`,
+    );
+    assert.equal(
+      refusal(() => applyDesired(base, c.twin)),
+      `${c.says} (from desired properties)`,
+    );
   }
 });
 

@@ -16,19 +16,28 @@ const configError = (re: RegExp) => (e: unknown) => PerceptError.is(e, 'ERR_CONF
 test('every path in a config file resolves against the file folder', () => {
   const dir = tempDir();
   const file = path.join(dir, 'percept.json');
-  fs.writeFileSync(file, JSON.stringify({
-    sources: [
-      { id: 'pic', kind: 'image', uri: 'pics/dog.jpg', model: { name: 'models/mine.json', path: 'models/m.onnx' } },
-      { id: 'dir', kind: 'folder', uri: 'pics' },
-      { id: 'cam', kind: 'webcam', uri: '/dev/video3' },
-      { id: 'net', kind: 'video', uri: 'http://cam.local/v.mp4' },
-    ],
-    model: { name: 'yolox-nano', path: 'models/yolox_nano.onnx' },
-    hub: { connectionString: 'HostName=h;DeviceId=d;SharedAccessKey=a2V5', ca: 'certs/ca.pem', cert: 'certs/c.pem', key: 'certs/k.pem', outbox: 'state/outbox.db' },
-    attest: { keyFile: 'keys/signing.pem' },
-    stateDir: 'state',
-    modelDirs: ['models', '/opt/models'],
-  }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      sources: [
+        { id: 'pic', kind: 'image', uri: 'pics/dog.jpg', model: { name: 'models/mine.json', path: 'models/m.onnx' } },
+        { id: 'dir', kind: 'folder', uri: 'pics' },
+        { id: 'cam', kind: 'webcam', uri: '/dev/video3' },
+        { id: 'net', kind: 'video', uri: 'http://cam.local/v.mp4' },
+      ],
+      model: { name: 'yolox-nano', path: 'models/yolox_nano.onnx' },
+      hub: {
+        connectionString: 'HostName=h;DeviceId=d;SharedAccessKey=a2V5',
+        ca: 'certs/ca.pem',
+        cert: 'certs/c.pem',
+        key: 'certs/k.pem',
+        outbox: 'state/outbox.db',
+      },
+      attest: { keyFile: 'keys/signing.pem' },
+      stateDir: 'state',
+      modelDirs: ['models', '/opt/models'],
+    }),
+  );
   assert.notEqual(process.cwd(), dir);
   const c = loadConfig({ file, env: {} });
   const at = (p: string) => path.join(dir, p);
@@ -54,12 +63,15 @@ test('percept run with a config file of relative paths works from another folder
   fs.mkdirSync(path.join(dir, 'pics'));
   fs.symlinkSync(YOLOX_NANO, path.join(dir, 'models', 'yolox_nano.onnx'));
   fs.copyFileSync(image('dog.jpg'), path.join(dir, 'pics', 'dog.jpg'));
-  fs.writeFileSync(path.join(dir, 'percept.json'), JSON.stringify({
-    sources: [{ id: 'dog', kind: 'image', uri: 'pics/dog.jpg' }],
-    model: { name: 'yolox-nano', path: 'models/yolox_nano.onnx' },
-    workers: 1,
-    stateDir: 'state',
-  }));
+  fs.writeFileSync(
+    path.join(dir, 'percept.json'),
+    JSON.stringify({
+      sources: [{ id: 'dog', kind: 'image', uri: 'pics/dog.jpg' }],
+      model: { name: 'yolox-nano', path: 'models/yolox_nano.onnx' },
+      workers: 1,
+      stateDir: 'state',
+    }),
+  );
   assert.notEqual(ROOT, dir);
   const r = await runCli(['run', '--config', path.join(dir, 'percept.json'), '--frames', '1', '--output', 'jsonl', '--no-preview']);
   assert.equal(r.code, 0, r.stderr);
@@ -75,7 +87,10 @@ test('validation errors name the file and key, the environment variable or the f
   assert.throws(() => loadConfig({ file, env: {} }), configError(new RegExp(`workers: .* \\(from workers in config file ${file.replace(/[.]/g, '\\.')}\\)`)));
   fs.writeFileSync(file, JSON.stringify({ sources: [{ id: 'a', kind: 'demo' }] }));
   assert.throws(() => loadConfig({ file, env: { PERCEPT_SCORE_THRESHOLD: '5' } }), configError(/model\.scoreThreshold: .* \(from PERCEPT_SCORE_THRESHOLD\)/));
-  assert.throws(() => loadConfig({ file, env: { PERCEPT_SCORE_THRESHOLD: '0.5' }, flags: { scoreThreshold: 7 } }), configError(/model\.scoreThreshold: .* \(from --score-threshold\)/));
+  assert.throws(
+    () => loadConfig({ file, env: { PERCEPT_SCORE_THRESHOLD: '0.5' }, flags: { scoreThreshold: 7 } }),
+    configError(/model\.scoreThreshold: .* \(from --score-threshold\)/),
+  );
   assert.throws(() => loadConfig({ file, env: {}, flags: { threads: 100 } }), configError(/threads: .* \(from --threads\)/));
   assert.throws(() => loadConfig({ file, env: { PERCEPT_PROVIDERS: 'gpu' } }), configError(/providers\.0: .* \(from PERCEPT_PROVIDERS\)/));
 });
@@ -85,11 +100,24 @@ test('a missing model file names its origin, not --model-path', async () => {
   const file = path.join(dir, 'c.json');
   fs.writeFileSync(file, JSON.stringify({ sources: [{ id: 'a', kind: 'demo' }], model: { name: 'yolox-nano', path: 'gone.onnx' } }));
   const fromFile = loadConfig({ file, env: {} });
-  await assert.rejects(loadModel(fromFile.model, fromFile), (e: unknown) => PerceptError.is(e, 'ERR_MODEL_NOT_FOUND') && e.message.startsWith(`model.path in config file ${file} ${path.join(dir, 'gone.onnx')}: `) && !e.message.includes('--model-path'));
+  await assert.rejects(
+    loadModel(fromFile.model, fromFile),
+    (e: unknown) =>
+      PerceptError.is(e, 'ERR_MODEL_NOT_FOUND') &&
+      e.message.startsWith(`model.path in config file ${file} ${path.join(dir, 'gone.onnx')}: `) &&
+      !e.message.includes('--model-path'),
+  );
   const fromEnv = loadConfig({ file, env: { PERCEPT_MODEL_PATH: '/nope/m.onnx' } });
-  await assert.rejects(loadModel(fromEnv.model, fromEnv), (e: unknown) => PerceptError.is(e, 'ERR_MODEL_NOT_FOUND') && /^PERCEPT_MODEL_PATH \/nope\/m\.onnx: .*check the path given with PERCEPT_MODEL_PATH/.test(e.message));
+  await assert.rejects(
+    loadModel(fromEnv.model, fromEnv),
+    (e: unknown) =>
+      PerceptError.is(e, 'ERR_MODEL_NOT_FOUND') && /^PERCEPT_MODEL_PATH \/nope\/m\.onnx: .*check the path given with PERCEPT_MODEL_PATH/.test(e.message),
+  );
   const fromFlag = loadConfig({ file, env: {}, flags: { modelPath: '/nope/m.onnx' } });
-  await assert.rejects(loadModel(fromFlag.model, fromFlag), (e: unknown) => PerceptError.is(e, 'ERR_MODEL_NOT_FOUND') && /^--model-path \/nope\/m\.onnx: /.test(e.message));
+  await assert.rejects(
+    loadModel(fromFlag.model, fromFlag),
+    (e: unknown) => PerceptError.is(e, 'ERR_MODEL_NOT_FOUND') && /^--model-path \/nope\/m\.onnx: /.test(e.message),
+  );
 });
 
 test('a CA file that cannot be read names the file key, PERCEPT_CA or --ca', async () => {
@@ -100,8 +128,16 @@ test('a CA file that cannot be read names the file key, PERCEPT_CA or --ca', asy
   const run = (args: string[], env: NodeJS.ProcessEnv = {}) => runCli(['run', '--frames', '1', '--no-preview', '--output', 'none', ...args], { env });
   const cases: Array<[string[], NodeJS.ProcessEnv, string]> = [
     [['--config', file], {}, `CA certificate (from hub.ca in config file ${file}) ${path.join(dir, 'missing-ca.pem')} cannot be read (ENOENT)`],
-    [['--connection-string', cs, '--state-dir', path.join(dir, 's2')], { PERCEPT_CA: '/nope/ca.pem' }, 'CA certificate (from PERCEPT_CA) /nope/ca.pem cannot be read (ENOENT)'],
-    [['--connection-string', cs, '--state-dir', path.join(dir, 's3'), '--ca', '/nope/ca.pem'], { PERCEPT_CA: '/other/ca.pem' }, 'CA certificate (from --ca) /nope/ca.pem cannot be read (ENOENT)'],
+    [
+      ['--connection-string', cs, '--state-dir', path.join(dir, 's2')],
+      { PERCEPT_CA: '/nope/ca.pem' },
+      'CA certificate (from PERCEPT_CA) /nope/ca.pem cannot be read (ENOENT)',
+    ],
+    [
+      ['--connection-string', cs, '--state-dir', path.join(dir, 's3'), '--ca', '/nope/ca.pem'],
+      { PERCEPT_CA: '/other/ca.pem' },
+      'CA certificate (from --ca) /nope/ca.pem cannot be read (ENOENT)',
+    ],
   ];
   for (const [args, env, want] of cases) {
     const r = await run(args, env);

@@ -30,8 +30,24 @@ test('an IoT Edge module sends through the output --output-name names (and hub.o
     const dir = tempDir();
     const cfg = path.join(dir, 'c.json');
     fs.writeFileSync(cfg, JSON.stringify({ hub: { output: 'LegacyOutput' } }));
-    const common = ['--source', `dog=${image('dog.jpg')}`, '--frames', '2', '--loop', '--model', 'yolox-nano', '--model-path', YOLOX_NANO, '--no-preview', '--output', 'none'];
-    for (const [extra, want] of [[['--output-name', 'AzureEyeModuleOutput'], 'AzureEyeModuleOutput'], [['--config', cfg], 'LegacyOutput']] as const) {
+    const common = [
+      '--source',
+      `dog=${image('dog.jpg')}`,
+      '--frames',
+      '2',
+      '--loop',
+      '--model',
+      'yolox-nano',
+      '--model-path',
+      YOLOX_NANO,
+      '--no-preview',
+      '--output',
+      'none',
+    ];
+    for (const [extra, want] of [
+      [['--output-name', 'AzureEyeModuleOutput'], 'AzureEyeModuleOutput'],
+      [['--config', cfg], 'LegacyOutput'],
+    ] as const) {
       const state = tempDir();
       const before = hub.hub.messages('edge-box', 'percept').length;
       const agent = startAgent(['run', ...common, ...extra, '--state-dir', state], { stateDir: state, env });

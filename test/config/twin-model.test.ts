@@ -15,9 +15,18 @@ test('the twin names models by name only', () => {
   for (const name of ['/etc/passwd', '../etc/passwd', 'models/x', 'x.json', '.hidden']) {
     assert.throws(() => applyDesired(base, { model: { name } }), refused(/model\.name: a model name/), name);
   }
-  assert.throws(() => applyDesired(base, { model: { name: 'yolox-nano', path: '/etc/passwd' } }), refused(/^model\.path: not something the twin may set .*\(from desired properties\)$/));
-  assert.throws(() => applyDesired(base, { sources: [{ id: 'd', kind: 'demo', model: { name: '/etc/passwd' } }] }), refused(/sources\.0\.model\.name: a model name/));
-  assert.throws(() => applyDesired(base, { sources: [{ id: 'd', kind: 'demo', model: { name: 'x', path: '/etc/shadow' } }] }), refused(/^sources\.0\.model\.path: not something the twin may set/));
+  assert.throws(
+    () => applyDesired(base, { model: { name: 'yolox-nano', path: '/etc/passwd' } }),
+    refused(/^model\.path: not something the twin may set .*\(from desired properties\)$/),
+  );
+  assert.throws(
+    () => applyDesired(base, { sources: [{ id: 'd', kind: 'demo', model: { name: '/etc/passwd' } }] }),
+    refused(/sources\.0\.model\.name: a model name/),
+  );
+  assert.throws(
+    () => applyDesired(base, { sources: [{ id: 'd', kind: 'demo', model: { name: 'x', path: '/etc/shadow' } }] }),
+    refused(/^sources\.0\.model\.path: not something the twin may set/),
+  );
 });
 
 test("naming the model the device runs keeps the device's own ONNX file; another model drops it", () => {

@@ -42,7 +42,10 @@ test('createOptions is a string holding Docker ContainerCreate JSON: devices, st
     assert.equal(d.CgroupPermissions, 'rwm');
   }
   const state = [...(host.Mounts ?? []), ...(host.Binds ?? []).map((b: string) => ({ Target: b.split(':')[1] }))] as Json[];
-  assert.ok(state.some((m) => m.Target === '/var/lib/percept'), 'the state folder is a volume or bind');
+  assert.ok(
+    state.some((m) => m.Target === '/var/lib/percept'),
+    'the state folder is a volume or bind',
+  );
   assert.deepEqual(host.CapDrop, ['ALL']);
   assert.deepEqual(host.SecurityOpt, ['no-new-privileges']);
   assert.equal(percept.env.PERCEPT_STATE_DIR.value, '/var/lib/percept');
@@ -66,7 +69,10 @@ test("the percept module's desired properties pass the agent's own validation", 
   const base = parseConfig({ sources: [{ id: 'local', kind: 'demo' }] });
   const { config, ignored } = applyDesired(base, desired);
   assert.deepEqual(ignored, []);
-  assert.deepEqual(config.sources.map((s) => [s.id, s.kind, s.uri]), [['cam0', 'webcam', '/dev/video0']]);
+  assert.deepEqual(
+    config.sources.map((s) => [s.id, s.kind, s.uri]),
+    [['cam0', 'webcam', '/dev/video0']],
+  );
   assert.equal(config.model.name, desired.model.name);
   assert.equal(config.telemetry.intervalMs, desired.telemetry.intervalMs);
   // The validation is real: the same document with one bad value is refused.

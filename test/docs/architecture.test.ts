@@ -47,7 +47,13 @@ function anchors(md: string): Set<string> {
 
 function documents(): string[] {
   const docs = path.join(ROOT, 'docs');
-  return [path.join(ROOT, 'README.md'), ...fs.readdirSync(docs).filter((n) => n.endsWith('.md')).map((n) => path.join(docs, n))];
+  return [
+    path.join(ROOT, 'README.md'),
+    ...fs
+      .readdirSync(docs)
+      .filter((n) => n.endsWith('.md'))
+      .map((n) => path.join(docs, n)),
+  ];
 }
 
 test('docs/architecture.md names every folder and top-level file of src/', () => {
@@ -56,7 +62,10 @@ test('docs/architecture.md names every folder and top-level file of src/', () =>
   assert.ok(folders.includes('src/agent') && folders.includes('src/models/decoders'), `the walk finds src/'s folders (${folders.join(', ')})`);
   const unnamed = folders.filter((f) => !new RegExp(`\`${f}[\`/]`).test(doc));
   assert.deepEqual(unnamed, [], `folders of src/ that docs/architecture.md does not name (as \`src/<folder>\`): ${unnamed.join(', ')}`);
-  const files = fs.readdirSync(path.join(ROOT, 'src')).filter((n) => n.endsWith('.ts')).map((n) => `src/${n}`);
+  const files = fs
+    .readdirSync(path.join(ROOT, 'src'))
+    .filter((n) => n.endsWith('.ts'))
+    .map((n) => `src/${n}`);
   assert.ok(files.includes('src/errors.ts'), 'the walk finds the top-level files');
   const unnamedFiles = files.filter((f) => !doc.includes(`\`${f}\``));
   assert.deepEqual(unnamedFiles, [], `top-level files of src/ that docs/architecture.md does not name: ${unnamedFiles.join(', ')}`);

@@ -9,7 +9,20 @@ import { spawn, spawnSync } from 'node:child_process';
 import { ROOT } from '../helpers/paths.js';
 import { unavailable } from '../helpers/requirements.js';
 
-const AGENT_PKGS = ['ffmpeg', 'swtpm', 'swtpm-tools', 'tpm2-tools', 'libtss2-dev', 'python3-onnx', 'python3-numpy', 'python3-skimage', 'chromium', 'pkg-config', 'g++', 'make'];
+const AGENT_PKGS = [
+  'ffmpeg',
+  'swtpm',
+  'swtpm-tools',
+  'tpm2-tools',
+  'libtss2-dev',
+  'python3-onnx',
+  'python3-numpy',
+  'python3-skimage',
+  'chromium',
+  'pkg-config',
+  'g++',
+  'make',
+];
 // On amd64 Debian, setup with no flags installs the device checks' tools as well.
 const DEVICE_PKGS = ['qemu-user-static', 'binfmt-support', 'debootstrap', 'crossbuild-essential-arm64', 'libtss2-dev:arm64', 'buildah'];
 const osId = fs.existsSync('/etc/os-release') ? (/^ID=(.*)$/m.exec(fs.readFileSync('/etc/os-release', 'utf8'))?.[1] ?? '') : '';
@@ -24,7 +37,11 @@ function missingPackages(): string[] {
 const builds = ['tpm2', 'v4l2'].filter((n) => fs.existsSync(path.join(ROOT, 'native', n, 'build', 'Makefile')));
 
 const skip = unavailable(
-  missingPackages().length ? `scripts/setup would install ${missingPackages().join(', ')}` : builds.length ? undefined : 'no native build folder in this checkout',
+  missingPackages().length
+    ? `scripts/setup would install ${missingPackages().join(', ')}`
+    : builds.length
+      ? undefined
+      : 'no native build folder in this checkout',
   'run scripts/setup (and npm run build) in this checkout first',
 );
 

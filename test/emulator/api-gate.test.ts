@@ -15,12 +15,15 @@ interface Answer {
 /** One request with headers fetch would not let a test set (Host), as curl or a browser sends them. */
 function send(port: number, method: string, path: string, headers: Record<string, string>, body?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: '127.0.0.1', port, method, path, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (text += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text === '' ? {} : (JSON.parse(text) as Answer['body']) }));
-    });
+    const req = http.request(
+      { host: '127.0.0.1', port, method, path, headers: body === undefined ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text === '' ? {} : (JSON.parse(text) as Answer['body']) }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -71,7 +74,13 @@ test('a rebound name, a cross-site page and a non-JSON write are refused; local 
     assert.equal(registered.body.error?.code, 'ForbiddenOrigin');
     assert.equal(registered.body.connectionString, undefined);
     noCors(registered);
-    const sameFormNoOrigin = await send(port, 'POST', '/devices', { host: `localhost:${port}`, 'content-type': 'application/x-www-form-urlencoded' }, '{"id":"planted"}');
+    const sameFormNoOrigin = await send(
+      port,
+      'POST',
+      '/devices',
+      { host: `localhost:${port}`, 'content-type': 'application/x-www-form-urlencoded' },
+      '{"id":"planted"}',
+    );
     assert.equal(sameFormNoOrigin.status, 415);
     const bodyless = await send(port, 'POST', snapshot, { host: `localhost:${port}`, origin: 'https://evil.example' });
     assert.equal(bodyless.status, 403, 'a body-less cross-site POST must not invoke the method');
@@ -93,7 +102,13 @@ test('a rebound name, a cross-site page and a non-JSON write are refused; local 
 
     // curl on loopback: JSON with its content type, under each loopback name; bodiless writes pass
     for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, 'localhost']) {
-      const a = await send(port, 'POST', snapshot, { host, 'content-type': 'application/json; charset=utf-8', accept: '*/*', 'user-agent': 'curl/8.5.0' }, '{"timeoutSeconds":5}');
+      const a = await send(
+        port,
+        'POST',
+        snapshot,
+        { host, 'content-type': 'application/json; charset=utf-8', accept: '*/*', 'user-agent': 'curl/8.5.0' },
+        '{"timeoutSeconds":5}',
+      );
       assert.equal(a.status, 200, `${host}: ${JSON.stringify(a.body)}`);
       assert.deepEqual(a.body, { status: 200, payload: { jpeg: 'secret-frame' } });
       noCors(a);
@@ -102,7 +117,7 @@ test('a rebound name, a cross-site page and a non-JSON write are refused; local 
     const bodilessLocal = await send(port, 'POST', snapshot, { host: `127.0.0.1:${port}` });
     assert.equal(bodilessLocal.status, 200);
     const sameOrigin = await send(port, 'POST', snapshot, { host: `localhost:${port}`, origin: `http://localhost:${port}`, ...json }, '{}');
-    assert.equal(sameOrigin.status, 200, 'the API\'s own origin may call it');
+    assert.equal(sameOrigin.status, 200, "the API's own origin may call it");
     const reset = await send(port, 'DELETE', '/faults', { host: `127.0.0.1:${port}` });
     assert.equal(reset.status, 200);
     const added = await send(port, 'POST', '/devices', { host: `127.0.0.1:${port}`, ...json }, '{"id":"cam-local"}');

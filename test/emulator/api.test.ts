@@ -4,7 +4,10 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { JSON_HEADERS, startTestHub } from '../helpers/emulator.js';
 
-async function call(url: string, init?: RequestInit): Promise<{ status: number; body: Record<string, unknown> & { error?: { code: string; message: string } } }> {
+async function call(
+  url: string,
+  init?: RequestInit,
+): Promise<{ status: number; body: Record<string, unknown> & { error?: { code: string; message: string } } }> {
   const res = await fetch(url, init);
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
@@ -23,10 +26,7 @@ test('registry routes and error shape', { timeout: 10_000 }, async () => {
     assert.match(String(mod.body.connectionString), /;DeviceId=cam-9;ModuleId=percept;SharedAccessKey=/);
 
     const list = (await (await fetch(`${h.api}/devices`)).json()) as Array<{ deviceId: string; connected: boolean; modules: unknown[] }>;
-    assert.deepEqual(
-      list.map((d) => d.deviceId).sort(),
-      [h.deviceId, 'cam-9'].sort(),
-    );
+    assert.deepEqual(list.map((d) => d.deviceId).sort(), [h.deviceId, 'cam-9'].sort());
     assert.deepEqual(list.find((d) => d.deviceId === 'cam-9')?.modules, [{ moduleId: 'percept', connected: false }]);
     const one = await call(`${h.api}/devices/cam-9`);
     assert.equal(one.body.connected, false);

@@ -42,14 +42,22 @@ test('hub runs in the foreground, accepts devices added while running, stops on 
     await client.sendEvent(new azureDevice.Message('{"via":"cli"}'));
     await client.close();
     const listed = (await (await fetch(`http://127.0.0.1:${ports.api}/devices/cam-2/messages`)).json()) as Array<{ body: unknown }>;
-    assert.deepEqual(listed.map((m) => m.body), [{ via: 'cli' }]);
+    assert.deepEqual(
+      listed.map((m) => m.body),
+      [{ via: 'cli' }],
+    );
 
     const x = await run(process.execPath, [MAIN, 'device', 'add', 'cam-x', '--x509', '--state', stateDir]);
     assert.equal(x.stdout.trim(), `HostName=localhost:${ports.mqtt};DeviceId=cam-x;x509=true`);
     const certPath = path.join(stateDir, 'devices', 'cam-x.cert.pem');
     const keyPath = path.join(stateDir, 'devices', 'cam-x.key.pem');
     assert.equal(x.stderr, `certificate ${certPath}\nkey         ${keyPath}\n`);
-    const xc = await x509DeviceClient(x.stdout.trim(), fs.readFileSync(path.join(stateDir, 'ca.pem'), 'utf8'), fs.readFileSync(certPath, 'utf8'), fs.readFileSync(keyPath, 'utf8'));
+    const xc = await x509DeviceClient(
+      x.stdout.trim(),
+      fs.readFileSync(path.join(stateDir, 'ca.pem'), 'utf8'),
+      fs.readFileSync(certPath, 'utf8'),
+      fs.readFileSync(keyPath, 'utf8'),
+    );
     await xc.open();
     await xc.close();
 

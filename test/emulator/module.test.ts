@@ -23,10 +23,13 @@ test('ModuleClient with a module identity: telemetry, twin, methods, inputs', { 
       body: unknown;
       systemProperties: Record<string, string>;
     }>;
-    assert.deepEqual(listed.map((m) => [m.moduleId, m.body, m.systemProperties.outputName]), [
-      ['percept', { from: 'module' }, undefined],
-      ['percept', { out: 1 }, 'detections'],
-    ]);
+    assert.deepEqual(
+      listed.map((m) => [m.moduleId, m.body, m.systemProperties.outputName]),
+      [
+        ['percept', { from: 'module' }, undefined],
+        ['percept', { out: 1 }, 'detections'],
+      ],
+    );
 
     const twin = await client.getTwin();
     await reportTwin(twin, { model: 'yolox' });

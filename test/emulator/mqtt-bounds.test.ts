@@ -62,7 +62,11 @@ test('oversized packets and pre-CONNECT bytes close the connection at once', { t
   const sas = () => createSas(h.hub.hostName, { deviceId: h.deviceId, moduleId: null }, key, Math.floor(Date.now() / 1000) + 600);
   const cases: Array<[string, (s: tls.TLSSocket) => void, RegExp]> = [
     ['a CONNECT announcing 256 MB', (s) => s.write(Buffer.from([0x10, 0xff, 0xff, 0xff, 0x7f])), /CONNECT announces 268435455 bytes/],
-    ['a CONNECT announcing 200 KB, with 60 KB sent', (s) => s.write(Buffer.concat([fixedHeader(0x10, 200 * 1024), Buffer.alloc(60 * 1024, 0x41)])), /CONNECT announces 204800 bytes/],
+    [
+      'a CONNECT announcing 200 KB, with 60 KB sent',
+      (s) => s.write(Buffer.concat([fixedHeader(0x10, 200 * 1024), Buffer.alloc(60 * 1024, 0x41)])),
+      /CONNECT announces 204800 bytes/,
+    ],
     ['a PUBLISH before CONNECT', (s) => s.write(publish(`devices/${h.deviceId}/messages/events/`, 10)), /first packet is type 3, not CONNECT/],
     ['garbage before CONNECT', (s) => s.write(Buffer.alloc(60 * 1024, 0xff)), /first packet is type 15, not CONNECT/],
     ['a malformed length', (s) => s.write(Buffer.from([0x10, 0xff, 0xff, 0xff, 0xff, 0x01])), /malformed remaining length/],
@@ -72,7 +76,10 @@ test('oversized packets and pre-CONNECT bytes close the connection at once', { t
       const s = await open(h);
       send(s);
       assert.equal(await closesWithin(s, PROMPTLY_MS), true, `${what}: not closed`);
-      assert.ok(lines.some((l) => reason.test(l)), `${what}: no log line matching ${reason}`);
+      assert.ok(
+        lines.some((l) => reason.test(l)),
+        `${what}: no log line matching ${reason}`,
+      );
     }
 
     // a CONNECT still waiting for its answer (delayed by fault injection) may not be followed by

@@ -43,13 +43,19 @@ test('certificates, registry and messages survive a restart; ports.json tracks t
     assert.equal(second.addDevice('cam-1').key, key, 'the device and its key are kept');
     assert.deepEqual(second.addX509Device('cam-x').files, x509.files, 'the X.509 device keeps its certificate');
     assert.equal(second.wsPort, null, 'WebSockets are off unless asked for');
-    assert.deepEqual(second.messages('cam-1').map((m) => [m.seq, m.body]), [[1, { before: 'restart' }]]);
+    assert.deepEqual(
+      second.messages('cam-1').map((m) => [m.seq, m.body]),
+      [[1, { before: 'restart' }]],
+    );
     // the new port is in the new connection string, and the old CA still verifies the server
     const again = await deviceClient(second.connectionString('cam-1'), ca);
     await again.open();
     await again.sendEvent(new azureDevice.Message('{"after":"restart"}'));
     await again.close();
-    assert.deepEqual(second.messages('cam-1').map((m) => m.seq), [1, 2]);
+    assert.deepEqual(
+      second.messages('cam-1').map((m) => m.seq),
+      [1, 2],
+    );
   } finally {
     await first.close();
     await second?.close();

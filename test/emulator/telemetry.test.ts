@@ -42,14 +42,21 @@ test('telemetry with properties and messageId is stored, listed and logged', { t
     const listed = (await (await fetch(`${h.api}/devices/${h.deviceId}/messages`)).json()) as typeof all;
     assert.deepEqual(listed, all);
     const after = (await (await fetch(`${h.api}/devices/${h.deviceId}/messages?after=${first.seq}`)).json()) as typeof all;
-    assert.deepEqual(after.map((x) => x.seq), [second.seq]);
+    assert.deepEqual(
+      after.map((x) => x.seq),
+      [second.seq],
+    );
     const since = (await (await fetch(`${h.api}/devices/${h.deviceId}/messages?since=${encodeURIComponent(before)}`)).json()) as typeof all;
     assert.equal(since.length, 2);
     const bad = await fetch(`${h.api}/devices/${h.deviceId}/messages?since=yesterday`);
     assert.equal(bad.status, 400);
     assert.equal(((await bad.json()) as { error: { code: string } }).error.code, 'BadRequest');
 
-    const lines = fs.readFileSync(path.join(h.stateDir, 'messages.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as unknown);
+    const lines = fs
+      .readFileSync(path.join(h.stateDir, 'messages.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as unknown);
     assert.deepEqual(lines, all);
   } finally {
     await client.close();

@@ -28,7 +28,9 @@ test('telemetry, twin and methods over MQTT over WebSockets', { timeout: 30_000 
     const twin: Twin = await client.getTwin();
     await reportTwin(twin, { via: 'ws' });
     assert.equal(h.hub.twin(h.deviceId).reported.via, 'ws');
-    const pushed = new Promise<Record<string, unknown>>((resolve) => twin.on('properties.desired', (d: Record<string, unknown>) => d.fps !== undefined && resolve(d)));
+    const pushed = new Promise<Record<string, unknown>>((resolve) =>
+      twin.on('properties.desired', (d: Record<string, unknown>) => d.fps !== undefined && resolve(d)),
+    );
     await waitForSubscription(h.hub, FILTERS.desired, h.deviceId);
     h.hub.patchDesired(h.deviceId, { fps: 4 });
     assert.equal((await pushed).fps, 4);
@@ -52,7 +54,10 @@ test('X.509 and SAS are checked over WebSockets; other paths and subprotocols ar
     await x509.open();
     await x509.sendEvent(new azureDevice.Message('x509 over wss'));
     await x509.close();
-    assert.deepEqual(h.hub.messages('ws-x').map((m) => m.body), ['x509 over wss']);
+    assert.deepEqual(
+      h.hub.messages('ws-x').map((m) => m.body),
+      ['x509 over wss'],
+    );
 
     const stranger = makeCertificate('ws-x');
     const wrongCert = await wsDeviceClient(h.hub, made.connectionString, { cert: stranger.certPem, key: stranger.keyPem, retry: false });

@@ -29,7 +29,10 @@ test('a self-signed device sends with its certificate; another, none, an expired
     const twin = await client.getTwin();
     assert.equal(typeof twin.properties.desired.$version, 'number');
     await client.close();
-    assert.deepEqual(h.hub.messages('cam-x').map((m) => m.body), [{ auth: 'x509' }]);
+    assert.deepEqual(
+      h.hub.messages('cam-x').map((m) => m.body),
+      [{ auth: 'x509' }],
+    );
 
     const stranger = makeCertificate('cam-x');
     const wrong = await x509DeviceClient(made.connectionString, h.ca, stranger.certPem, stranger.keyPem);
@@ -97,12 +100,24 @@ test('a CA-signed device connects when a registered CA issued its certificate (v
   const h = await startTestHub();
   try {
     const root = makeCertificate('Test Root CA', { ca: true });
-    const put = await fetch(`${h.api}/certificates/test-root`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ certificate: root.certPem }) });
+    const put = await fetch(`${h.api}/certificates/test-root`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ certificate: root.certPem }),
+    });
     assert.equal(put.status, 201);
     const notCa = makeCertificate('leaf');
-    const refusedCa = await fetch(`${h.api}/certificates/leaf`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ certificate: notCa.certPem }) });
+    const refusedCa = await fetch(`${h.api}/certificates/leaf`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ certificate: notCa.certPem }),
+    });
     assert.equal(refusedCa.status, 400, 'only a CA certificate is registered');
-    const added = await fetch(`${h.api}/devices`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ id: 'ca-dev', auth: 'x509-ca' }) });
+    const added = await fetch(`${h.api}/devices`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ id: 'ca-dev', auth: 'x509-ca' }),
+    });
     const cs = ((await added.json()) as { connectionString: string }).connectionString;
 
     const issued = makeCertificate('ca-dev', { issuer: root });
@@ -110,12 +125,19 @@ test('a CA-signed device connects when a registered CA issued its certificate (v
     await client.open();
     await client.sendEvent(new azureDevice.Message('ca'));
     await client.close();
-    assert.deepEqual(h.hub.messages('ca-dev').map((m) => m.body), ['ca']);
+    assert.deepEqual(
+      h.hub.messages('ca-dev').map((m) => m.body),
+      ['ca'],
+    );
 
     const user = `${h.hub.hostName}/ca-dev/${API_VERSION}`;
     const intermediate = makeCertificate('Test Intermediate', { ca: true, issuer: root });
     const deep = makeCertificate('ca-dev', { issuer: intermediate });
-    assert.equal(await connack(h.hub.mqttPort, h.ca, 'ca-dev', user, undefined, { cert: deep.certPem + intermediate.certPem, key: deep.keyPem }), 0, 'leaf plus intermediate');
+    assert.equal(
+      await connack(h.hub.mqttPort, h.ca, 'ca-dev', user, undefined, { cert: deep.certPem + intermediate.certPem, key: deep.keyPem }),
+      0,
+      'leaf plus intermediate',
+    );
     assert.equal(await connack(h.hub.mqttPort, h.ca, 'ca-dev', user, undefined, { cert: deep.certPem, key: deep.keyPem }), 5, 'the intermediate missing');
     const otherCn = makeCertificate('someone-else', { issuer: root });
     assert.equal(await connack(h.hub.mqttPort, h.ca, 'ca-dev', user, undefined, { cert: otherCn.certPem, key: otherCn.keyPem }), 5, 'CN is not the device id');
@@ -123,7 +145,11 @@ test('a CA-signed device connects when a registered CA issued its certificate (v
     const foreign = makeCertificate('ca-dev', { issuer: foreignCa });
     assert.equal(await connack(h.hub.mqttPort, h.ca, 'ca-dev', user, undefined, { cert: foreign.certPem, key: foreign.keyPem }), 5, 'a CA nobody registered');
     const selfSigned = makeCertificate('ca-dev');
-    assert.equal(await connack(h.hub.mqttPort, h.ca, 'ca-dev', user, undefined, { cert: selfSigned.certPem, key: selfSigned.keyPem }), 5, 'self-signed with the right CN');
+    assert.equal(
+      await connack(h.hub.mqttPort, h.ca, 'ca-dev', user, undefined, { cert: selfSigned.certPem, key: selfSigned.keyPem }),
+      5,
+      'self-signed with the right CN',
+    );
   } finally {
     await h.close();
   }

@@ -10,7 +10,10 @@ import { clipsUnavailable, doneWhenClip } from '../helpers/clips.js';
 
 test('the done-when clip gives one new and one end for the motorcycle, with the same id', { skip: clipsUnavailable() }, async () => {
   const clip = await doneWhenClip();
-  const r = await runCli(['run', '--source', clip, '--model', 'yolox-nano', '--model-path', YOLOX_NANO, '--output', 'events', '--no-preview', '--state-dir', tempDir()], { timeoutMs: 300_000 });
+  const r = await runCli(
+    ['run', '--source', clip, '--model', 'yolox-nano', '--model-path', YOLOX_NANO, '--output', 'events', '--no-preview', '--state-dir', tempDir()],
+    { timeoutMs: 300_000 },
+  );
   assert.equal(r.code, 0, r.stderr);
   const events = jsonLines(r.stdout);
   const moto = events.filter((e) => e.label === 'motorcycle');

@@ -13,10 +13,27 @@ function setup(threshold = 0.5, labelThresholds?: Record<string, number>) {
   let n = 0;
   const tracker = new Tracker({ ...TRACKER_DEFAULTS, fps: 10, timeoutSeconds: 1 }, () => `c-${++n}`);
   const life = new Lifecycle({ threshold, labelThresholds, updateIntervalMs: 1000 });
-  const zones = new ZoneBook('c', [{ name: 'right', polygon: [[0.5, 0], [1, 0], [1, 1], [0.5, 1]] }], []);
+  const zones = new ZoneBook(
+    'c',
+    [
+      {
+        name: 'right',
+        polygon: [
+          [0.5, 0],
+          [1, 0],
+          [1, 1],
+          [0.5, 1],
+        ],
+      },
+    ],
+    [],
+  );
   const log: string[] = [];
   const frame = (i: number, dets: Array<{ box: Box; score: number }>) => {
-    const st = tracker.update(dets.map((d) => ({ label: 'cat', ...d })), i * 100);
+    const st = tracker.update(
+      dets.map((d) => ({ label: 'cat', ...d })),
+      i * 100,
+    );
     for (const d of life.step(i * 100, st, zones).decisions) log.push(`${i}:${d.type}:${d.zones.join(',')}`);
   };
   return { frame, log };
@@ -31,7 +48,10 @@ test('new once confirmed, updates on zone changes at most one a second, end once
   assert.equal(types.filter((t) => t === 'new').length, 1);
   assert.equal(types.filter((t) => t === 'end').length, 1);
   assert.equal(log[0]?.startsWith('4:new'), true, `confirmed on the 5th frame (fps/2): ${log.join(' ')}`);
-  assert.ok(log.some((l) => /:update:right$/.test(l)), log.join(' '));
+  assert.ok(
+    log.some((l) => /:update:right$/.test(l)),
+    log.join(' '),
+  );
   const updates = log.filter((l) => l.includes(':update:')).map((l) => Number(l.split(':')[0]));
   for (let k = 1; k < updates.length; k++) assert.ok((updates[k] ?? 0) - (updates[k - 1] ?? 0) >= 10, `updates ${updates.join(',')} closer than a second`);
 });

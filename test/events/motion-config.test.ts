@@ -20,9 +20,30 @@ const kinds = [
 
 test('auto gates live kinds and leaves images, folders and video files alone', () => {
   const cfg = parseConfig({ sources: kinds });
-  assert.deepEqual(cfg.sources.map((s) => [s.id, gateOptions(cfg, s).enabled]), [['w', true], ['r', true], ['d', true], ['s', true], ['i', false], ['f', false], ['v', false]]);
+  assert.deepEqual(
+    cfg.sources.map((s) => [s.id, gateOptions(cfg, s).enabled]),
+    [
+      ['w', true],
+      ['r', true],
+      ['d', true],
+      ['s', true],
+      ['i', false],
+      ['f', false],
+      ['v', false],
+    ],
+  );
   const d = gateOptions(cfg, cfg.sources[0]!);
-  assert.deepEqual({ ...d, masks: undefined }, { enabled: true, keyframeMs: 5000, idleIntervalMs: 200, frameHeight: 120, settings: { threshold: 30, minArea: 10, backgroundWeight: 0.01, recalibrateFraction: 0.8, improveContrast: true }, masks: undefined });
+  assert.deepEqual(
+    { ...d, masks: undefined },
+    {
+      enabled: true,
+      keyframeMs: 5000,
+      idleIntervalMs: 200,
+      frameHeight: 120,
+      settings: { threshold: 30, minArea: 10, backgroundWeight: 0.01, recalibrateFraction: 0.8, improveContrast: true },
+      masks: undefined,
+    },
+  );
 });
 
 test('--motion on|off overrides auto for every source; a source may override it again', () => {
@@ -45,8 +66,14 @@ function configError(f: () => unknown, pattern: RegExp): void {
 }
 
 test('bad motion settings are ERR_CONFIG naming the key', () => {
-  configError(() => loadConfig({ env: {}, flags: { sources: ['demo'], motion: 'sometimes' } }), /motion\.enabled.*expected one of auto, on, off but got 'sometimes'/s);
-  configError(() => loadConfig({ env: { PERCEPT_MOTION_THRESHOLD: '0' }, flags: { sources: ['demo'] } }), /motion\.threshold.*expected an integer from 1 to 255 but got 0/s);
+  configError(
+    () => loadConfig({ env: {}, flags: { sources: ['demo'], motion: 'sometimes' } }),
+    /motion\.enabled.*expected one of auto, on, off but got 'sometimes'/s,
+  );
+  configError(
+    () => loadConfig({ env: { PERCEPT_MOTION_THRESHOLD: '0' }, flags: { sources: ['demo'] } }),
+    /motion\.threshold.*expected an integer from 1 to 255 but got 0/s,
+  );
   configError(() => parseConfig({ sources: [{ id: 'a', kind: 'demo' }], motion: { keyframeSeconds: 0 } }), /motion\.keyframeSeconds/);
   configError(() => parseConfig({ sources: [{ id: 'a', kind: 'demo', motion: { minArea: -1 } }] }), /sources\.0\.motion\.minArea/);
   configError(() => parseConfig({ sources: [{ id: 'a', kind: 'demo', motion: { sensitivity: 3 } }] }), /sources\.0\.motion.*sensitivity/);
@@ -54,19 +81,67 @@ test('bad motion settings are ERR_CONFIG naming the key', () => {
 
 test('bad motion masks are ERR_CONFIG naming the polygon and point', () => {
   const bad = (motionMasks: unknown) => () => parseConfig({ sources: [{ id: 'a', kind: 'demo', motionMasks }] });
-  configError(bad([[[0, 0], [1, 1]]]), /sources\.0\.motionMasks\.0.*at least 3 points/s);
-  configError(bad([[[0, 0], [1, 0], [1, 1.5]]]), /sources\.0\.motionMasks\.0\.2.*from 0 to 1/s);
-  configError(bad([[[0, 0], [1, 0], ['a', 1]]]), /sources\.0\.motionMasks\.0\.2/);
+  configError(
+    bad([
+      [
+        [0, 0],
+        [1, 1],
+      ],
+    ]),
+    /sources\.0\.motionMasks\.0.*at least 3 points/s,
+  );
+  configError(
+    bad([
+      [
+        [0, 0],
+        [1, 0],
+        [1, 1.5],
+      ],
+    ]),
+    /sources\.0\.motionMasks\.0\.2.*from 0 to 1/s,
+  );
+  configError(
+    bad([
+      [
+        [0, 0],
+        [1, 0],
+        ['a', 1],
+      ],
+    ]),
+    /sources\.0\.motionMasks\.0\.2/,
+  );
   configError(bad([[0, 0, 1, 1]]), /sources\.0\.motionMasks\.0/);
   configError(bad('everything'), /sources\.0\.motionMasks/);
 });
 
 test('the twin sets motion settings and masks, checked like the rest', () => {
   const base = parseConfig({ sources: [{ id: 'cam', kind: 'rtsp', uri: 'rtsp://cam/1' }] });
-  const { config } = applyDesired(base, { motion: { enabled: 'off', keyframeSeconds: 10 }, sources: [{ id: 'cam', kind: 'rtsp', uri: 'rtsp://cam/1', motionMasks: [[[0, 0], [0.5, 0], [0.5, 0.2]]] }] });
+  const { config } = applyDesired(base, {
+    motion: { enabled: 'off', keyframeSeconds: 10 },
+    sources: [
+      {
+        id: 'cam',
+        kind: 'rtsp',
+        uri: 'rtsp://cam/1',
+        motionMasks: [
+          [
+            [0, 0],
+            [0.5, 0],
+            [0.5, 0.2],
+          ],
+        ],
+      },
+    ],
+  });
   assert.equal(config.motion.enabled, 'off');
   assert.equal(config.motion.keyframeSeconds, 10);
-  assert.deepEqual(gateOptions(config, config.sources[0]!).masks, [[[0, 0], [0.5, 0], [0.5, 0.2]]]);
+  assert.deepEqual(gateOptions(config, config.sources[0]!).masks, [
+    [
+      [0, 0],
+      [0.5, 0],
+      [0.5, 0.2],
+    ],
+  ]);
   configError(() => applyDesired(base, { motion: { threshold: 300 } }), /motion\.threshold/);
   configError(() => applyDesired(base, { sources: [{ id: 'cam', kind: 'rtsp', uri: 'rtsp://cam/1', motionMasks: [[[0, 0]]] }] }), /motionMasks/);
 });

@@ -24,10 +24,21 @@ async function run(recalibrateFraction?: number) {
 
 test('brightening and darkening the whole frame gives no motion and no extra inference', { timeout: 120_000 }, async () => {
   const out = await run();
-  assert.deepEqual(out.filter((f) => f.motion).map((f) => f.seq), [], 'no frame reports motion');
-  assert.deepEqual(out.filter((f) => f.infer).map((f) => f.seq), [1], 'only the first keyframe is inferred');
+  assert.deepEqual(
+    out.filter((f) => f.motion).map((f) => f.seq),
+    [],
+    'no frame reports motion',
+  );
+  assert.deepEqual(
+    out.filter((f) => f.infer).map((f) => f.seq),
+    [1],
+    'only the first keyframe is inferred',
+  );
   // Each change of light starts a calibration, on the frame where it happens.
-  assert.deepEqual(out.filter((f) => f.calibrating).map((f) => f.seq), [1, 16, 31, 46]);
+  assert.deepEqual(
+    out.filter((f) => f.calibrating).map((f) => f.seq),
+    [1, 16, 31, 46],
+  );
 });
 
 test('without recalibration the same change of light would be motion (the control)', { timeout: 120_000 }, async () => {

@@ -21,8 +21,18 @@ async function motionFrames(masks: Polygon[]): Promise<number> {
 }
 
 // The motorcycle (400x258 px) rides at y 300..558 of 720, x 100..940 of 1280.
-const OVER_PATH: Polygon = [[0, 0.35], [1, 0.35], [1, 0.85], [0, 0.85]];
-const ELSEWHERE: Polygon = [[0, 0], [1, 0], [1, 0.2], [0, 0.2]];
+const OVER_PATH: Polygon = [
+  [0, 0.35],
+  [1, 0.35],
+  [1, 0.85],
+  [0, 0.85],
+];
+const ELSEWHERE: Polygon = [
+  [0, 0],
+  [1, 0],
+  [1, 0.2],
+  [0, 0.2],
+];
 
 test('a mask over the path hides the motion; a mask elsewhere leaves it', { timeout: 120_000 }, async () => {
   assert.equal(await motionFrames([OVER_PATH]), 0);
@@ -31,7 +41,11 @@ test('a mask over the path hides the motion; a mask elsewhere leaves it', { time
 });
 
 test('a mask covers the grid pixels whose centres it contains', () => {
-  const tri: Polygon = [[0, 0], [1, 0], [0, 1]];
+  const tri: Polygon = [
+    [0, 0],
+    [1, 0],
+    [0, 1],
+  ];
   const m = rasterise([tri], 4, 4)!;
   assert.deepEqual([...m], [1, 1, 1, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
   assert.equal(rasterise([], 4, 4), null);

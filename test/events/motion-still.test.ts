@@ -31,7 +31,10 @@ test('a live track keeps every frame going to the model, still or not', { timeou
   const jpeg = await sceneJpeg({ noise: 8 });
   const verdicts = [];
   for (let seq = 1; seq <= 10; seq++) verdicts.push(await gate.admit(frameOf(jpeg, seq), seq > 5));
-  assert.deepEqual(verdicts.map((v) => v.reason), ['keyframe', 'still', 'still', 'still', 'still', 'track', 'track', 'track', 'track', 'track']);
+  assert.deepEqual(
+    verdicts.map((v) => v.reason),
+    ['keyframe', 'still', 'still', 'still', 'still', 'track', 'track', 'track', 'track', 'track'],
+  );
 });
 
 test('while still, about motion.idleFps frames a second are read; new motion is caught within one idle interval', { timeout: 60_000 }, async () => {
@@ -48,5 +51,8 @@ test('while still, about motion.idleFps frames a second are read; new motion is 
   for (let i = 0; i < 8; i++) verdicts.push(await gate.admit(frameOf(await sceneJpeg({ noise: 8, seed: i + 2, bikeX: 200 + i * 30 }), ++seq), false));
   const first = verdicts.findIndex((v) => v.infer);
   assert.ok(first >= 0 && first <= 2, `first inferred moving frame: ${first}`);
-  assert.ok(verdicts.slice(first).every((v) => v.infer && v.reason === 'motion'), JSON.stringify(verdicts.map((v) => v.reason)));
+  assert.ok(
+    verdicts.slice(first).every((v) => v.infer && v.reason === 'motion'),
+    JSON.stringify(verdicts.map((v) => v.reason)),
+  );
 });

@@ -21,8 +21,22 @@ function refusal(fn: () => unknown): string {
   assert.fail('expected a refusal');
 }
 
-const zone = { name: 'door', polygon: [[0, 0.5], [0.5, 0.5], [0.5, 1], [0, 1]] };
-const line = { name: 'gate', points: [[0.5, 0], [0.5, 1]] };
+const zone = {
+  name: 'door',
+  polygon: [
+    [0, 0.5],
+    [0.5, 0.5],
+    [0.5, 1],
+    [0, 1],
+  ],
+};
+const line = {
+  name: 'gate',
+  points: [
+    [0.5, 0],
+    [0.5, 1],
+  ],
+};
 
 function fileWith(source: Record<string, unknown>): string {
   const file = path.join(tempDir(), 'c.json');
@@ -39,17 +53,72 @@ test('zones and lines in the config file reach the source; the tracker has its d
 });
 
 test('bad zones and lines are ERR_CONFIG naming the key', () => {
-  assert.match(refusal(() => loadConfig({ file: fileWith({ zones: [{ name: 'z', polygon: [[0, 0], [1, 1]] }] }), env: {} })), /sources\.0\.zones\.0\.polygon/);
-  assert.match(refusal(() => loadConfig({ file: fileWith({ zones: [{ name: 'z', polygon: [[0, 0], [1.5, 0], [1, 1]] }] }), env: {} })), /sources\.0\.zones\.0\.polygon\.1\.0/);
-  assert.match(refusal(() => loadConfig({ file: fileWith({ lines: [{ name: 'l', points: [[0.5, 0]] }] }), env: {} })), /sources\.0\.lines\.0\.points/);
-  assert.match(refusal(() => loadConfig({ file: fileWith({ zones: [zone, zone] }), env: {} })), /two zones share the name 'door'/);
-  assert.match(refusal(() => loadConfig({ file: fileWith({ zones: [{ ...zone, name: '../x' }] }), env: {} })), /sources\.0\.zones\.0\.name/);
+  assert.match(
+    refusal(() =>
+      loadConfig({
+        file: fileWith({
+          zones: [
+            {
+              name: 'z',
+              polygon: [
+                [0, 0],
+                [1, 1],
+              ],
+            },
+          ],
+        }),
+        env: {},
+      }),
+    ),
+    /sources\.0\.zones\.0\.polygon/,
+  );
+  assert.match(
+    refusal(() =>
+      loadConfig({
+        file: fileWith({
+          zones: [
+            {
+              name: 'z',
+              polygon: [
+                [0, 0],
+                [1.5, 0],
+                [1, 1],
+              ],
+            },
+          ],
+        }),
+        env: {},
+      }),
+    ),
+    /sources\.0\.zones\.0\.polygon\.1\.0/,
+  );
+  assert.match(
+    refusal(() => loadConfig({ file: fileWith({ lines: [{ name: 'l', points: [[0.5, 0]] }] }), env: {} })),
+    /sources\.0\.lines\.0\.points/,
+  );
+  assert.match(
+    refusal(() => loadConfig({ file: fileWith({ zones: [zone, zone] }), env: {} })),
+    /two zones share the name 'door'/,
+  );
+  assert.match(
+    refusal(() => loadConfig({ file: fileWith({ zones: [{ ...zone, name: '../x' }] }), env: {} })),
+    /sources\.0\.zones\.0\.name/,
+  );
 });
 
 test('tracker flags are checked like every option', () => {
-  assert.equal(loadConfig({ env: {}, flags: { ...parseRunArgs(['--track-timeout', '2.5', '--event-threshold', '0.7']).flags, sources: ['demo'] } }).tracker.timeoutSeconds, 2.5);
-  assert.match(refusal(() => loadConfig({ env: {}, flags: { ...parseRunArgs(['--track-timeout', '0']).flags, sources: ['demo'] } })), /tracker\.timeoutSeconds: .* \(from --track-timeout\)/);
-  assert.match(refusal(() => loadConfig({ env: { PERCEPT_TRACK_MATCH_IOU: '0' }, flags: { sources: ['demo'] } })), /tracker\.matchIou.*PERCEPT_TRACK_MATCH_IOU/);
+  assert.equal(
+    loadConfig({ env: {}, flags: { ...parseRunArgs(['--track-timeout', '2.5', '--event-threshold', '0.7']).flags, sources: ['demo'] } }).tracker.timeoutSeconds,
+    2.5,
+  );
+  assert.match(
+    refusal(() => loadConfig({ env: {}, flags: { ...parseRunArgs(['--track-timeout', '0']).flags, sources: ['demo'] } })),
+    /tracker\.timeoutSeconds: .* \(from --track-timeout\)/,
+  );
+  assert.match(
+    refusal(() => loadConfig({ env: { PERCEPT_TRACK_MATCH_IOU: '0' }, flags: { sources: ['demo'] } })),
+    /tracker\.matchIou.*PERCEPT_TRACK_MATCH_IOU/,
+  );
 });
 
 test('the twin sets zones and lines of a source by id, and tracker settings; bad ones are refused whole', () => {
@@ -59,9 +128,18 @@ test('the twin sets zones and lines of a source by id, and tracker settings; bad
   assert.deepEqual(config.sources[0]?.lines, [line]);
   assert.equal(config.tracker.timeoutSeconds, 3);
   assert.equal(config.sources[0]?.kind, 'video', 'the file source stays');
-  assert.match(refusal(() => applyDesired(base, { zones: { other: [zone] } })), /zones\.other: no source has the id 'other'.*desired properties/);
-  assert.match(refusal(() => applyDesired(base, { zones: { cam: [{ name: 'z', polygon: [[0, 0]] }] } })), /zones\.cam\.0\.polygon.*desired properties/);
-  assert.match(refusal(() => applyDesired(base, { tracker: { highScore: 2 } })), /tracker\.highScore.*desired properties/);
+  assert.match(
+    refusal(() => applyDesired(base, { zones: { other: [zone] } })),
+    /zones\.other: no source has the id 'other'.*desired properties/,
+  );
+  assert.match(
+    refusal(() => applyDesired(base, { zones: { cam: [{ name: 'z', polygon: [[0, 0]] }] } })),
+    /zones\.cam\.0\.polygon.*desired properties/,
+  );
+  assert.match(
+    refusal(() => applyDesired(base, { tracker: { highScore: 2 } })),
+    /tracker\.highScore.*desired properties/,
+  );
 });
 
 test('per-label thresholds come from the file and the twin, checked like the rest', () => {
@@ -72,6 +150,12 @@ test('per-label thresholds come from the file and the twin, checked like the res
   assert.deepEqual(loadConfig({ env: {}, flags: { sources: ['demo'] } }).labelThresholds, {});
   assert.deepEqual(applyDesired(cfg, { labelThresholds: { cat: 0.4 } }).config.labelThresholds, { cat: 0.4 });
   fs.writeFileSync(file, JSON.stringify({ sources: [{ id: 'cam', kind: 'demo' }], labelThresholds: { person: 1.5 } }));
-  assert.match(refusal(() => loadConfig({ file, env: {} })), /labelThresholds\.person/);
-  assert.match(refusal(() => applyDesired(cfg, { labelThresholds: { cat: 'high' } })), /labelThresholds\.cat.*desired properties/);
+  assert.match(
+    refusal(() => loadConfig({ file, env: {} })),
+    /labelThresholds\.person/,
+  );
+  assert.match(
+    refusal(() => applyDesired(cfg, { labelThresholds: { cat: 'high' } })),
+    /labelThresholds\.cat.*desired properties/,
+  );
 });

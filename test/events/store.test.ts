@@ -11,7 +11,21 @@ import { cropSnapshot, SNAPSHOT_MAX_BYTES } from '../../src/events/snapshot.js';
 import type { PerceptEvent } from '../../src/events/types.js';
 import { image, tempDir } from '../helpers/paths.js';
 
-const ev = (id: string, at: number): PerceptEvent => ({ type: 'new', id, label: 'dog', source: 'cam', at, startedAt: at, endedAt: null, topScore: 0.9, medianScore: 0.8, box: [0.1, 0.1, 0.5, 0.5], zones: [], stationary: false, snapshot: null });
+const ev = (id: string, at: number): PerceptEvent => ({
+  type: 'new',
+  id,
+  label: 'dog',
+  source: 'cam',
+  at,
+  startedAt: at,
+  endedAt: null,
+  topScore: 0.9,
+  medianScore: 0.8,
+  box: [0.1, 0.1, 0.5, 0.5],
+  zones: [],
+  stationary: false,
+  snapshot: null,
+});
 
 test('track ids continue across stores on the same folder', () => {
   const dir = tempDir();
@@ -33,9 +47,18 @@ test('snapshots are bounded in bytes, oldest first, and in age; events in count 
   while (fs.existsSync(path.join(dir, 'cam-1.jpg'))) await new Promise((r) => setImmediate(r));
   assert.ok(store.bytes <= 2500);
   for (let i = 1; i <= 5; i++) store.add(ev(`cam-${i}`, now + i));
-  assert.deepEqual(store.list().map((e) => e.id), ['cam-3', 'cam-4', 'cam-5']);
-  assert.deepEqual(store.list({ since: now + 4 }).map((e) => e.id), ['cam-4', 'cam-5']);
-  assert.deepEqual(store.list({ limit: 1 }).map((e) => e.id), ['cam-5']);
+  assert.deepEqual(
+    store.list().map((e) => e.id),
+    ['cam-3', 'cam-4', 'cam-5'],
+  );
+  assert.deepEqual(
+    store.list({ since: now + 4 }).map((e) => e.id),
+    ['cam-4', 'cam-5'],
+  );
+  assert.deepEqual(
+    store.list({ limit: 1 }).map((e) => e.id),
+    ['cam-5'],
+  );
   now += 20_000;
   assert.deepEqual(store.list(), []);
   assert.equal(await store.snapshot('cam-3'), null, 'expired');
@@ -67,5 +90,8 @@ test('a snapshot is the object with a margin, a JPEG within the method limit', a
 test('a folder the store cannot use is ERR_CONFIG naming it and the fix', () => {
   const file = path.join(tempDir(), 'not-a-folder');
   fs.writeFileSync(file, 'x');
-  assert.throws(() => EventStore.open(path.join(file, 'events')), (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'ERR_CONFIG' && /not-a-folder\/events.*--state-dir/.test(e.message));
+  assert.throws(
+    () => EventStore.open(path.join(file, 'events')),
+    (e: unknown) => e instanceof Error && (e as { code?: string }).code === 'ERR_CONFIG' && /not-a-folder\/events.*--state-dir/.test(e.message),
+  );
 });

@@ -25,15 +25,32 @@ test('a zone reports the entry and exit, and a line the crossing, at the right f
   const clip = await doneWhenClip();
   const dir = tempDir();
   const file = path.join(dir, 'config.json');
-  fs.writeFileSync(file, JSON.stringify({
-    sources: [{
-      id: 'cam', kind: 'video', uri: clip,
-      zones: [{ name: 'band', polygon: [[0.2, 0], [0.45, 0], [0.45, 1], [0.2, 1]] }],
-    }],
-    model: { name: 'yolox-nano', path: YOLOX_NANO },
-    preview: { enabled: false },
-    stateDir: dir,
-  }));
+  fs.writeFileSync(
+    file,
+    JSON.stringify({
+      sources: [
+        {
+          id: 'cam',
+          kind: 'video',
+          uri: clip,
+          zones: [
+            {
+              name: 'band',
+              polygon: [
+                [0.2, 0],
+                [0.45, 0],
+                [0.45, 1],
+                [0.2, 1],
+              ],
+            },
+          ],
+        },
+      ],
+      model: { name: 'yolox-nano', path: YOLOX_NANO },
+      preview: { enabled: false },
+      stateDir: dir,
+    }),
+  );
   const cfg = loadConfig({ file, env: {} });
   const p = new Pipeline(cfg, { logger: createLogger({ level: 'silent' }), eventDir: path.join(dir, 'events') });
   const firstSeq = { entered: 0, exited: 0, forward: 0 };
@@ -51,12 +68,21 @@ test('a zone reports the entry and exit, and a line the crossing, at the right f
   // The line arrives live, as the twin sets it (the motorcycle appears only after 2 s).
   const live = structuredClone(cfg);
   // Drawn upwards: its left is the frame's left, so a ride to the right is forward.
-  live.sources[0]!.lines = [{ name: 'gate', points: [[0.25, 1], [0.25, 0]] }];
+  live.sources[0]!.lines = [
+    {
+      name: 'gate',
+      points: [
+        [0.25, 1],
+        [0.25, 0],
+      ],
+    },
+  ];
   p.configureEvents(live);
   assert.equal(p.zoneCounts().length, 1, 'the zone (and its counts) stay when only a line is added');
   await ended;
   const t = (seq: number) => (seq - 1) / DONE_WHEN_FPS;
-  const within = (what: string, seq: number, lo: number, hi: number) => assert.ok(seq > 0 && t(seq) >= lo && t(seq) <= hi, `${what} at ${t(seq).toFixed(2)} s (frame ${seq}), expected ${lo.toFixed(2)}..${hi.toFixed(2)} s`);
+  const within = (what: string, seq: number, lo: number, hi: number) =>
+    assert.ok(seq > 0 && t(seq) >= lo && t(seq) <= hi, `${what} at ${t(seq).toFixed(2)} s (frame ${seq}), expected ${lo.toFixed(2)}..${hi.toFixed(2)} s`);
   // Entry: the bottom centre inside for 3 frames (inertia) after it crosses x = 0.2.
   within('zone entry', firstSeq.entered, centreAt(0.2), centreAt(0.2) + 0.5);
   within('line crossing', firstSeq.forward, centreAt(0.25), centreAt(0.25) + 0.4);
@@ -75,6 +101,9 @@ test('a zone reports the entry and exit, and a line the crossing, at the right f
   assert.deepEqual(p.status().lines, p.lineCounts());
   // The motorcycle's updates say when it is in the band.
   const moto = events.filter((e) => e.label === 'motorcycle');
-  assert.ok(moto.some((e) => e.type === 'update' && e.zones.includes('band')), JSON.stringify(moto.map((e) => [e.type, e.zones])));
+  assert.ok(
+    moto.some((e) => e.type === 'update' && e.zones.includes('band')),
+    JSON.stringify(moto.map((e) => [e.type, e.zones])),
+  );
   assert.deepEqual(moto.find((e) => e.type === 'end')?.zones, []);
 });

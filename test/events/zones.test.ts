@@ -6,22 +6,54 @@ import assert from 'node:assert/strict';
 import { ZoneBook, crossing, pointInPolygon } from '../../src/events/zones.js';
 import type { Box } from '../../src/types.js';
 
-const square = { name: 'sq', polygon: [[0.4, 0.4], [0.6, 0.4], [0.6, 0.6], [0.4, 0.6]] as Array<[number, number]> };
+const square = {
+  name: 'sq',
+  polygon: [
+    [0.4, 0.4],
+    [0.6, 0.4],
+    [0.6, 0.6],
+    [0.4, 0.6],
+  ] as Array<[number, number]>,
+};
 /** A box whose bottom centre is (x, y). */
 const standing = (x: number, y: number): Box => [x - 0.05, y - 0.2, x + 0.05, y];
 
-test('points in polygons, and crossings in the line\'s own direction', () => {
+test("points in polygons, and crossings in the line's own direction", () => {
   assert.equal(pointInPolygon([0.5, 0.5], square.polygon), true);
   assert.equal(pointInPolygon([0.7, 0.5], square.polygon), false);
   // Drawn upwards: its left is the image's left, so a step to the right is forward.
-  const up: Array<[number, number]> = [[0.5, 1], [0.5, 0]];
+  const up: Array<[number, number]> = [
+    [0.5, 1],
+    [0.5, 0],
+  ];
   assert.equal(crossing([0.4, 0.5], [0.6, 0.5], up), 'forward');
   assert.equal(crossing([0.6, 0.5], [0.4, 0.5], up), 'backward');
   assert.equal(crossing([0.4, 0.5], [0.45, 0.5], up), null);
   // Beyond the end of the segment is no crossing.
-  assert.equal(crossing([0.4, 0.5], [0.6, 0.5], [[0.5, 1], [0.5, 0.7]]), null);
+  assert.equal(
+    crossing(
+      [0.4, 0.5],
+      [0.6, 0.5],
+      [
+        [0.5, 1],
+        [0.5, 0.7],
+      ],
+    ),
+    null,
+  );
   // A polyline: the step crosses its second segment.
-  assert.equal(crossing([0.4, 0.2], [0.6, 0.2], [[0.5, 1], [0.5, 0.5], [0.5, 0]]), 'forward');
+  assert.equal(
+    crossing(
+      [0.4, 0.2],
+      [0.6, 0.2],
+      [
+        [0.5, 1],
+        [0.5, 0.5],
+        [0.5, 0],
+      ],
+    ),
+    'forward',
+  );
 });
 
 test('a zone is entered after 3 frames inside and left after 3 outside; a one-frame flicker changes nothing', () => {
@@ -41,7 +73,19 @@ test('a zone is entered after 3 frames inside and left after 3 outside; a one-fr
 });
 
 test('a line counts a track once per crossing; an ended track leaves its zones', () => {
-  const zb = new ZoneBook('cam', [square], [{ name: 'gate', points: [[0.5, 1], [0.5, 0]] }]);
+  const zb = new ZoneBook(
+    'cam',
+    [square],
+    [
+      {
+        name: 'gate',
+        points: [
+          [0.5, 1],
+          [0.5, 0],
+        ],
+      },
+    ],
+  );
   for (const x of [0.42, 0.45, 0.48, 0.52, 0.55, 0.58]) zb.step([{ id: 't', box: standing(x, 0.5), seen: true }]);
   assert.deepEqual(zb.lineCounts(), [{ source: 'cam', line: 'gate', forward: 1, backward: 0 }]);
   assert.equal(zb.zoneCounts()[0]?.present, 1);

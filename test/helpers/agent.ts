@@ -17,10 +17,24 @@ export interface AgentProcess {
 export function agentArgs(hub: TestHub, stateDir: string, extra: string[] = []): string[] {
   return [
     'run',
-    '--source', `dog=${image('dog.jpg')}`, '--loop', '--fps', '8',
-    '--model', 'yolox-nano', '--model-path', YOLOX_NANO,
-    '--connection-string', hub.connectionString, '--ca', path.join(hub.stateDir, 'ca.pem'),
-    '--state-dir', stateDir, '--no-preview', '--output', 'none',
+    '--source',
+    `dog=${image('dog.jpg')}`,
+    '--loop',
+    '--fps',
+    '8',
+    '--model',
+    'yolox-nano',
+    '--model-path',
+    YOLOX_NANO,
+    '--connection-string',
+    hub.connectionString,
+    '--ca',
+    path.join(hub.stateDir, 'ca.pem'),
+    '--state-dir',
+    stateDir,
+    '--no-preview',
+    '--output',
+    'none',
     ...extra,
   ];
 }
@@ -52,7 +66,12 @@ export function startAgent(args: string[], opts: { stateDir?: string; env?: Node
   };
 }
 
-export async function until<T>(what: string, fn: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs = 20_000, everyMs = 100): Promise<T> {
+export async function until<T>(
+  what: string,
+  fn: () => T | undefined | null | false | Promise<T | undefined | null | false>,
+  timeoutMs = 20_000,
+  everyMs = 100,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -58,8 +58,27 @@ export async function recordStream(opts: { sizes: number[]; every?: number; unsi
       const finalBoot = b === opts.sizes.length - 1;
       const tailStart = finalBoot ? size - (opts.unsignedTail ?? 0) : size;
       const sign = i < tailStart && ((i + 1) % every === 0 || i === size - 1);
-      const body = Buffer.from(JSON.stringify({ schema: 'percept.detections/1', deviceId, boot: b, n: i, counts: { dog: (i * 7) % 5 }, frames: [{ seq: i, detections: [{ label: 'dog', confidence: 0.8 + (i % 10) / 100 }] }] }));
-      const [row] = await writer.write([{ body, contentType: 'application/json', contentEncoding: 'utf-8', properties: { schema: 'percept.detections/1', eventType: 'detections', source: 'door' } }], { sign });
+      const body = Buffer.from(
+        JSON.stringify({
+          schema: 'percept.detections/1',
+          deviceId,
+          boot: b,
+          n: i,
+          counts: { dog: (i * 7) % 5 },
+          frames: [{ seq: i, detections: [{ label: 'dog', confidence: 0.8 + (i % 10) / 100 }] }],
+        }),
+      );
+      const [row] = await writer.write(
+        [
+          {
+            body,
+            contentType: 'application/json',
+            contentEncoding: 'utf-8',
+            properties: { schema: 'percept.detections/1', eventType: 'detections', source: 'door' },
+          },
+        ],
+        { sign },
+      );
       lines.push(toLine(must(row, 'the written row'), deviceId));
     }
     outbox.close();
@@ -97,11 +116,18 @@ export function replaced(lines: Line[], i: number, l: Line): Line[] {
 /** Signs `l`'s checkpoint again with another key (same digest), claiming `kid`. */
 export function resign(l: Line, key: crypto.KeyObject, kid: string): Line {
   const c = copy(l);
-  return { ...c, properties: { ...c.properties, 'percept-sig': crypto.sign('sha256', Buffer.from(digestOf(l), 'hex'), key).toString('base64'), 'percept-kid': kid } };
+  return {
+    ...c,
+    properties: { ...c.properties, 'percept-sig': crypto.sign('sha256', Buffer.from(digestOf(l), 'hex'), key).toString('base64'), 'percept-kid': kid },
+  };
 }
 
 export function digestOf(l: Line): string {
-  return messageDigest({ boot: prop(l, 'percept-boot'), seq: Number(prop(l, 'percept-seq')), prev: prop(l, 'percept-prev') }, Buffer.from(l.bodyBase64, 'base64'), l.properties);
+  return messageDigest(
+    { boot: prop(l, 'percept-boot'), seq: Number(prop(l, 'percept-seq')), prev: prop(l, 'percept-prev') },
+    Buffer.from(l.bodyBase64, 'base64'),
+    l.properties,
+  );
 }
 
 /** The lines as a MessageSource, positions from 1 as JSONL line numbers would be. */
@@ -110,7 +136,14 @@ export function arraySource(lines: Line[]): MessageSource {
     description: 'test stream',
     async *messages(): AsyncIterable<ReceivedMessage> {
       for (const [i, l] of lines.entries()) {
-        yield { deviceId: l.deviceId, moduleId: l.moduleId, messageId: l.messageId, properties: l.properties, body: Buffer.from(l.bodyBase64, 'base64'), position: i + 1 };
+        yield {
+          deviceId: l.deviceId,
+          moduleId: l.moduleId,
+          messageId: l.messageId,
+          properties: l.properties,
+          body: Buffer.from(l.bodyBase64, 'base64'),
+          position: i + 1,
+        };
       }
     },
   };

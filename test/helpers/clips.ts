@@ -14,9 +14,26 @@ import { unavailable } from './requirements.js';
  * to right from second 2 to second 8 (280 px/s on a 1280x720 frame, top at y = 300), 15 fps, 10 s.
  */
 export const DONE_WHEN_ARGS = [
-  '-loop', '1', '-t', '10', '-framerate', '15', '-i', 'coffee.png', '-i', 'motorcycle_left.png', '-filter_complex',
+  '-loop',
+  '1',
+  '-t',
+  '10',
+  '-framerate',
+  '15',
+  '-i',
+  'coffee.png',
+  '-i',
+  'motorcycle_left.png',
+  '-filter_complex',
   "[0:v]scale=1280:720,setsar=1[bg];[1:v]crop=620:400:100:56,scale=400:-2[p];[bg][p]overlay=x='if(between(t,2,8),-400+(t-2)*1680/6,-2000)':y=300:eval=frame,format=yuv420p[v]",
-  '-map', '[v]', '-r', '15', '-c:v', 'libx264', '-crf', '18',
+  '-map',
+  '[v]',
+  '-r',
+  '15',
+  '-c:v',
+  'libx264',
+  '-crf',
+  '18',
 ];
 
 /** The done-when clip's frame rate, and where its motorcycle's left edge is at media time t (px). */
@@ -29,9 +46,26 @@ export const doneWhenLeft = (t: number): number => -400 + (t - 2) * 280;
  * about 1.5 s, well within the 5 s timeout.
  */
 export const RETURN_ARGS = [
-  '-loop', '1', '-t', '9', '-framerate', '15', '-i', 'page.png', '-i', 'motorcycle_left.png', '-filter_complex',
+  '-loop',
+  '1',
+  '-t',
+  '9',
+  '-framerate',
+  '15',
+  '-i',
+  'page.png',
+  '-i',
+  'motorcycle_left.png',
+  '-filter_complex',
   "[0:v]scale=1280:720,setsar=1[bg];[1:v]crop=620:400:100:56,scale=400:-2[p];[bg][p]overlay=x='if(between(t,1,3),-400+(t-1)*300,if(between(t,3,5),200-(t-3)*300,if(between(t,6,8),-400+(t-6)*300,-2000)))':y=250:eval=frame,format=yuv420p[v]",
-  '-map', '[v]', '-r', '15', '-c:v', 'libx264', '-crf', '18',
+  '-map',
+  '[v]',
+  '-r',
+  '15',
+  '-c:v',
+  'libx264',
+  '-crf',
+  '18',
 ];
 
 /**
@@ -40,9 +74,26 @@ export const RETURN_ARGS = [
  * height and more as they pass each other around second 4.
  */
 export const CROSSING_ARGS = [
-  '-loop', '1', '-t', '8', '-framerate', '15', '-i', 'page.png', '-i', 'motorcycle_left.png', '-filter_complex',
+  '-loop',
+  '1',
+  '-t',
+  '8',
+  '-framerate',
+  '15',
+  '-i',
+  'page.png',
+  '-i',
+  'motorcycle_left.png',
+  '-filter_complex',
   "[0:v]scale=1280:720,setsar=1[bg];[1:v]crop=620:400:100:56,scale=360:-2,split[a][b0];[b0]hflip[b];[bg][a]overlay=x='if(between(t,1,7),-360+(t-1)*273,-2000)':y=160:eval=frame[v1];[v1][b]overlay=x='if(between(t,1,7),1280-(t-1)*273,-2000)':y=300:eval=frame,format=yuv420p[v]",
-  '-map', '[v]', '-r', '15', '-c:v', 'libx264', '-crf', '18',
+  '-map',
+  '[v]',
+  '-r',
+  '15',
+  '-c:v',
+  'libx264',
+  '-crf',
+  '18',
 ];
 
 const CACHE = path.join(os.tmpdir(), 'percept-clips');

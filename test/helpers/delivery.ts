@@ -21,7 +21,12 @@ export function testLogger(): Logger {
 export function message(i: number, bytes = 2048, props: Record<string, string> = {}): OutgoingMessage {
   const head = JSON.stringify({ schema: 'percept.test/1', i, at: Date.now(), pad: '' });
   const body = Buffer.from(head.replace('"pad":""', `"pad":"${'x'.repeat(Math.max(0, bytes - head.length))}"`));
-  return { body, contentType: 'application/json', contentEncoding: 'utf-8', properties: { schema: 'percept.test/1', eventType: 'test', source: 'test', ...props } };
+  return {
+    body,
+    contentType: 'application/json',
+    contentEncoding: 'utf-8',
+    properties: { schema: 'percept.test/1', eventType: 'test', source: 'test', ...props },
+  };
 }
 
 export interface Delivery {
@@ -57,7 +62,15 @@ export function startDelivery(hub: TestHub, o: DeliveryOptions = {}): Delivery {
   const logger = testLogger();
   const outbox = new Outbox(file, o.outbox);
   const writer = new ChainWriter(outbox);
-  const link = new HubLink({ connectionString: hub.connectionString, ca: hub.ca, transport: 'mqtt', output: 'detections', logger, backoffMs: [100, 2000], ...o.link });
+  const link = new HubLink({
+    connectionString: hub.connectionString,
+    ca: hub.ca,
+    transport: 'mqtt',
+    output: 'detections',
+    logger,
+    backoffMs: [100, 2000],
+    ...o.link,
+  });
   const sender = new Sender(outbox, link, logger, o.sender);
   sender.start();
   if (o.connect !== false) void link.open();

@@ -34,7 +34,14 @@ export async function startTestHub(
 ): Promise<TestHub> {
   const stateDir = opts.stateDir ?? tempDir('percept-hub-');
   // Tests account for every message of runs that last minutes (~40/s): keep them all.
-  const hub = await HubEmulator.start({ stateDir, mqttPort: 0, apiPort: 0, logger: opts.logger, maxMessages: 100_000, ...(opts.wsPort === undefined ? {} : { wsPort: opts.wsPort }) });
+  const hub = await HubEmulator.start({
+    stateDir,
+    mqttPort: 0,
+    apiPort: 0,
+    logger: opts.logger,
+    maxMessages: 100_000,
+    ...(opts.wsPort === undefined ? {} : { wsPort: opts.wsPort }),
+  });
   const deviceId = opts.deviceId ?? 'test-device';
   const { connectionString } = hub.addDevice(deviceId, opts.moduleId);
   return {
@@ -133,7 +140,13 @@ export function fixedHeader(typeByte: number, length: number): Buffer {
 /** A bare MQTT 3.1.1 CONNECT (clean session, keep-alive 60 s; no password when undefined). */
 export function connectPacket(clientId: string, username: string, password: string | undefined): Buffer {
   const flags = password === undefined ? 0x82 : 0xc2; // username, [password,] clean session
-  const body = Buffer.concat([mqttString('MQTT'), Buffer.from([4, flags, 0, 60]), mqttString(clientId), mqttString(username), ...(password === undefined ? [] : [mqttString(password)])]);
+  const body = Buffer.concat([
+    mqttString('MQTT'),
+    Buffer.from([4, flags, 0, 60]),
+    mqttString(clientId),
+    mqttString(username),
+    ...(password === undefined ? [] : [mqttString(password)]),
+  ]);
   return Buffer.concat([fixedHeader(0x10, body.length), body]);
 }
 

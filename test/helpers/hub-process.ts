@@ -56,7 +56,26 @@ export async function startHubProcess(opts: { deviceId?: string } = {}): Promise
       return child?.pid;
     },
     async start() {
-      const c = spawn(process.execPath, [CLI, 'hub', '--state', stateDir, '--mqtt-port', String(mqtt), '--api-port', String(apiPort), '--ws-port', 'off', '--device', deviceId, '--log-level', process.env.PERCEPT_TEST_HUB_LOG ?? 'warn'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = spawn(
+        process.execPath,
+        [
+          CLI,
+          'hub',
+          '--state',
+          stateDir,
+          '--mqtt-port',
+          String(mqtt),
+          '--api-port',
+          String(apiPort),
+          '--ws-port',
+          'off',
+          '--device',
+          deviceId,
+          '--log-level',
+          process.env.PERCEPT_TEST_HUB_LOG ?? 'warn',
+        ],
+        { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+      );
       child = c;
       let out = '';
       let err = '';
@@ -115,7 +134,11 @@ export async function startHubProcess(opts: { deviceId?: string } = {}): Promise
       }
     },
     async invoke(name, payload = null) {
-      const r = await fetch(`${h.api}/devices/${deviceId}/methods/${name}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ payload, timeoutSeconds: 10 }) });
+      const r = await fetch(`${h.api}/devices/${deviceId}/methods/${name}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ payload, timeoutSeconds: 10 }),
+      });
       return (await r.json()) as { status: number; payload: unknown };
     },
   };

@@ -64,7 +64,11 @@ export function account(received: Received[], accepted: Map<string, number>, dro
 
 export function digestOf(m: Received): string {
   const p = m.properties;
-  return messageDigest({ boot: must(p['percept-boot'], 'percept-boot'), seq: Number(must(p['percept-seq'], 'percept-seq')), prev: must(p['percept-prev'], 'percept-prev') }, Buffer.from(m.bodyBase64, 'base64'), p);
+  return messageDigest(
+    { boot: must(p['percept-boot'], 'percept-boot'), seq: Number(must(p['percept-seq'], 'percept-seq')), prev: must(p['percept-prev'], 'percept-prev') },
+    Buffer.from(m.bodyBase64, 'base64'),
+    p,
+  );
 }
 
 /** One line for t.diagnostic: the counts every delivery test reports. */

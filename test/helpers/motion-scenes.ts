@@ -75,7 +75,9 @@ export async function sceneRgb(o: SceneOptions = {}): Promise<Buffer> {
 }
 
 export async function sceneJpeg(o: SceneOptions = {}): Promise<Buffer> {
-  return sharp(await sceneRgb(o), { raw: { width: W, height: H, channels: 3 } }).jpeg({ quality: 85 }).toBuffer();
+  return sharp(await sceneRgb(o), { raw: { width: W, height: H, channels: 3 } })
+    .jpeg({ quality: 85 })
+    .toBuffer();
 }
 
 /** A frame of `source` number `seq` captured at `seq / fps` seconds (ms clock from 0). */

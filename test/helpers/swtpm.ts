@@ -20,8 +20,10 @@ export interface Swtpm {
 
 /** Why TPM tests cannot run here, or undefined when they can (under CI=true: a failure). */
 export function tpmSkipReason(): string | undefined {
-  if (spawnSync('swtpm', ['--version'], { stdio: 'ignore' }).status !== 0) return unavailable('swtpm is not installed', 'apt-get install swtpm swtpm-tools (scripts/setup does)');
-  if (!existsSync(ADDON_PATH)) return unavailable(`native/tpm2 is not built (${ADDON_PATH})`, 'apt-get install libtss2-dev pkg-config, then node scripts/build-native.mjs');
+  if (spawnSync('swtpm', ['--version'], { stdio: 'ignore' }).status !== 0)
+    return unavailable('swtpm is not installed', 'apt-get install swtpm swtpm-tools (scripts/setup does)');
+  if (!existsSync(ADDON_PATH))
+    return unavailable(`native/tpm2 is not built (${ADDON_PATH})`, 'apt-get install libtss2-dev pkg-config, then node scripts/build-native.mjs');
   return undefined;
 }
 
@@ -47,23 +49,25 @@ function answers(ctrlPort: number): Promise<boolean> {
 // $1.. are swtpm's arguments. The background reader kills swtpm when stdin reaches EOF:
 // on stop() and whenever the test process dies. stdin is passed as fd 3 because sh gives
 // background jobs /dev/null as their stdin.
-const GUARD =
-  'exec 3<&0; swtpm "$@" </dev/null & pid=$!; echo "$pid"; ( read _ <&3; kill "$pid" 2>/dev/null ) & wait "$pid"';
+const GUARD = 'exec 3<&0; swtpm "$@" </dev/null & pid=$!; echo "$pid"; ( read _ <&3; kill "$pid" 2>/dev/null ) & wait "$pid"';
 
 function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((resolve) => child.once('exit', () => resolve()));
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 async function attempt(stateDir: string): Promise<Swtpm | string> {
   const port = await portPair();
   const args = [
-    'socket', '--tpm2',
-    '--server', `type=tcp,port=${port},bindaddr=127.0.0.1`,
-    '--ctrl', `type=tcp,port=${port + 1},bindaddr=127.0.0.1`,
-    '--flags', 'not-need-init,startup-clear',
-    '--tpmstate', `dir=${stateDir}`,
+    'socket',
+    '--tpm2',
+    '--server',
+    `type=tcp,port=${port},bindaddr=127.0.0.1`,
+    '--ctrl',
+    `type=tcp,port=${port + 1},bindaddr=127.0.0.1`,
+    '--flags',
+    'not-need-init,startup-clear',
+    '--tpmstate',
+    `dir=${stateDir}`,
   ];
   const child = spawn('sh', ['-c', GUARD, 'swtpm', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';

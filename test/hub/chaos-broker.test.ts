@@ -37,15 +37,22 @@ test('100 hub kill/restart cycles during a steady run: none lost, in order, one 
     // Steady again: everything queued during the outages drains.
     let status: { hub: Record<string, unknown> & { outbox: { depth: number } } } | null = null;
     let last: unknown = null;
-    await until('outbox drained', async () => {
-      const r = await hub.invoke('getStatus').catch((e: Error) => ({ status: 0, payload: e.message }));
-      last = r;
-      status = r.status === 200 ? (r.payload as typeof status) : null;
-      return status !== null && status.hub.outbox.depth === 0;
-    }, 60_000, 250).catch(async (e: Error) => {
+    await until(
+      'outbox drained',
+      async () => {
+        const r = await hub.invoke('getStatus').catch((e: Error) => ({ status: 0, payload: e.message }));
+        last = r;
+        status = r.status === 200 ? (r.payload as typeof status) : null;
+        return status !== null && status.hub.outbox.depth === 0;
+      },
+      60_000,
+      250,
+    ).catch(async (e: Error) => {
       // What the agent was doing: its last answer and its last log lines.
       const tail = agent.stderr().trim().split('\n').slice(-40).join('\n');
-      throw new Error(`${e.message}\nlast getStatus: ${JSON.stringify(last)}\nthe hub (${hub.stateDir}) received ${hub.messages().length} messages, connected: ${await hub.connected()}\nagent log tail:\n${tail}`);
+      throw new Error(
+        `${e.message}\nlast getStatus: ${JSON.stringify(last)}\nthe hub (${hub.stateDir}) received ${hub.messages().length} messages, connected: ${await hub.connected()}\nagent log tail:\n${tail}`,
+      );
     });
     assert.equal(agent.child.pid, pid);
     assert.equal(agent.child.exitCode, null, 'the agent process never restarted');
@@ -56,7 +63,22 @@ test('100 hub kill/restart cycles during a steady run: none lost, in order, one 
     const a = account(received, new Map([[head.boot, head.seq]]));
     const final = stoppedHub(agent.stderr()) ?? {};
     const h = status!.hub;
-    t.diagnostic(summary(a, { cycles: CYCLES, connectedCycles, chaosSeconds, ratePerS: Math.round((a.accepted / chaosSeconds) * 10) / 10, sent: final.sent, acknowledged: final.acknowledged, retried: final.retried, reconnects: final.reconnects, timeouts: h.timeouts, lastFailure: h.lastFailure, deadLettered: final.deadLettered, dropped: final.dropped }));
+    t.diagnostic(
+      summary(a, {
+        cycles: CYCLES,
+        connectedCycles,
+        chaosSeconds,
+        ratePerS: Math.round((a.accepted / chaosSeconds) * 10) / 10,
+        sent: final.sent,
+        acknowledged: final.acknowledged,
+        retried: final.retried,
+        reconnects: final.reconnects,
+        timeouts: h.timeouts,
+        lastFailure: h.lastFailure,
+        deadLettered: final.deadLettered,
+        dropped: final.dropped,
+      }),
+    );
     assert.deepEqual([...boots], [head.boot], 'one boot: the agent never restarted');
     assert.ok(connectedCycles >= CYCLES * 0.9, `the agent was connected when the hub died in most cycles (${connectedCycles})`);
     assert.ok(a.accepted >= 15 * chaosSeconds, `a steady stream (${a.accepted} in ${chaosSeconds} s)`);

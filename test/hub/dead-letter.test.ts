@@ -31,7 +31,10 @@ test('a message over the size limit is dead-lettered unsent; the rest flows', { 
     const dead = deadLetters(d.file);
     const a = account(hub.hub.messages(hub.deviceId), d.accepted, new Set(dead.map((x) => x.message_id)));
     t.diagnostic(summary(a, { sent: s.sent, acknowledged: s.acknowledged, deadLettered: s.deadLettered, reconnects: d.link.reconnects }));
-    assert.deepEqual(dead.map((x) => x.reason), ['too_large']);
+    assert.deepEqual(
+      dead.map((x) => x.reason),
+      ['too_large'],
+    );
     assert.equal(at(dead, 0).message_id.split(':')[1], '6');
     assert.equal(s.deadLettered, 1);
     assert.equal(s.sent, 10, 'the large one was never sent');
@@ -60,7 +63,10 @@ test('a message the hub refuses by closing the connection is dead-lettered after
     const dead = deadLetters(d.file);
     const a = account(hub.hub.messages(hub.deviceId), d.accepted, new Set(dead.map((x) => x.message_id)));
     t.diagnostic(summary(a, { sent: s.sent, acknowledged: s.acknowledged, retried: s.retried, deadLettered: s.deadLettered, reconnects: d.link.reconnects }));
-    assert.deepEqual(dead.map((x) => x.reason), ['refused_by_hub']);
+    assert.deepEqual(
+      dead.map((x) => x.reason),
+      ['refused_by_hub'],
+    );
     assert.equal(at(dead, 0).message_id.split(':')[1], '6');
     assert.equal(d.link.reconnects, 3, 'three closes by the hub, then the queue moved on');
     assert.equal(a.lost, 0, `lost: ${a.missing.join(', ')}`);

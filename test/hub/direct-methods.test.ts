@@ -23,7 +23,10 @@ test('direct methods', async () => {
 
     const st = await call('getStatus');
     assert.equal(st.status, 200);
-    const status = st.payload as { pipeline: { models: Array<{ name: string; provider: string }>; frames: { inferred: number } }; hub: { state: string; deviceId: string } };
+    const status = st.payload as {
+      pipeline: { models: Array<{ name: string; provider: string }>; frames: { inferred: number } };
+      hub: { state: string; deviceId: string };
+    };
     assert.equal(at(status.pipeline.models, 0).name, 'yolox-nano');
     assert.equal(at(status.pipeline.models, 0).provider, 'cpu');
     assert.ok(status.pipeline.frames.inferred > 0);
@@ -95,7 +98,14 @@ async function cuttingProxy(target: number, cut: number): Promise<{ port: number
 test('methods answer after a connection whose first attempt was cut', { timeout: 30_000 }, async () => {
   const hub = await startTestHub();
   const proxy = await cuttingProxy(hub.hub.mqttPort, 1);
-  const link = new HubLink({ connectionString: hub.connectionString.replace(/localhost:\d+/, `localhost:${proxy.port}`), ca: hub.ca, transport: 'mqtt', output: 'o', logger: testLogger(), backoffMs: [50, 100] });
+  const link = new HubLink({
+    connectionString: hub.connectionString.replace(/localhost:\d+/, `localhost:${proxy.port}`),
+    ca: hub.ca,
+    transport: 'mqtt',
+    output: 'o',
+    logger: testLogger(),
+    backoffMs: [50, 100],
+  });
   link.onMethod('ping', async (payload) => ({ status: 200, payload: { pong: payload } }));
   try {
     await link.open();

@@ -17,7 +17,10 @@ type Disk = { mode: 'tmpfs' | 'page-limit'; dir: string; fill(): void; free(): v
 function makeDisk(): Disk {
   const dir = tempDir('percept-disk-');
   // PERCEPT_TEST_NO_TMPFS=1 forces the page-limit fallback (to check it where tmpfs works).
-  const mounted = process.platform === 'linux' && !process.env.PERCEPT_TEST_NO_TMPFS && spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dir], { stdio: 'ignore' }).status === 0;
+  const mounted =
+    process.platform === 'linux' &&
+    !process.env.PERCEPT_TEST_NO_TMPFS &&
+    spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=16m', 'tmpfs', dir], { stdio: 'ignore' }).status === 0;
   const filler = path.join(dir, 'filler');
   return {
     mode: mounted ? 'tmpfs' : 'page-limit',
@@ -62,7 +65,9 @@ async function fullDisk(policy: WhenFull, t: test.TestContext): Promise<void> {
       if (ok && d.refused > 0) acceptedAfterRefusal++;
     }
     const full = d.outbox.stats();
-    t.diagnostic(JSON.stringify({ policy, acceptedBeforeFull: before, acceptedWhileFull, refused: d.refused, depthWhileFull: full.depth, dropped: full.dropped }));
+    t.diagnostic(
+      JSON.stringify({ policy, acceptedBeforeFull: before, acceptedWhileFull, refused: d.refused, depthWhileFull: full.depth, dropped: full.dropped }),
+    );
     assert.ok(d.outbox.diskFull, 'the outbox knows the disk is full');
     if (policy === 'drop-oldest') {
       assert.equal(d.refused, 0, 'drop-oldest keeps accepting');
@@ -98,7 +103,16 @@ async function fullDisk(policy: WhenFull, t: test.TestContext): Promise<void> {
     const boot = d.writer.boot;
     const dropped = new Set(Array.from({ length: full.dropped.disk_full }, (_, k) => `${boot}:${k + 1}`));
     const a = account(hub.hub.messages(hub.deviceId), d.accepted, policy === 'drop-oldest' ? dropped : new Set());
-    t.diagnostic(summary(a, { policy, sent: s.sent, acknowledged: s.acknowledged, droppedDiskFull: full.dropped.disk_full, refused: d.refused, refusedAfterSpaceReturned }));
+    t.diagnostic(
+      summary(a, {
+        policy,
+        sent: s.sent,
+        acknowledged: s.acknowledged,
+        droppedDiskFull: full.dropped.disk_full,
+        refused: d.refused,
+        refusedAfterSpaceReturned,
+      }),
+    );
     assert.equal(a.lost, 0, `lost: ${a.missing.join(', ')}`);
     assert.equal(a.outOfOrder, 0);
     assert.equal(a.unique, d.outbox.stats().accepted - (policy === 'drop-oldest' ? full.dropped.disk_full : 0));

@@ -14,7 +14,23 @@ test('the agent runs as an IoT Edge module from the IoT Edge environment', async
     const env = hub.hub.edgeEnv('edge-box', 'percept');
     const state = tempDir();
     const agent = startAgent(
-      ['run', '--source', `dog=${image('dog.jpg')}`, '--frames', '3', '--loop', '--model', 'yolox-nano', '--model-path', YOLOX_NANO, '--state-dir', state, '--no-preview', '--output', 'none'],
+      [
+        'run',
+        '--source',
+        `dog=${image('dog.jpg')}`,
+        '--frames',
+        '3',
+        '--loop',
+        '--model',
+        'yolox-nano',
+        '--model-path',
+        YOLOX_NANO,
+        '--state-dir',
+        state,
+        '--no-preview',
+        '--output',
+        'none',
+      ],
       { stateDir: state, env: { ...env, PERCEPT_CONNECTION_STRING: '' } },
     );
     assert.equal(await agent.exited, 0, agent.stderr());

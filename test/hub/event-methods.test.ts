@@ -28,16 +28,27 @@ test('getEvents: since and limit, oldest first, newest kept when cut; typed refu
   const all = await getEvents(reader, null);
   assert.equal(all.status, 200);
   const a = all.payload as EventsAnswer;
-  assert.deepEqual(a.events.map((e) => e.id), Array.from({ length: 10 }, (_, i) => `door-${i}`));
+  assert.deepEqual(
+    a.events.map((e) => e.id),
+    Array.from({ length: 10 }, (_, i) => `door-${i}`),
+  );
   assert.equal(a.truncated, false);
   assert.equal(a.next, T0 + 9000 + 1);
   assert.equal(a.events[0]!.at, new Date(T0).toISOString());
 
   const cut = (await getEvents(reader, { since: T0 + 2000, limit: 3 })).payload as EventsAnswer;
-  assert.deepEqual(cut.events.map((e) => e.id), ['door-7', 'door-8', 'door-9'], 'the newest three since door-2');
+  assert.deepEqual(
+    cut.events.map((e) => e.id),
+    ['door-7', 'door-8', 'door-9'],
+    'the newest three since door-2',
+  );
   assert.equal(cut.truncated, true);
   const iso = (await getEvents(reader, { since: new Date(T0 + 8000).toISOString() })).payload as EventsAnswer;
-  assert.deepEqual(iso.events.map((e) => e.id), ['door-8', 'door-9'], 'since as ISO 8601');
+  assert.deepEqual(
+    iso.events.map((e) => e.id),
+    ['door-8', 'door-9'],
+    'since as ISO 8601',
+  );
   const after = (await getEvents(reader, { since: cut.next })).payload as EventsAnswer;
   assert.deepEqual(after, { events: [], count: 0, truncated: false, next: cut.next }, 'nothing after the last one yet');
 
@@ -64,59 +75,84 @@ test('getEventSnapshot: typed refusals for bad payloads, 404 for an unknown trac
   assert.equal((await getEventSnapshot(null, { id: 'door-1' })).status, 503);
 });
 
-test('over the emulator: a long list is cut to the 128 KB answer keeping the newest, and a large snapshot is re-encoded to fit', { timeout: 60_000 }, async () => {
-  const hub = await startTestHub();
-  const reader = new MemoryEventReader();
-  // 1000 events with long zone lists: far more than one answer holds.
-  const zones = Array.from({ length: 8 }, (_, i) => `zone-with-a-long-name-${i}`.padEnd(60, 'x'));
-  for (let i = 0; i < 1000; i++) reader.add(trackEvent({ id: `door-${i}`, at: T0 + i, zones }));
-  // The best snapshot of a track, small; and one far over the answer (a large, sharp JPEG).
-  const small = await sharp(image('dog.jpg')).resize(320).jpeg({ quality: 80 }).toBuffer();
-  const big = await sharp(image('astronaut.png')).resize(1600).jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toBuffer();
-  assert.ok(big.length > METHOD_LIMIT, `the large snapshot is ${big.length} bytes`);
-  reader.snapshots.set('door-999', small);
-  reader.snapshots.set('door-998', big);
-  const link = new HubLink({ connectionString: hub.connectionString, ca: hub.ca, transport: 'mqtt', output: 'detections', logger: testLogger(), backoffMs: [50, 500] });
-  link.onMethod('getEvents', (p) => getEvents(reader, p));
-  link.onMethod('getEventSnapshot', (p) => getEventSnapshot(reader, p));
-  try {
-    await link.open();
-    await waitForSubscription(hub.hub, FILTERS.methods, hub.deviceId);
-    const call = (name: string, payload: unknown) => hub.hub.invokeMethod(hub.deviceId, name, payload, { timeoutSeconds: 10 });
+test(
+  'over the emulator: a long list is cut to the 128 KB answer keeping the newest, and a large snapshot is re-encoded to fit',
+  { timeout: 60_000 },
+  async () => {
+    const hub = await startTestHub();
+    const reader = new MemoryEventReader();
+    // 1000 events with long zone lists: far more than one answer holds.
+    const zones = Array.from({ length: 8 }, (_, i) => `zone-with-a-long-name-${i}`.padEnd(60, 'x'));
+    for (let i = 0; i < 1000; i++) reader.add(trackEvent({ id: `door-${i}`, at: T0 + i, zones }));
+    // The best snapshot of a track, small; and one far over the answer (a large, sharp JPEG).
+    const small = await sharp(image('dog.jpg')).resize(320).jpeg({ quality: 80 }).toBuffer();
+    const big = await sharp(image('astronaut.png')).resize(1600).jpeg({ quality: 100, chromaSubsampling: '4:4:4' }).toBuffer();
+    assert.ok(big.length > METHOD_LIMIT, `the large snapshot is ${big.length} bytes`);
+    reader.snapshots.set('door-999', small);
+    reader.snapshots.set('door-998', big);
+    const link = new HubLink({
+      connectionString: hub.connectionString,
+      ca: hub.ca,
+      transport: 'mqtt',
+      output: 'detections',
+      logger: testLogger(),
+      backoffMs: [50, 500],
+    });
+    link.onMethod('getEvents', (p) => getEvents(reader, p));
+    link.onMethod('getEventSnapshot', (p) => getEventSnapshot(reader, p));
+    try {
+      await link.open();
+      await waitForSubscription(hub.hub, FILTERS.methods, hub.deviceId);
+      const call = (name: string, payload: unknown) => hub.hub.invokeMethod(hub.deviceId, name, payload, { timeoutSeconds: 10 });
 
-    const r = await call('getEvents', { limit: 1000 });
-    assert.equal(r.status, 200);
-    const size = Buffer.byteLength(JSON.stringify(r.payload));
-    assert.ok(size <= METHOD_LIMIT, `answer ${size} bytes within 128 KB`);
-    const a = r.payload as EventsAnswer;
-    assert.equal(a.truncated, true);
-    assert.ok(a.count > 50 && a.count < 1000, `${a.count} events fit`);
-    assert.equal(a.events.at(-1)!.id, 'door-999', 'the newest is kept');
-    assert.equal(a.events[0]!.id, `door-${1000 - a.count}`, 'the oldest were left out, none in between');
-    assert.deepEqual(a.events[0]!.zones, zones);
+      const r = await call('getEvents', { limit: 1000 });
+      assert.equal(r.status, 200);
+      const size = Buffer.byteLength(JSON.stringify(r.payload));
+      assert.ok(size <= METHOD_LIMIT, `answer ${size} bytes within 128 KB`);
+      const a = r.payload as EventsAnswer;
+      assert.equal(a.truncated, true);
+      assert.ok(a.count > 50 && a.count < 1000, `${a.count} events fit`);
+      assert.equal(a.events.at(-1)!.id, 'door-999', 'the newest is kept');
+      assert.equal(a.events[0]!.id, `door-${1000 - a.count}`, 'the oldest were left out, none in between');
+      assert.deepEqual(a.events[0]!.zones, zones);
 
-    const s = await call('getEventSnapshot', { id: 'door-999' });
-    assert.equal(s.status, 200);
-    const snap = s.payload as { id: string; label: string; source: string; at: string; score: number; box: number[]; contentType: string; image: string; width: number; height: number };
-    assert.equal(snap.contentType, 'image/jpeg');
-    assert.ok(Buffer.from(snap.image, 'base64').equals(small), 'a snapshot that fits is sent as it is stored');
-    assert.deepEqual([snap.id, snap.label, snap.source, snap.at, snap.score, snap.box], ['door-999', 'person', 'door', new Date(T0 + 250).toISOString(), 0.9123, [0.1, 0.2, 0.3, 0.9]]);
-    assert.deepEqual([snap.width, snap.height], [320, (await sharp(small).metadata()).height]);
+      const s = await call('getEventSnapshot', { id: 'door-999' });
+      assert.equal(s.status, 200);
+      const snap = s.payload as {
+        id: string;
+        label: string;
+        source: string;
+        at: string;
+        score: number;
+        box: number[];
+        contentType: string;
+        image: string;
+        width: number;
+        height: number;
+      };
+      assert.equal(snap.contentType, 'image/jpeg');
+      assert.ok(Buffer.from(snap.image, 'base64').equals(small), 'a snapshot that fits is sent as it is stored');
+      assert.deepEqual(
+        [snap.id, snap.label, snap.source, snap.at, snap.score, snap.box],
+        ['door-999', 'person', 'door', new Date(T0 + 250).toISOString(), 0.9123, [0.1, 0.2, 0.3, 0.9]],
+      );
+      assert.deepEqual([snap.width, snap.height], [320, (await sharp(small).metadata()).height]);
 
-    const b = await call('getEventSnapshot', { id: 'door-998' });
-    assert.equal(b.status, 200);
-    assert.ok(Buffer.byteLength(JSON.stringify(b.payload)) <= METHOD_LIMIT, 'the large snapshot fits once re-encoded');
-    const jpeg = Buffer.from((b.payload as { image: string }).image, 'base64');
-    const meta = await sharp(jpeg).metadata();
-    assert.equal(meta.format, 'jpeg');
-    assert.ok(meta.width < 1600 && meta.width > 200, `scaled down to ${meta.width}`);
-    assert.equal(meta.width, (b.payload as { width: number }).width);
+      const b = await call('getEventSnapshot', { id: 'door-998' });
+      assert.equal(b.status, 200);
+      assert.ok(Buffer.byteLength(JSON.stringify(b.payload)) <= METHOD_LIMIT, 'the large snapshot fits once re-encoded');
+      const jpeg = Buffer.from((b.payload as { image: string }).image, 'base64');
+      const meta = await sharp(jpeg).metadata();
+      assert.equal(meta.format, 'jpeg');
+      assert.ok(meta.width < 1600 && meta.width > 200, `scaled down to ${meta.width}`);
+      assert.equal(meta.width, (b.payload as { width: number }).width);
 
-    const bad = await call('getEvents', { limit: 'all' });
-    assert.equal(bad.status, 400);
-    assert.equal((await call('getEventSnapshot', { id: 'door-1' })).status, 404);
-  } finally {
-    await link.close();
-    await hub.close();
-  }
-});
+      const bad = await call('getEvents', { limit: 'all' });
+      assert.equal(bad.status, 400);
+      assert.equal((await call('getEventSnapshot', { id: 'door-1' })).status, 404);
+    } finally {
+      await link.close();
+      await hub.close();
+    }
+  },
+);

@@ -15,7 +15,6 @@ import { clipsUnavailable, doneWhenClip } from '../helpers/clips.js';
 import { messageDigest, GENESIS } from '../../src/telemetry/chain.js';
 import type { ReceivedMessage } from '../../src/emulator/types.js';
 
-
 const outputOf = (m: ReceivedMessage) => m.systemProperties.outputName ?? m.systemProperties.on ?? m.properties['$.on'];
 
 interface EventBody {
@@ -44,8 +43,26 @@ test('clip -> agent -> the emulator receives percept.event/1 on output events; g
           id: 'clip',
           kind: 'video',
           uri: clip,
-          zones: [{ name: 'right', polygon: [[0.5, 0], [1, 0], [1, 1], [0.5, 1]] }],
-          lines: [{ name: 'middle', points: [[0.5, 0], [0.5, 1]] }],
+          zones: [
+            {
+              name: 'right',
+              polygon: [
+                [0.5, 0],
+                [1, 0],
+                [1, 1],
+                [0.5, 1],
+              ],
+            },
+          ],
+          lines: [
+            {
+              name: 'middle',
+              points: [
+                [0.5, 0],
+                [0.5, 1],
+              ],
+            },
+          ],
         },
         // Keeps the agent running after the clip ends, for the methods.
         { id: 'idle', kind: 'synthetic', fps: 1 },
@@ -53,15 +70,39 @@ test('clip -> agent -> the emulator receives percept.event/1 on output events; g
     }),
   );
   const agent = startAgent(
-    ['run', '--config', config, '--model', 'yolox-nano', '--model-path', YOLOX_NANO, '--state-dir', state, '--no-preview', '--output', 'none', '--workers', '1'],
+    [
+      'run',
+      '--config',
+      config,
+      '--model',
+      'yolox-nano',
+      '--model-path',
+      YOLOX_NANO,
+      '--state-dir',
+      state,
+      '--no-preview',
+      '--output',
+      'none',
+      '--workers',
+      '1',
+    ],
     { stateDir: state, env: { ...hub.hub.edgeEnv('edge-box', 'percept'), PERCEPT_CONNECTION_STRING: '' } },
   );
   const call = (name: string, payload: unknown = null) => hub.hub.invokeMethod('edge-box', name, payload, { moduleId: 'percept', timeoutSeconds: 10 });
   try {
     const events = () => hub.hub.messages('edge-box', 'percept').filter((m) => m.properties.schema === 'percept.event/1');
-    const ended = await until('the motorcycle track ends', () => events().find((m) => (m.body as EventBody).type === 'end' && (m.body as EventBody).label === 'motorcycle'), 240_000, 500);
+    const ended = await until(
+      'the motorcycle track ends',
+      () => events().find((m) => (m.body as EventBody).type === 'end' && (m.body as EventBody).label === 'motorcycle'),
+      240_000,
+      500,
+    );
     const moto = events().filter((m) => (m.body as EventBody).label === 'motorcycle' && (m.body as EventBody).type !== 'update');
-    assert.deepEqual(moto.map((m) => (m.body as EventBody).type), ['new', 'end'], 'exactly one new and one end');
+    assert.deepEqual(
+      moto.map((m) => (m.body as EventBody).type),
+      ['new', 'end'],
+      'exactly one new and one end',
+    );
     const id = (ended.body as EventBody).id;
     assert.equal((moto[0]!.body as EventBody).id, id, 'the same track id');
     for (const m of events()) {
@@ -83,8 +124,16 @@ test('clip -> agent -> the emulator receives percept.event/1 on output events; g
     assert.ok(JSON.stringify(snap.payload).length <= 128 * 1024);
     assert.equal((await sharp(Buffer.from((snap.payload as { image: string }).image, 'base64')).metadata()).format, 'jpeg');
     // The counts themselves are the tracker's (test/events); here: getStatus carries them.
-    const st = (await call('getStatus')).payload as { events: { zones: Array<{ source: string; zone: string; entered: number }>; lines: Array<{ source: string; line: string; forward: number; backward: number }> } };
-    assert.ok((st.events.zones.find((z) => z.source === 'clip' && z.zone === 'right')?.entered ?? 0) >= 1, `the right half was entered: ${JSON.stringify(st.events)}`);
+    const st = (await call('getStatus')).payload as {
+      events: {
+        zones: Array<{ source: string; zone: string; entered: number }>;
+        lines: Array<{ source: string; line: string; forward: number; backward: number }>;
+      };
+    };
+    assert.ok(
+      (st.events.zones.find((z) => z.source === 'clip' && z.zone === 'right')?.entered ?? 0) >= 1,
+      `the right half was entered: ${JSON.stringify(st.events)}`,
+    );
     const middle = st.events.lines.find((l) => l.source === 'clip' && l.line === 'middle');
     assert.ok((middle?.forward ?? 0) + (middle?.backward ?? 0) >= 1, `the middle was crossed: ${JSON.stringify(st.events)}`);
   } finally {
@@ -94,7 +143,10 @@ test('clip -> agent -> the emulator receives percept.event/1 on output events; g
   // Windows carry the counts, and everything is one chain.
   const msgs = hub.hub.messages('edge-box', 'percept');
   const windows = msgs.filter((m) => m.properties.schema === 'percept.detections/1' && m.properties.source === 'clip');
-  assert.ok(windows.some((m) => ((m.body as { lines?: Array<{ line: string }> }).lines ?? []).some((l) => l.line === 'middle')), 'windows carry the line counts');
+  assert.ok(
+    windows.some((m) => ((m.body as { lines?: Array<{ line: string }> }).lines ?? []).some((l) => l.line === 'middle')),
+    'windows carry the line counts',
+  );
   for (const m of windows) assert.equal(outputOf(m), 'detections');
   let prev = GENESIS;
   for (const [i, m] of msgs.entries()) {

@@ -11,7 +11,6 @@ import { jsonLines, runCli } from '../helpers/cli.js';
 import { tempDir } from '../helpers/paths.js';
 import { freePort } from '../helpers/net.js';
 
-
 /** agentArgs with `--ca` left out and `--connection-string` replaced. */
 function args(hub: Parameters<typeof agentArgs>[0], state: string, cs: string, extra: string[], ca = false): string[] {
   const a = agentArgs(hub, state, extra);

@@ -28,18 +28,33 @@ const COUNTERS = {
 
 test('without a hub the agent exports the hub series at 0', { timeout: 60_000 }, async () => {
   const { logger, text } = memoryLogger('info');
-  const cfg = parseConfig({ sources: DOG_LOOP, model: { name: 'yolox-nano', path: YOLOX_NANO }, workers: 1, threads: 1, output: 'none', stateDir: tempDir('percept-nohub-'), preview: { port: 0 } });
+  const cfg = parseConfig({
+    sources: DOG_LOOP,
+    model: { name: 'yolox-nano', path: YOLOX_NANO },
+    workers: 1,
+    threads: 1,
+    output: 'none',
+    stateDir: tempDir('percept-nohub-'),
+    preview: { port: 0 },
+  });
   const agent = new Agent(cfg, { logger });
   await agent.start();
   try {
     const port = jsonLines(text()).find((l) => l.msg === 'preview listening')?.port as number;
     const m = parsePrometheus((await get(port, '/metrics')).body);
     assert.equal(agent.status().hub, null, 'no hub');
-    for (const name of [...Object.values(COUNTERS), 'percept_messages_sent_total', 'percept_messages_retried_total', 'percept_hub_routine_disconnects_total', 'percept_hub_send_failures_total']) {
+    for (const name of [
+      ...Object.values(COUNTERS),
+      'percept_messages_sent_total',
+      'percept_messages_retried_total',
+      'percept_hub_routine_disconnects_total',
+      'percept_hub_send_failures_total',
+    ]) {
       assert.equal(m.get(name)?.type, 'counter', `${name} is a counter`);
       assert.equal(valueOf(m, name), 0, `${name} at 0`);
     }
-    for (const name of ['percept_hub_connected', 'percept_outbox_depth', 'percept_outbox_bytes', 'percept_outbox_oldest_age_seconds']) assert.equal(m.get(name)?.type, 'gauge', `${name} is a gauge`);
+    for (const name of ['percept_hub_connected', 'percept_outbox_depth', 'percept_outbox_bytes', 'percept_outbox_oldest_age_seconds'])
+      assert.equal(m.get(name)?.type, 'gauge', `${name} is a gauge`);
     assert.equal(valueOf(m, 'percept_hub_connected'), 0);
     assert.equal(valueOf(m, 'percept_messages_dropped_total', { reason: 'dead_letter' }), 0);
   } finally {
@@ -54,22 +69,58 @@ test('hub faults reach /metrics and getStatus alike; a pipeline rebuild continue
   fs.writeFileSync(config, JSON.stringify({ hub: { backoffMinMs: 100, backoffMaxMs: 1000 } }));
   // 10 messages a second; tokens of 10 s are renewed about every 8 s (long enough for a connection
   // to outlive the 1.5 s delay on CONNACK and twin replies); a send unacknowledged for 2 s times out.
-  const agent = startAgent([
-    'run', '--config', config,
-    '--source', `dog=${image('dog.jpg')}`, '--loop', '--fps', '8',
-    '--model', 'yolox-nano', '--model-path', YOLOX_NANO, '--workers', '1',
-    '--connection-string', hub.connectionString, '--ca', path.join(hub.stateDir, 'ca.pem'),
-    '--telemetry-interval', '100', '--token-ttl', '10', '--send-timeout', '2000',
-    '--state-dir', state, '--preview-port', '0', '--output', 'none',
-  ], { stateDir: state });
+  const agent = startAgent(
+    [
+      'run',
+      '--config',
+      config,
+      '--source',
+      `dog=${image('dog.jpg')}`,
+      '--loop',
+      '--fps',
+      '8',
+      '--model',
+      'yolox-nano',
+      '--model-path',
+      YOLOX_NANO,
+      '--workers',
+      '1',
+      '--connection-string',
+      hub.connectionString,
+      '--ca',
+      path.join(hub.stateDir, 'ca.pem'),
+      '--telemetry-interval',
+      '100',
+      '--token-ttl',
+      '10',
+      '--send-timeout',
+      '2000',
+      '--state-dir',
+      state,
+      '--preview-port',
+      '0',
+      '--output',
+      'none',
+    ],
+    { stateDir: state },
+  );
   try {
-    const port = await until('preview listening', () => jsonLines(agent.stderr()).find((l) => l.msg === 'preview listening')?.port as number | undefined, 30_000);
+    const port = await until(
+      'preview listening',
+      () => jsonLines(agent.stderr()).find((l) => l.msg === 'preview listening')?.port as number | undefined,
+      30_000,
+    );
     const scrape = async () => {
       const body = (await get(port, '/metrics')).body;
       try {
         return parsePrometheus(body);
       } catch (e) {
-        throw new Error(`${(e as Error).message}\n${body.split('\n').filter((l) => /nan/i.test(l)).join('\n')}`);
+        throw new Error(
+          `${(e as Error).message}\n${body
+            .split('\n')
+            .filter((l) => /nan/i.test(l))
+            .join('\n')}`,
+        );
       }
     };
     const value = async (name: string) => valueOf(await scrape(), name) ?? -1;
@@ -106,10 +157,14 @@ test('hub faults reach /metrics and getStatus alike; a pipeline rebuild continue
     // A twin change of workers rebuilds the pipeline: its status counts from zero, the series go on.
     const before = await value('percept_frames_inferred_total');
     const version = (hub.hub.patchDesired(hub.deviceId, { workers: 2 }).desired as { $version: number }).$version;
-    await until('the rebuild applied', () => {
-      const c = (hub.hub.twin(hub.deviceId).reported as Reported).percept?.config;
-      return c && c.version === version && c.status === 'applied';
-    }, 30_000);
+    await until(
+      'the rebuild applied',
+      () => {
+        const c = (hub.hub.twin(hub.deviceId).reported as Reported).percept?.config;
+        return c && c.version === version && c.status === 'applied';
+      },
+      30_000,
+    );
     const after = await value('percept_frames_inferred_total');
     assert.ok(after >= before, `inferred did not go backwards: ${before} -> ${after}`);
     await until('the new pipeline inferring', async () => (await status()).pipeline.frames.inferred >= 3, 20_000, 250);

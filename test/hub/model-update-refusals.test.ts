@@ -34,16 +34,24 @@ test('bad packages are refused with their own codes while YOLOX keeps running; a
 
   // A server that sends headers and a few bytes, then nothing (trusted through the hub's CA).
   const sockets = new Set<net.Socket>();
-  const staller = https.createServer({ key: fs.readFileSync(path.join(hub.stateDir, 'server-key.pem')), cert: fs.readFileSync(path.join(hub.stateDir, 'server-cert.pem')) }, (_req, res) => {
-    res.writeHead(200, { 'content-length': '100000' });
-    res.write(Buffer.alloc(100));
-  });
+  const staller = https.createServer(
+    { key: fs.readFileSync(path.join(hub.stateDir, 'server-key.pem')), cert: fs.readFileSync(path.join(hub.stateDir, 'server-cert.pem')) },
+    (_req, res) => {
+      res.writeHead(200, { 'content-length': '100000' });
+      res.write(Buffer.alloc(100));
+    },
+  );
   staller.on('connection', (s: net.Socket) => sockets.add(s));
   await new Promise<void>((r) => staller.listen(0, '127.0.0.1', r));
 
   const agent = startAgent(agentArgs(hub, state, ['--config', cfg]), { stateDir: state });
   const report = () => (hub.hub.twin(hub.deviceId).reported as Reported).percept?.model ?? null;
-  const windows = (from: number) => hub.hub.messages(hub.deviceId).slice(from).map((m) => m.body as Body).filter((b) => b.model);
+  const windows = (from: number) =>
+    hub.hub
+      .messages(hub.deviceId)
+      .slice(from)
+      .map((m) => m.body as Body)
+      .filter((b) => b.model);
   const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'models/yolox-nano.json'), 'utf8')) as Record<string, unknown>;
   const onnx = fs.readFileSync(YOLOX_NANO);
 
@@ -66,11 +74,19 @@ test('bad packages are refused with their own codes while YOLOX keeps running; a
     ['wrong sha256', { ...goodRef, sha256: 'cd'.repeat(32) }, 'ERR_PACKAGE_HASH'],
     ['no sha256 (modelUpdate.requireHash)', { ...goodRef, sha256: null }, 'ERR_PACKAGE_HASH'],
     ['zip-slip entry', await publish(perceptZip(manifest, onnx, [{ name: '../../evil.txt', data: Buffer.from('x') }]), 'slip.zip'), 'ERR_PACKAGE_PATH'],
-    ['symlink entry', await publish(perceptZip(manifest, onnx, [{ name: 'labels.txt', data: Buffer.from('/etc/shadow'), mode: 0o120777 }]), 'link.zip'), 'ERR_PACKAGE_ENTRY_TYPE'],
+    [
+      'symlink entry',
+      await publish(perceptZip(manifest, onnx, [{ name: 'labels.txt', data: Buffer.from('/etc/shadow'), mode: 0o120777 }]), 'link.zip'),
+      'ERR_PACKAGE_ENTRY_TYPE',
+    ],
     ['zip bomb', await publish(perceptZip(manifest, Buffer.alloc(6 * MiB)), 'bomb.zip'), 'ERR_PACKAGE_BOMB'],
     ['truncated zip', await publish(truncated, 'truncated.zip'), 'ERR_PACKAGE_CORRUPT'],
     ['not ONNX', await publish(perceptZip(manifest, Buffer.from('<html>404</html>')), 'html.zip'), 'ERR_PACKAGE_NOT_ONNX'],
-    ["manifest that does not fit the model", await publish(perceptZip({ ...manifest, input: { ...(manifest.input as object), name: 'pixels' } }, onnx), 'misfit.zip'), 'ERR_MANIFEST_MISMATCH'],
+    [
+      'manifest that does not fit the model',
+      await publish(perceptZip({ ...manifest, input: { ...(manifest.input as object), name: 'pixels' } }, onnx), 'misfit.zip'),
+      'ERR_MANIFEST_MISMATCH',
+    ],
     ['404', { ...goodRef, url: hub.hub.fileUrl('no-such.zip') }, 'ERR_DOWNLOAD_HTTP'],
     ['a download that stalls', { ...goodRef, url: `https://127.0.0.1:${(staller.address() as net.AddressInfo).port}/pkg.zip` }, 'ERR_DOWNLOAD_STALLED'],
     ['larger than the cap', await publish(crypto.randomBytes(9 * MiB), 'huge.zip'), 'ERR_DOWNLOAD_TOO_LARGE'],
@@ -81,12 +97,20 @@ test('bad packages are refused with their own codes while YOLOX keeps running; a
     for (const [what, pkg, code] of cases) {
       const before = report()?.at ?? '';
       const from = hub.hub.messages(hub.deviceId).length;
-      const res = await fetch(`${hub.api}/devices/${hub.deviceId}/twin/desired`, { method: 'PATCH', headers: JSON_HEADERS, body: JSON.stringify({ model: { package: pkg } }) });
+      const res = await fetch(`${hub.api}/devices/${hub.deviceId}/twin/desired`, {
+        method: 'PATCH',
+        headers: JSON_HEADERS,
+        body: JSON.stringify({ model: { package: pkg } }),
+      });
       assert.equal(res.status, 200);
-      const r = await until(`refusal of ${what}`, () => {
-        const m = report();
-        return m && m.at !== before && (m.status === 'failed' || m.status === 'active') ? m : null;
-      }, 30_000);
+      const r = await until(
+        `refusal of ${what}`,
+        () => {
+          const m = report();
+          return m && m.at !== before && (m.status === 'failed' || m.status === 'active') ? m : null;
+        },
+        30_000,
+      );
       assert.equal(r.status, 'failed', `${what}: ${JSON.stringify(r)}`);
       assert.equal(r.error?.code, code, `${what}: ${r.error?.message}`);
       // The running model keeps sending telemetry.
@@ -98,19 +122,32 @@ test('bad packages are refused with their own codes while YOLOX keeps running; a
     assert.equal(fs.existsSync(path.join(state, 'evil.txt')) || fs.existsSync(path.join(state, 'models', 'evil.txt')), false);
 
     // The twin cannot loosen the device's own modelUpdate settings.
-    await fetch(`${hub.api}/devices/${hub.deviceId}/twin/desired`, { method: 'PATCH', headers: JSON_HEADERS, body: JSON.stringify({ modelUpdate: { allowHttp: true, trustedKeys: [] } }) });
-    const config = () => (hub.hub.twin(hub.deviceId).reported as { percept?: { config?: { status: string; error: { message: string } | null } } }).percept?.config;
+    await fetch(`${hub.api}/devices/${hub.deviceId}/twin/desired`, {
+      method: 'PATCH',
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ modelUpdate: { allowHttp: true, trustedKeys: [] } }),
+    });
+    const config = () =>
+      (hub.hub.twin(hub.deviceId).reported as { percept?: { config?: { status: string; error: { message: string } | null } } }).percept?.config;
     const rejected = await until('modelUpdate from the twin rejected', () => (config()?.status === 'rejected' ? config() : null));
     assert.match(rejected.error!.message, /modelUpdate/);
     await fetch(`${hub.api}/devices/${hub.deviceId}/twin/desired`, { method: 'PATCH', headers: JSON_HEADERS, body: JSON.stringify({ modelUpdate: null }) });
     await until('desired applied again', () => config()?.status === 'applied');
 
     const before = report()?.at ?? '';
-    await fetch(`${hub.api}/devices/${hub.deviceId}/twin/desired`, { method: 'PATCH', headers: JSON_HEADERS, body: JSON.stringify({ model: { package: goodRef } }) });
-    const r = await until('signed package active', () => {
-      const m = report();
-      return m && m.at !== before && m.status === 'active' ? m : null;
-    }, 60_000);
+    await fetch(`${hub.api}/devices/${hub.deviceId}/twin/desired`, {
+      method: 'PATCH',
+      headers: JSON_HEADERS,
+      body: JSON.stringify({ model: { package: goodRef } }),
+    });
+    const r = await until(
+      'signed package active',
+      () => {
+        const m = report();
+        return m && m.at !== before && m.status === 'active' ? m : null;
+      },
+      60_000,
+    );
     assert.equal(r.name, 'yolox-nano');
     assert.equal(r.sha256, goodRef.sha256);
     assert.equal(await agent.stop(), 0, agent.stderr());

@@ -23,14 +23,20 @@ test('a reboot mid-download resumes with Range and the package goes active', { t
   const requests: Array<string | undefined> = [];
   const sockets = new Set<net.Socket>();
   // The first request gets 1 MiB and then nothing; later ones are served in full from their Range.
-  const server = https.createServer({ key: fs.readFileSync(path.join(hub.stateDir, 'server-key.pem')), cert: fs.readFileSync(path.join(hub.stateDir, 'server-cert.pem')) }, (req, res) => {
-    requests.push(req.headers.range);
-    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-    const start = m ? Number(m[1]) : 0;
-    res.writeHead(m ? 206 : 200, { 'content-length': String(pkg.size - start), ...(m ? { 'content-range': `bytes ${start}-${pkg.size - 1}/${pkg.size}` } : {}) });
-    if (requests.length === 1) res.write(pkg.zip.subarray(0, 1024 * 1024));
-    else res.end(pkg.zip.subarray(start));
-  });
+  const server = https.createServer(
+    { key: fs.readFileSync(path.join(hub.stateDir, 'server-key.pem')), cert: fs.readFileSync(path.join(hub.stateDir, 'server-cert.pem')) },
+    (req, res) => {
+      requests.push(req.headers.range);
+      const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+      const start = m ? Number(m[1]) : 0;
+      res.writeHead(m ? 206 : 200, {
+        'content-length': String(pkg.size - start),
+        ...(m ? { 'content-range': `bytes ${start}-${pkg.size - 1}/${pkg.size}` } : {}),
+      });
+      if (requests.length === 1) res.write(pkg.zip.subarray(0, 1024 * 1024));
+      else res.end(pkg.zip.subarray(start));
+    },
+  );
   server.on('connection', (s: net.Socket) => sockets.add(s));
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const url = `https://127.0.0.1:${(server.address() as net.AddressInfo).port}/pkg.zip`;
@@ -50,10 +56,14 @@ test('a reboot mid-download resumes with Range and the package goes active', { t
     assert.equal((JSON.parse(fs.readFileSync(path.join(state, 'models', 'state.json'), 'utf8')) as { pending: { step: string } }).pending.step, 'downloading');
 
     agent = startAgent(agentArgs(hub, state), { stateDir: state });
-    const active = await until('active after the restart', () => {
-      const m = (hub.hub.twin(hub.deviceId).reported as Reported).percept?.model;
-      return m?.status === 'active' ? m : null;
-    }, 60_000);
+    const active = await until(
+      'active after the restart',
+      () => {
+        const m = (hub.hub.twin(hub.deviceId).reported as Reported).percept?.model;
+        return m?.status === 'active' ? m : null;
+      },
+      60_000,
+    );
     assert.equal(active.name, 'yolox-nano');
     assert.deepEqual(requests, [undefined, `bytes=${have}-`], 'one fresh request, then one resumed from the partial file');
     assert.equal(fs.existsSync(part), false, 'the partial file is gone once installed');
@@ -62,10 +72,14 @@ test('a reboot mid-download resumes with Range and the package goes active', { t
     await agent.exited;
     const from = hub.hub.messages(hub.deviceId).length;
     agent = startAgent(agentArgs(hub, state), { stateDir: state });
-    const back = await until('rollback reported after the restart', () => {
-      const m = (hub.hub.twin(hub.deviceId).reported as Reported).percept?.model as { status: string; error?: { code: string; message: string } } | undefined;
-      return m?.status === 'rolledBack' ? m : null;
-    }, 30_000);
+    const back = await until(
+      'rollback reported after the restart',
+      () => {
+        const m = (hub.hub.twin(hub.deviceId).reported as Reported).percept?.model as { status: string; error?: { code: string; message: string } } | undefined;
+        return m?.status === 'rolledBack' ? m : null;
+      },
+      30_000,
+    );
     assert.equal(back.error?.code, 'ERR_PACKAGE_ROLLED_BACK');
     assert.match(back.error.message, /restarted/);
     await hub.hub.waitForMessages(from + 2, { deviceId: hub.deviceId }, 30_000);

@@ -12,7 +12,14 @@ import { ROOT, tempDir } from '../helpers/paths.js';
 import { writeZip } from '../../src/models/zip-write.js';
 import { publishFile } from '../../src/emulator/files.js';
 
-type ModelReport = { status: string; name: string | null; sha256: string | null; error: { code: string; message: string } | null; previous: { name: string; sha256: string } | null; at: string };
+type ModelReport = {
+  status: string;
+  name: string | null;
+  sha256: string | null;
+  error: { code: string; message: string } | null;
+  previous: { name: string; sha256: string } | null;
+  at: string;
+};
 type Reported = { percept?: { model?: ModelReport | null } };
 type Body = { model?: { name: string }; frames: Array<{ detections: Array<{ label: string }> }> };
 
@@ -70,8 +77,14 @@ test('a Percept ModelZipUrl package goes active; a model failing on frames is ro
   const work = tempDir('percept-rollback-');
   const agent = startAgent(agentArgs(hub, state), { stateDir: state });
   const report = () => (hub.hub.twin(hub.deviceId).reported as Reported).percept?.model ?? null;
-  const windows = (from: number) => hub.hub.messages(hub.deviceId).slice(from).map((m) => m.body as Body).filter((b) => b.model);
-  const patch = (doc: object) => fetch(`${hub.api}/devices/${hub.deviceId}/twin/desired`, { method: 'PATCH', headers: JSON_HEADERS, body: JSON.stringify(doc) });
+  const windows = (from: number) =>
+    hub.hub
+      .messages(hub.deviceId)
+      .slice(from)
+      .map((m) => m.body as Body)
+      .filter((b) => b.model);
+  const patch = (doc: object) =>
+    fetch(`${hub.api}/devices/${hub.deviceId}/twin/desired`, { method: 'PATCH', headers: JSON_HEADERS, body: JSON.stringify(doc) });
   const publish = async (name: string, zip: Buffer) => {
     fs.writeFileSync(path.join(work, name), zip);
     const p = await publishFile(hub.stateDir, path.join(work, name));
@@ -96,7 +109,12 @@ test('a Percept ModelZipUrl package goes active; a model failing on frames is ro
     assert.equal(active.name, cvName);
     const from = hub.hub.messages(hub.deviceId).length;
     const cv = await until('telemetry from the Percept package', () => windows(from).find((b) => b.model!.name === cvName && b.frames.length > 0), 20_000);
-    assert.deepEqual(at(cv.frames, 0).detections.map((d) => d.label).sort(), ['bird', 'cat']);
+    assert.deepEqual(
+      at(cv.frames, 0)
+        .detections.map((d) => d.label)
+        .sort(),
+      ['bird', 'cat'],
+    );
 
     const manifest = {
       name: 'fails-on-photos',
@@ -106,13 +124,23 @@ test('a Percept ModelZipUrl package goes active; a model failing on frames is ro
       decoder: { type: 'ssd', boxes: 'detected_boxes', scores: 'detected_scores', classes: 'detected_classes', boxFormat: 'xyxy' },
       file: 'fails.onnx',
     };
-    const failing = await publish('fails.zip', writeZip([{ name: 'percept-model.json', data: Buffer.from(JSON.stringify(manifest)) }, { name: 'fails.onnx', data: fs.readFileSync(path.join(models, 'fails.onnx')) }]));
+    const failing = await publish(
+      'fails.zip',
+      writeZip([
+        { name: 'percept-model.json', data: Buffer.from(JSON.stringify(manifest)) },
+        { name: 'fails.onnx', data: fs.readFileSync(path.join(models, 'fails.onnx')) },
+      ]),
+    );
     const t0 = report()!.at;
     await patch({ model: { package: failing } });
-    const back = await until('rolled back', () => {
-      const m = report();
-      return m && m.at !== t0 && (m.status === 'rolledBack' || m.status === 'failed') ? m : null;
-    }, 60_000);
+    const back = await until(
+      'rolled back',
+      () => {
+        const m = report();
+        return m && m.at !== t0 && (m.status === 'rolledBack' || m.status === 'failed') ? m : null;
+      },
+      60_000,
+    );
     assert.equal(back.status, 'rolledBack', JSON.stringify(back));
     assert.equal(back.error?.code, 'ERR_PACKAGE_ROLLED_BACK');
     assert.match(back.error.message, /5 frames in a row/);

@@ -87,7 +87,10 @@ test('group commit: concurrent enqueues commit together and keep their order and
   const w = new ChainWriter(o);
   const results = await Promise.all(Array.from({ length: 500 }, (_, i) => w.write([message(i, 256)])));
   const seqs = results.map((r) => at(r, 0).seq);
-  assert.deepEqual(seqs, Array.from({ length: 500 }, (_, i) => i + 1));
+  assert.deepEqual(
+    seqs,
+    Array.from({ length: 500 }, (_, i) => i + 1),
+  );
   assert.ok(chainOk(o.peek(0, 1000)));
   o.close();
 });

@@ -25,20 +25,33 @@ test('failures are classified by code', () => {
 test('backoff: exponential, capped, full jitter, slower for busy and auth', () => {
   const top = () => 0.999999;
   const b = (kind: Parameters<typeof backoffMs>[0], n: number) => Math.round(backoffMs(kind, n, [500, 30_000], top));
-  assert.deepEqual([0, 1, 2, 3, 10].map((n) => b('network', n)), [500, 1000, 2000, 4000, 30_000]);
+  assert.deepEqual(
+    [0, 1, 2, 3, 10].map((n) => b('network', n)),
+    [500, 1000, 2000, 4000, 30_000],
+  );
   assert.equal(b('busy', 0), 4000);
   assert.equal(b('auth', 0), 30_000);
-  assert.equal(backoffMs('network', 5, [500, 30_000], () => 0), 0, 'full jitter reaches zero');
+  assert.equal(
+    backoffMs('network', 5, [500, 30_000], () => 0),
+    0,
+    'full jitter reaches zero',
+  );
   const spread = new Set(Array.from({ length: 50 }, () => Math.round(backoffMs('network', 3, [500, 30_000]) / 100)));
   assert.ok(spread.size > 10, 'delays are spread, not synchronised');
 });
-
 
 test('the link reads the real codes: CONNACK 5 is auth, a refused port is network', { timeout: 30_000 }, async () => {
   const hub = await startTestHub();
   try {
     hub.hub.setFaults({ refuseAuth: true });
-    const refused = new HubLink({ connectionString: hub.connectionString, ca: hub.ca, transport: 'mqtt', output: 'o', logger: testLogger(), backoffMs: [50, 100] });
+    const refused = new HubLink({
+      connectionString: hub.connectionString,
+      ca: hub.ca,
+      transport: 'mqtt',
+      output: 'o',
+      logger: testLogger(),
+      backoffMs: [50, 100],
+    });
     void refused.open();
     await waitFor('a failed attempt', () => refused.stats().lastFailure !== null);
     assert.equal(refused.stats().lastFailure, 'auth');
@@ -46,7 +59,14 @@ test('the link reads the real codes: CONNACK 5 is auth, a refused port is networ
     await refused.close();
 
     const port = await freePort();
-    const down = new HubLink({ connectionString: hub.connectionString.replace(/localhost:\d+/, `localhost:${port}`), ca: hub.ca, transport: 'mqtt', output: 'o', logger: testLogger(), backoffMs: [50, 100] });
+    const down = new HubLink({
+      connectionString: hub.connectionString.replace(/localhost:\d+/, `localhost:${port}`),
+      ca: hub.ca,
+      transport: 'mqtt',
+      output: 'o',
+      logger: testLogger(),
+      backoffMs: [50, 100],
+    });
     void down.open();
     await waitFor('a failed attempt', () => down.stats().lastFailure !== null);
     assert.equal(down.stats().lastFailure, 'network');

@@ -22,8 +22,14 @@ test('snapshot: 404 for an unknown source, and concurrent calls leave the logs c
     assert.match(JSON.stringify(unknown.payload), /no source 'nope'; sources: dog/);
 
     const many = await Promise.all(Array.from({ length: 14 }, () => call({ source: 'dog' })));
-    assert.deepEqual(many.map((r) => r.status), Array(14).fill(200));
-    const stray = agent.stderr().split('\n').filter((l) => l.trim() && !l.trim().startsWith('{'));
+    assert.deepEqual(
+      many.map((r) => r.status),
+      Array(14).fill(200),
+    );
+    const stray = agent
+      .stderr()
+      .split('\n')
+      .filter((l) => l.trim() && !l.trim().startsWith('{'));
     assert.deepEqual(stray, [], 'every log line is JSON');
     assert.doesNotMatch(agent.stderr(), /MaxListenersExceeded/);
     assert.equal(await agent.stop(), 0, agent.stderr());

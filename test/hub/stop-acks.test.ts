@@ -22,7 +22,16 @@ test('stopped acknowledgements: watchdog reconnects, no loss, order kept', { tim
     await waitFor('outbox drained', () => d.outbox.stats().depth === 0, 30_000);
     const s = d.sender.stats();
     const a = account(hub.hub.messages(hub.deviceId), d.accepted);
-    t.diagnostic(summary(a, { sent: s.sent, acknowledged: s.acknowledged, retried: s.retried, timeouts: s.timeouts, reconnects: d.link.reconnects, seconds: (Date.now() - t0) / 1000 }));
+    t.diagnostic(
+      summary(a, {
+        sent: s.sent,
+        acknowledged: s.acknowledged,
+        retried: s.retried,
+        timeouts: s.timeouts,
+        reconnects: d.link.reconnects,
+        seconds: (Date.now() - t0) / 1000,
+      }),
+    );
     assert.ok(during.timeouts >= 1, 'the send deadline fired while acknowledgements were held');
     assert.ok(d.link.reconnects >= 2, `the watchdog reconnected (${d.link.reconnects})`);
     assert.equal(a.lost, 0, `lost: ${a.missing.join(', ')}`);

@@ -33,7 +33,14 @@ test('telemetry arrives with the documented schema and properties, chained, and 
       assert.equal(m.messageId, `${boot}:${seq}`);
       assert.equal(m.properties['percept-prev'], prev);
       prev = messageDigest({ boot, seq, prev }, Buffer.from(m.bodyBase64, 'base64'), m.properties);
-      const body = m.body as { schema: string; deviceId: string; model: { name: string; sha256: string }; frames: Array<{ detections: Array<{ label: string; confidence: number; box: number[]; boxNorm: number[] }> }>; counts: Record<string, number>; window: { frames: number } };
+      const body = m.body as {
+        schema: string;
+        deviceId: string;
+        model: { name: string; sha256: string };
+        frames: Array<{ detections: Array<{ label: string; confidence: number; box: number[]; boxNorm: number[] }> }>;
+        counts: Record<string, number>;
+        window: { frames: number };
+      };
       assert.equal(body.schema, 'percept.detections/1');
       assert.equal(body.deviceId, hub.deviceId);
       assert.equal(body.model.name, 'yolox-nano');
@@ -59,8 +66,19 @@ test('telemetry arrives with the documented schema and properties, chained, and 
     assert.ok(msgs.at(-1)!.properties['percept-sig'], 'the last message closes the chain with a signature');
     for (const m of signed) {
       assert.equal(m.properties['percept-att'], 'software');
-      const digest = messageDigest({ boot: must(m.properties['percept-boot'], 'percept-boot'), seq: Number(must(m.properties['percept-seq'], 'percept-seq')), prev: must(m.properties['percept-prev'], 'percept-prev') }, Buffer.from(m.bodyBase64, 'base64'), m.properties);
-      assert.ok(crypto.verify('sha256', Buffer.from(digest, 'hex'), key, Buffer.from(must(m.properties['percept-sig'], 'percept-sig'), 'base64')), 'the signature verifies');
+      const digest = messageDigest(
+        {
+          boot: must(m.properties['percept-boot'], 'percept-boot'),
+          seq: Number(must(m.properties['percept-seq'], 'percept-seq')),
+          prev: must(m.properties['percept-prev'], 'percept-prev'),
+        },
+        Buffer.from(m.bodyBase64, 'base64'),
+        m.properties,
+      );
+      assert.ok(
+        crypto.verify('sha256', Buffer.from(digest, 'hex'), key, Buffer.from(must(m.properties['percept-sig'], 'percept-sig'), 'base64')),
+        'the signature verifies',
+      );
     }
     assert.match(agent.stderr(), /"drained":true/);
   } finally {
@@ -68,7 +86,7 @@ test('telemetry arrives with the documented schema and properties, chained, and 
   }
 });
 
-test('the Percept-compatible encoder sends azureeyemodule\'s body unchanged in shape', async () => {
+test("the Percept-compatible encoder sends azureeyemodule's body unchanged in shape", async () => {
   const hub = await startTestHub();
   try {
     const state = tempDir();

@@ -23,7 +23,19 @@ test('slow acknowledgements slow the sender down instead of failing it', { timeo
     await waitFor('outbox drained', () => d.outbox.stats().depth === 0, 30_000);
     const s = d.sender.stats();
     const a = account(hub.hub.messages(hub.deviceId), d.accepted);
-    t.diagnostic(summary(a, { sent: s.sent, acknowledged: s.acknowledged, retried: s.retried, failed: s.failed, throttled: s.throttled, windowWhileThrottled: throttled.window, windowAfter: s.window, reconnects: d.link.reconnects, seconds: (Date.now() - t0) / 1000 }));
+    t.diagnostic(
+      summary(a, {
+        sent: s.sent,
+        acknowledged: s.acknowledged,
+        retried: s.retried,
+        failed: s.failed,
+        throttled: s.throttled,
+        windowWhileThrottled: throttled.window,
+        windowAfter: s.window,
+        reconnects: d.link.reconnects,
+        seconds: (Date.now() - t0) / 1000,
+      }),
+    );
     assert.ok(throttled.throttled > 0, 'slow acknowledgements were seen');
     assert.ok(throttled.window <= 2, `the window shrank (${throttled.window})`);
     assert.ok(s.window >= 8, `and grew back (${s.window})`);

@@ -33,11 +33,16 @@ test(`tokens expiring every ${TTL} s for ${SECONDS} s: renewed in time, none los
     await new Promise((r) => setTimeout(r, SECONDS * 1000));
     type Hub = { tokenRenewals: number; reconnects: number; routineDisconnects: number; outbox: { depth: number } };
     let h: Hub | null = null;
-    await until('status and a drained outbox', async () => {
-      const r = await hub.hub.invokeMethod(hub.deviceId, 'getStatus', null, { timeoutSeconds: 5 }).catch(() => null);
-      h = r?.status === 200 ? (r.payload as { hub: Hub }).hub : null;
-      return h !== null && h.outbox.depth === 0;
-    }, 30_000, 200);
+    await until(
+      'status and a drained outbox',
+      async () => {
+        const r = await hub.hub.invokeMethod(hub.deviceId, 'getStatus', null, { timeoutSeconds: 5 }).catch(() => null);
+        h = r?.status === 200 ? (r.payload as { hub: Hub }).hub : null;
+        return h !== null && h.outbox.depth === 0;
+      },
+      30_000,
+      200,
+    );
     const seconds = (Date.now() - t0) / 1000;
     assert.equal(agent.child.exitCode, null, 'the agent kept running');
     assert.equal(await agent.stop(), 0, agent.stderr());
@@ -45,7 +50,20 @@ test(`tokens expiring every ${TTL} s for ${SECONDS} s: renewed in time, none los
     const a = account(hub.hub.messages(hub.deviceId), new Map([[head.boot, head.seq]]));
     const final = stoppedHub(agent.stderr()) ?? {};
     const s = h as Hub | null;
-    t.diagnostic(summary(a, { seconds, tokenTtlS: TTL, tokenRenewals: s?.tokenRenewals, reconnects: s?.reconnects, routineDisconnects: s?.routineDisconnects, hubConnections: events.connected, hubClosedForExpiry: events.expiredCloses, sent: final.sent, acknowledged: final.acknowledged, retried: final.retried }));
+    t.diagnostic(
+      summary(a, {
+        seconds,
+        tokenTtlS: TTL,
+        tokenRenewals: s?.tokenRenewals,
+        reconnects: s?.reconnects,
+        routineDisconnects: s?.routineDisconnects,
+        hubConnections: events.connected,
+        hubClosedForExpiry: events.expiredCloses,
+        sent: final.sent,
+        acknowledged: final.acknowledged,
+        retried: final.retried,
+      }),
+    );
     const expected = Math.floor(seconds / TTL);
     assert.ok(s && s.tokenRenewals >= expected, `a renewal per token lifetime (${s?.tokenRenewals} for ${expected} lifetimes)`);
     assert.ok(s && s.reconnects >= s.tokenRenewals, 'each renewal is a counted reconnect');

@@ -18,7 +18,6 @@ function save(state: string, version: number, desired: unknown): void {
   fs.writeFileSync(path.join(state, 'twin-desired.json'), JSON.stringify({ version, desired }));
 }
 
-
 test("at boot the hub's desired document wins over the saved one, from the first frame", { timeout: 120_000 }, async () => {
   const hub = await startTestHub();
   const state = tempDir();
@@ -30,7 +29,11 @@ test("at boot the hub's desired document wins over the saved one, from the first
     assert.equal(await agent.exited, 0, agent.stderr());
     const results = jsonLines(agent.stdout()) as unknown as Result[];
     assert.equal(results.length, 3);
-    for (const r of results) assert.ok(r.detections.some((d) => d.label === 'car'), `hub threshold from the first frame: ${JSON.stringify(r.detections)}`);
+    for (const r of results)
+      assert.ok(
+        r.detections.some((d) => d.label === 'car'),
+        `hub threshold from the first frame: ${JSON.stringify(r.detections)}`,
+      );
     const reported = (hub.hub.twin(hub.deviceId).reported as Reported).percept?.config;
     assert.equal(reported?.version, (twin.desired as { $version: number }).$version);
     assert.equal(reported?.status, 'applied');
@@ -70,21 +73,29 @@ test('a saved document with a finite source does not stop the agent at boot, wit
   const offline = startAgent(args, { stateDir: state });
   assert.equal(await offline.exited, 0, offline.stderr());
   const results = jsonLines(offline.stdout()) as unknown as Result[];
-  assert.deepEqual(results.map((r) => r.sourceId), ['dog', 'dog', 'dog', 'dog']);
+  assert.deepEqual(
+    results.map((r) => r.sourceId),
+    ['dog', 'dog', 'dog', 'dog'],
+  );
   assert.match(offline.stderr(), /ignoring the saved twin configuration/);
 });
 
-test("a hub document that validates but cannot start (no such model) is reported, and the agent runs on what it had", { timeout: 120_000 }, async () => {
+test('a hub document that validates but cannot start (no such model) is reported, and the agent runs on what it had', { timeout: 120_000 }, async () => {
   const hub = await startTestHub();
   const state = tempDir();
   const twin = hub.hub.patchDesired(hub.deviceId, { model: { name: 'no-such-model' } });
   const agent = startAgent(agentArgs(hub, state), { stateDir: state });
   try {
     const version = (twin.desired as { $version: number }).$version;
-    const c = await until('rejection reported', () => {
-      const x = (hub.hub.twin(hub.deviceId).reported as { percept?: { config?: { status: string; error: { code: string; version: number } | null } } }).percept?.config;
-      return x?.status === 'rejected' && x.error?.version === version ? x : null;
-    }, 30_000);
+    const c = await until(
+      'rejection reported',
+      () => {
+        const x = (hub.hub.twin(hub.deviceId).reported as { percept?: { config?: { status: string; error: { code: string; version: number } | null } } })
+          .percept?.config;
+        return x?.status === 'rejected' && x.error?.version === version ? x : null;
+      },
+      30_000,
+    );
     assert.equal(c.error?.code, 'ERR_MODEL_NOT_FOUND');
     await hub.hub.waitForMessages(2, { deviceId: hub.deviceId }, 15_000);
     assert.equal(agent.child.exitCode, null, `the agent exited: ${agent.stderr()}`);

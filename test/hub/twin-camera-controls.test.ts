@@ -19,13 +19,33 @@ test('controls from the twin are set on the open camera; a bad one is rejected a
   const state = tempDir();
   const frames = await makeFrames();
   const cam = { id: 'cam', kind: 'webcam', uri: '/dev/video0' };
-  const args = ['run', '--source', 'cam=/dev/video0', '--model', 'yolox-nano', '--model-path', YOLOX_NANO, '--workers', '1', '--connection-string', hub.connectionString, '--ca', path.join(hub.stateDir, 'ca.pem'), '--state-dir', state, '--no-preview', '--output', 'none'];
+  const args = [
+    'run',
+    '--source',
+    'cam=/dev/video0',
+    '--model',
+    'yolox-nano',
+    '--model-path',
+    YOLOX_NANO,
+    '--workers',
+    '1',
+    '--connection-string',
+    hub.connectionString,
+    '--ca',
+    path.join(hub.stateDir, 'ca.pem'),
+    '--state-dir',
+    state,
+    '--no-preview',
+    '--output',
+    'none',
+  ];
   const agent = startAgent(args, { stateDir: state, env: { LD_PRELOAD: FAKE_LIB, FAKE_V4L2_FRAMES: frames, PERCEPT_LOG_LEVEL: 'info' } });
   const config = () => (hub.hub.twin(hub.deviceId).reported as Reported).percept?.config;
-  const settled = (version: number) => until(`report of $version ${version}`, () => {
-    const c = config();
-    return c && (c.status === 'applied' ? c.version === version : c.error?.version === version) ? c : null;
-  });
+  const settled = (version: number) =>
+    until(`report of $version ${version}`, () => {
+      const c = config();
+      return c && (c.status === 'applied' ? c.version === version : c.error?.version === version) ? c : null;
+    });
   const logs = () => jsonLines(agent.stderr());
   try {
     await hub.hub.waitForMessages(1, { deviceId: hub.deviceId }, 30_000);
@@ -36,7 +56,11 @@ test('controls from the twin are set on the open camera; a bad one is rejected a
     const applied = await settled((ok.desired as { $version: number }).$version);
     assert.equal(applied.status, 'applied', JSON.stringify(applied));
     const set = logs().filter((l) => l.msg === 'camera controls set');
-    assert.deepEqual(set.map((l) => l.controls), [{ brightness: 20, power_line_frequency: 2 }], 'read back from the camera');
+    assert.deepEqual(
+      set.map((l) => l.controls),
+      [{ brightness: 20, power_line_frequency: 2 }],
+      'read back from the camera',
+    );
     assert.ok(!logs().some((l) => l.msg === 'configuration changed: rebuilding the pipeline'), 'no rebuild for controls');
     assert.equal(logs().filter((l) => l.msg === 'source open').length, 1, 'the camera was not reopened');
 

@@ -10,7 +10,12 @@ import { agentArgs, startAgent, until } from '../helpers/agent.js';
 import { tempDir } from '../helpers/paths.js';
 import { at } from '../helpers/at.js';
 
-type Reported = { percept?: { config?: { version: number | null; status: string; error: { code: string; message: string; version: number } | null }; running?: { telemetry?: { intervalMs: number }; thresholds?: { scoreThreshold: number | null } } } };
+type Reported = {
+  percept?: {
+    config?: { version: number | null; status: string; error: { code: string; message: string; version: number } | null };
+    running?: { telemetry?: { intervalMs: number }; thresholds?: { scoreThreshold: number | null } };
+  };
+};
 type Body = { window: { intervalMs: number }; frames: Array<{ detections: Array<{ label: string; confidence: number }> }> };
 
 test('desired interval and threshold apply live and are reported with $version; bad documents are rejected', async () => {
@@ -30,12 +35,16 @@ test('desired interval and threshold apply live and are reported with $version; 
       const c = (hub.hub.twin(hub.deviceId).reported as Reported).percept?.config;
       return c && c.version === version && c.status === 'applied' ? c : null;
     });
-    assert.ok(!applied.error, "a null error clears the previous one");
+    assert.ok(!applied.error, 'a null error clears the previous one');
     const t0 = Date.now();
-    const later = await until('a window with the new settings', () => {
-      const ms = hub.hub.messages(hub.deviceId).filter((m) => Date.parse(m.enqueuedTime) >= t0);
-      return ms.find((m) => (m.body as Body).window.intervalMs === 400 && (m.body as Body).frames.length > 0) ?? null;
-    }, 10_000);
+    const later = await until(
+      'a window with the new settings',
+      () => {
+        const ms = hub.hub.messages(hub.deviceId).filter((m) => Date.parse(m.enqueuedTime) >= t0);
+        return ms.find((m) => (m.body as Body).window.intervalMs === 400 && (m.body as Body).frames.length > 0) ?? null;
+      },
+      10_000,
+    );
     // Within one old window (1 s) of the report, windows are 400 ms and carry only the dog.
     assert.ok(Date.parse(later.enqueuedTime) - t0 <= 2500, 'took effect within one window');
     // Frames already in a worker when the patch came keep the old threshold: from the next
@@ -44,7 +53,11 @@ test('desired interval and threshold apply live and are reported with $version; 
     const tail = hub.hub.messages(hub.deviceId).filter((m) => m.seq > later.seq);
     assert.ok(tail.length >= 2);
     for (const m of tail) {
-      for (const f of (m.body as Body).frames) assert.deepEqual(f.detections.map((d) => d.label), ['dog']);
+      for (const f of (m.body as Body).frames)
+        assert.deepEqual(
+          f.detections.map((d) => d.label),
+          ['dog'],
+        );
     }
     const reported = hub.hub.twin(hub.deviceId).reported as Reported;
     assert.equal(reported.percept?.running?.telemetry?.intervalMs, 400);
@@ -89,12 +102,38 @@ test('desired interval and threshold apply live and are reported with $version; 
 
   // Restart with the hub unreachable: the agent runs as it was last told.
   const offline = startAgent(
-    ['run', '--source', `dog=${at(agentArgs(hub, state), 2).slice(4)}`, '--loop', '--fps', '5', '--model', 'yolox-nano', '--model-path', at(agentArgs(hub, state), 9), '--connection-string', hub.connectionString, '--ca', `${hub.stateDir}/ca.pem`, '--state-dir', state, '--no-preview', '--output', 'jsonl', '--frames', '3'],
+    [
+      'run',
+      '--source',
+      `dog=${at(agentArgs(hub, state), 2).slice(4)}`,
+      '--loop',
+      '--fps',
+      '5',
+      '--model',
+      'yolox-nano',
+      '--model-path',
+      at(agentArgs(hub, state), 9),
+      '--connection-string',
+      hub.connectionString,
+      '--ca',
+      `${hub.stateDir}/ca.pem`,
+      '--state-dir',
+      state,
+      '--no-preview',
+      '--output',
+      'jsonl',
+      '--frames',
+      '3',
+    ],
     { stateDir: state },
   );
   assert.equal(await offline.exited, 0, offline.stderr());
   for (const line of offline.stdout().trim().split('\n')) {
     const r = JSON.parse(line) as { detections: Array<{ label: string }> };
-    assert.deepEqual(r.detections.map((d) => d.label), ['dog'], 'the saved threshold applies offline');
+    assert.deepEqual(
+      r.detections.map((d) => d.label),
+      ['dog'],
+      'the saved threshold applies offline',
+    );
   }
 });

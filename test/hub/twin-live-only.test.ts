@@ -15,10 +15,11 @@ test('a finite source in a desired patch is rejected and the agent keeps running
   const state = tempDir();
   const agent = startAgent(agentArgs(hub, state), { stateDir: state });
   const config = () => (hub.hub.twin(hub.deviceId).reported as Reported).percept?.config;
-  const rejection = (version: number) => until(`rejection of $version ${version}`, () => {
-    const c = config();
-    return c && c.status === 'rejected' && c.error?.version === version ? c : null;
-  });
+  const rejection = (version: number) =>
+    until(`rejection of $version ${version}`, () => {
+      const c = config();
+      return c && c.status === 'rejected' && c.error?.version === version ? c : null;
+    });
   try {
     await hub.hub.waitForMessages(1, { deviceId: hub.deviceId }, 30_000);
     await until('initial report', () => config());

@@ -18,10 +18,11 @@ test('the twin turns the motion gate on live; a bad mask is rejected', { timeout
   const state = tempDir();
   const agent = startAgent(agentArgs(hub, state), { stateDir: state, env: { PERCEPT_LOG_LEVEL: 'info' } });
   const config = () => (hub.hub.twin(hub.deviceId).reported as Reported).percept?.config;
-  const settled = (version: number) => until(`report of $version ${version}`, () => {
-    const c = config();
-    return c && (c.status === 'applied' ? c.version === version : c.error?.version === version) ? c : null;
-  });
+  const settled = (version: number) =>
+    until(`report of $version ${version}`, () => {
+      const c = config();
+      return c && (c.status === 'applied' ? c.version === version : c.error?.version === version) ? c : null;
+    });
   const status = async () => (await hub.hub.invokeMethod(hub.deviceId, 'getStatus', null, { timeoutSeconds: 10 })).payload as Status;
   const logs = () => jsonLines(agent.stderr());
   try {
@@ -40,7 +41,21 @@ test('the twin turns the motion gate on live; a bad mask is rejected', { timeout
     assert.ok(!logs().some((l) => l.msg === 'configuration changed: rebuilding the pipeline'), 'no rebuild for motion settings');
     assert.equal(logs().filter((l) => l.msg === 'source open').length, 1, 'the source was not reopened');
 
-    const bad = hub.hub.patchDesired(hub.deviceId, { sources: [{ id: 'cam', kind: 'synthetic', motionMasks: [[[0, 0], [2, 0], [1, 1]]] }] });
+    const bad = hub.hub.patchDesired(hub.deviceId, {
+      sources: [
+        {
+          id: 'cam',
+          kind: 'synthetic',
+          motionMasks: [
+            [
+              [0, 0],
+              [2, 0],
+              [1, 1],
+            ],
+          ],
+        },
+      ],
+    });
     const rejected = await settled((bad.desired as { $version: number }).$version);
     assert.equal(rejected.status, 'rejected');
     assert.equal(rejected.error?.code, 'ERR_CONFIG');

@@ -65,7 +65,11 @@ test('the agent delivers telemetry over MQTT over WebSockets with a SAS key', { 
     assert.equal(await agent.exited, 0, agent.stderr());
     assert.equal(deliveredFrames(hub, hub.deviceId), 4, 'every frame of the run was delivered');
     assert.ok(connected.length >= 1);
-    assert.deepEqual(connected.map((c) => [c.key, c.auth, c.transport]), connected.map(() => [hub.deviceId, 'sas', 'wss']), 'every connection came over WebSockets');
+    assert.deepEqual(
+      connected.map((c) => [c.key, c.auth, c.transport]),
+      connected.map(() => [hub.deviceId, 'sas', 'wss']),
+      'every connection came over WebSockets',
+    );
   } finally {
     await hub.close();
   }
@@ -83,7 +87,10 @@ test('the agent delivers telemetry over MQTT over WebSockets with an X.509 certi
     assert.equal(await agent.exited, 0, agent.stderr());
     assert.equal(deliveredFrames(hub, 'cam-ws-x509'), 4);
     assert.ok(connected.length >= 1);
-    assert.deepEqual(connected.map((c) => [c.key, c.auth, c.transport]), connected.map(() => ['cam-ws-x509', 'x509', 'wss']));
+    assert.deepEqual(
+      connected.map((c) => [c.key, c.auth, c.transport]),
+      connected.map(() => ['cam-ws-x509', 'x509', 'wss']),
+    );
   } finally {
     await hub.close();
   }

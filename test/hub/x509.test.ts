@@ -39,7 +39,12 @@ test('an X.509 device delivers telemetry with --cert and --key', { timeout: 90_0
 test('a certificate the hub does not know is refused and nothing is delivered', { timeout: 90_000 }, async () => {
   // the hub's own log says why each CONNECT was refused; the agent's wording is its own business
   const refusals: string[] = [];
-  const logger = { debug() {}, warn() {}, error() {}, info: (o: object, msg?: string) => void (msg === 'connection refused' && refusals.push((o as { reason: string }).reason)) };
+  const logger = {
+    debug() {},
+    warn() {},
+    error() {},
+    info: (o: object, msg?: string) => void (msg === 'connection refused' && refusals.push((o as { reason: string }).reason)),
+  };
   const hub = await startTestHub({ logger });
   try {
     const { connectionString } = hub.hub.addX509Device('cam-x509');

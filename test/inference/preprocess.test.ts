@@ -53,18 +53,30 @@ test('preprocess matches the sharp-extend reference for every placement, layout 
       assertClose(encoded.tensor, expected.data, `${label} ${name}`);
     }
     // Raw RGB frames (as ffmpeg's rawvideo delivers them) take the same path.
-    const { data, info } = await sharp(path.join(SHARED_IMAGES, at(names, 0))).removeAlpha().toColourspace('srgb').raw().toBuffer({ resolveWithObject: true });
+    const { data, info } = await sharp(path.join(SHARED_IMAGES, at(names, 0)))
+      .removeAlpha()
+      .toColourspace('srgb')
+      .raw()
+      .toBuffer({ resolveWithObject: true });
     const png = path.join(dir, 'raw.png');
-    await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } }).png().toFile(png);
+    await sharp(data, { raw: { width: info.width, height: info.height, channels: 3 } })
+      .png()
+      .toFile(png);
     const expected = await prepare(png, input);
     const raw = await preprocess(data, 'rgb24', info.width, info.height, input);
     assertClose(raw.tensor, expected.data, `${label} raw rgb24`);
   }
 });
 
-test("toTensor refuses an image that does not fit the input", async () => {
+test('toTensor refuses an image that does not fit the input', async () => {
   const input = (await loadManifest('yolox-nano')).manifest.input;
   const rgb = Buffer.alloc(10 * 10 * 3);
-  assert.throws(() => toTensor({ rgb, width: 10, height: 10, left: 410, top: 0 }, input), (e: unknown) => PerceptError.is(e, 'ERR_FRAME_CORRUPT'));
-  assert.throws(() => toTensor({ rgb: rgb.subarray(0, 10), width: 10, height: 10, left: 0, top: 0 }, input), (e: unknown) => PerceptError.is(e, 'ERR_FRAME_CORRUPT'));
+  assert.throws(
+    () => toTensor({ rgb, width: 10, height: 10, left: 410, top: 0 }, input),
+    (e: unknown) => PerceptError.is(e, 'ERR_FRAME_CORRUPT'),
+  );
+  assert.throws(
+    () => toTensor({ rgb: rgb.subarray(0, 10), width: 10, height: 10, left: 0, top: 0 }, input),
+    (e: unknown) => PerceptError.is(e, 'ERR_FRAME_CORRUPT'),
+  );
 });

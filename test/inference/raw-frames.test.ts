@@ -75,7 +75,10 @@ test('YUYV and NV12 frames of a photo give the detections of its JPEG (IoU >= 0.
     assertSame(fromYuyv.detections, ref.detections, 'yuyv');
     assertSame(fromNv12.detections, ref.detections, 'nv12');
     // A frame cut short (a driver's partial buffer) is refused, not read past its end.
-    await assert.rejects(pool.run(frame('yuyv', toYuyv().subarray(0, W * 100))), (e: unknown) => PerceptError.is(e, 'ERR_FRAME_CORRUPT') && /needs 1843200 bytes/.test((e as Error).message));
+    await assert.rejects(
+      pool.run(frame('yuyv', toYuyv().subarray(0, W * 100))),
+      (e: unknown) => PerceptError.is(e, 'ERR_FRAME_CORRUPT') && /needs 1843200 bytes/.test((e as Error).message),
+    );
   } finally {
     await pool.close();
   }

@@ -20,7 +20,13 @@ test('a crashing worker fails only its frame and is replaced', async () => {
   try {
     const restarts: number[] = [];
     pool.on('restart', (i: number) => restarts.push(i));
-    const results = await Promise.allSettled([pool.run(frame()), pool.run(frame(), { fault: 'throw' }), pool.run(frame()), pool.run(frame(), { fault: 'exit' }), pool.run(frame())]);
+    const results = await Promise.allSettled([
+      pool.run(frame()),
+      pool.run(frame(), { fault: 'throw' }),
+      pool.run(frame()),
+      pool.run(frame(), { fault: 'exit' }),
+      pool.run(frame()),
+    ]);
     const failed = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
     assert.equal(failed.length, 2, 'exactly the two faulty frames fail');
     for (const f of failed) {

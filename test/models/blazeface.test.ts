@@ -34,7 +34,10 @@ for (const model of ['blazeface-back', 'blazeface-front']) {
         const outputs = await run(session, { [manifest.input.name]: new ort.Tensor('float32', p.data, p.dims) });
         const dets = decode(outputs, manifest, p.geom);
         if (face === null) {
-          assert.deepEqual(dets.map((d) => `${d.confidence.toFixed(2)} [${d.box.map(Math.round).join(',')}]`), []);
+          assert.deepEqual(
+            dets.map((d) => `${d.confidence.toFixed(2)} [${d.box.map(Math.round).join(',')}]`),
+            [],
+          );
           return;
         }
         assert.equal(dets.length, 1, `faces found: ${dets.map((d) => `${d.confidence.toFixed(2)} [${d.box.map(Math.round).join(',')}]`).join('; ')}`);
@@ -44,7 +47,8 @@ for (const model of ['blazeface-back', 'blazeface-front']) {
         assert.ok(overlap >= 0.4, `face [${d.box.map(Math.round).join(',')}] vs [${face.join(',')}]: IoU ${overlap.toFixed(3)}`);
         assert.equal(d.keypoints?.length, 6);
         // Eyes, nose and mouth lie inside the box (ears may sit on its edge).
-        for (const [x, y] of d.keypoints.slice(0, 4)) assert.ok(x >= at(d.box, 0) && x <= at(d.box, 2) && y >= at(d.box, 1) && y <= at(d.box, 3), `key point (${x}, ${y}) inside the face`);
+        for (const [x, y] of d.keypoints.slice(0, 4))
+          assert.ok(x >= at(d.box, 0) && x <= at(d.box, 2) && y >= at(d.box, 1) && y <= at(d.box, 3), `key point (${x}, ${y}) inside the face`);
       });
     }
   });

@@ -9,9 +9,19 @@ import { at } from '../helpers/at.js';
 
 test('anchor grids of the front and back models hold 512 + 384 anchors', () => {
   const back = anchorGrids(256, 256, [16, 32, 32, 32], [2, 6]);
-  assert.deepEqual(back?.map((g) => [g.stride, g.cols, g.rows, g.anchorsPerCell, g.count]), [[16, 16, 16, 2, 512], [32, 8, 8, 6, 384]]);
+  assert.deepEqual(
+    back?.map((g) => [g.stride, g.cols, g.rows, g.anchorsPerCell, g.count]),
+    [
+      [16, 16, 16, 2, 512],
+      [32, 8, 8, 6, 384],
+    ],
+  );
   const front = anchorGrids(128, 128, [8, 16, 16, 16], [2, 2, 2, 2]);
-  assert.deepEqual(front?.map((g) => g.count), [512, 384], 'per-layer counts add up per grid');
+  assert.deepEqual(
+    front?.map((g) => g.count),
+    [512, 384],
+    'per-layer counts add up per grid',
+  );
   assert.equal(anchorGrids(128, 128, [8, 16, 16, 16], [2, 6, 6]), undefined);
   const c = anchorCentres(at(front, 0), 128, 128);
   // Row-major cells, the anchors of one cell adjacent: anchor 2 is cell (1, 0).
@@ -33,7 +43,12 @@ function tensors(entries: Array<{ anchor: number; logit: number; box: number[] }
     s0[e.anchor] = e.logit;
     b0.set(e.box, e.anchor * 16);
   }
-  return outputs({ s0: [s0, [1, 32, 1]], s1: [new Float32Array(24).fill(-10), [1, 24, 1]], b0: [b0, [1, 32, 16]], b1: [new Float32Array(24 * 16), [1, 24, 16]] });
+  return outputs({
+    s0: [s0, [1, 32, 1]],
+    s1: [new Float32Array(24).fill(-10), [1, 24, 1]],
+    b0: [b0, [1, 32, 16]],
+    b1: [new Float32Array(24 * 16), [1, 24, 16]],
+  });
 }
 // Anchor 19 is cell (1, 2), second anchor: centre (12, 20) in input pixels.
 const main = { anchor: 19, logit: 2, box: [1, -2, 8, 6, -2, -1, 2, -1, 0, 1, 0, 3, -4, 0, 4, 0] };
@@ -46,7 +61,14 @@ test('boxes and key points are offsets from the anchor centre; scores are sigmoi
   assert.ok(Math.abs(d.confidence - 1 / (1 + Math.exp(-2))) < 1e-6);
   // centre (13, 18), 8x6 in input pixels; the source is twice the input.
   assertBox(d.box, [18, 30, 34, 42]);
-  assert.deepEqual(d.keypoints, [[20, 38], [28, 38], [24, 42], [24, 46], [16, 40], [32, 40]]);
+  assert.deepEqual(d.keypoints, [
+    [20, 38],
+    [28, 38],
+    [24, 42],
+    [24, 46],
+    [16, 40],
+    [32, 40],
+  ]);
 });
 
 test('weighted NMS merges overlapping faces into their score-weighted mean', () => {
@@ -63,7 +85,14 @@ test('weighted NMS merges overlapping faces into their score-weighted mean', () 
 });
 
 test('huge logits stay finite and under-threshold anchors are dropped', () => {
-  const dets = decode(tensors([{ ...main, logit: 1e30 }, { anchor: 0, logit: -0.5, box: new Array<number>(16).fill(0) }]), bf(), geom);
+  const dets = decode(
+    tensors([
+      { ...main, logit: 1e30 },
+      { anchor: 0, logit: -0.5, box: new Array<number>(16).fill(0) },
+    ]),
+    bf(),
+    geom,
+  );
   assert.equal(dets.length, 1);
   assert.equal(at(dets, 0).confidence, 1);
 });
@@ -73,6 +102,7 @@ test('an output with the wrong anchor count is ERR_DECODE with the grid it expec
   o.s1 = { data: new Float32Array(20), dims: [1, 20, 1] };
   assert.throws(
     () => decode(o, bf(), geom),
-    (e: unknown) => PerceptError.is(e, 'ERR_DECODE') && e.message.includes("output 's1' has shape [1,20,1], expected [1,24,1] (2x2 cells x 6 anchors at stride 16)"),
+    (e: unknown) =>
+      PerceptError.is(e, 'ERR_DECODE') && e.message.includes("output 's1' has shape [1,20,1], expected [1,24,1] (2x2 cells x 6 anchors at stride 16)"),
   );
 });

@@ -20,19 +20,34 @@ for (const d of decoders) {
   test(`${String(d.type)}: a missing output is ERR_DECODE naming it and what arrived`, () => {
     assert.throws(
       () => decode(outputs({ other: [[1], [1]] }), manifest(d), geom),
-      (e: unknown) => PerceptError.is(e, 'ERR_DECODE') && e.message.includes(`${String(d.type)} decoder: output 'o' of model 'test' is missing from the results (got: other)`),
+      (e: unknown) =>
+        PerceptError.is(e, 'ERR_DECODE') &&
+        e.message.includes(`${String(d.type)} decoder: output 'o' of model 'test' is missing from the results (got: other)`),
     );
   });
   test(`${String(d.type)}: data that does not fill the shape is ERR_DECODE`, () => {
     assert.throws(
-      () => decode(outputs({ o: [[1, 2, 3], [1, 4]] }), manifest(d), geom),
+      () =>
+        decode(
+          outputs({
+            o: [
+              [1, 2, 3],
+              [1, 4],
+            ],
+          }),
+          manifest(d),
+          geom,
+        ),
       (e: unknown) => PerceptError.is(e, 'ERR_DECODE') && e.message.includes("output 'o' has 3 values but its shape [1,4] needs 4"),
     );
   });
 }
 
 test('a decoder handed a manifest of another type refuses it', () => {
-  assert.throws(() => decodeYolox({}, manifest({ type: 'yolov5', output: 'o' }), geom), (e: unknown) => PerceptError.is(e, 'ERR_DECODE') && /whose decoder is yolov5/.test(e.message));
+  assert.throws(
+    () => decodeYolox({}, manifest({ type: 'yolov5', output: 'o' }), geom),
+    (e: unknown) => PerceptError.is(e, 'ERR_DECODE') && /whose decoder is yolov5/.test(e.message),
+  );
 });
 
 test('tensorData converts int64 and int32 data to float32', () => {

@@ -23,7 +23,11 @@ test('yolov5: score = objectness x best class, NMS per class', () => {
   // Row 2 scores 0.25 and row 3 has objectness 0.2: both under 0.3; row 1 is suppressed by row 0.
   assert.deepEqual(summary(dets), ['dog 0.72 [12,26,28,34]']);
   const low = manifest({ type: 'yolov5', output: 'out', scoreThreshold: 0.1 }, { labels });
-  assert.deepEqual(summary(decode(outputs({ out: [rows.flat(), [1, 4, 8]] }), low, geom)), ['dog 0.72 [12,26,28,34]', 'bird 0.25 [44,36,52,44]', 'cat 0.18 [8,8,12,12]']);
+  assert.deepEqual(summary(decode(outputs({ out: [rows.flat(), [1, 4, 8]] }), low, geom)), [
+    'dog 0.72 [12,26,28,34]',
+    'bird 0.25 [44,36,52,44]',
+    'cat 0.18 [8,8,12,12]',
+  ]);
 });
 
 function transposed(r: number[][]): number[] {
@@ -37,7 +41,10 @@ test('yolov8: channel-major [1,4+C,N], class score alone', () => {
   const m = manifest({ type: 'yolov8' }, { outputs: ['output0'], labels });
   const dets = decode(outputs({ output0: [transposed(v8rows), [1, 7, 4]] }), m, geom);
   assert.deepEqual(summary(dets), ['cat 0.90 [8,8,12,12]', 'dog 0.80 [12,26,28,34]', 'bird 0.50 [44,36,52,44]']);
-  assert.deepEqual(dets.map((d) => d.classId), [0, 1, 2]);
+  assert.deepEqual(
+    dets.map((d) => d.classId),
+    [0, 1, 2],
+  );
 });
 
 test('yolov8: a row-major [1,N,4+C] tensor is read as such when the labels say so', () => {
@@ -49,7 +56,10 @@ test('yolov8: a row-major [1,N,4+C] tensor is read as such when the labels say s
 test('yolov8 without labels names classes by index', () => {
   const m = manifest({ type: 'yolov8' }, { outputs: ['output0'] });
   const dets = decode(outputs({ output0: [transposed(v8rows), [1, 7, 4]] }), m, geom);
-  assert.deepEqual(dets.map((d) => d.label), ['class_0', 'class_1', 'class_2']);
+  assert.deepEqual(
+    dets.map((d) => d.label),
+    ['class_0', 'class_1', 'class_2'],
+  );
 });
 
 test('maxDetections caps the result', () => {
@@ -61,7 +71,8 @@ test('wrong shapes are ERR_DECODE with the expected shape', () => {
   const v5 = manifest({ type: 'yolov5' }, { outputs: ['out'], labels });
   assert.throws(
     () => decode(outputs({ out: [new Float32Array(4 * 7), [1, 4, 7]] }), v5, geom),
-    (e: unknown) => PerceptError.is(e, 'ERR_DECODE') && e.message.includes("yolov5 decoder: output 'out' has shape [1,4,7], expected [1,N,8] for the manifest's 3 labels"),
+    (e: unknown) =>
+      PerceptError.is(e, 'ERR_DECODE') && e.message.includes("yolov5 decoder: output 'out' has shape [1,4,7], expected [1,N,8] for the manifest's 3 labels"),
   );
   const v8 = manifest({ type: 'yolov8' }, { outputs: ['out'], labels });
   assert.throws(

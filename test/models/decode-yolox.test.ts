@@ -28,7 +28,13 @@ test('cells map to boxes through their grid position and stride', () => {
     83: [0, 0, 0, 0, 0.29, 1, 1],
   });
   const dets = decode(outputs({ output: [data, [1, CELLS, ROW]] }), m(), identity);
-  assert.deepEqual(dets.map((d) => [d.label, d.classId]), [['dog', 1], ['cat', 0]]);
+  assert.deepEqual(
+    dets.map((d) => [d.label, d.classId]),
+    [
+      ['dog', 1],
+      ['cat', 0],
+    ],
+  );
   assert.ok(Math.abs(at(dets, 0).confidence - 0.72) < 1e-6);
   assertBox(at(dets, 0).box, [20, 16, 36, 24], 1e-4);
   assertBox(at(dets, 1).box, [24, 8, 40, 24]);
@@ -38,8 +44,14 @@ test('cells map to boxes through their grid position and stride', () => {
 test('class-wise: every class above threshold in a cell is a candidate; agnostic keeps the best', () => {
   const data = tensor({ 19: [0.5, 0.5, 0, 0, 1, 0.8, 0.7] });
   const o = outputs({ output: [data, [1, CELLS, ROW]] });
-  assert.deepEqual(decode(o, m(), identity).map((d) => d.label), ['cat', 'dog']);
-  assert.deepEqual(decode(o, m({ classAgnostic: true }), identity).map((d) => d.label), ['cat']);
+  assert.deepEqual(
+    decode(o, m(), identity).map((d) => d.label),
+    ['cat', 'dog'],
+  );
+  assert.deepEqual(
+    decode(o, m({ classAgnostic: true }), identity).map((d) => d.label),
+    ['cat'],
+  );
 });
 
 test('boxes map back through the letterbox scale', () => {
@@ -52,7 +64,9 @@ test('boxes map back through the letterbox scale', () => {
 test('a tensor whose cell count does not fit the input size and strides is ERR_DECODE', () => {
   assert.throws(
     () => decode(outputs({ output: [new Float32Array(80 * ROW), [1, 80, ROW]] }), m(), identity),
-    (e: unknown) => PerceptError.is(e, 'ERR_DECODE') && e.message.includes("output 'output' has shape [1,80,7], expected [1,84,5+classes] for a 64x64 input at strides 8/16/32"),
+    (e: unknown) =>
+      PerceptError.is(e, 'ERR_DECODE') &&
+      e.message.includes("output 'output' has shape [1,80,7], expected [1,84,5+classes] for a 64x64 input at strides 8/16/32"),
   );
   assert.throws(
     () => decode(outputs({ output: [new Float32Array(CELLS * 8), [1, CELLS, 8]] }), m(), identity),

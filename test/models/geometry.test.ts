@@ -56,7 +56,11 @@ test('toSource clamps boxes that spill into the padding or off the image', () =>
 });
 
 test('a frame without a size is refused with ERR_FRAME_CORRUPT', () => {
-  for (const [w, h] of [[0, 480], [640, -1], [Number.NaN, 10]] as const) {
+  for (const [w, h] of [
+    [0, 480],
+    [640, -1],
+    [Number.NaN, 10],
+  ] as const) {
     assert.throws(
       () => computeGeometry(w, h, { ...square, resize: 'letterbox', align: 'topleft' }),
       (e: unknown) => PerceptError.is(e, 'ERR_FRAME_CORRUPT') && /not a positive size/.test(e.message),

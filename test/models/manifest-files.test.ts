@@ -34,9 +34,18 @@ test('a FIFO as manifest, labels file or model is refused at once, with the even
     await assert.rejects(loadManifest(path.join(dir, 'labels.json')), is('ERR_FILE_NOT_REGULAR', /labels file .*labels\.fifo is a FIFO/));
     fs.writeFileSync(path.join(dir, 'model.json'), JSON.stringify({ ...minimal, file: 'model.fifo' }));
     fifo(dir, 'model.fifo');
-    await assert.rejects(loadModel({ name: path.join(dir, 'model.json') }), (e: unknown) => PerceptError.is(e) && /model\.fifo/.test(e.message) && /not a (regular )?file/.test(e.message));
-    await assert.rejects(readRegularFile(path.join(dir, 'model.fifo'), { what: 'model file', maxBytes: FILE_CAPS.model, openCode: 'ERR_MODEL_NOT_FOUND', hint: 'x' }), is('ERR_FILE_NOT_REGULAR', /is a FIFO/));
-    assert.throws(() => readRegularFileSync(dir, { what: 'config file', maxBytes: FILE_CAPS.config, openCode: 'ERR_CONFIG', hint: 'x' }), is('ERR_FILE_NOT_REGULAR', /is a folder/));
+    await assert.rejects(
+      loadModel({ name: path.join(dir, 'model.json') }),
+      (e: unknown) => PerceptError.is(e) && /model\.fifo/.test(e.message) && /not a (regular )?file/.test(e.message),
+    );
+    await assert.rejects(
+      readRegularFile(path.join(dir, 'model.fifo'), { what: 'model file', maxBytes: FILE_CAPS.model, openCode: 'ERR_MODEL_NOT_FOUND', hint: 'x' }),
+      is('ERR_FILE_NOT_REGULAR', /is a FIFO/),
+    );
+    assert.throws(
+      () => readRegularFileSync(dir, { what: 'config file', maxBytes: FILE_CAPS.config, openCode: 'ERR_CONFIG', hint: 'x' }),
+      is('ERR_FILE_NOT_REGULAR', /is a folder/),
+    );
     await new Promise((r) => setTimeout(r, 20));
     assert.ok(ticks > 0, 'the timer ran');
   } finally {
@@ -60,8 +69,14 @@ test('files over the cap of their kind are refused', async () => {
   fs.writeFileSync(path.join(dir, 'labels.txt'), 'x\n'.repeat(FILE_CAPS.labels / 2 + 1));
   fs.writeFileSync(path.join(dir, 'l.json'), JSON.stringify({ ...minimal, labelsFile: 'labels.txt' }));
   await assert.rejects(loadManifest(path.join(dir, 'l.json')), is('ERR_FILE_TOO_LARGE', /labels file/));
-  await assert.rejects(readRegularFile(YOLOX_NANO, { what: 'model file', maxBytes: 1000, openCode: 'ERR_MODEL_NOT_FOUND', hint: 'x' }), is('ERR_FILE_TOO_LARGE', /over the limit of 1000/));
-  assert.equal((await readRegularFile(YOLOX_NANO, { what: 'model file', maxBytes: FILE_CAPS.model, openCode: 'ERR_MODEL_NOT_FOUND', hint: 'x' })).length, fs.statSync(YOLOX_NANO).size);
+  await assert.rejects(
+    readRegularFile(YOLOX_NANO, { what: 'model file', maxBytes: 1000, openCode: 'ERR_MODEL_NOT_FOUND', hint: 'x' }),
+    is('ERR_FILE_TOO_LARGE', /over the limit of 1000/),
+  );
+  assert.equal(
+    (await readRegularFile(YOLOX_NANO, { what: 'model file', maxBytes: FILE_CAPS.model, openCode: 'ERR_MODEL_NOT_FOUND', hint: 'x' })).length,
+    fs.statSync(YOLOX_NANO).size,
+  );
 });
 
 test('file and labelsFile stay inside the manifest folder or a models folder', async () => {
@@ -76,8 +91,16 @@ test('file and labelsFile stay inside the manifest folder or a models folder', a
     fs.writeFileSync(f, JSON.stringify({ ...minimal, ...extra }));
     return f;
   };
-  for (const [key, value] of [['labelsFile', '../other/labels.txt'], ['labelsFile', '/etc/passwd'], ['file', '/etc/passwd'], ['file', '../../x.onnx']] as const) {
-    await assert.rejects(loadManifest(write({ [key]: value })), is('ERR_MANIFEST_INVALID', new RegExp(`${key}: '${value.replace(/[./]/g, '\\$&')}' lies outside the manifest's folder`)));
+  for (const [key, value] of [
+    ['labelsFile', '../other/labels.txt'],
+    ['labelsFile', '/etc/passwd'],
+    ['file', '/etc/passwd'],
+    ['file', '../../x.onnx'],
+  ] as const) {
+    await assert.rejects(
+      loadManifest(write({ [key]: value })),
+      is('ERR_MANIFEST_INVALID', new RegExp(`${key}: '${value.replace(/[./]/g, '\\$&')}' lies outside the manifest's folder`)),
+    );
   }
   // A symbolic link inside the folder that leads out of it is outside too.
   fs.symlinkSync(path.join(other, 'labels.txt'), path.join(dir, 'link.txt'));
@@ -95,7 +118,10 @@ test('a models folder serves manifests by name; no file text reaches an error', 
   // A secret that is not JSON: the error says so without quoting it.
   const secret = path.join(dir, 'secret.json');
   fs.writeFileSync(secret, 'root:x:0:0:root:/root:/bin/bash\n');
-  await assert.rejects(loadManifest(secret), (e: unknown) => PerceptError.is(e, 'ERR_MANIFEST_INVALID') && /not valid JSON/.test(e.message) && !/root:x/.test(e.message));
+  await assert.rejects(
+    loadManifest(secret),
+    (e: unknown) => PerceptError.is(e, 'ERR_MANIFEST_INVALID') && /not valid JSON/.test(e.message) && !/root:x/.test(e.message),
+  );
   if (fs.existsSync('/etc/passwd')) {
     await assert.rejects(loadManifest('/etc/passwd'), (e: unknown) => PerceptError.is(e, 'ERR_MANIFEST_INVALID') && !/root:/.test(e.message));
   }

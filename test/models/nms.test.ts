@@ -64,13 +64,16 @@ function naive(b: Float32Array, s: Float32Array, c: Int32Array, thr: number, agn
 
 test('agrees with a naive NMS on 3000 random boxes, class-wise and agnostic', () => {
   let seed = 12345;
-  const rand = (): number => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rand = (): number => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
   const n = 3000;
   const b = new Float32Array(n * 4);
   const s = new Float32Array(n);
   const c = new Int32Array(n);
   for (let i = 0; i < n; i++) {
-    const x = rand() * 600, y = rand() * 400, w = 5 + rand() * 80, h = 5 + rand() * 80;
+    const x = rand() * 600,
+      y = rand() * 400,
+      w = 5 + rand() * 80,
+      h = 5 + rand() * 80;
     b.set([x, y, x + w, y + h], i * 4);
     s[i] = rand();
     c[i] = Math.floor(rand() * 4);

@@ -40,7 +40,10 @@ async function detect(json: Record<string, unknown>, srcW: number, srcH: number,
 }
 
 function expectDetections(actual: Detection[], expected: Array<[string, number, number[]]>): void {
-  assert.deepEqual(actual.map((d) => d.label), expected.map((e) => e[0]));
+  assert.deepEqual(
+    actual.map((d) => d.label),
+    expected.map((e) => e[0]),
+  );
   expected.forEach(([label, score, box], i) => {
     assert.ok(Math.abs(at(actual, i).confidence - score) < 1e-6, `${label} confidence ${at(actual, i).confidence} is not ${score}`);
     assertBox(at(actual, i).box, box, 1e-4, label);
@@ -74,7 +77,10 @@ test('YOLOv8-style with class-agnostic NMS drops the overlapping cat', async () 
     128,
     64,
   );
-  assert.deepEqual(dets.map((d) => d.label), ['cat', 'dog', 'bird']);
+  assert.deepEqual(
+    dets.map((d) => d.label),
+    ['cat', 'dog', 'bird'],
+  );
 });
 
 test('SSD, TF Object Detection API layout (yxyx, 1-based float classes, count)', async () => {
@@ -99,7 +105,12 @@ test('classification: the logits are channel means of the image fed in', async (
   const pixels = new Float32Array(3 * 64);
   [1, 3, 2].forEach((v, c) => pixels.fill(v, c * 64, (c + 1) * 64));
   const input = { name: 'images', width: 8, height: 8, resize: 'stretch' };
-  const dets = await detect({ name: 'cls', file: 'classifier.onnx', input, decoder: { type: 'classification', output: 'logits', topK: 2, softmax: true }, labels }, 640, 480, pixels);
+  const dets = await detect(
+    { name: 'cls', file: 'classifier.onnx', input, decoder: { type: 'classification', output: 'logits', topK: 2, softmax: true }, labels },
+    640,
+    480,
+    pixels,
+  );
   const z = Math.exp(1) + Math.exp(3) + Math.exp(2);
   expectDetections(dets, [
     ['dog', Math.exp(3) / z, [0, 0, 640, 480]],

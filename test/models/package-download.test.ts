@@ -32,7 +32,10 @@ function handler(req: http.IncomingMessage, res: http.ServerResponse): void {
   const send = (data: Buffer) => {
     const m = /^bytes=(\d+)-$/.exec(String(req.headers.range ?? ''));
     const start = m ? Number(m[1]) : 0;
-    res.writeHead(m ? 206 : 200, { 'content-length': String(data.length - start), ...(m ? { 'content-range': `bytes ${start}-${data.length - 1}/${data.length}` } : {}) });
+    res.writeHead(m ? 206 : 200, {
+      'content-length': String(data.length - start),
+      ...(m ? { 'content-range': `bytes ${start}-${data.length - 1}/${data.length}` } : {}),
+    });
     return data.subarray(start);
   };
   if (url === '/pkg.zip') return void res.end(send(body));
@@ -106,7 +109,10 @@ function opts(url: string, extra: Partial<DownloadOptions> = {}): DownloadOption
 }
 
 async function refused(o: DownloadOptions, code: ErrorCode): Promise<string> {
-  const e = await download(o).then(() => assert.fail(`expected ${code}`), (x: unknown) => x);
+  const e = await download(o).then(
+    () => assert.fail(`expected ${code}`),
+    (x: unknown) => x,
+  );
   assert.ok(PerceptError.is(e), String(e));
   assert.equal(e.code, code, e.message);
   return e.message;

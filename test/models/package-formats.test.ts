@@ -42,7 +42,10 @@ async function fits(manifestPath: string): Promise<void> {
 }
 
 async function refused(dir: string, code: ErrorCode): Promise<string> {
-  const e = await preparePackage(dir, { fallbackName: 'x' }).then(() => assert.fail(`expected ${code}`), (x: unknown) => x);
+  const e = await preparePackage(dir, { fallbackName: 'x' }).then(
+    () => assert.fail(`expected ${code}`),
+    (x: unknown) => x,
+  );
   assert.ok(PerceptError.is(e), String(e));
   assert.equal(e.code, code, e.message);
   return e.message;
@@ -62,7 +65,11 @@ test("percept's own package: pack, unzip, recognise, fits YOLOX-Nano's graph", a
 });
 
 test("Azure Percept's config.json with DomainType s1 maps to the SSD decoder", async () => {
-  const d = folder({ 'config.json': JSON.stringify({ DomainType: 'S1', ModelFileName: 'cv.onnx', LabelFileName: 'labels.txt' }), 'cv.onnx': fs.readFileSync(path.join(models, 'ssd-customvision.onnx')), 'labels.txt': 'cat\ndog\nbird\n' });
+  const d = folder({
+    'config.json': JSON.stringify({ DomainType: 'S1', ModelFileName: 'cv.onnx', LabelFileName: 'labels.txt' }),
+    'cv.onnx': fs.readFileSync(path.join(models, 'ssd-customvision.onnx')),
+    'labels.txt': 'cat\ndog\nbird\n',
+  });
   const p = await preparePackage(d, { fallbackName: 'package-abc' });
   assert.equal(p.kind, 'azure-percept');
   assert.equal(p.name, 'package-abc');
@@ -73,7 +80,11 @@ test("Azure Percept's config.json with DomainType s1 maps to the SSD decoder", a
 });
 
 test('a Custom Vision export (model.onnx, labels.txt, cvexport.manifest) is recognised', async () => {
-  const d = folder({ 'model.onnx': fs.readFileSync(path.join(models, 'ssd-customvision.onnx')), 'labels.txt': 'cat\ndog\nbird', 'cvexport.manifest': JSON.stringify({ DomainType: 'ObjectDetection', Platform: 'ONNX' }) });
+  const d = folder({
+    'model.onnx': fs.readFileSync(path.join(models, 'ssd-customvision.onnx')),
+    'labels.txt': 'cat\ndog\nbird',
+    'cvexport.manifest': JSON.stringify({ DomainType: 'ObjectDetection', Platform: 'ONNX' }),
+  });
   const p = await preparePackage(d, { fallbackName: 'package-cv' });
   assert.equal(p.kind, 'custom-vision');
   await fits(p.manifestPath);
@@ -81,7 +92,10 @@ test('a Custom Vision export (model.onnx, labels.txt, cvexport.manifest) is reco
 
 test("Custom Vision's older YOLOv2-style export (model_outputs0) is refused, not guessed at", async () => {
   const d = folder({ 'model.onnx': fs.readFileSync(path.join(models, 'ssd-customvision.onnx')), 'labels.txt': 'a', 'cvexport.manifest': '{}' });
-  const e = await preparePackage(d, { fallbackName: 'x', inspect: async () => ({ inputs: [{ name: 'data', shape: [1, 3, 416, 416] }], outputs: ['model_outputs0'] }) }).then(
+  const e = await preparePackage(d, {
+    fallbackName: 'x',
+    inspect: async () => ({ inputs: [{ name: 'data', shape: [1, 3, 416, 416] }], outputs: ['model_outputs0'] }),
+  }).then(
     () => assert.fail('expected a refusal'),
     (x: unknown) => x,
   );
@@ -90,7 +104,10 @@ test("Custom Vision's older YOLOv2-style export (model_outputs0) is refused, not
 });
 
 test('an unknown DomainType is a typed refusal', async () => {
-  const d = folder({ 'config.json': JSON.stringify({ DomainType: 'yolov2-openvino', ModelFileName: 'cv.onnx' }), 'cv.onnx': fs.readFileSync(path.join(models, 'ssd-customvision.onnx')) });
+  const d = folder({
+    'config.json': JSON.stringify({ DomainType: 'yolov2-openvino', ModelFileName: 'cv.onnx' }),
+    'cv.onnx': fs.readFileSync(path.join(models, 'ssd-customvision.onnx')),
+  });
   assert.match(await refused(d, 'ERR_PACKAGE_UNSUPPORTED'), /yolov2-openvino/);
 });
 
@@ -116,5 +133,8 @@ test('signatures: ECDSA P-256 over the sha256, DER or IEEE P1363; other keys do 
   const p1363 = crypto.sign('sha256', Buffer.from(sha, 'hex'), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64');
   assert.equal(verifyDigest(sha, p1363, [pub]), true);
   const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  assert.throws(() => signDigest(sha, rsa), (e: unknown) => PerceptError.is(e, 'ERR_USAGE'));
+  assert.throws(
+    () => signDigest(sha, rsa),
+    (e: unknown) => PerceptError.is(e, 'ERR_USAGE'),
+  );
 });

@@ -30,21 +30,41 @@ async function refused(entries: ZipEntryInput[] | Buffer, code: ErrorCode, opts:
   assert.ok(PerceptError.is(err), String(err));
   assert.equal(err.code, code, err.message);
   // Nothing lands beside the destination folder.
-  assert.deepEqual(fs.readdirSync(root).filter((f) => f !== 'out'), []);
+  assert.deepEqual(
+    fs.readdirSync(root).filter((f) => f !== 'out'),
+    [],
+  );
   return { dest, message: err.message };
 }
 
 test('a well-formed package unpacks, stored and deflated, with folders', async () => {
   const dest = path.join(fresh(), 'out');
   const onnx = Buffer.from([0x08, 0x07, ...Buffer.alloc(5000, 3)]);
-  const files = await unzip(zipFile([{ name: 'percept-model.json', data: Buffer.from('{}') }, { name: 'sub/', data: Buffer.alloc(0), mode: 0o040755 }, { name: 'sub/m.onnx', data: onnx, method: 'store' }]), dest, { maxBytes: MiB });
-  assert.deepEqual(files, [{ name: 'percept-model.json', size: 2 }, { name: 'sub/m.onnx', size: onnx.length }]);
+  const files = await unzip(
+    zipFile([
+      { name: 'percept-model.json', data: Buffer.from('{}') },
+      { name: 'sub/', data: Buffer.alloc(0), mode: 0o040755 },
+      { name: 'sub/m.onnx', data: onnx, method: 'store' },
+    ]),
+    dest,
+    { maxBytes: MiB },
+  );
+  assert.deepEqual(files, [
+    { name: 'percept-model.json', size: 2 },
+    { name: 'sub/m.onnx', size: onnx.length },
+  ]);
   assert.deepEqual(fs.readFileSync(path.join(dest, 'sub/m.onnx')), onnx);
 });
 
 test('absolute paths and .. segments are refused (zip-slip)', async () => {
   for (const name of ['/tmp/evil.onnx', '../evil.onnx', 'a/../../evil.onnx', 'C:/evil.onnx', '..\\evil.onnx']) {
-    const { message } = await refused([{ name: 'ok.txt', data: Buffer.from('x') }, { name, data: Buffer.from('x') }], 'ERR_PACKAGE_PATH');
+    const { message } = await refused(
+      [
+        { name: 'ok.txt', data: Buffer.from('x') },
+        { name, data: Buffer.from('x') },
+      ],
+      'ERR_PACKAGE_PATH',
+    );
     assert.match(message, /relative paths/);
   }
 });
@@ -57,8 +77,20 @@ test('symbolic links and other special entries are refused', async () => {
 });
 
 test('duplicate names are refused, also when they differ only in case', async () => {
-  await refused([{ name: 'a.onnx', data: Buffer.from('1') }, { name: 'a.onnx', data: Buffer.from('2') }], 'ERR_PACKAGE_DUPLICATE');
-  await refused([{ name: 'A.onnx', data: Buffer.from('1') }, { name: 'a.onnx', data: Buffer.from('2') }], 'ERR_PACKAGE_DUPLICATE');
+  await refused(
+    [
+      { name: 'a.onnx', data: Buffer.from('1') },
+      { name: 'a.onnx', data: Buffer.from('2') },
+    ],
+    'ERR_PACKAGE_DUPLICATE',
+  );
+  await refused(
+    [
+      { name: 'A.onnx', data: Buffer.from('1') },
+      { name: 'a.onnx', data: Buffer.from('2') },
+    ],
+    'ERR_PACKAGE_DUPLICATE',
+  );
 });
 
 test('more than 64 entries are refused before any is written', async () => {
@@ -71,7 +103,14 @@ test('more than 64 entries are refused before any is written', async () => {
 
 test('more than maxBytes uncompressed is refused', async () => {
   const rnd = (n: number) => Buffer.from(Array.from({ length: n }, (_, i) => (i * 7919 + (i >> 3)) & 0xff));
-  await refused([{ name: 'a', data: rnd(600_000), method: 'store' }, { name: 'b', data: rnd(600_000), method: 'store' }], 'ERR_PACKAGE_TOO_LARGE', { maxBytes: MiB });
+  await refused(
+    [
+      { name: 'a', data: rnd(600_000), method: 'store' },
+      { name: 'b', data: rnd(600_000), method: 'store' },
+    ],
+    'ERR_PACKAGE_TOO_LARGE',
+    { maxBytes: MiB },
+  );
 });
 
 test('a zip bomb (ratio over 100) is refused', async () => {
@@ -90,7 +129,10 @@ test('an entry whose header understates its size stops at the stated size', asyn
 });
 
 test('a truncated zip and a corrupt entry are refused', async () => {
-  const zip = writeZip([{ name: 'model.onnx', data: Buffer.alloc(4000, 7) }, { name: 'labels.txt', data: Buffer.from('a\nb\n') }]);
+  const zip = writeZip([
+    { name: 'model.onnx', data: Buffer.alloc(4000, 7) },
+    { name: 'labels.txt', data: Buffer.from('a\nb\n') },
+  ]);
   await refused(zip.subarray(0, zip.length - 30), 'ERR_PACKAGE_CORRUPT');
   await refused(zip.subarray(0, 40), 'ERR_PACKAGE_CORRUPT');
   const stored = writeZip([{ name: 'model.onnx', data: Buffer.from('abcdefgh'), method: 'store' }]);

@@ -20,7 +20,10 @@ test('the built-in BlazeFace manifests match their real models', async () => {
     checkAgainstSession(manifest, s.inputNames, s.outputNames, s.inputMetadata);
     // The same model against a manifest with the front/back size swapped must not pass.
     const other = { ...manifest, input: { ...manifest.input, width: 320, height: 320 } };
-    assert.throws(() => checkAgainstSession(other, s.inputNames, s.outputNames, s.inputMetadata), mismatch(/is (256|128)x\1 \(WxH\) but the manifest says 320x320/));
+    assert.throws(
+      () => checkAgainstSession(other, s.inputNames, s.outputNames, s.inputMetadata),
+      mismatch(/is (256|128)x\1 \(WxH\) but the manifest says 320x320/),
+    );
     await s.release();
   }
 });
@@ -39,8 +42,14 @@ test('wrong input and output names name both sides and the field to fix', () => 
 test('shape checks: size, layout, channels, rank, type', () => {
   checkAgainstSession(m, ['images'], ['output'], meta([1, 3, 416, 416]));
   checkAgainstSession(m, ['images'], ['output'], meta(['batch', 3, 'h', 'w']));
-  assert.throws(() => checkAgainstSession(m, ['images'], ['output'], meta([1, 3, 320, 320])), mismatch(/is 320x320 \(WxH\) but the manifest says 416x416; fix the manifest's input\.width\/height/));
-  assert.throws(() => checkAgainstSession(m, ['images'], ['output'], meta([1, 416, 416, 3])), mismatch(/the model looks NHWC; fix the manifest's input\.layout/));
+  assert.throws(
+    () => checkAgainstSession(m, ['images'], ['output'], meta([1, 3, 320, 320])),
+    mismatch(/is 320x320 \(WxH\) but the manifest says 416x416; fix the manifest's input\.width\/height/),
+  );
+  assert.throws(
+    () => checkAgainstSession(m, ['images'], ['output'], meta([1, 416, 416, 3])),
+    mismatch(/the model looks NHWC; fix the manifest's input\.layout/),
+  );
   assert.throws(() => checkAgainstSession(m, ['images'], ['output'], meta([1, 1, 416, 416])), mismatch(/has 1 channels .*percept feeds 3-channel images/));
   assert.throws(() => checkAgainstSession(m, ['images'], ['output'], meta([1, 416 * 416 * 3])), mismatch(/expected 4 dims \(NCHW\)/));
   assert.throws(() => checkAgainstSession(m, ['images'], ['output'], meta([1, 3, 416, 416], 'uint8')), mismatch(/takes uint8; percept feeds float32/));
@@ -59,18 +68,38 @@ test('the label count must fit the class axis of the output each decoder reads',
   checkAgainstSession({ ...m, labels: [] }, ['images'], ['output'], undefined, out('output', [1, 3549, 85]));
   assert.throws(
     () => checkAgainstSession({ ...yolox, labels: labels(3) }, ['images'], ['output'], undefined, out('output', [1, 3549, 85])),
-    mismatch(/^model 'y' does not match its manifest \/models\/y\.json: the manifest lists 3 labels but output 'output' \[1,3549,85\] has 80 classes; fix the manifest's labels/),
+    mismatch(
+      /^model 'y' does not match its manifest \/models\/y\.json: the manifest lists 3 labels but output 'output' \[1,3549,85\] has 80 classes; fix the manifest's labels/,
+    ),
   );
-  const v8 = parseManifest({ name: 'v8', input: { name: 'images', width: 640, height: 640 }, outputs: ['o'], decoder: { type: 'yolov8' }, labels: labels(80) }, 't');
+  const v8 = parseManifest(
+    { name: 'v8', input: { name: 'images', width: 640, height: 640 }, outputs: ['o'], decoder: { type: 'yolov8' }, labels: labels(80) },
+    't',
+  );
   checkAgainstSession(v8, ['images'], ['o'], undefined, out('o', [1, 84, 8400]));
   checkAgainstSession(v8, ['images'], ['o'], undefined, out('o', [1, 8400, 84]));
-  assert.throws(() => checkAgainstSession({ ...v8, labels: labels(2) }, ['images'], ['o'], undefined, out('o', [1, 84, 8400])), mismatch(/lists 2 labels but output 'o' \[1,84,8400\] has 80 or 8396 classes/));
-  const cls = parseManifest({ name: 'c', input: { name: 'images', width: 224, height: 224 }, outputs: ['p'], decoder: { type: 'classification' }, labels: labels(1000) }, 't');
+  assert.throws(
+    () => checkAgainstSession({ ...v8, labels: labels(2) }, ['images'], ['o'], undefined, out('o', [1, 84, 8400])),
+    mismatch(/lists 2 labels but output 'o' \[1,84,8400\] has 80 or 8396 classes/),
+  );
+  const cls = parseManifest(
+    { name: 'c', input: { name: 'images', width: 224, height: 224 }, outputs: ['p'], decoder: { type: 'classification' }, labels: labels(1000) },
+    't',
+  );
   checkAgainstSession(cls, ['images'], ['p'], undefined, out('p', [1, 1000]));
-  assert.throws(() => checkAgainstSession(cls, ['images'], ['p'], undefined, out('p', [1, 1001])), mismatch(/lists 1000 labels but output 'p' \[1,1001\] has 1001 classes/));
-  const ssd = parseManifest({ name: 's', input: { name: 'images', width: 300, height: 300 }, decoder: { type: 'ssd', boxes: 'b', scores: 's', labelOffset: 1 }, labels: labels(90) }, 't');
+  assert.throws(
+    () => checkAgainstSession(cls, ['images'], ['p'], undefined, out('p', [1, 1001])),
+    mismatch(/lists 1000 labels but output 'p' \[1,1001\] has 1001 classes/),
+  );
+  const ssd = parseManifest(
+    { name: 's', input: { name: 'images', width: 300, height: 300 }, decoder: { type: 'ssd', boxes: 'b', scores: 's', labelOffset: 1 }, labels: labels(90) },
+    't',
+  );
   checkAgainstSession(ssd, ['images'], ['b', 's'], undefined, [...out('b', [1, 100, 4]), ...out('s', [1, 100, 91])]);
-  assert.throws(() => checkAgainstSession(ssd, ['images'], ['b', 's'], undefined, [...out('b', [1, 100, 4]), ...out('s', [1, 100, 90])]), mismatch(/lists 90 labels but output 's' \[1,100,90\] has 90 \(labelOffset 1\) classes/));
+  assert.throws(
+    () => checkAgainstSession(ssd, ['images'], ['b', 's'], undefined, [...out('b', [1, 100, 4]), ...out('s', [1, 100, 90])]),
+    mismatch(/lists 90 labels but output 's' \[1,100,90\] has 90 \(labelOffset 1\) classes/),
+  );
 });
 
 test('percept run with the real YOLOX-Nano and a manifest of the wrong label count fails at start, before any frame', async () => {
@@ -79,10 +108,30 @@ test('percept run with the real YOLOX-Nano and a manifest of the wrong label cou
   const file = path.join(dir, 'short-labels.json');
   const raw = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'yolox-nano.json'), 'utf8')) as Record<string, unknown>;
   fs.writeFileSync(file, JSON.stringify({ ...raw, labels: manifest.labels.slice(0, 79) }));
-  const r = await runCli(['run', '--source', image('dog.jpg'), '--frames', '3', '--model', file, '--model-path', YOLOX_NANO, '--workers', '1', '--output', 'jsonl', '--no-preview', '--state-dir', path.join(dir, 'state')]);
+  const r = await runCli([
+    'run',
+    '--source',
+    image('dog.jpg'),
+    '--frames',
+    '3',
+    '--model',
+    file,
+    '--model-path',
+    YOLOX_NANO,
+    '--workers',
+    '1',
+    '--output',
+    'jsonl',
+    '--no-preview',
+    '--state-dir',
+    path.join(dir, 'state'),
+  ]);
   assert.notEqual(r.code, 0, r.stderr);
   assert.ok(r.code !== null, 'exited by itself');
   assert.match(r.stderr + r.stdout, /ERR_MANIFEST_MISMATCH/);
-  assert.ok((r.stderr + r.stdout).includes(`does not match its manifest ${file}: the manifest lists 79 labels but output 'output' [1,3549,85] has 80 classes`), r.stderr);
+  assert.ok(
+    (r.stderr + r.stdout).includes(`does not match its manifest ${file}: the manifest lists 79 labels but output 'output' [1,3549,85] has 80 classes`),
+    r.stderr,
+  );
   assert.equal(jsonLines(r.stdout).filter((l) => 'detections' in l).length, 0, 'no frame was processed');
 });

@@ -11,11 +11,21 @@ import { iouOf, run } from './helpers.js';
 import { at } from '../helpers/at.js';
 
 const reference: Record<string, Array<[string, number, number[]]>> = {
-  'dog.jpg': [['dog', 0.85, [133, 205, 323, 543]], ['car', 0.82, [467, 78, 693, 171]], ['bicycle', 0.82, [61, 133, 572, 428]]],
+  'dog.jpg': [
+    ['dog', 0.85, [133, 205, 323, 543]],
+    ['car', 0.82, [467, 78, 693, 171]],
+    ['bicycle', 0.82, [61, 133, 572, 428]],
+  ],
   'astronaut.png': [['person', 0.92, [12, 20, 369, 507]]],
   'camera.png': [['person', 0.93, [5, 64, 300, 502]]],
-  'coffee.png': [['cup', 0.9, [162, 16, 421, 295]], ['dining table', 0.74, [0, 0, 599, 398]]],
-  'motorcycle_left.png': [['motorcycle', 0.89, [109, 66, 711, 446]], ['person', 0.4, [348, 8, 405, 87]]],
+  'coffee.png': [
+    ['cup', 0.9, [162, 16, 421, 295]],
+    ['dining table', 0.74, [0, 0, 599, 398]],
+  ],
+  'motorcycle_left.png': [
+    ['motorcycle', 0.89, [109, 66, 711, 446]],
+    ['person', 0.4, [348, 8, 405, 87]],
+  ],
   'chelsea.png': [['cat', 0.65, [0, 0, 451, 300]]],
 };
 
@@ -35,7 +45,11 @@ for (const [name, expected] of Object.entries(reference)) {
     const p = await prepare(image(name), manifest.input);
     const outputs = await run(session, { images: new ort.Tensor('float32', p.data, p.dims) });
     const dets = decode(outputs, manifest, p.geom);
-    assert.deepEqual(dets.map((d) => d.label), expected.map((e) => e[0]), `labels of ${name}`);
+    assert.deepEqual(
+      dets.map((d) => d.label),
+      expected.map((e) => e[0]),
+      `labels of ${name}`,
+    );
     expected.forEach(([label, score, box], i) => {
       const d = at(dets, i);
       assert.ok(Math.abs(d.confidence - score) < 0.02, `${label} confidence ${d.confidence.toFixed(3)}, reference ${score}`);

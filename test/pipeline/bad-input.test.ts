@@ -37,7 +37,10 @@ test('a file that is not ONNX is ERR_MODEL_INVALID', async () => {
 
 test('a manifest that does not match the model is ERR_MANIFEST_MISMATCH at load', async () => {
   const dir = tempDir();
-  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'yolox-nano.json'), 'utf8')) as { name: string; input: { name: string; width: number; height: number } };
+  const manifest = JSON.parse(fs.readFileSync(path.join(ROOT, 'models', 'yolox-nano.json'), 'utf8')) as {
+    name: string;
+    input: { name: string; width: number; height: number };
+  };
   manifest.name = 'wrong-input';
   manifest.input.name = 'input:0';
   const file = path.join(dir, 'wrong.json');
@@ -80,7 +83,11 @@ async function failsAtOnce(source: string, reason: RegExp): Promise<void> {
   assert.match(r.stderr, /percept doctor/);
   assert.match(r.stderr, /--source demo/);
   assert.doesNotMatch(r.stderr, /restarting|did not stream MJPEG/, 'not retried');
-  assert.equal(jsonLines(r.stderr).find((l) => l.msg === 'stopped'), undefined, 'no run summary for a run that never started');
+  assert.equal(
+    jsonLines(r.stderr).find((l) => l.msg === 'stopped'),
+    undefined,
+    'no run summary for a run that never started',
+  );
 }
 
 test('a refused rtsp:// stream says connection refused at once', async () => {
@@ -109,7 +116,10 @@ test('corrupt JPEGs in a folder are skipped and counted; the good frames come th
   const r = await runCli(['run', '--source', dir, ...yolox, '--output', 'jsonl']);
   assert.equal(r.code, 0, r.stderr);
   const lines = jsonLines(r.stdout);
-  assert.deepEqual(lines.map((l) => path.basename(String(l.source))), ['a-dog.jpg', 'd-astronaut.png']);
+  assert.deepEqual(
+    lines.map((l) => path.basename(String(l.source))),
+    ['a-dog.jpg', 'd-astronaut.png'],
+  );
   const logs = jsonLines(r.stderr);
   const corrupt = logs.filter((l) => l.code === 'ERR_FRAME_CORRUPT');
   assert.equal(corrupt.length, 2, 'each corrupt frame is reported once');

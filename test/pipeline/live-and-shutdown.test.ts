@@ -16,7 +16,15 @@ test('a live source faster than the pool drops to the newest frame', async () =>
   // plus YOLOX-Nano takes well over the 16.7 ms between frames.
   const dir = tempDir();
   const cfg = path.join(dir, 'live.json');
-  fs.writeFileSync(cfg, JSON.stringify({ sources: [{ id: 'cam', kind: 'synthetic', fps: 60, width: 1920, height: 1080 }], workers: 1, threads: 1, model: { name: 'yolox-nano', path: YOLOX_NANO } }));
+  fs.writeFileSync(
+    cfg,
+    JSON.stringify({
+      sources: [{ id: 'cam', kind: 'synthetic', fps: 60, width: 1920, height: 1080 }],
+      workers: 1,
+      threads: 1,
+      model: { name: 'yolox-nano', path: YOLOX_NANO },
+    }),
+  );
   const r = await runCli(['run', '--config', cfg, '--frames', '25', '--output', 'jsonl']);
   assert.equal(r.code, 0, r.stderr);
   const lines = jsonLines(r.stdout);
@@ -40,7 +48,22 @@ test('SIGTERM stops a live run cleanly with exit code 0', async () => {
 });
 
 test('two sources with their own ids run side by side, each in order', async () => {
-  const r = await runCli(['run', '--source', `a=${image('dog.jpg')}`, '--source', `b=${image('astronaut.png')}`, '--loop', '--model', 'yolox-nano', '--model-path', YOLOX_NANO, '--frames', '10', '--output', 'jsonl']);
+  const r = await runCli([
+    'run',
+    '--source',
+    `a=${image('dog.jpg')}`,
+    '--source',
+    `b=${image('astronaut.png')}`,
+    '--loop',
+    '--model',
+    'yolox-nano',
+    '--model-path',
+    YOLOX_NANO,
+    '--frames',
+    '10',
+    '--output',
+    'jsonl',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const lines = jsonLines(r.stdout);
   assert.equal(lines.length, 10);
@@ -48,13 +71,31 @@ test('two sources with their own ids run side by side, each in order', async () 
     const mine = lines.filter((l) => l.sourceId === id);
     assert.ok(mine.length >= 2, `source ${id} produced results`);
     const seqs = mine.map((l) => l.seq as number);
-    assert.deepEqual(seqs, [...seqs].sort((x, y) => x - y));
+    assert.deepEqual(
+      seqs,
+      [...seqs].sort((x, y) => x - y),
+    );
   }
 });
 
 test('an fps on a file source paces it', async () => {
   const t0 = Date.now();
-  const r = await runCli(['run', '--source', image('dog.jpg'), '--loop', '--fps', '10', '--model', 'yolox-nano', '--model-path', YOLOX_NANO, '--frames', '8', '--output', 'jsonl']);
+  const r = await runCli([
+    'run',
+    '--source',
+    image('dog.jpg'),
+    '--loop',
+    '--fps',
+    '10',
+    '--model',
+    'yolox-nano',
+    '--model-path',
+    YOLOX_NANO,
+    '--frames',
+    '8',
+    '--output',
+    'jsonl',
+  ]);
   assert.equal(r.code, 0, r.stderr);
   const lines = jsonLines(r.stdout);
   const times = lines.map((l) => Date.parse(String(l.capturedAt)));
@@ -70,7 +111,24 @@ const HANG_MS = 25_000;
 /** A 5 s, 10 fps video of one of the shared photos, made with the real ffmpeg. */
 function makeVideo(): string {
   const file = path.join(tempDir(), 'clip.mp4');
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-loop', '1', '-i', image('dog.jpg'), '-t', '5', '-r', '10', '-vf', 'scale=320:240', '-pix_fmt', 'yuv420p', file]);
+  const r = spawnSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-loop',
+    '1',
+    '-i',
+    image('dog.jpg'),
+    '-t',
+    '5',
+    '-r',
+    '10',
+    '-vf',
+    'scale=320:240',
+    '-pix_fmt',
+    'yuv420p',
+    file,
+  ]);
   assert.equal(r.status, 0, String(r.stderr));
   return file;
 }

@@ -74,5 +74,8 @@ test('a swapped model takes the next frames while frames in the old pool finish 
   const switches = seen.filter((s, i) => i > 0 && s.model !== seen[i - 1]!.model).length;
   assert.equal(switches, 1);
   assert.equal(seen.at(-1)!.model, 'yolox-swapped');
-  assert.ok(seen.every((s) => s.labels.includes('motorcycle')), 'both models detect the motorcycle');
+  assert.ok(
+    seen.every((s) => s.labels.includes('motorcycle')),
+    'both models detect the motorcycle',
+  );
 });

@@ -29,7 +29,10 @@ function assertChain(rows: OutboxRow[], from: string): void {
 }
 
 async function refused(p: Promise<unknown>): Promise<PerceptError> {
-  const e = await p.then(() => null, (x: unknown) => x);
+  const e = await p.then(
+    () => null,
+    (x: unknown) => x,
+  );
   assert.ok(e instanceof PerceptError, `refused, got ${String(e)}`);
   return e;
 }
@@ -58,7 +61,13 @@ test('refused at the commit (a full disk) or unsigned (a failing signer): no seq
   const dir = tempDir('percept-writer-');
   const key = await SoftwareSigner.open(path.join(dir, 'key.pem'));
   let fail = false;
-  const signer: Signer = { kid: key.kid, publicKeyPem: key.publicKeyPem, attestation: key.attestation, sign: (d) => (fail ? Promise.reject(new PerceptError('ERR_TPM', 'the TPM is gone')) : key.sign(d)), close: () => key.close() };
+  const signer: Signer = {
+    kid: key.kid,
+    publicKeyPem: key.publicKeyPem,
+    attestation: key.attestation,
+    sign: (d) => (fail ? Promise.reject(new PerceptError('ERR_TPM', 'the TPM is gone')) : key.sign(d)),
+    close: () => key.close(),
+  };
   const o = new Outbox(path.join(dir, 'outbox.db'), { maxBytes: 1_000_000, whenFull: 'refuse-new', reserveBytes: 0 });
   const w = new ChainWriter(o, { signer });
   for (let i = 0; i < 3; i++) await w.write([message(i)], { sign: i === 2 });
@@ -73,9 +82,15 @@ test('refused at the commit (a full disk) or unsigned (a failing signer): no seq
 
   // Concurrent writes share one commit; a refused one in the middle leaves no hole between the others.
   const results = await Promise.allSettled([w.write([message(4)]), w.write([message(5, 2_000_000)]), w.write([message(6)], { sign: true })]);
-  assert.deepEqual(results.map((r) => r.status), ['fulfilled', 'rejected', 'fulfilled']);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
   const rows = o.peek(0, 100);
-  assert.deepEqual(rows.map((r) => r.seq), [1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    rows.map((r) => r.seq),
+    [1, 2, 3, 4, 5],
+  );
   assertChain(rows, rows[0]!.prev);
   assert.ok(w.head.signed && w.head.seq === 5);
 
@@ -94,7 +109,10 @@ test('refused at the commit (a full disk) or unsigned (a failing signer): no seq
 test('a process killed between the writer and the commit leaves no gap: the next boot continues from the stored head', { timeout: 30_000 }, async () => {
   const dir = tempDir('percept-writer-crash-');
   const db = path.join(dir, 'outbox.db');
-  const child = spawn(process.execPath, [fileURLToPath(new URL('../helpers/chain-crash-child.js', import.meta.url)), db, path.join(dir, 'key.pem')], { stdio: ['ignore', 'pipe', 'inherit'], detached: true });
+  const child = spawn(process.execPath, [fileURLToPath(new URL('../helpers/chain-crash-child.js', import.meta.url)), db, path.join(dir, 'key.pem')], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    detached: true,
+  });
   const killGroup = () => {
     try {
       process.kill(-child.pid!, 'SIGKILL');
@@ -120,8 +138,15 @@ test('a process killed between the writer and the commit leaves no gap: the next
   const o = new Outbox(db);
   const w = new ChainWriter(o);
   const rows1 = o.peek(0, 100);
-  assert.deepEqual(rows1.map((r) => r.seq), [1, 2, 3, 4, 5, 6, 7, 8, 9], 'the killed boot stored what it committed, and only that');
-  assert.ok(rows1.every((r) => r.boot === state.boot && r.digest !== state.pending), 'the chained but uncommitted message is not there');
+  assert.deepEqual(
+    rows1.map((r) => r.seq),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9],
+    'the killed boot stored what it committed, and only that',
+  );
+  assert.ok(
+    rows1.every((r) => r.boot === state.boot && r.digest !== state.pending),
+    'the chained but uncommitted message is not there',
+  );
   assert.equal(rows1.at(-1)!.digest, state.committed.digest);
   const [first] = await w.write([message(100)]);
   assert.equal(first!.seq, 1);
@@ -153,7 +178,10 @@ test('checkpoint policy: one signature per interval rides on telemetry; a quiet 
   const [last] = await w.publish([message(3)]);
   await w.close();
   assert.ok(signed(last));
-  assert.deepEqual(o.peek(0, 100).map((r) => r.seq), [1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    o.peek(0, 100).map((r) => r.seq),
+    [1, 2, 3, 4, 5],
+  );
   // With an unsigned tail at close, a standalone checkpoint closes the chain.
   const w2 = new ChainWriter(o, { signer, checkpointMs: 3_600_000 });
   await w2.write([message(4)]);

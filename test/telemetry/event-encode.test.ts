@@ -49,7 +49,15 @@ const window: ClosedWindow = {
   start: T0,
   end: T0 + 1000,
   intervalMs: 1000,
-  frames: [{ seq: 1, capturedAt: T0 + 10, width: 640, height: 480, detections: [{ classId: 0, label: 'person', confidence: 0.9, box: [10, 20, 100, 400], boxNorm: [0.01, 0.04, 0.15, 0.83] }] }],
+  frames: [
+    {
+      seq: 1,
+      capturedAt: T0 + 10,
+      width: 640,
+      height: 480,
+      detections: [{ classId: 0, label: 'person', confidence: 0.9, box: [10, 20, 100, 400], boxNorm: [0.01, 0.04, 0.15, 0.83] }],
+    },
+  ],
 };
 const tallies = {
   zones: [{ source: 'door', zone: 'entrance', entered: 3, exited: 2, present: 1 }],
@@ -70,7 +78,10 @@ test('without zones or lines, and in the compat schema, windows carry no counts'
     assert.equal('zones' in b, false);
     assert.equal('lines' in b, false);
   }
-  const compat = JSON.parse(encodeWindow(window, 'percept-compat', { deviceId: 'dev' }, undefined, tallies)[0]!.body.toString('utf8')) as Record<string, unknown>;
+  const compat = JSON.parse(encodeWindow(window, 'percept-compat', { deviceId: 'dev' }, undefined, tallies)[0]!.body.toString('utf8')) as Record<
+    string,
+    unknown
+  >;
   assert.deepEqual(Object.keys(compat), ['NEURAL_NETWORK']);
 });
 

@@ -20,7 +20,11 @@ function checkEveryFrameInExactlyOne(closed: ClosedWindow[], sent: Map<string, W
       const w = at(holding, 0);
       assert.ok(w.start <= f.capturedAt && f.capturedAt < w.end, `frame ${source}#${f.seq} at ${f.capturedAt} outside [${w.start}, ${w.end})`);
     }
-    assert.equal(windows.reduce((n, w) => n + w.frames.length, 0), frames.length, 'no frame invented or lost');
+    assert.equal(
+      windows.reduce((n, w) => n + w.frames.length, 0),
+      frames.length,
+      'no frame invented or lost',
+    );
   }
 }
 
@@ -28,7 +32,10 @@ test('windows are aligned to the interval on the capture clock, and every frame 
   const closed: ClosedWindow[] = [];
   const w = new Windows(1000, (c) => closed.push(c));
   try {
-    const sent = new Map<string, WindowFrame[]>([['cam', []], ['door', []]]);
+    const sent = new Map<string, WindowFrame[]>([
+      ['cam', []],
+      ['door', []],
+    ]);
     // Captured well before now (as a lossless file source queued behind the pool would be).
     const t0 = Date.now() - 60_000 + 123;
     let seq = 0;
@@ -49,7 +56,10 @@ test('windows are aligned to the interval on the capture clock, and every frame 
     // Aligned: a window of 1000 ms starts on a whole second of the capture clock.
     assert.equal(at(cam, 0).start % 1000, 0);
     assert.equal(at(cam, 0).end - at(cam, 0).start, 1000);
-    assert.ok(cam.some((c) => c.intervalMs === 700 && c.start % 700 === 0 && c.end - c.start === 700), 'aligned to the new interval');
+    assert.ok(
+      cam.some((c) => c.intervalMs === 700 && c.start % 700 === 0 && c.end - c.start === 700),
+      'aligned to the new interval',
+    );
     // One source's windows never overlap, in order.
     for (let i = 1; i < cam.length; i++) assert.ok(at(cam, i).start >= at(cam, i - 1).end, `window ${i} overlaps the one before`);
     assert.ok(cam.some((c) => c.model.sha256 === 'bb'));
@@ -73,7 +83,14 @@ test('a late result whose window was already published goes in a window over its
     w.add('cam', 'webcam', modelA, at(frames, 2));
     w.flush();
     checkEveryFrameInExactlyOne(closed, new Map([['cam', frames]]));
-    assert.deepEqual(closed.map((c) => [c.start - t0, c.end - t0, c.frames.map((f) => f.seq)]), [[0, 200, [1]], [0, 200, [2]], [200, 400, [3]]]);
+    assert.deepEqual(
+      closed.map((c) => [c.start - t0, c.end - t0, c.frames.map((f) => f.seq)]),
+      [
+        [0, 200, [1]],
+        [0, 200, [2]],
+        [200, 400, [3]],
+      ],
+    );
   } finally {
     w.stop();
   }

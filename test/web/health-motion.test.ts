@@ -18,7 +18,16 @@ test('/healthz is 200 for a still scene with the gate on, results only at keyfra
     output: 'none',
   });
   const pipeline = new Pipeline(cfg, { logger });
-  const preview = await startPreview({ host: '127.0.0.1', port: 0, maxFps: 10, logger, pipeline, status: statusGetter(() => pipeline), livenessMs: 1500, graceMs: 20_000 });
+  const preview = await startPreview({
+    host: '127.0.0.1',
+    port: 0,
+    maxFps: 10,
+    logger,
+    pipeline,
+    status: statusGetter(() => pipeline),
+    livenessMs: 1500,
+    graceMs: 20_000,
+  });
   try {
     await pipeline.start();
     await waitFor(() => pipeline.status().frames.inferred === 1, 15_000, 'the first keyframe');

@@ -8,15 +8,28 @@ import { parseConfig } from '../../src/config/load.js';
 import { YOLOX_NANO, image } from '../helpers/paths.js';
 import { get, memoryLogger, waitFor, statusGetter } from './helpers.js';
 
-
 type Health = { status: string; reason?: string; models?: Array<{ provider: string }> };
 
 test('/healthz fails after the source stops; /readyz follows model and first result', { timeout: 30_000 }, async () => {
   const { logger } = memoryLogger('info');
   // One still image, not looped: one result, then the source ends.
-  const cfg = parseConfig({ sources: [{ id: 'dog', kind: 'image', uri: image('dog.jpg'), loop: false }], model: { name: 'yolox-nano', path: YOLOX_NANO }, workers: 1, output: 'none' });
+  const cfg = parseConfig({
+    sources: [{ id: 'dog', kind: 'image', uri: image('dog.jpg'), loop: false }],
+    model: { name: 'yolox-nano', path: YOLOX_NANO },
+    workers: 1,
+    output: 'none',
+  });
   const pipeline = new Pipeline(cfg, { logger });
-  const preview = await startPreview({ host: '127.0.0.1', port: 0, maxFps: 10, logger, pipeline, status: statusGetter(() => pipeline), livenessMs: 1500, graceMs: 20_000 });
+  const preview = await startPreview({
+    host: '127.0.0.1',
+    port: 0,
+    maxFps: 10,
+    logger,
+    pipeline,
+    status: statusGetter(() => pipeline),
+    livenessMs: 1500,
+    graceMs: 20_000,
+  });
   try {
     const ready0 = await get(preview.port, '/readyz');
     assert.equal(ready0.status, 503, 'not ready before the model is loaded');

@@ -68,7 +68,12 @@ export function get(port: number, path: string, opts: { method?: string; headers
 }
 
 /** Opens a streaming GET and collects bytes until `until` says stop or `ms` pass, then hangs up. */
-export function streamFor(port: number, path: string, ms: number, until?: (received: Buffer) => boolean): Promise<{ status: number; headers: http.IncomingHttpHeaders; data: Buffer }> {
+export function streamFor(
+  port: number,
+  path: string,
+  ms: number,
+  until?: (received: Buffer) => boolean,
+): Promise<{ status: number; headers: http.IncomingHttpHeaders; data: Buffer }> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     // A server that never answers fails the test instead of hanging it.

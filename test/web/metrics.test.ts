@@ -29,7 +29,8 @@ test('/metrics parses as Prometheus text and its counters move while frames flow
       percept_model_info: 'gauge',
     };
     for (const [name, type] of Object.entries(types)) assert.equal(a.get(name)?.type, type, `${name} is a ${type}`);
-    for (const reason of ['latest_frame_wins', 'corrupt', 'failed']) assert.equal(valueOf(a, 'percept_frames_dropped_total', { reason }), 0, `dropped{${reason}}`);
+    for (const reason of ['latest_frame_wins', 'corrupt', 'failed'])
+      assert.equal(valueOf(a, 'percept_frames_dropped_total', { reason }), 0, `dropped{${reason}}`);
     const info = a.get('percept_model_info')!.samples;
     assert.equal(info.length, 1);
     assert.equal(at(info, 0).value, 1);

@@ -35,7 +35,16 @@ test('the page shows live frames with the detections of dog.jpg drawn over them'
     // than as --user-data-dir; the browser is Debian's, never a download.
     browser = await chromium.launchPersistentContext(tempDir('percept-chromium-'), {
       executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1360, height: 860 },
     });
     const page = await browser.newPage();
@@ -67,7 +76,9 @@ test('the page shows live frames with the detections of dog.jpg drawn over them'
 
     const dog = must(later.sources.dog, 'the dog tile');
     assert.deepEqual(dog.boxes.map((b) => b.label).sort(), ['bicycle', 'car', 'dog']);
-    const overlay = await page.evaluate<Array<{ label: string; confidence: number; w: number; h: number }>>(`[...document.querySelectorAll('[data-source="dog"] .overlay .box')].map((e) => {
+    const overlay = await page.evaluate<
+      Array<{ label: string; confidence: number; w: number; h: number }>
+    >(`[...document.querySelectorAll('[data-source="dog"] .overlay .box')].map((e) => {
       const r = e.getBoundingClientRect();
       return { label: e.dataset.label, confidence: Number(e.dataset.confidence), w: r.width, h: r.height };
     })`);
@@ -81,11 +92,18 @@ test('the page shows live frames with the detections of dog.jpg drawn over them'
     const dogBox = dog.boxes.find((b) => b.label === 'dog')!;
     assert.ok(at(dogBox.box, 0) > 0.1 && at(dogBox.box, 2) < 0.5, `dog box ${dogBox.box.join(',')}`);
     const listed = await page.evaluate<Array<string | null>>(`[...document.querySelectorAll('[data-source="dog"] .dets li')].map((e) => e.textContent)`);
-    for (const label of ['dog', 'bicycle', 'car']) assert.ok(listed.some((t) => t?.startsWith(label) && /\d+%$/.test(t)), `${label} listed with its confidence: ${listed.join(' | ')}`);
+    for (const label of ['dog', 'bicycle', 'car'])
+      assert.ok(
+        listed.some((t) => t?.startsWith(label) && /\d+%$/.test(t)),
+        `${label} listed with its confidence: ${listed.join(' | ')}`,
+      );
 
     // The PNG source arrives through the transcoder on its own tile.
     await until('window.__percept.sources.cat?.frames >= 1', 10_000);
-    assert.ok(must((await state()).sources.cat, 'the cat tile').boxes.some((b) => b.label === 'cat'), 'a cat on the second tile');
+    assert.ok(
+      must((await state()).sources.cat, 'the cat tile').boxes.some((b) => b.label === 'cat'),
+      'a cat on the second tile',
+    );
 
     // The side panel got the status: model, provider, hub, fps.
     await until(`/yolox/i.test(document.getElementById('model')?.textContent ?? '')`, 5_000);
@@ -100,7 +118,15 @@ test('the page shows live frames with the detections of dog.jpg drawn over them'
     assert.deepEqual(errors, [], 'no script errors on the page');
 
     // Beyond loopback the page takes the token from its own address for its event stream.
-    guarded = await startPreview({ host: '0.0.0.0', port: 0, token: 'browser-token-0123456789', maxFps: 10, logger, pipeline, status: statusGetter(() => pipeline) });
+    guarded = await startPreview({
+      host: '0.0.0.0',
+      port: 0,
+      token: 'browser-token-0123456789',
+      maxFps: 10,
+      logger,
+      pipeline,
+      status: statusGetter(() => pipeline),
+    });
     const tokenPage = await browser.newPage();
     assert.equal((await tokenPage.goto(`http://127.0.0.1:${guarded.port}/?token=browser-token-0123456789`))?.status(), 200);
     const deadline = Date.now() + 10_000;

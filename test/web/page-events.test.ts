@@ -26,7 +26,15 @@ function withTracks(p: Awaited<ReturnType<typeof startPipeline>>): PreviewPipeli
   const tracksOf = (f: TappedFrame): TrackView[] =>
     [...f.result.detections]
       .sort((a, b) => a.label.localeCompare(b.label))
-      .map((d, i) => ({ id: `dog-${i + 1}`, label: d.label, score: d.confidence, box: d.boxNorm, state: d.label === 'car' ? 'stationary' : 'confirmed', hits: 10, seen: true }));
+      .map((d, i) => ({
+        id: `dog-${i + 1}`,
+        label: d.label,
+        score: d.confidence,
+        box: d.boxNorm,
+        state: d.label === 'car' ? 'stationary' : 'confirmed',
+        hits: 10,
+        seen: true,
+      }));
   return {
     on(ev: 'frame' | 'result', fn: never) {
       if (ev === 'result') return p.on('result', fn);
@@ -48,8 +56,26 @@ function withTracks(p: Awaited<ReturnType<typeof startPipeline>>): PreviewPipeli
 const LAYOUT = [
   {
     id: 'dog',
-    zones: [{ name: 'porch', points: [[0, 0.5], [0.5, 0.5], [0.5, 1], [0, 1]] as Array<[number, number]> }],
-    lines: [{ name: 'kerb', points: [[0.6, 0], [0.6, 1]] as Array<[number, number]> }],
+    zones: [
+      {
+        name: 'porch',
+        points: [
+          [0, 0.5],
+          [0.5, 0.5],
+          [0.5, 1],
+          [0, 1],
+        ] as Array<[number, number]>,
+      },
+    ],
+    lines: [
+      {
+        name: 'kerb',
+        points: [
+          [0.6, 0],
+          [0.6, 1],
+        ] as Array<[number, number]>,
+      },
+    ],
   },
 ];
 const TOKEN = 'events-page-token-0123456789';
@@ -59,7 +85,18 @@ test('the page draws zones, lines and track ids, shows the counts and lists rece
   const pipeline = await startPipeline([{ id: 'dog', kind: 'image', uri: image('dog.jpg'), loop: true, fps: 8 }], 1);
   const reader = new MemoryEventReader();
   const now = Date.now();
-  reader.add(trackEvent({ type: 'new', id: 'dog-3', label: 'dog', source: 'dog', at: now - 5000, startedAt: now - 6000, zones: ['porch'], snapshot: { at: now - 5500, score: 0.9, box: [0.17, 0.38, 0.42, 0.94], bytes: 0 } }));
+  reader.add(
+    trackEvent({
+      type: 'new',
+      id: 'dog-3',
+      label: 'dog',
+      source: 'dog',
+      at: now - 5000,
+      startedAt: now - 6000,
+      zones: ['porch'],
+      snapshot: { at: now - 5500, score: 0.9, box: [0.17, 0.38, 0.42, 0.94], bytes: 0 },
+    }),
+  );
   // The snapshot as the store keeps it: a JPEG crop around the dog.
   const crop = await sharp(image('dog.jpg')).extract({ left: 120, top: 200, width: 220, height: 360 }).jpeg({ quality: 80 }).toBuffer();
   reader.snapshots.set('dog-3', crop);
@@ -71,7 +108,17 @@ test('the page draws zones, lines and track ids, shows the counts and lists rece
   let preview: PreviewServer | null = null;
   let browser: BrowserContext | null = null;
   try {
-    preview = await startPreview({ host: '0.0.0.0', port: 0, token: TOKEN, maxFps: 8, logger, pipeline: withTracks(pipeline), status, layout: () => LAYOUT, events: () => reader });
+    preview = await startPreview({
+      host: '0.0.0.0',
+      port: 0,
+      token: TOKEN,
+      maxFps: 8,
+      logger,
+      pipeline: withTracks(pipeline),
+      status,
+      layout: () => LAYOUT,
+      events: () => reader,
+    });
     // The event routes are behind the token like the page's stream; bad arguments are refused.
     assert.equal((await get(preview.port, '/event-snapshot?id=dog-3')).status, 401);
     const snap = await get(preview.port, `/event-snapshot?id=dog-3&token=${TOKEN}`);
@@ -81,12 +128,24 @@ test('the page draws zones, lines and track ids, shows the counts and lists rece
     assert.equal((await get(preview.port, `/event-snapshot?token=${TOKEN}`)).status, 400);
     assert.equal((await get(preview.port, `/recent-events?limit=0&token=${TOKEN}`)).status, 400);
     const recent = JSON.parse((await get(preview.port, `/recent-events?token=${TOKEN}`)).body) as { events: Array<{ id: string; at: string }> };
-    assert.deepEqual(recent.events.map((e) => e.id), ['dog-3']);
+    assert.deepEqual(
+      recent.events.map((e) => e.id),
+      ['dog-3'],
+    );
     assert.equal(recent.events[0]!.at, new Date(now - 5000).toISOString());
 
     browser = await chromium.launchPersistentContext(tempDir('percept-chromium-'), {
       executablePath: '/usr/bin/chromium',
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1360, height: 900 },
     });
     const page = await browser.newPage();
@@ -106,11 +165,17 @@ test('the page draws zones, lines and track ids, shows the counts and lists rece
 
     // Tracks: one dashed box per confirmed track, labelled with its id.
     await until('window.__percept.sources.dog?.tracks?.length >= 3', 20_000);
-    const tracks = await page.evaluate<Array<{ id: string; label: string; text: string; w: number; h: number }>>(`[...document.querySelectorAll('[data-source="dog"] .box.trk')].map((e) => {
+    const tracks = await page.evaluate<
+      Array<{ id: string; label: string; text: string; w: number; h: number }>
+    >(`[...document.querySelectorAll('[data-source="dog"] .box.trk')].map((e) => {
       const r = e.getBoundingClientRect();
       return { id: e.dataset.track, label: e.dataset.label, text: e.textContent, w: r.width, h: r.height };
     })`);
-    assert.deepEqual(tracks.map((t) => [t.id, t.label]).sort(), [['dog-1', 'bicycle'], ['dog-2', 'car'], ['dog-3', 'dog']]);
+    assert.deepEqual(tracks.map((t) => [t.id, t.label]).sort(), [
+      ['dog-1', 'bicycle'],
+      ['dog-2', 'car'],
+      ['dog-3', 'dog'],
+    ]);
     for (const t of tracks) assert.ok(t.text.startsWith(t.id) && t.w > 20 && t.h > 20, `${t.id} drawn with its id: ${t.text} ${t.w}x${t.h}`);
     assert.match(tracks.find((t) => t.id === 'dog-2')!.text, /still/, 'a stationary track says so');
 
@@ -138,15 +203,34 @@ test('the page draws zones, lines and track ids, shows the counts and lists rece
     // The event kept before the page opened is listed with its snapshot...
     await until(`document.querySelectorAll('#events li[data-event]').length >= 1 && window.__percept.snapshots >= 1`, 10_000);
     // ...and one that happens now arrives over the stream, on top.
-    const end = trackEvent({ type: 'end', id: 'dog-3', label: 'dog', source: 'dog', at: Date.now(), startedAt: now - 6000, endedAt: Date.now() - 100, zones: [], snapshot: { at: now - 5500, score: 0.9, box: [0.17, 0.38, 0.42, 0.94], bytes: crop.length } });
+    const end = trackEvent({
+      type: 'end',
+      id: 'dog-3',
+      label: 'dog',
+      source: 'dog',
+      at: Date.now(),
+      startedAt: now - 6000,
+      endedAt: Date.now() - 100,
+      zones: [],
+      snapshot: { at: now - 5500, score: 0.9, box: [0.17, 0.38, 0.42, 0.94], bytes: crop.length },
+    });
     reader.add(end);
     preview.pushEvent(end);
     await until(`document.querySelectorAll('#events li[data-event]').length >= 2 && window.__percept.snapshots >= 2`, 10_000);
-    const rows = await page.evaluate<Array<{ id: string; type: string; text: string; img: number[] | null }>>(`[...document.querySelectorAll('#events li[data-event]')].map((li) => {
+    const rows = await page.evaluate<
+      Array<{ id: string; type: string; text: string; img: number[] | null }>
+    >(`[...document.querySelectorAll('#events li[data-event]')].map((li) => {
       const img = li.querySelector('img');
       return { id: li.dataset.event, type: li.dataset.type, text: li.textContent, img: img ? [img.naturalWidth, img.naturalHeight] : null };
     })`);
-    assert.deepEqual(rows.map((r) => [r.type, r.id]), [['end', 'dog-3'], ['new', 'dog-3']], 'newest first');
+    assert.deepEqual(
+      rows.map((r) => [r.type, r.id]),
+      [
+        ['end', 'dog-3'],
+        ['new', 'dog-3'],
+      ],
+      'newest first',
+    );
     for (const r of rows) assert.deepEqual(r.img, [220, 360], `the ${r.type} row shows the snapshot`);
     assert.match(rows[1]!.text, /in porch/);
     assert.match(rows[0]!.text, /\d+\.\d s/, 'the end row says how long the track lasted');

@@ -31,7 +31,18 @@ const hub: HubStatus = {
 test('secrets in the status never reach pages, streams, metrics, health JSON or logs', { timeout: 30_000 }, async () => {
   const log = memoryLogger('debug');
   const pipeline = await startPipeline();
-  const preview = await startPreview({ host: '0.0.0.0', port: 0, token: TOKEN, maxFps: 10, logger: log.logger, pipeline, status: statusGetter(() => pipeline, () => hub) });
+  const preview = await startPreview({
+    host: '0.0.0.0',
+    port: 0,
+    token: TOKEN,
+    maxFps: 10,
+    logger: log.logger,
+    pipeline,
+    status: statusGetter(
+      () => pipeline,
+      () => hub,
+    ),
+  });
   try {
     const auth = { Authorization: `Bearer ${TOKEN}` };
     const served: Record<string, string> = {

@@ -13,7 +13,15 @@ const TOKEN = 'test-token-0123456789abcdef';
 test('a 0.0.0.0 bind refuses requests without the token and accepts them with it', { timeout: 30_000 }, async () => {
   const log = memoryLogger('info');
   const pipeline = await startPipeline();
-  const preview = await startPreview({ host: '0.0.0.0', port: 0, token: TOKEN, maxFps: 10, logger: log.logger, pipeline, status: statusGetter(() => pipeline) });
+  const preview = await startPreview({
+    host: '0.0.0.0',
+    port: 0,
+    token: TOKEN,
+    maxFps: 10,
+    logger: log.logger,
+    pipeline,
+    status: statusGetter(() => pipeline),
+  });
   try {
     const port = preview.port;
     assert.equal(preview.token, TOKEN);

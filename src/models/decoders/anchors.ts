@@ -28,12 +28,7 @@ export function groupStrides(strides: readonly number[]): Array<{ stride: number
  * The grids of a model. `anchorsPerCell` is given per grid ([2, 6]) or per MediaPipe layer
  * ([2, 2, 2, 2]); returns undefined when its length fits neither.
  */
-export function anchorGrids(
-  width: number,
-  height: number,
-  strides: readonly number[],
-  anchorsPerCell: readonly number[],
-): AnchorGrid[] | undefined {
+export function anchorGrids(width: number, height: number, strides: readonly number[], anchorsPerCell: readonly number[]): AnchorGrid[] | undefined {
   const groups = groupStrides(strides);
   let perGrid: number[];
   if (anchorsPerCell.length === groups.length) perGrid = [...anchorsPerCell];

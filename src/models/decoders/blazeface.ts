@@ -14,7 +14,10 @@ export function decodeBlazeface(outputs: Outputs, manifest: ModelManifest, geom:
   const { width, height } = manifest.input;
   const grids = anchorGrids(width, height, spec.strides, spec.anchorsPerCell);
   if (grids === undefined || grids.length !== spec.scores.length || grids.length !== spec.boxes.length) {
-    throw new PerceptError('ERR_DECODE', `blazeface decoder: model '${manifest.name}' has anchorsPerCell/scores/boxes that do not match its strides; fix the manifest`);
+    throw new PerceptError(
+      'ERR_DECODE',
+      `blazeface decoder: model '${manifest.name}' has anchorsPerCell/scores/boxes that do not match its strides; fix the manifest`,
+    );
   }
   // Scores are logits: compare against the threshold's logit and skip the exp for most anchors.
   const t = Math.min(Math.max(spec.scoreThreshold, 1e-7), 1 - 1e-7);
@@ -29,7 +32,12 @@ export function decodeBlazeface(outputs: Outputs, manifest: ModelManifest, geom:
     const boxes = output(outputs, manifest, boxesName, 'blazeface');
     const sd = squeezeTo(scores.dims, 3);
     if (sd === undefined || sd[0] !== 1 || sd[1] !== grid.count || sd[2] !== 1) {
-      throw badShape('blazeface', scoresName, scores.dims, `[1,${grid.count},1] (${grid.cols}x${grid.rows} cells x ${grid.anchorsPerCell} anchors at stride ${grid.stride})`);
+      throw badShape(
+        'blazeface',
+        scoresName,
+        scores.dims,
+        `[1,${grid.count},1] (${grid.cols}x${grid.rows} cells x ${grid.anchorsPerCell} anchors at stride ${grid.stride})`,
+      );
     }
     const bd = squeezeTo(boxes.dims, 3);
     if (bd === undefined || bd[0] !== 1 || bd[1] !== grid.count || bd[2] < 4 || bd[2] % 2 !== 0) {
@@ -49,9 +57,13 @@ export function decodeBlazeface(outputs: Outputs, manifest: ModelManifest, geom:
     for (let i = 0; i < grid.count; i++) {
       const logit = f32(s, i);
       if (logit < logitThreshold) continue;
-      const ax = f32(centres, i * 2), ay = f32(centres, i * 2 + 1);
+      const ax = f32(centres, i * 2),
+        ay = f32(centres, i * 2 + 1);
       const o = i * row;
-      const cx = f32(b, o) + ax, cy = f32(b, o + 1) + ay, hw = f32(b, o + 2) / 2, hh = f32(b, o + 3) / 2;
+      const cx = f32(b, o) + ax,
+        cy = f32(b, o + 1) + ay,
+        hw = f32(b, o + 2) / 2,
+        hh = f32(b, o + 3) / 2;
       for (let k = 0; k < pointCount; k++) {
         points[k * 2] = f32(b, o + 4 + k * 2) + ax;
         points[k * 2 + 1] = f32(b, o + 5 + k * 2) + ay;

@@ -37,7 +37,10 @@ export function decodeYolov5(outputs: Outputs, manifest: ModelManifest, geom: Ge
     }
     const score = obj * bestScore;
     if (score < threshold) continue;
-    const cx = f32(data, o), cy = f32(data, o + 1), hw = f32(data, o + 2) / 2, hh = f32(data, o + 3) / 2;
+    const cx = f32(data, o),
+      cy = f32(data, o + 1),
+      hw = f32(data, o + 2) / 2,
+      hh = f32(data, o + 3) / 2;
     found.push(cx - hw, cy - hh, cx + hw, cy + hh, score, best);
   }
   return found.toDetections(labels, geom, spec.nms, spec.maxDetections);

@@ -46,7 +46,10 @@ export function decodeYolov8(outputs: Outputs, manifest: ModelManifest, geom: Ge
   for (let i = 0; i < n; i++) {
     const score = f32(best, i);
     if (score < threshold) continue;
-    const cx = f32(data, i * is), cy = f32(data, cs + i * is), hw = f32(data, 2 * cs + i * is) / 2, hh = f32(data, 3 * cs + i * is) / 2;
+    const cx = f32(data, i * is),
+      cy = f32(data, cs + i * is),
+      hw = f32(data, 2 * cs + i * is) / 2,
+      hh = f32(data, 3 * cs + i * is) / 2;
     found.push(cx - hw, cy - hh, cx + hw, cy + hh, score, i32(bestClass, i));
   }
   return found.toDetections(labels, geom, spec.nms, spec.maxDetections);

@@ -40,7 +40,10 @@ export function decodeYolox(outputs: Outputs, manifest: ModelManifest, geom: Geo
         const cy = (f32(data, o + 1) + gy) * stride;
         const w = Math.exp(f32(data, o + 2)) * stride;
         const h = Math.exp(f32(data, o + 3)) * stride;
-        const x0 = cx - w / 2, y0 = cy - h / 2, x1 = cx + w / 2, y1 = cy + h / 2;
+        const x0 = cx - w / 2,
+          y0 = cy - h / 2,
+          x1 = cx + w / 2,
+          y1 = cy + h / 2;
         if (agnostic) {
           let best = 0;
           let bestScore = f32(data, o + 5);
