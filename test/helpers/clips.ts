@@ -7,34 +7,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SHARED_IMAGES } from './paths.js';
+import { SLIDING_CLIP_ARGS } from '../../src/bench/motion.js';
 import { unavailable } from './requirements.js';
 
 /**
  * coffee.png as background; a 400 px-wide cut-out of motorcycle_left.png's motorcycle slides left
  * to right from second 2 to second 8 (280 px/s on a 1280x720 frame, top at y = 300), 15 fps, 10 s.
  */
-export const DONE_WHEN_ARGS = [
-  '-loop',
-  '1',
-  '-t',
-  '10',
-  '-framerate',
-  '15',
-  '-i',
-  'coffee.png',
-  '-i',
-  'motorcycle_left.png',
-  '-filter_complex',
-  "[0:v]scale=1280:720,setsar=1[bg];[1:v]crop=620:400:100:56,scale=400:-2[p];[bg][p]overlay=x='if(between(t,2,8),-400+(t-2)*1680/6,-2000)':y=300:eval=frame,format=yuv420p[v]",
-  '-map',
-  '[v]',
-  '-r',
-  '15',
-  '-c:v',
-  'libx264',
-  '-crf',
-  '18',
-];
+export const DONE_WHEN_ARGS = SLIDING_CLIP_ARGS;
 
 /** The done-when clip's frame rate, and where its motorcycle's left edge is at media time t (px). */
 export const DONE_WHEN_FPS = 15;
