@@ -27,6 +27,9 @@ test('bench --json: every section, ending with one JSON line whose figures agree
   const json = lastJson(r.stdout);
   // The motion gate changes what is inferred on the sliding clip, not the events it yields.
   assert.equal(json.motion_clip_same_events, true, `${String(json.motion_clip_events_off)} | ${String(json.motion_clip_events_on)}`);
+  // With the gate on, a short window of a still scene may hold no keyframe: 0 is a right answer.
+  for (const k of ['motion_static_inferred_on', 'motion_static_inference_ratio'])
+    assert.ok(typeof json[k] === 'number' && json[k] >= 0, `${k} is a number, got ${String(json[k])}`);
   const o = positive(json, [
     'raw_fps_1t',
     'raw_fps_2t',
@@ -55,10 +58,8 @@ test('bench --json: every section, ending with one JSON line whose figures agree
     'delivered_per_s',
     'bench_seconds',
     'motion_static_inferred_off',
-    'motion_static_inferred_on',
     'motion_static_cpu_s_off',
     'motion_static_cpu_ratio',
-    'motion_static_inference_ratio',
     'motion_clip_inferred_off',
     'motion_clip_inferred_on',
     'p99_vs_frame_work',

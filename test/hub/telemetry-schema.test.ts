@@ -15,7 +15,7 @@ test('telemetry arrives with the documented schema and properties, chained, and 
   const hub = await startTestHub();
   try {
     const state = tempDir();
-    const agent = startAgent(agentArgs(hub, state, ['--frames', '12', '--telemetry-interval', '500']), { stateDir: state });
+    const agent = startAgent(agentArgs(hub, state, ['--frames', '12', '--telemetry-interval', '500', '--telemetry-mode', 'windows']), { stateDir: state });
     const code = await agent.exited;
     assert.equal(code, 0, agent.stderr());
     const msgs = hub.hub.messages(hub.deviceId);
@@ -90,7 +90,9 @@ test("the Percept-compatible encoder sends azureeyemodule's body unchanged in sh
   const hub = await startTestHub();
   try {
     const state = tempDir();
-    const agent = startAgent(agentArgs(hub, state, ['--frames', '4', '--telemetry-schema', 'percept-compat']), { stateDir: state });
+    const agent = startAgent(agentArgs(hub, state, ['--frames', '4', '--telemetry-schema', 'percept-compat', '--telemetry-mode', 'windows']), {
+      stateDir: state,
+    });
     assert.equal(await agent.exited, 0, agent.stderr());
     const msgs = hub.hub.messages(hub.deviceId);
     assert.ok(msgs.length >= 1);
