@@ -66,6 +66,8 @@ export class FileSource implements FrameSource {
       this.#index = 0;
     }
     await this.#pacer.wait(signal);
+    // The frame is taken when the pacer lets it go; reading the file is not part of its time.
+    const capturedAt = Date.now();
     const file = this.#files[this.#index++];
     if (file === undefined) return null; // an empty listing
     let data: Buffer;
@@ -77,7 +79,7 @@ export class FileSource implements FrameSource {
       return this.next(signal);
     }
     this.stats.captured++;
-    return { source: this.id, seq: ++this.#seq, capturedAt: Date.now(), width: 0, height: 0, format: formatOf(file), data, origin: file };
+    return { source: this.id, seq: ++this.#seq, capturedAt, width: 0, height: 0, format: formatOf(file), data, origin: file };
   }
 
   async close(): Promise<void> {

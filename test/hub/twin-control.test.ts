@@ -16,6 +16,8 @@ type Reported = {
     running?: { telemetry?: { intervalMs: number }; thresholds?: { scoreThreshold: number | null } };
   };
 };
+/** Window messages (track events, sent beside them by default, have no frames). */
+const isWindow = (m: { properties: Record<string, string> }) => m.properties.schema === 'percept.detections/1';
 type Body = { window: { intervalMs: number }; frames: Array<{ detections: Array<{ label: string; confidence: number }> }> };
 
 test('desired interval and threshold apply live and are reported with $version; bad documents are rejected', async () => {
@@ -40,7 +42,7 @@ test('desired interval and threshold apply live and are reported with $version; 
     const later = await until(
       'a window with the new settings',
       () => {
-        const ms = hub.hub.messages(hub.deviceId).filter((m) => Date.parse(m.enqueuedTime) >= t0);
+        const ms = hub.hub.messages(hub.deviceId).filter((m) => Date.parse(m.enqueuedTime) >= t0 && isWindow(m));
         return ms.find((m) => (m.body as Body).window.intervalMs === 400 && (m.body as Body).frames.length > 0) ?? null;
       },
       10_000,
@@ -49,8 +51,14 @@ test('desired interval and threshold apply live and are reported with $version; 
     assert.ok(Date.parse(later.enqueuedTime) - t0 <= 2500, 'took effect within one window');
     // Frames already in a worker when the patch came keep the old threshold: from the next
     // window on, only the dog.
-    await hub.hub.waitForMessages(hub.hub.messages(hub.deviceId).filter((m) => m.seq <= later.seq).length + 2, { deviceId: hub.deviceId }, 5000);
-    const tail = hub.hub.messages(hub.deviceId).filter((m) => m.seq > later.seq);
+    const tail = await until(
+      'two more windows',
+      () => {
+        const t = hub.hub.messages(hub.deviceId).filter((m) => m.seq > later.seq && isWindow(m));
+        return t.length >= 2 ? t : null;
+      },
+      5000,
+    );
     assert.ok(tail.length >= 2);
     for (const m of tail) {
       for (const f of (m.body as Body).frames)

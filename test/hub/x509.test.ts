@@ -16,7 +16,16 @@ test('an X.509 device delivers telemetry with --cert and --key', { timeout: 90_0
   try {
     const { connectionString, files } = hub.hub.addX509Device('cam-x509');
     const state = tempDir();
-    const args = agentArgs({ ...hub, connectionString }, state, ['--frames', '4', '--cert', files!.certPath, '--key', files!.keyPath]);
+    const args = agentArgs({ ...hub, connectionString }, state, [
+      '--frames',
+      '4',
+      '--cert',
+      files!.certPath,
+      '--key',
+      files!.keyPath,
+      '--telemetry-mode',
+      'windows',
+    ]);
     const agent = startAgent(args, { stateDir: state });
     assert.equal(await agent.exited, 0, agent.stderr());
     const msgs = hub.hub.messages('cam-x509');

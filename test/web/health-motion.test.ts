@@ -14,6 +14,8 @@ test('/healthz is 200 for a still scene with the gate on, results only at keyfra
     sources: [{ id: 'dog', kind: 'image', uri: image('dog.jpg'), loop: true, fps: 15 }],
     model: { name: 'yolox-nano', path: YOLOX_NANO },
     motion: { enabled: 'on', keyframeSeconds: 600 },
+    // No detection starts a track (scores stay under 1): the gate alone decides what is inferred.
+    tracker: { highScore: 1 },
     workers: 1,
     output: 'none',
   });
