@@ -78,3 +78,16 @@ export function parseRunArgs(argv: string[]): RunArgs {
   }
   return { help: values.help === true, config: typeof values.config === 'string' ? values.config : undefined, flags };
 }
+
+/** Prints a command's help on stdout; returns the exit status, 0. */
+export function printHelp(text: string): number {
+  process.stdout.write(text + '\n');
+  return 0;
+}
+
+/** A command of subcommands given none (exit status 2) or asked for help (0) prints its help; else null. */
+export function subcommandHelp(sub: string | undefined, text: string): number | null {
+  if (sub !== undefined && !['--help', '-h', 'help'].includes(sub)) return null;
+  printHelp(text);
+  return sub === undefined ? 2 : 0;
+}

@@ -4,7 +4,7 @@
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { projectRoot } from '../models/manifest.js';
-import { numFlag } from './args.js';
+import { numFlag, printHelp } from './args.js';
 
 import { SECTION_TABLE, type Figures, type Inputs } from '../bench/sections.js';
 
@@ -41,10 +41,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    process.stdout.write(BENCH_HELP + '\n');
-    return 0;
-  }
+  if (values.help) return printHelp(BENCH_HELP);
   const sections = values.section?.length ? values.section : [...SECTIONS];
   for (const s of sections) {
     if (!SECTIONS.includes(s)) {

@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { describeCameras } from '../capture/cameras.js';
 import type { NativeDeviceDescription, NativeFrameSize } from '../capture/v4l2-binding.js';
+import { printHelp } from './args.js';
 
 export const CAMERAS_HELP = `Usage: percept cameras [--json]
 
@@ -18,10 +19,7 @@ export async function camerasCommand(argv: string[]): Promise<number> {
     strict: true,
     allowPositionals: false,
   });
-  if (values.help) {
-    process.stdout.write(CAMERAS_HELP + '\n');
-    return 0;
-  }
+  if (values.help) return printHelp(CAMERAS_HELP);
   const cams = await describeCameras();
   if (values.json) {
     const plain = cams.map((c) => ({ ...c, error: c.error ? { code: c.error.code, message: c.error.message } : null }));

@@ -6,6 +6,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../config/load.js';
 import { DEFAULT_STATE_DIR } from '../state/defaults.js';
 import { checks } from '../agent/doctor.js';
+import { printHelp } from './args.js';
 
 export const DOCTOR_HELP = `Usage: percept doctor [--json] [--tcti <string>] [--state-dir <dir>] [--config <file.json>]
 
@@ -26,10 +27,7 @@ export async function doctorCommand(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    process.stdout.write(DOCTOR_HELP + '\n');
-    return 0;
-  }
+  if (values.help) return printHelp(DOCTOR_HELP);
   // The same resolution as \`percept run\`, so doctor names the folder and key a run would use.
   const { captureNodes } = await import('../capture/cameras.js');
   const cfg = loadConfig({

@@ -6,8 +6,9 @@ import { parseArgs } from 'node:util';
 import { PerceptError } from '../errors.js';
 import { SoftwareSigner } from '../attest/software.js';
 import type { KeysFile } from '../attest/keys.js';
-import { identityOf } from '../hub/link.js';
+import { deviceKeyOf } from '../hub/link.js';
 import { DEFAULT_DEVICE_ID, DEFAULT_STATE_DIR } from '../state/defaults.js';
+import { printHelp, subcommandHelp } from './args.js';
 
 export const KEYS_HELP = `Usage: percept keys export [--state <dir>] [--key-file <pem>] [--device <id>]
 
@@ -22,20 +23,16 @@ first run. Several devices: merge their objects into one file.
 
 export async function keysCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-    process.stdout.write(KEYS_HELP + '\n');
-    return sub === undefined ? 2 : 0;
-  }
+  const help = subcommandHelp(sub, KEYS_HELP);
+  if (help !== null) return help;
   if (sub !== 'export') throw new PerceptError('ERR_USAGE', `unknown subcommand 'keys ${sub}'; run percept keys export`);
   const { values } = parseArgs({
     args: rest,
     options: { state: { type: 'string' }, 'key-file': { type: 'string' }, device: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
-  if (values.help) {
-    process.stdout.write(KEYS_HELP + '\n');
-    return 0;
-  }
-  const device = values.device ?? deviceFromEnv() ?? DEFAULT_DEVICE_ID;
+  if (values.help) return printHelp(KEYS_HELP);
+  const cs = process.env.PERCEPT_CONNECTION_STRING;
+  const device = values.device ?? (cs ? deviceKeyOf(cs) : DEFAULT_DEVICE_ID);
   const stateDir = values.state ?? (process.env.PERCEPT_STATE_DIR || DEFAULT_STATE_DIR);
   const signer = await SoftwareSigner.open(values['key-file'] ?? path.join(stateDir, 'signing-key.pem'));
   const entry: KeysFile = { [device]: { keys: [{ kid: signer.kid, publicKeyPem: signer.publicKeyPem, attestation: signer.attestation }] } };
@@ -43,11 +40,4 @@ export async function keysCommand(argv: string[]): Promise<number> {
   process.stderr.write(`percept keys: ${signer.keyFile} (kid ${signer.kid}) for device ${device}\n`);
   await signer.close();
   return 0;
-}
-
-function deviceFromEnv(): string | undefined {
-  const cs = process.env.PERCEPT_CONNECTION_STRING;
-  if (!cs) return undefined;
-  const id = identityOf(cs);
-  return id.moduleId ? `${id.deviceId}/${id.moduleId}` : id.deviceId;
 }

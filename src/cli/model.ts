@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { PerceptError } from '../errors.js';
 import { buildPackage } from '../models/package.js';
 import { FILE_CAPS, readRegularFileSync } from '../read-file.js';
+import { printHelp, subcommandHelp } from './args.js';
 
 export const MODEL_HELP = `Usage: percept model pack --manifest <m.json> --model <m.onnx> [--labels <l.txt>] [--sign <key.pem>] -o <pkg.zip>
 
@@ -21,10 +22,8 @@ export const MODEL_HELP = `Usage: percept model pack --manifest <m.json> --model
 
 export async function modelCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-    process.stdout.write(MODEL_HELP + '\n');
-    return sub === undefined ? 2 : 0;
-  }
+  const help = subcommandHelp(sub, MODEL_HELP);
+  if (help !== null) return help;
   if (sub !== 'pack') {
     process.stderr.write(`percept model: unknown subcommand '${sub}'\n\n${MODEL_HELP}\n`);
     return 2;
@@ -40,10 +39,7 @@ export async function modelCommand(argv: string[]): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (v.help) {
-    process.stdout.write(MODEL_HELP + '\n');
-    return 0;
-  }
+  if (v.help) return printHelp(MODEL_HELP);
   if (!v.manifest || !v.model || !v.output)
     throw new PerceptError('ERR_USAGE', 'percept model pack needs --manifest, --model and -o; see percept model --help');
   const signKeyPem = v.sign

@@ -10,7 +10,7 @@ import { createLogger, type Logger } from '../log.js';
 import { runAgent } from '../agent/run.js';
 import { stopOnSignals } from '../agent/signals.js';
 import { JsonlWriter, SummaryWriter, writeEvent } from './output.js';
-import { parseRunArgs } from './args.js';
+import { parseRunArgs, printHelp } from './args.js';
 
 export const RUN_HELP = `Usage: percept run [options]
 
@@ -23,10 +23,7 @@ Every option is also a PERCEPT_* environment variable and a config file key
 
 export async function runCommand(argv: string[], opts: { logger?: Logger; faultInjection?: boolean; extra?: Overrides } = {}): Promise<number> {
   const args = parseRunArgs(argv);
-  if (args.help) {
-    process.stdout.write(RUN_HELP + '\n');
-    return 0;
-  }
+  if (args.help) return printHelp(RUN_HELP);
   const flags: Overrides = { ...args.flags, ...opts.extra };
   // Without --source, the first camera the V4L2 addon finds is the default source.
   const cameras = (flags.sources as string[] | undefined)?.length ? undefined : (await captureNodes()).paths;

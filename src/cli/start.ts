@@ -2,15 +2,14 @@
 // emulator as a child process, registers a device, runs the agent against it on the default
 // source and model, and prints each message the emulator receives under the live summary.
 
-import type { ChildProcess } from 'node:child_process';
-import os from 'node:os';
 import path from 'node:path';
 import type http from 'node:http';
 import { parseArgs } from 'node:util';
 import { runCommand } from './run.js';
 import { statusLine } from '../log.js';
 import { DEFAULT_DEVICE_ID, DEFAULT_HUB_STATE_DIR, DEFAULT_STATE_DIR } from '../state/defaults.js';
-import { followMessages, registerDevice, startHub } from '../emulator/local.js';
+import { followMessages, registerDevice, startLocalHub } from '../emulator/local.js';
+import { printHelp } from './args.js';
 
 export const START_HELP = `Usage: percept start [--state <dir>] [--device <id>] [run options]
 
@@ -28,10 +27,7 @@ export async function startCommand(argv: string[]): Promise<number> {
     strict: false,
     tokens: true,
   });
-  if (values.help) {
-    process.stdout.write(START_HELP + '\n');
-    return 0;
-  }
+  if (values.help) return printHelp(START_HELP);
   // Everything that is not ours goes to `run`.
   const own = new Set(['state', 'device']);
   const rest: string[] = [];
@@ -42,24 +38,7 @@ export async function startCommand(argv: string[]): Promise<number> {
   }
   const stateDir = path.resolve(String(values.state ?? DEFAULT_HUB_STATE_DIR));
   const deviceId = String(values.device ?? DEFAULT_DEVICE_ID);
-  // The emulator is in its own process group, so a closed terminal (SIGHUP) or Ctrl-C reaches
-  // only us: until `run` takes the signals over, one ends the start-up and the emulator with it.
-  // This handler stays until the end (removing the last one would let a signal kill us
-  // outright while `run` sets up its own); once `run` listens too, it leaves the signal to it.
-  let child: ChildProcess | null = null;
-  const early = (sig: NodeJS.Signals) => {
-    if (process.listenerCount(sig) > 1) return;
-    if (child?.exitCode === null) child.kill('SIGTERM');
-    process.exit(128 + (os.constants.signals[sig] ?? 1));
-  };
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  for (const sig of signals) process.on(sig, early);
-  const hub = await startHub(stateDir, (c) => (child = c)).catch((e: unknown) => {
-    for (const sig of signals) process.off(sig, early);
-    throw e;
-  });
-  const stopHub = () => hub.child.exitCode === null && hub.child.kill('SIGTERM');
-  process.on('exit', stopHub);
+  const hub = await startLocalHub(stateDir);
   let follow: http.ClientRequest | null = null;
   try {
     const cs = await registerDevice(hub.api, deviceId);
@@ -71,9 +50,7 @@ export async function startCommand(argv: string[]): Promise<number> {
     // `finally` below stops the emulator.
     return await runCommand(rest, { extra: { connectionString: cs, ca: path.join(stateDir, 'ca.pem') } });
   } finally {
-    for (const sig of signals) process.off(sig, early);
     follow?.destroy();
-    stopHub();
-    process.off('exit', stopHub);
+    hub.stop();
   }
 }

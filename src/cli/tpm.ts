@@ -5,8 +5,9 @@ import { parseArgs } from 'node:util';
 import { PerceptError } from '../errors.js';
 import { importSasKey } from '../hub/sas-import.js';
 import { enrollNonce, enrollTpm } from '../attest/evidence.js';
-import { identityOf } from '../hub/link.js';
+import { deviceKeyOf } from '../hub/link.js';
 import { KEY_IN_TPM } from '../hub/tpm-auth.js';
+import { printHelp, subcommandHelp } from './args.js';
 
 const DEFAULT_TCTI = 'device:/dev/tpmrm0';
 
@@ -31,10 +32,8 @@ export async function tpmCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'enroll') return enroll(rest);
   if (sub === 'import-key') return importKey(rest);
-  if (sub === undefined || sub === '--help' || sub === '-h' || sub === 'help') {
-    process.stdout.write(TPM_HELP + '\n');
-    return sub === undefined ? 2 : 0;
-  }
+  const help = subcommandHelp(sub, TPM_HELP);
+  if (help !== null) return help;
   process.stderr.write(`percept tpm: unknown subcommand '${sub}'\n\n${TPM_HELP}\n`);
   return 2;
 }
@@ -48,15 +47,9 @@ function args(argv: string[], extra: Record<string, { type: 'string' }>) {
 
 async function enroll(argv: string[]): Promise<number> {
   const v = args(argv, { device: { type: 'string' }, nonce: { type: 'string' } });
-  if (v.help) {
-    process.stdout.write(TPM_HELP + '\n');
-    return 0;
-  }
-  let device = v.device as string | undefined;
-  if (!device && process.env.PERCEPT_CONNECTION_STRING) {
-    const id = identityOf(process.env.PERCEPT_CONNECTION_STRING);
-    device = id.moduleId ? `${id.deviceId}/${id.moduleId}` : id.deviceId;
-  }
+  if (v.help) return printHelp(TPM_HELP);
+  const cs = process.env.PERCEPT_CONNECTION_STRING;
+  const device = (v.device as string | undefined) ?? (cs ? deviceKeyOf(cs) : undefined);
   if (!device) throw new PerceptError('ERR_USAGE', 'pass --device <id> (the DeviceId the hub knows this device by), or set PERCEPT_CONNECTION_STRING');
   let nonce = enrollNonce(device);
   if (v.nonce !== undefined) {
@@ -71,10 +64,7 @@ async function enroll(argv: string[]): Promise<number> {
 
 async function importKey(argv: string[]): Promise<number> {
   const v = args(argv, { 'connection-string': { type: 'string' } });
-  if (v.help) {
-    process.stdout.write(TPM_HELP + '\n');
-    return 0;
-  }
+  if (v.help) return printHelp(TPM_HELP);
   const cs = (v['connection-string'] as string | undefined) ?? process.env.PERCEPT_CONNECTION_STRING;
   if (!cs) throw new PerceptError('ERR_USAGE', 'pass --connection-string "HostName=...;DeviceId=...;SharedAccessKey=..." (or set PERCEPT_CONNECTION_STRING)');
   const withoutKey = await importSasKey(cs, (v.tcti as string | undefined) ?? process.env.PERCEPT_TCTI ?? DEFAULT_TCTI);

@@ -7,6 +7,7 @@ import { KeyRing } from '../attest/keys.js';
 import { JsonlMessageSource } from '../attest/messages.js';
 import { verifyMessages } from '../attest/verify.js';
 import { formatReport } from '../attest/verify-report.js';
+import { printHelp } from './args.js';
 
 export const VERIFY_HELP = `Usage: percept verify --messages <messages.jsonl> --keys <keys.json> [--device <id>] [--json] [--partial] [--allow-reorder]
 
@@ -48,10 +49,7 @@ export async function verifyCommand(argv: string[]): Promise<number> {
   } catch (e) {
     return usage((e as Error).message);
   }
-  if (values.help) {
-    process.stdout.write(VERIFY_HELP + '\n');
-    return 0;
-  }
+  if (values.help) return printHelp(VERIFY_HELP);
   if (!values.messages || !values.keys) return usage('--messages and --keys are required');
   try {
     const keys = await KeyRing.load(values.keys);

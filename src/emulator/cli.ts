@@ -182,7 +182,20 @@ async function serve(stateDir: string, values: ReturnType<typeof parse>['values'
     };
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
+    // Started by `percept start`, its stdin is a pipe from that parent, which closes when the
+    // parent is gone, however it ended (even SIGKILL): the emulator does not outlive it.
+    if (process.env.PERCEPT_HUB_PARENT_PIPE === '1') {
+      process.stdin.once('close', () => {
+        logger.info({ reason: 'the parent process is gone' }, 'stopping');
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        resolve();
+      });
+      process.stdin.resume();
+    }
   });
+  // The parent's pipe would keep this process alive past its stop.
+  if (process.env.PERCEPT_HUB_PARENT_PIPE === '1') process.stdin.destroy();
   await hub.close();
   return 0;
 }

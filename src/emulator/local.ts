@@ -6,6 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -30,11 +31,15 @@ export async function startHub(stateDir: string, onChild: (c: ChildProcess) => v
     process.execPath,
     [CLI, 'hub', '--state', stateDir, '--mqtt-port', String(mqtt), '--api-port', String(api), '--ws-port', 'off', '--log-level', 'warn'],
     {
-      stdio: ['ignore', 'ignore', 'pipe'],
+      // stdin: a pipe that closes when this process is gone, however it ends; the hub stops then.
+      stdio: ['pipe', 'ignore', 'pipe'],
+      env: { ...process.env, PERCEPT_HUB_PARENT_PIPE: '1' },
       // Its own process group: Ctrl-C stops the agent, which drains to the hub before the hub stops.
       detached: true,
     },
   );
+  // The pipe does not keep this process alive.
+  (child.stdin as unknown as { unref?: () => void } | null)?.unref?.();
   onChild(child);
   let stderr = '';
   child.stderr.on('data', (c) => (stderr = (stderr + c).slice(-4000)));
@@ -50,6 +55,42 @@ export async function startHub(stateDir: string, onChild: (c: ChildProcess) => v
   }
   child.kill();
   throw new PerceptError('ERR_EMULATOR', 'the IoT Hub emulator did not start within 20 s');
+}
+
+/**
+ * Starts the emulator child for `percept start` and guards its start-up: the child is in its own
+ * process group, so a closed terminal (SIGHUP) or Ctrl-C reaches only us; until `run` takes the
+ * signals over, one ends the start-up and the emulator with it. The guard stays until `stop()`
+ * (removing the last handler would let a signal kill us outright while `run` sets up its own);
+ * once `run` listens too, it leaves the signal to it.
+ */
+export async function startLocalHub(stateDir: string): Promise<{ api: number; mqtt: number; stop: () => void }> {
+  let child: ChildProcess | null = null;
+  const early = (sig: NodeJS.Signals) => {
+    if (process.listenerCount(sig) > 1) return;
+    if (child?.exitCode === null) child.kill('SIGTERM');
+    process.exit(128 + (os.constants.signals[sig] ?? 1));
+  };
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+  const unguard = () => {
+    for (const sig of signals) process.off(sig, early);
+  };
+  for (const sig of signals) process.on(sig, early);
+  const hub = await startHub(stateDir, (c) => (child = c)).catch((e: unknown) => {
+    unguard();
+    throw e;
+  });
+  const kill = () => hub.child.exitCode === null && hub.child.kill('SIGTERM');
+  process.on('exit', kill);
+  return {
+    api: hub.api,
+    mqtt: hub.mqtt,
+    stop: () => {
+      unguard();
+      kill();
+      process.off('exit', kill);
+    },
+  };
 }
 
 export function request(port: number, method: string, urlPath: string, body?: unknown): Promise<{ status: number; json: unknown }> {

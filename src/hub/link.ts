@@ -71,6 +71,12 @@ const ROUTINE_AGE_MS = 55 * 60_000;
 export type { MethodResult, MethodHandler } from './methods.js';
 
 /** Parses `HostName=...;DeviceId=...;ModuleId=...` without keeping the key anywhere. */
+/** The id a verifier's keys file names the device by: its DeviceId, or DeviceId/ModuleId for a module. */
+export function deviceKeyOf(cs: string): string {
+  const id = identityOf(cs);
+  return id.moduleId ? `${id.deviceId}/${id.moduleId}` : id.deviceId;
+}
+
 export function identityOf(cs: string): { host: string; deviceId: string; moduleId?: string; x509: boolean; keyInTpm: boolean } {
   const parts = connectionStringFields(cs);
   const host = parts.get('HostName');
