@@ -27,9 +27,25 @@ export async function startHub(stateDir: string, onChild: (c: ChildProcess) => v
   fs.rmSync(ports, { force: true });
   const mqtt = (await portFree(8883)) ? 8883 : 0;
   const api = (await portFree(8884)) ? 8884 : 0;
+  const files = (await portFree(8885)) ? 8885 : 0;
   const child = spawn(
     process.execPath,
-    [CLI, 'hub', '--state', stateDir, '--mqtt-port', String(mqtt), '--api-port', String(api), '--ws-port', 'off', '--log-level', 'warn'],
+    [
+      CLI,
+      'hub',
+      '--state',
+      stateDir,
+      '--mqtt-port',
+      String(mqtt),
+      '--api-port',
+      String(api),
+      '--files-port',
+      String(files),
+      '--ws-port',
+      'off',
+      '--log-level',
+      'warn',
+    ],
     {
       // stdin: a pipe that closes when this process is gone, however it ends; the hub stops then.
       stdio: ['pipe', 'ignore', 'pipe'],
@@ -124,19 +140,20 @@ interface StreamedMessage {
   enqueuedTime: string;
   messageId?: string;
   properties?: Record<string, string>;
-  body?: { counts?: Record<string, number>; window?: { frames: number }; source?: { id: string } };
+  body?: { counts?: Record<string, number>; window?: { frames: number }; source?: { id: string }; type?: string; label?: string; id?: string };
   bodyBase64?: string;
 }
 
-/** One line for a received message: when, which, from which source, what it counted, its size. */
+/** One line for a received message: when, which, from which source, what it counted (or the track event), its size. */
 function describeMessage(m: StreamedMessage): string {
+  const head = `hub <- ${m.enqueuedTime.slice(11, 19)} ${m.messageId ?? ''} ${m.body?.source?.id ?? m.properties?.source ?? ''}:`;
+  const bytes = m.bodyBase64 ? Math.round((m.bodyBase64.length * 3) / 4) : 0;
+  if (m.properties?.schema === 'percept.event/1') return `${head} ${m.body?.type ?? '?'} ${m.body?.label ?? '?'} (track ${m.body?.id ?? '?'}, ${bytes} B)`;
   const counts =
     Object.entries(m.body?.counts ?? {})
       .map(([l, n]) => `${n} ${l}`)
       .join(', ') || 'nothing';
-  const bytes = m.bodyBase64 ? Math.round((m.bodyBase64.length * 3) / 4) : 0;
-  const at = m.enqueuedTime.slice(11, 19);
-  return `hub <- ${at} ${m.messageId ?? ''} ${m.body?.source?.id ?? m.properties?.source ?? ''}: ${m.body?.window?.frames ?? '?'} frames, ${counts} (${bytes} B)`;
+  return `${head} ${m.body?.window?.frames ?? '?'} frames, ${counts} (${bytes} B)`;
 }
 
 /** Follows the messages the emulator receives from the device, one described line each. */

@@ -69,6 +69,9 @@ export async function startHubProcess(opts: { deviceId?: string } = {}): Promise
           String(apiPort),
           '--ws-port',
           'off',
+          // Any free port: the default 8885 is percept start's, which may run beside this test.
+          '--files-port',
+          '0',
           '--device',
           deviceId,
           '--log-level',
