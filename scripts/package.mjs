@@ -166,12 +166,16 @@ function addons(stage, nodedir) {
 
 const t0 = Date.now();
 log(`building ${name}`);
-run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json'], { cwd: root });
+// Compiled into a folder of its own: the checkout's dist/ may be in use (the test suite runs
+// from it while this runs beside it).
+const compiled = path.join(outDir, `tsc-${arch}`);
+fs.rmSync(compiled, { recursive: true, force: true });
+run(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.json', '--outDir', compiled], { cwd: root });
 const nodedir = nodeDist();
 const stage = path.join(outDir, `stage-${arch}`, name);
 fs.rmSync(path.dirname(stage), { recursive: true, force: true });
 fs.mkdirSync(stage, { recursive: true });
-fs.cpSync(path.join(root, 'dist', 'src'), path.join(stage, 'dist', 'src'), { recursive: true, filter: (f) => !f.endsWith('.map') });
+fs.cpSync(path.join(compiled, 'src'), path.join(stage, 'dist', 'src'), { recursive: true, filter: (f) => !f.endsWith('.map') });
 fs.cpSync(path.join(root, 'models'), path.join(stage, 'models'), { recursive: true });
 fs.copyFileSync(path.join(root, 'package.json'), path.join(stage, 'package.json'));
 for (const f of ['percept.service', 'install.sh']) fs.copyFileSync(path.join(root, 'deploy', f), path.join(stage, f));
