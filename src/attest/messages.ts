@@ -234,7 +234,7 @@ export class JsonlMessageSource implements MessageSource {
   #parse(raw: string, line: number): ReceivedMessage | null {
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (text.trim() === '') return null;
-    const where = `${this.#file}:${line}`;
+    const at = (): string => `${this.#file}:${line}`;
     const split = splitBody(text);
     let o: Record<string, unknown>;
     if (split) o = split.record;
@@ -242,18 +242,19 @@ export class JsonlMessageSource implements MessageSource {
       try {
         o = JSON.parse(text) as Record<string, unknown>;
       } catch (e) {
-        throw inputError(where, `not a JSON object (${(e as Error).message})`);
+        throw inputError(at(), `not a JSON object (${(e as Error).message})`);
       }
     }
-    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw inputError(where, 'not a JSON object');
-    if (typeof o.deviceId !== 'string' || o.deviceId === '') throw inputError(where, 'expected a string deviceId');
-    if (o.moduleId !== undefined && o.moduleId !== null && typeof o.moduleId !== 'string') throw inputError(where, 'expected moduleId to be a string or null');
+    if (typeof o !== 'object' || o === null || Array.isArray(o)) throw inputError(at(), 'not a JSON object');
+    if (typeof o.deviceId !== 'string' || o.deviceId === '') throw inputError(at(), 'expected a string deviceId');
+    if (o.moduleId !== undefined && o.moduleId !== null && typeof o.moduleId !== 'string') throw inputError(at(), 'expected moduleId to be a string or null');
     if (o.messageId !== undefined && o.messageId !== null && typeof o.messageId !== 'string')
-      throw inputError(where, 'expected messageId to be a string or null');
-    if (typeof o.bodyBase64 !== 'string') throw inputError(where, 'expected bodyBase64 (the body bytes as received); the parsed body alone cannot be hashed');
+      throw inputError(at(), 'expected messageId to be a string or null');
+    if (typeof o.bodyBase64 !== 'string') throw inputError(at(), 'expected bodyBase64 (the body bytes as received); the parsed body alone cannot be hashed');
     const props = o.properties ?? {};
-    if (typeof props !== 'object' || props === null || Array.isArray(props)) throw inputError(where, 'expected properties to be an object');
-    for (const v of Object.values(props)) if (typeof v !== 'string') throw inputError(where, 'expected every application property to be a string');
+    if (typeof props !== 'object' || props === null || Array.isArray(props)) throw inputError(at(), 'expected properties to be an object');
+    for (const k in props)
+      if (typeof (props as Record<string, unknown>)[k] !== 'string') throw inputError(at(), 'expected every application property to be a string');
     const body = split ? split.bytes : Buffer.from(o.bodyBase64, 'base64');
     const m: ReceivedMessage = {
       deviceId: o.deviceId,

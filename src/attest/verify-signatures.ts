@@ -1,6 +1,7 @@
 // Checks the verifier's ECDSA signatures in one worker thread, in batches. Dispatching each
 // check to the libuv pool cost the main thread about as much as the check itself (OpenSSL 3
 // sets up and locks per call), a sixth of the verifier's time; a batch costs one message.
+// Batches are small enough that the last one, which the verifier waits for, is short.
 import crypto, { type KeyObject } from 'node:crypto';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 
@@ -11,7 +12,7 @@ type ToWorker = { keys: KeyObject[]; id: number; jobs: Job[] };
 type FromWorker = { id: number; good: boolean[] };
 
 const ROLE = 'percept-verify-signatures';
-const BATCH = 256;
+const BATCH = 64;
 
 /** A signature that is malformed (not DER) makes verify throw or fail: either way it is bad. */
 /** Whether `sig` is `key`'s signature over the digest; a job naming no known key is not. */
