@@ -2,6 +2,7 @@
 // key, attestation key, and the AK's certification of the signing key) and, on request, a
 // fresh quote of its PCRs over the caller's nonce. Same shapes for `tpm enroll` and `attest`.
 import { createHash } from 'node:crypto';
+import { PerceptError } from '../errors.js';
 import { keyIdOf } from './signer.js';
 import type { TpmSigner } from './tpm-signer.js';
 import type { PcrBank } from './handles.js';
@@ -29,9 +30,12 @@ export interface AttestEvidence {
   signingKey: KeyDescription & { attestation: 'tpm' };
 }
 
-/** The default enrollment nonce: fixed per device, so enrolling twice prints the same entry. */
-export function enrollNonce(deviceId: string): Buffer {
-  return createHash('sha256').update(`percept enroll ${deviceId}`).digest();
+/** The enrollment nonce: `hex` (8 to 64 bytes, from --nonce) or, by default, one fixed per
+ * device, so enrolling twice prints the same entry. */
+export function enrollNonce(deviceId: string, hex?: string): Buffer {
+  if (hex === undefined) return createHash('sha256').update(`percept enroll ${deviceId}`).digest();
+  if (!/^([0-9a-fA-F]{2}){8,64}$/.test(hex)) throw new PerceptError('ERR_USAGE', `nonce: expected 8 to 64 bytes of hex but got '${hex}' (from --nonce)`);
+  return Buffer.from(hex, 'hex');
 }
 
 function describe(pub: TpmPublic): KeyDescription {

@@ -85,9 +85,15 @@ export function printHelp(text: string): number {
   return 0;
 }
 
-/** A command of subcommands given none (exit status 2) or asked for help (0) prints its help; else null. */
-export function subcommandHelp(sub: string | undefined, text: string): number | null {
-  if (sub !== undefined && !['--help', '-h', 'help'].includes(sub)) return null;
-  printHelp(text);
-  return sub === undefined ? 2 : 0;
+/**
+ * A command of subcommands given none (exit status 2) or asked for help (0) prints its help and
+ * returns the status; one it does not know is ERR_USAGE; a known one returns null: go on.
+ */
+export function subcommandHelp(command: string, sub: string | undefined, known: readonly string[], text: string): number | null {
+  if (sub === undefined || ['--help', '-h', 'help'].includes(sub)) {
+    printHelp(text);
+    return sub === undefined ? 2 : 0;
+  }
+  if (known.includes(sub)) return null;
+  throw new PerceptError('ERR_USAGE', `unknown subcommand '${command} ${sub}'; known: ${known.join(', ')} (percept ${command} --help)`);
 }

@@ -3,10 +3,9 @@
 // key of a state folder and prints {"<device>": {"keys": [...]}} for `percept verify --keys`.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { PerceptError } from '../errors.js';
 import { SoftwareSigner } from '../attest/software.js';
 import type { KeysFile } from '../attest/keys.js';
-import { deviceKeyOf } from '../hub/link.js';
+import { envDeviceKey } from '../hub/link.js';
 import { DEFAULT_DEVICE_ID, DEFAULT_STATE_DIR } from '../state/defaults.js';
 import { printHelp, subcommandHelp } from './args.js';
 
@@ -23,16 +22,14 @@ first run. Several devices: merge their objects into one file.
 
 export async function keysCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  const help = subcommandHelp(sub, KEYS_HELP);
+  const help = subcommandHelp('keys', sub, ['export'], KEYS_HELP);
   if (help !== null) return help;
-  if (sub !== 'export') throw new PerceptError('ERR_USAGE', `unknown subcommand 'keys ${sub}'; run percept keys export`);
   const { values } = parseArgs({
     args: rest,
     options: { state: { type: 'string' }, 'key-file': { type: 'string' }, device: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help) return printHelp(KEYS_HELP);
-  const cs = process.env.PERCEPT_CONNECTION_STRING;
-  const device = values.device ?? (cs ? deviceKeyOf(cs) : DEFAULT_DEVICE_ID);
+  const device = values.device ?? envDeviceKey() ?? DEFAULT_DEVICE_ID;
   const stateDir = values.state ?? (process.env.PERCEPT_STATE_DIR || DEFAULT_STATE_DIR);
   const signer = await SoftwareSigner.open(values['key-file'] ?? path.join(stateDir, 'signing-key.pem'));
   const entry: KeysFile = { [device]: { keys: [{ kid: signer.kid, publicKeyPem: signer.publicKeyPem, attestation: signer.attestation }] } };

@@ -22,12 +22,8 @@ export const MODEL_HELP = `Usage: percept model pack --manifest <m.json> --model
 
 export async function modelCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  const help = subcommandHelp(sub, MODEL_HELP);
+  const help = subcommandHelp('model', sub, ['pack'], MODEL_HELP);
   if (help !== null) return help;
-  if (sub !== 'pack') {
-    process.stderr.write(`percept model: unknown subcommand '${sub}'\n\n${MODEL_HELP}\n`);
-    return 2;
-  }
   const { values: v } = parseArgs({
     args: rest,
     options: {

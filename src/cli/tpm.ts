@@ -5,11 +5,10 @@ import { parseArgs } from 'node:util';
 import { PerceptError } from '../errors.js';
 import { importSasKey } from '../hub/sas-import.js';
 import { enrollNonce, enrollTpm } from '../attest/evidence.js';
-import { deviceKeyOf } from '../hub/link.js';
+import { DEFAULT_TCTI } from '../attest/tpm.js';
+import { envDeviceKey } from '../hub/link.js';
 import { KEY_IN_TPM } from '../hub/tpm-auth.js';
 import { printHelp, subcommandHelp } from './args.js';
-
-const DEFAULT_TCTI = 'device:/dev/tpmrm0';
 
 export const TPM_HELP = `Usage: percept tpm <enroll|import-key> [options]
 
@@ -30,34 +29,21 @@ export const TPM_HELP = `Usage: percept tpm <enroll|import-key> [options]
 
 export async function tpmCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub === 'enroll') return enroll(rest);
-  if (sub === 'import-key') return importKey(rest);
-  const help = subcommandHelp(sub, TPM_HELP);
-  if (help !== null) return help;
-  process.stderr.write(`percept tpm: unknown subcommand '${sub}'\n\n${TPM_HELP}\n`);
-  return 2;
+  return subcommandHelp('tpm', sub, ['enroll', 'import-key'], TPM_HELP) ?? (sub === 'enroll' ? enroll(rest) : importKey(rest));
 }
 
-function args(argv: string[], extra: Record<string, { type: 'string' }>) {
-  return parseArgs({ args: argv, options: { tcti: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...extra } }).values as Record<
-    string,
-    string | boolean | undefined
-  >;
+/** The options of a subcommand: --tcti (resolved to its default), --help and `extra`. */
+function args(argv: string[], extra: Record<string, { type: 'string' }>): { tcti: string; help: boolean; [name: string]: string | boolean | undefined } {
+  const { values: v } = parseArgs({ args: argv, options: { tcti: { type: 'string' }, help: { type: 'boolean', short: 'h' }, ...extra } });
+  return { ...v, tcti: v.tcti ?? process.env.PERCEPT_TCTI ?? DEFAULT_TCTI, help: v.help === true };
 }
 
 async function enroll(argv: string[]): Promise<number> {
   const v = args(argv, { device: { type: 'string' }, nonce: { type: 'string' } });
   if (v.help) return printHelp(TPM_HELP);
-  const cs = process.env.PERCEPT_CONNECTION_STRING;
-  const device = (v.device as string | undefined) ?? (cs ? deviceKeyOf(cs) : undefined);
+  const device = (v.device as string | undefined) ?? envDeviceKey();
   if (!device) throw new PerceptError('ERR_USAGE', 'pass --device <id> (the DeviceId the hub knows this device by), or set PERCEPT_CONNECTION_STRING');
-  let nonce = enrollNonce(device);
-  if (v.nonce !== undefined) {
-    const text = String(v.nonce);
-    if (!/^([0-9a-fA-F]{2}){8,64}$/.test(text)) throw new PerceptError('ERR_USAGE', `Expected 8 to 64 bytes of hex for --nonce but received '${text}'`);
-    nonce = Buffer.from(text, 'hex');
-  }
-  const entry = await enrollTpm((v.tcti as string | undefined) ?? process.env.PERCEPT_TCTI ?? DEFAULT_TCTI, nonce);
+  const entry = await enrollTpm(v.tcti, enrollNonce(device, v.nonce as string | undefined));
   process.stdout.write(JSON.stringify({ [device]: entry }, null, 2) + '\n');
   return 0;
 }
@@ -67,7 +53,7 @@ async function importKey(argv: string[]): Promise<number> {
   if (v.help) return printHelp(TPM_HELP);
   const cs = (v['connection-string'] as string | undefined) ?? process.env.PERCEPT_CONNECTION_STRING;
   if (!cs) throw new PerceptError('ERR_USAGE', 'pass --connection-string "HostName=...;DeviceId=...;SharedAccessKey=..." (or set PERCEPT_CONNECTION_STRING)');
-  const withoutKey = await importSasKey(cs, (v.tcti as string | undefined) ?? process.env.PERCEPT_TCTI ?? DEFAULT_TCTI);
+  const withoutKey = await importSasKey(cs, v.tcti);
   process.stdout.write(withoutKey + '\n');
   process.stderr.write(
     'percept tpm: the SharedAccessKey is in the TPM (handle 0x81000a03); run `percept run` with the connection string above and the same --tcti\n',

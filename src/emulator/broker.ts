@@ -106,13 +106,19 @@ export class Broker {
     const self = new Broker(aedes, server, opts);
     ref.self = self;
     self.#wire();
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(opts.port, '127.0.0.1', () => {
-        server.off('error', reject);
-        resolve();
+    try {
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(opts.port, '127.0.0.1', () => {
+          server.off('error', reject);
+          resolve();
+        });
       });
-    });
+    } catch (err) {
+      // aedes' heartbeat timer would keep a process that cannot serve alive (a port in use).
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      throw err;
+    }
     return self;
   }
 

@@ -23,11 +23,20 @@ function portFree(port: number): Promise<boolean> {
 }
 
 export async function startHub(stateDir: string, onChild: (c: ChildProcess) => void): Promise<{ child: ChildProcess; api: number; mqtt: number }> {
+  try {
+    return await spawnHub(stateDir, onChild, true);
+  } catch (e) {
+    // Another process took a usual port between the check and the hub's bind: free ones, then.
+    if (!(e instanceof PerceptError && e.message.includes('[PortInUse]'))) throw e;
+    return spawnHub(stateDir, onChild, false);
+  }
+}
+
+async function spawnHub(stateDir: string, onChild: (c: ChildProcess) => void, usual: boolean): Promise<{ child: ChildProcess; api: number; mqtt: number }> {
   const ports = path.join(stateDir, 'ports.json');
   fs.rmSync(ports, { force: true });
-  const mqtt = (await portFree(8883)) ? 8883 : 0;
-  const api = (await portFree(8884)) ? 8884 : 0;
-  const files = (await portFree(8885)) ? 8885 : 0;
+  const port = async (p: number) => (usual && (await portFree(p)) ? p : 0);
+  const [mqtt, api, files] = [await port(8883), await port(8884), await port(8885)];
   const child = spawn(
     process.execPath,
     [
@@ -61,7 +70,16 @@ export async function startHub(stateDir: string, onChild: (c: ChildProcess) => v
   child.stderr.on('data', (c) => (stderr = (stderr + c).slice(-4000)));
   const deadline = Date.now() + 20_000;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new PerceptError('ERR_EMULATOR', `the IoT Hub emulator exited: ${stderr.trim()}`);
+    if (child.exitCode !== null) {
+      // Its last words (a port in use is retried on free ports) may still be in the pipe.
+      if (!child.stderr.closed) {
+        await new Promise<void>((r) => {
+          child.stderr.once('close', r);
+          setTimeout(r, 1000).unref();
+        });
+      }
+      throw new PerceptError('ERR_EMULATOR', `the IoT Hub emulator exited: ${stderr.trim()}`);
+    }
     try {
       const p = JSON.parse(fs.readFileSync(ports, 'utf8')) as { mqtt: number; api: number };
       return { child, api: p.api, mqtt: p.mqtt };

@@ -70,13 +70,19 @@ const ROUTINE_AGE_MS = 55 * 60_000;
 
 export type { MethodResult, MethodHandler } from './methods.js';
 
-/** Parses `HostName=...;DeviceId=...;ModuleId=...` without keeping the key anywhere. */
 /** The id a verifier's keys file names the device by: its DeviceId, or DeviceId/ModuleId for a module. */
 export function deviceKeyOf(cs: string): string {
   const id = identityOf(cs);
   return id.moduleId ? `${id.deviceId}/${id.moduleId}` : id.deviceId;
 }
 
+/** deviceKeyOf the connection string in PERCEPT_CONNECTION_STRING, if one is set. */
+export function envDeviceKey(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const cs = env.PERCEPT_CONNECTION_STRING;
+  return cs ? deviceKeyOf(cs) : undefined;
+}
+
+/** Parses `HostName=...;DeviceId=...;ModuleId=...` without keeping the key anywhere. */
 export function identityOf(cs: string): { host: string; deviceId: string; moduleId?: string; x509: boolean; keyInTpm: boolean } {
   const parts = connectionStringFields(cs);
   const host = parts.get('HostName');

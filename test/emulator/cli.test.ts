@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { azureDevice, deviceClient, x509DeviceClient } from '../helpers/emulator.js';
@@ -111,4 +112,25 @@ test('device add without a running hub, --help and usage errors', { timeout: 60_
     return true;
   });
   await assert.rejects(run(process.execPath, [MAIN, 'device', 'add', 'bad/id', '--state', stateDir]), (e: { code?: number }) => e.code === 1);
+});
+
+test('a hub whose MQTT port is taken says so and exits, rather than hang', { timeout: 30_000 }, async () => {
+  const holder = net.createServer();
+  await new Promise<void>((r) => holder.listen(0, '127.0.0.1', r));
+  try {
+    const taken = (holder.address() as net.AddressInfo).port;
+    const stateDir = tempDir('percept-hub-cli-');
+    const args = [MAIN, '--state', stateDir, '--mqtt-port', String(taken), '--api-port', '0', '--files-port', '0', '--ws-port', 'off'];
+    await assert.rejects(
+      run(process.execPath, args, { timeout: 20_000, killSignal: 'SIGKILL' }),
+      (e: { code?: number | string; killed?: boolean; stderr?: string }) => {
+        assert.equal(e.killed, false, 'it exited by itself');
+        assert.equal(e.code, 1);
+        assert.match(e.stderr ?? '', new RegExp(`\\[PortInUse\\] Port ${taken} for the MQTT broker is in use`));
+        return true;
+      },
+    );
+  } finally {
+    holder.close();
+  }
 });
