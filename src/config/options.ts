@@ -61,6 +61,11 @@ export interface OptionDef {
 }
 
 /** One inference worker per CPU core (at least 1, at most 16). */
+/** A bound in bytes that flags and variables give in MiB: at least `minBytes`, by default `mib` MiB. */
+function mebibytes(minBytes: number, mib: number) {
+  return { arg: 'N', type: int(minBytes, 2 ** 40), unit: { name: 'MiB', factor: 1024 * 1024 }, default: mib * 1024 * 1024, defaultText: `${mib} MiB` } as const;
+}
+
 function defaultWorkers(): number {
   return Math.max(1, Math.min(os.availableParallelism(), 16));
 }
@@ -320,11 +325,7 @@ export const OPTIONS = {
     key: 'hub.outboxMaxBytes',
     flag: '--outbox-max-mb',
     env: 'PERCEPT_OUTBOX_MAX_MB',
-    arg: 'N',
-    type: int(64 * 1024, 2 ** 40),
-    unit: { name: 'MiB', factor: 1024 * 1024 },
-    default: 256 * 1024 * 1024,
-    defaultText: '256 MiB',
+    ...mebibytes(64 * 1024, 256),
     group: 'hub',
     help: 'bound on the queued messages (bodies and properties), in MiB',
   },
@@ -675,11 +676,7 @@ export const OPTIONS = {
     key: 'events.maxBytes',
     flag: '--events-max-mb',
     env: 'PERCEPT_EVENTS_MAX_MB',
-    arg: 'N',
-    type: int(1024 * 1024, 2 ** 40),
-    unit: { name: 'MiB', factor: 1024 * 1024 },
-    default: 64 * 1024 * 1024,
-    defaultText: '64 MiB',
+    ...mebibytes(1024 * 1024, 64),
     group: 'events',
     help: "bound on the tracks' snapshots kept in <state-dir>/events, in MiB (oldest removed first)",
   },

@@ -37,28 +37,8 @@ function stillClip(): string {
 
 test('--motion on skips the still frames of a video file and counts them; off infers them all', { timeout: 120_000 }, async () => {
   const clip = stillClip();
-  const run = (motion: string) =>
-    runCli(
-      [
-        'run',
-        '--source',
-        clip,
-        '--motion',
-        motion,
-        '--motion-keyframe',
-        '3600',
-        '--model',
-        'yolox-nano',
-        '--model-path',
-        YOLOX_NANO,
-        '--workers',
-        '1',
-        '--no-preview',
-        '--output',
-        'jsonl',
-      ],
-      { timeoutMs: 90_000 },
-    );
+  const flags = '--motion-keyframe 3600 --model yolox-nano --workers 1 --no-preview --output jsonl'.split(' ');
+  const run = (motion: string) => runCli(['run', '--source', clip, '--motion', motion, '--model-path', YOLOX_NANO, ...flags], { timeoutMs: 90_000 });
   const on = await run('on');
   assert.equal(on.code, 0, on.stderr.slice(-2000));
   const stoppedOn = jsonLines(on.stderr).find((l) => l.msg === 'stopped');
