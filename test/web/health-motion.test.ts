@@ -2,11 +2,10 @@
 // only results are keyframes far apart: a quiet scene is not a stuck pipeline.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { startPreview } from '../../src/web/index.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { parseConfig } from '../../src/config/load.js';
 import { YOLOX_NANO, image } from '../helpers/paths.js';
-import { get, memoryLogger, waitFor, statusGetter } from './helpers.js';
+import { get, healthPreview, memoryLogger, waitFor } from './helpers.js';
 
 test('/healthz is 200 for a still scene with the gate on, results only at keyframes', { timeout: 60_000 }, async () => {
   const { logger } = memoryLogger('info');
@@ -20,16 +19,7 @@ test('/healthz is 200 for a still scene with the gate on, results only at keyfra
     output: 'none',
   });
   const pipeline = new Pipeline(cfg, { logger });
-  const preview = await startPreview({
-    host: '127.0.0.1',
-    port: 0,
-    maxFps: 10,
-    logger,
-    pipeline,
-    status: statusGetter(() => pipeline),
-    livenessMs: 1500,
-    graceMs: 20_000,
-  });
+  const preview = await healthPreview(pipeline, logger);
   try {
     await pipeline.start();
     await waitFor(() => pipeline.status().frames.inferred === 1, 15_000, 'the first keyframe');

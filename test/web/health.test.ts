@@ -2,11 +2,10 @@
 // a (non-looping) source has ended and no result came within the liveness window.
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { startPreview } from '../../src/web/index.js';
 import { Pipeline } from '../../src/pipeline/pipeline.js';
 import { parseConfig } from '../../src/config/load.js';
 import { YOLOX_NANO, image } from '../helpers/paths.js';
-import { get, memoryLogger, waitFor, statusGetter } from './helpers.js';
+import { get, healthPreview, memoryLogger, waitFor } from './helpers.js';
 
 type Health = { status: string; reason?: string; models?: Array<{ provider: string }> };
 
@@ -20,16 +19,7 @@ test('/healthz fails after the source stops; /readyz follows model and first res
     output: 'none',
   });
   const pipeline = new Pipeline(cfg, { logger });
-  const preview = await startPreview({
-    host: '127.0.0.1',
-    port: 0,
-    maxFps: 10,
-    logger,
-    pipeline,
-    status: statusGetter(() => pipeline),
-    livenessMs: 1500,
-    graceMs: 20_000,
-  });
+  const preview = await healthPreview(pipeline, logger);
   try {
     const ready0 = await get(preview.port, '/readyz');
     assert.equal(ready0.status, 503, 'not ready before the model is loaded');

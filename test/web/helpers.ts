@@ -8,6 +8,7 @@ import type { ConfigInput } from '../../src/config/schema.js';
 import { createLogger, type Logger } from '../../src/log.js';
 import type { Metrics } from '../../src/metrics.js';
 import type { AgentStatus, HubStatus } from '../../src/status.js';
+import { startPreview, type PreviewServer } from '../../src/web/index.js';
 import { YOLOX_NANO, image } from '../helpers/paths.js';
 
 export const DOG_LOOP = [{ id: 'dog', kind: 'image' as const, uri: image('dog.jpg'), loop: true, fps: 10 }];
@@ -105,3 +106,8 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A preview of `pipeline` with a short liveness window (1.5 s) for the health tests. */
+export function healthPreview(pipeline: Pipeline, logger: Logger): Promise<PreviewServer> {
+  return startPreview({ host: '127.0.0.1', port: 0, maxFps: 10, logger, pipeline, status: statusGetter(() => pipeline), livenessMs: 1500, graceMs: 20_000 });
+}
