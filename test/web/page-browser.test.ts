@@ -6,9 +6,10 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { openBrowser } from '../helpers/browser.js';
 import { startPreview, type PreviewServer } from '../../src/web/index.js';
-import { ROOT, image, tempDir } from '../helpers/paths.js';
+import { ROOT, image } from '../helpers/paths.js';
 import { memoryLogger, startPipeline, statusGetter } from './helpers.js';
 import { at, must } from '../helpers/at.js';
 
@@ -31,28 +32,9 @@ test('the page shows live frames with the detections of dog.jpg drawn over them'
   let browser: BrowserContext | null = null;
   let guarded: PreviewServer | null = null;
   try {
-    // Playwright takes the fresh profile folder as launchPersistentContext's argument rather
-    // than as --user-data-dir; the browser is Debian's, never a download.
-    browser = await chromium.launchPersistentContext(tempDir('percept-chromium-'), {
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1360, height: 860 },
-    });
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
+    const opened = await openBrowser(860);
+    browser = opened.browser;
+    const { page, errors } = opened;
     const res = await page.goto(preview.url);
     assert.equal(res?.status(), 200);
     assert.match(res?.headers()['content-security-policy'] ?? '', /script-src 'sha256-/);

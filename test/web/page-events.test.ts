@@ -10,11 +10,12 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
+import { openBrowser } from '../helpers/browser.js';
 import { startPreview, type PreviewPipeline, type PreviewServer } from '../../src/web/index.js';
 import type { TappedFrame } from '../../src/pipeline/pipeline.js';
 import type { TrackView } from '../../src/events/types.js';
-import { ROOT, image, tempDir } from '../helpers/paths.js';
+import { ROOT, image } from '../helpers/paths.js';
 import { MemoryEventReader, trackEvent } from '../helpers/events.js';
 import { get, memoryLogger, startPipeline, statusGetter } from './helpers.js';
 
@@ -134,26 +135,9 @@ test('the page draws zones, lines and track ids, shows the counts and lists rece
     );
     assert.equal(recent.events[0]!.at, new Date(now - 5000).toISOString());
 
-    browser = await chromium.launchPersistentContext(tempDir('percept-chromium-'), {
-      executablePath: '/usr/bin/chromium',
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      viewport: { width: 1360, height: 900 },
-    });
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
+    const opened = await openBrowser(900);
+    browser = opened.browser;
+    const { page, errors } = opened;
     assert.equal((await page.goto(`http://127.0.0.1:${preview.port}/?token=${TOKEN}`))?.status(), 200);
     const until = async (expr: string, ms: number) => {
       const deadline = Date.now() + ms;
