@@ -21,6 +21,12 @@ export interface Frame {
   data: Buffer;
   /** Where the frame came from (file path or URI), for output and logs. */
   origin?: string;
+  /**
+   * Takes the memory of `data` back (its whole ArrayBuffer, which may be larger than the frame)
+   * once nothing reads it any more, for a later frame to be written into: the native camera's
+   * frames have it, and the inference pool hands their memory back when the worker is done.
+   */
+  release?: (memory: ArrayBuffer) => void;
 }
 
 /** Box as [x0, y0, x1, y1]. */

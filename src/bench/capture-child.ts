@@ -1,7 +1,8 @@
 // One measurement of the capture bench, in a process of its own (started with the fake camera
 // preloaded): opens the webcam source on one backend, hands each frame to a worker thread as
-// the inference pool does (transferred, no inference), and prints the CPU this process and
-// its ffmpeg child (if any) spent per frame after a warm-up. argv: backend, seconds.
+// the inference pool does (transferred, no inference, each job answered and the memory sent
+// back as the pool's workers do), and prints the CPU this process and its ffmpeg child (if
+// any) spent per frame after a warm-up. argv: backend, seconds.
 
 import fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -59,15 +60,30 @@ const source = createSource({
   loop: false,
   backend: backend === 'ffmpeg' ? 'ffmpeg' : 'native',
 });
-// The pool's side of the hand-off: a worker that receives each frame's buffer, transferred.
-const worker = new Worker('require("node:worker_threads").parentPort.on("message", () => {})', { eval: true });
+// The pool's side of the hand-off: a worker that receives each frame's buffer, transferred,
+// and answers each job as the pool's workers do (with a result there, an empty one here),
+// sending the frame's memory back with the answer when its source reuses it (the native
+// camera does; Frame.release).
+const worker = new Worker(
+  `const { parentPort } = require('node:worker_threads');
+   parentPort.on('message', (m) => m.returnData ? parentPort.postMessage({ id: m.id, data: m.data }, [m.data]) : parentPort.postMessage({ id: m.id }));`,
+  { eval: true },
+);
+const releases = new Map<number, (memory: ArrayBuffer) => void>();
+worker.on('message', (m: { id: number; data?: ArrayBuffer }) => {
+  if (m.data) releases.get(m.id)?.(m.data);
+  releases.delete(m.id);
+});
+let jobs = 0;
 const hand = (f: Frame) => {
   const buf = f.data;
-  const ab =
-    buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.buffer instanceof ArrayBuffer
-      ? buf.buffer
-      : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
-  worker.postMessage({ type: 'job', format: f.format, width: f.width, height: f.height, data: ab }, [ab as ArrayBuffer]);
+  const whole = buf.byteOffset === 0 && buf.buffer instanceof ArrayBuffer && (buf.byteLength === buf.buffer.byteLength || f.release !== undefined);
+  const ab = whole ? buf.buffer : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+  const id = ++jobs;
+  if (whole && f.release) releases.set(id, f.release);
+  worker.postMessage({ type: 'job', id, format: f.format, width: f.width, height: f.height, data: ab, length: buf.byteLength, returnData: releases.has(id) }, [
+    ab as ArrayBuffer,
+  ]);
 };
 
 await source.open();

@@ -26,7 +26,8 @@ export interface CaptureBench {
 type Say = (line: string) => void;
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'capture-child.js');
-const RUNS = 3;
+/** Runs per backend: CPU per frame varies by a tenth from run to run on a quiet machine. */
+const RUNS = 5;
 const IMAGE = /\.(jpe?g|png)$/i;
 
 /** 1280x720 baseline JPEGs of the photos, as a camera's MJPEG frames look. */
@@ -86,7 +87,7 @@ export async function benchCapture(say: Say, seconds: number, inputs: { imagesDi
   // path, ffmpeg's on the other. Its work per frame is one copy of the JPEG into the mapped
   // buffer (what a camera's DMA does for free) and two ioctls, the same on both paths.
   const counted =
-    'user+system CPU per captured frame after a 1 s warm-up: the measuring node process (capture, the source, the hand-off to a worker thread and the worker receiving it) plus, on the ffmpeg path, ffmpeg (all threads, from /proc schedstat); the fake camera runs inside the process that opens it (node on the native path, ffmpeg on the other) and costs both the same: one copy of each JPEG into the mapped buffer and the DQBUF/QBUF ioctls';
+    'user+system CPU per captured frame after a 1 s warm-up: the measuring node process (capture, the source, the hand-off to a worker thread, the worker receiving it and answering, with the frame memory when the source reuses it) plus, on the ffmpeg path, ffmpeg (all threads, from /proc schedstat); the fake camera runs inside the process that opens it (node on the native path, ffmpeg on the other) and costs both the same: one copy of each JPEG into the mapped buffer and the DQBUF/QBUF ioctls';
   const none: CaptureBench = {
     capture_cpu_ms_native: null,
     capture_cpu_ms_ffmpeg: null,
@@ -105,7 +106,7 @@ export async function benchCapture(say: Say, seconds: number, inputs: { imagesDi
   try {
     const env = { ...process.env, LD_PRELOAD: fake, FAKE_V4L2_FRAMES: frames, PERCEPT_LOG_LEVEL: 'silent' };
     say(
-      `1280x720 MJPEG at 30 fps from ${fs.readdirSync(frames).length} photos; each frame handed to a worker thread as the pool does (no inference); ${RUNS} runs of ${seconds} s per backend, alternating; ffmpeg side: ${input}`,
+      `1280x720 MJPEG at 30 fps from ${fs.readdirSync(frames).length} photos; each frame handed to a worker thread and answered as the pool does (no inference); ${RUNS} runs of ${seconds} s per backend, alternating; ffmpeg side: ${input}`,
     );
     say(`counted: ${counted}`);
     const runs: Record<'native' | 'ffmpeg', CaptureRun[]> = { native: [], ffmpeg: [] };

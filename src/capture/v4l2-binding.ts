@@ -155,8 +155,10 @@ export interface NativeStreamInfo {
 
 export interface NativeFrame {
   /** A copy, owned by JavaScript: MJPEG as a JPEG file; YUYV rows of `stride` bytes; NV12 the
-   * Y plane (height rows of `stride`) then the interleaved UV plane (ceil(height/2) rows). */
-  data: Buffer;
+   * Y plane (height rows of `stride`) then the interleaved UV plane (ceil(height/2) rows). A
+   * view from offset 0 of an ArrayBuffer that may be longer: memory handed back with
+   * recycle(), or new memory with room to be recycled. */
+  data: Uint8Array;
   format: NativePixelFormat;
   width: number;
   height: number;
@@ -182,6 +184,8 @@ export interface NativeCameraStats {
   corrupt: number;
   /** Gaps in the driver's sequence numbers. */
   driverDropped: number;
+  /** Frames written into memory handed back with recycle() rather than new memory. */
+  reused: number;
   state: 'idle' | 'opening' | 'streaming' | 'closed';
 }
 
@@ -203,6 +207,10 @@ export interface NativeCamera {
   open(options: NativeOpenOptions): Promise<NativeStreamInfo>;
   /** JavaScript is done with the frame it was given: the pending one (if any) follows. */
   done(): void;
+  /** Hands a frame's memory (data.buffer) back: a later frame that fits is written into it, and
+   * nothing may read it after this. Up to 16 are kept; past that, or once closed, it is left to
+   * the garbage collector. A TypeError for anything but an ArrayBuffer. */
+  recycle(memory: ArrayBuffer): void;
   /** STREAMOFF, munmap, close, synchronously. Idempotent; during open() it makes open() reject
    * once the worker returns, releasing what it acquired. Never throws. */
   close(): void;

@@ -140,8 +140,9 @@ export class V4l2Source implements FrameSource {
       width: nf.width,
       height: nf.height,
       format: nf.format === 'mjpeg' ? 'jpeg' : nf.format,
-      data: nf.format === 'mjpeg' ? nf.data : packed(nf),
+      data: nf.format === 'mjpeg' ? bufferOf(nf.data) : packed(nf, cam),
       origin: this.#cfg.uri,
+      release: (memory) => cam.recycle(memory),
     };
     this.#opening?.resolve();
     if (this.#waiter) {
@@ -290,17 +291,25 @@ export class V4l2Source implements FrameSource {
   }
 }
 
-/** A raw frame with its rows packed (no stride padding), as the workers take raw frames. */
-function packed(nf: NativeFrame): Buffer {
+/** A Buffer over the addon's frame view, without a copy. */
+function bufferOf(data: Uint8Array): Buffer {
+  return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** A raw frame with its rows packed (no stride padding), as the workers take raw frames. The
+ * camera's memory goes straight back to it when the rows had to be copied. */
+function packed(nf: NativeFrame, cam: NativeCamera): Buffer {
   const row = nf.format === 'yuyv' ? nf.width * 2 : nf.width;
-  if (nf.stride === row) return nf.data;
+  const data = bufferOf(nf.data);
+  if (nf.stride === row) return data;
   // NV12: the Y plane, then ceil(height/2) rows of interleaved UV, each an even number of bytes.
   const uvRow = nf.width + (nf.width & 1);
   const uvRows = nf.format === 'nv12' ? Math.ceil(nf.height / 2) : 0;
   const out = Buffer.allocUnsafe(row * nf.height + uvRow * uvRows);
   let o = 0;
-  for (let y = 0; y < nf.height; y++, o += row) nf.data.copy(out, o, y * nf.stride, y * nf.stride + row);
-  for (let y = 0, s = nf.height * nf.stride; y < uvRows; y++, o += uvRow, s += nf.stride) nf.data.copy(out, o, s, s + uvRow);
+  for (let y = 0; y < nf.height; y++, o += row) data.copy(out, o, y * nf.stride, y * nf.stride + row);
+  for (let y = 0, s = nf.height * nf.stride; y < uvRows; y++, o += uvRow, s += nf.stride) data.copy(out, o, s, s + uvRow);
+  cam.recycle(nf.data.buffer as ArrayBuffer);
   return out;
 }
 

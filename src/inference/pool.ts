@@ -256,6 +256,7 @@ export class InferencePool extends EventEmitter<PoolEvents> {
   #finish(slot: Slot, m: Extract<WorkerMessage, { type: 'result' | 'jobError' }>): void {
     const i = slot.jobs.findIndex((j) => j.id === m.id);
     const job = i >= 0 ? slot.jobs.splice(i, 1)[0] : undefined;
+    if (m.data && job?.frame.release) job.frame.release(m.data);
     if (job) {
       if (m.type === 'result') {
         this.#stats.completed++;
@@ -295,11 +296,10 @@ export class InferencePool extends EventEmitter<PoolEvents> {
       slot.jobs.push(job);
       job.dispatchedAt = performance.now();
       const buf = job.frame.data;
-      // Transfer needs a buffer that owns its memory exactly; copy otherwise.
-      const ab =
-        buf.byteOffset === 0 && buf.byteLength === buf.buffer.byteLength && buf.buffer instanceof ArrayBuffer
-          ? buf.buffer
-          : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
+      // Transfer needs a buffer that owns its memory: exactly, or from its start for a frame
+      // whose memory comes back (release); copy otherwise.
+      const whole = buf.byteOffset === 0 && buf.buffer instanceof ArrayBuffer && (buf.byteLength === buf.buffer.byteLength || job.frame.release !== undefined);
+      const ab = whole ? buf.buffer : buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength);
       const msg: JobMessage = {
         type: 'job',
         id: job.id,
@@ -307,6 +307,8 @@ export class InferencePool extends EventEmitter<PoolEvents> {
         width: job.frame.width,
         height: job.frame.height,
         data: ab as ArrayBuffer,
+        length: buf.byteLength,
+        returnData: whole && job.frame.release !== undefined,
         fault: job.fault,
         thresholds: job.thresholds,
       };

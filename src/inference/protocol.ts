@@ -20,7 +20,11 @@ export interface JobMessage {
   format: FrameFormat;
   width: number;
   height: number;
+  /** The frame's bytes: the first `length` of them when set, else all. */
   data: ArrayBuffer;
+  length?: number;
+  /** Send `data` back with the result: its source writes later frames into it (Frame.release). */
+  returnData?: boolean;
   /** Live threshold overrides (twin changes) without restarting the worker. */
   thresholds?: Thresholds;
   /** Tests only (with faultInjection): make this job crash the worker. */
@@ -41,5 +45,5 @@ export interface Timings {
 export type WorkerMessage =
   | { type: 'ready'; provider: string; fallbacks: string[]; inputNames: string[]; outputNames: string[] }
   | { type: 'startError'; error: { code: ErrorCode; message: string } }
-  | { type: 'result'; id: number; width: number; height: number; detections: Detection[]; timings: Timings }
-  | { type: 'jobError'; id: number; error: { code: ErrorCode; message: string } };
+  | { type: 'result'; id: number; width: number; height: number; detections: Detection[]; timings: Timings; data?: ArrayBuffer }
+  | { type: 'jobError'; id: number; error: { code: ErrorCode; message: string }; data?: ArrayBuffer };

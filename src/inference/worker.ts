@@ -19,6 +19,9 @@ const init = workerData as WorkerInit;
 const port = parentPort!;
 const post = (m: WorkerMessage, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer ?? []);
 
+/** The job's frame memory, to go back with its answer when its source reuses it (decoding is over). */
+const returned = (job: JobMessage): ArrayBuffer | undefined => (job.returnData && job.data.byteLength > 0 ? job.data : undefined);
+
 function errorOf(e: unknown, fallback: PerceptError['code']): { code: PerceptError['code']; message: string } {
   if (PerceptError.is(e)) return e.toJSON();
   return { code: fallback, message: (e as Error)?.message ?? String(e) };
@@ -83,10 +86,12 @@ async function main(): Promise<void> {
     busy++;
     const tensorBuffer = free.pop() ?? new Float32Array(tensorLength(init.manifest.input));
     try {
-      const r = await runFrame(Buffer.from(job.data), job.format, job.width, job.height, tensorBuffer, manifestFor(job.thresholds));
-      post({ type: 'result', id: job.id, ...r });
+      const r = await runFrame(Buffer.from(job.data, 0, job.length), job.format, job.width, job.height, tensorBuffer, manifestFor(job.thresholds));
+      const data = returned(job);
+      post({ type: 'result', id: job.id, ...r, ...(data ? { data } : {}) }, data && [data]);
     } catch (e) {
-      post({ type: 'jobError', id: job.id, error: errorOf(e, 'ERR_DECODE') });
+      const data = returned(job);
+      post({ type: 'jobError', id: job.id, error: errorOf(e, 'ERR_DECODE'), ...(data ? { data } : {}) }, data && [data]);
     } finally {
       free.push(tensorBuffer);
       busy--;

@@ -65,12 +65,16 @@ interface StreamOptions {
   controls?: [string, number, number?][];
   /** Call close() this many ms after open() was called, without awaiting it. */
   closeDuringOpenMs?: number;
+  /** Hand each frame's memory back with recycle() once it is recorded; 'small' hands back a
+   * 16-byte buffer instead (too small for any frame), 'bad' a value that is no ArrayBuffer. */
+  recycle?: 'yes' | 'small' | 'bad';
 }
 
 async function stream(o: StreamOptions): Promise<Record<string, unknown>> {
   const b = loadV4l2Binding();
   const before = resources();
   const frames: FrameRecord[] = [];
+  const recycleErrors: string[] = [];
   let error: Record<string, unknown> | null = null;
   let during: Resources | null = null;
   let finish!: () => void;
@@ -91,6 +95,15 @@ async function stream(o: StreamOptions): Promise<Record<string, unknown>> {
       fs.writeFileSync(rec.file, f.data);
     }
     frames.push(rec);
+    if (o.recycle === 'yes') cam.recycle(f.data.buffer as ArrayBuffer);
+    if (o.recycle === 'small') cam.recycle(new ArrayBuffer(16));
+    if (o.recycle === 'bad') {
+      try {
+        cam.recycle(f.data as unknown as ArrayBuffer);
+      } catch (e) {
+        recycleErrors.push(String(e));
+      }
+    }
     if (frames.length === 1) during = resources();
     if (frames.length >= o.count) return finish();
     if (o.holdMs) setTimeout(() => cam.done(), o.holdMs);
@@ -126,7 +139,19 @@ async function stream(o: StreamOptions): Promise<Record<string, unknown>> {
   const statsBeforeClose = cam.stats();
   cam.close();
   await sleep(50); // let libuv run the handles' close callbacks
-  return { info, openError, frames, error, stats: statsBeforeClose, statsAfterClose: cam.stats(), controls, before, during, after: resources() };
+  return {
+    info,
+    openError,
+    frames,
+    error,
+    stats: statsBeforeClose,
+    statsAfterClose: cam.stats(),
+    controls,
+    before,
+    during,
+    after: resources(),
+    recycleErrors,
+  };
 }
 
 /** Streams until the camera is unplugged, tries again at once, then again after waitMs. */

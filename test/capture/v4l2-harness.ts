@@ -17,12 +17,13 @@ export interface StreamResult {
   openError: ErrorJson | null;
   frames: FrameRecord[];
   error: ErrorJson | null;
-  stats: { captured: number; delivered: number; dropped: number; corrupt: number; driverDropped: number; state: string };
+  stats: { captured: number; delivered: number; dropped: number; corrupt: number; driverDropped: number; reused: number; state: string };
   statsAfterClose: { state: string };
   controls: { op: string; id: number; value?: number; error?: ErrorJson }[];
   before: Resources;
   during: Resources | null;
   after: Resources;
+  recycleErrors: string[];
 }
 
 export interface ErrorJson {

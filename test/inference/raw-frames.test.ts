@@ -1,6 +1,8 @@
 // Raw camera frames reach the model: a YUYV or NV12 frame of a photo (as a camera delivers it
 // when it does not send MJPEG) gives YOLOX-Nano the same detections as the camera's JPEG of
-// the same photo, through the real worker pool; a short raw frame is ERR_FRAME_CORRUPT.
+// the same photo, through the real worker pool; a short raw frame is ERR_FRAME_CORRUPT; a frame
+// in larger memory that its source takes back (Frame.release) is read to its length and its
+// memory returns.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import sharp from 'sharp';
@@ -79,6 +81,41 @@ test('YUYV and NV12 frames of a photo give the detections of its JPEG (IoU >= 0.
       pool.run(frame('yuyv', toYuyv().subarray(0, W * 100))),
       (e: unknown) => PerceptError.is(e, 'ERR_FRAME_CORRUPT') && /needs 1843200 bytes/.test((e as Error).message),
     );
+  } finally {
+    await pool.close();
+  }
+});
+
+test("a frame at the start of larger memory (a camera's recycled buffer) is read to its length, and the memory comes back", { timeout: 120_000 }, async () => {
+  const model = await loadModel({ name: 'yolox-nano', path: YOLOX_NANO });
+  const pool = await InferencePool.start({ manifest: model.manifest, modelPath: model.path, workers: 1, threads: 1, providers: ['cpu'] });
+  const back: ArrayBuffer[] = [];
+  const inMemory = (format: FrameFormat, bytes: Buffer, capacity: number): Frame => {
+    const memory = new ArrayBuffer(capacity);
+    bytes.copy(Buffer.from(memory));
+    return { ...frame(format, Buffer.from(memory, 0, bytes.length)), release: (m) => back.push(m) };
+  };
+  try {
+    const ref = await pool.run(frame('jpeg', jpeg));
+    const nv12 = toNv12();
+    const f = inMemory('nv12', nv12, nv12.length + 65536);
+    assertSame((await pool.run(f)).detections, ref.detections, 'nv12 in larger memory');
+    assert.equal(f.data.buffer.byteLength, 0, 'the memory went to the worker (transferred), not a copy');
+    assert.deepEqual(
+      back.map((m) => m.byteLength),
+      [nv12.length + 65536],
+      'and came back whole',
+    );
+    // Read to its length: the bytes after it (a whole frame's worth here) are not the frame's.
+    const short = inMemory('yuyv', toYuyv().subarray(0, W * 100), W * H * 2);
+    await assert.rejects(pool.run(short), (e: unknown) => PerceptError.is(e, 'ERR_FRAME_CORRUPT') && /got 128000/.test((e as Error).message));
+    assert.equal(back.length, 2, 'a failed frame gives its memory back too');
+    // A frame with no way back for its memory keeps the old rule: its exact bytes are copied.
+    const plain = frame('nv12', Buffer.from(new ArrayBuffer(nv12.length + 16), 0, nv12.length));
+    nv12.copy(plain.data);
+    await pool.run(plain);
+    assert.equal(plain.data.buffer.byteLength, nv12.length + 16, 'copied, not taken');
+    assert.equal(back.length, 2);
   } finally {
     await pool.close();
   }

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <iterator>
 
 #include "addon.h"
 #include "jpeg.h"
@@ -65,6 +66,7 @@ uint32_t UintOption(const Napi::Object& o, const char* key, uint32_t dflt, uint3
 Napi::Function Camera::Define(Napi::Env env) {
   return DefineClass(env, "Camera",
                      {InstanceMethod<&Camera::Open>("open"), InstanceMethod<&Camera::Done>("done"),
+                      InstanceMethod<&Camera::Recycle>("recycle"),
                       InstanceMethod<&Camera::Close>("close"), InstanceMethod<&Camera::GetControl>("getControl"),
                       InstanceMethod<&Camera::SetControl>("setControl"), InstanceMethod<&Camera::Stats>("stats")});
 }
@@ -185,6 +187,8 @@ void Camera::OnAsync(uv_async_t* handle) {
 template <typename Fn>
 void Camera::Guard(Handles* h, Fn fn) {
   napi_env env = h->owner->Env();
+  // The error escapes fn's own handle scope: reading it needs one here.
+  Napi::HandleScope scope(env);
   auto stop = [h]() {
     if (Camera* c = h->owner) {
       try {
@@ -231,7 +235,7 @@ void Camera::Drain(int status) {
     haveSequence_ = true;
     lastSequence_ = b.sequence;
     Meta meta{b.sequence, b.timestamp.tv_sec * 1e6 + b.timestamp.tv_usec, false};
-    Napi::Buffer<uint8_t> direct;
+    Napi::Uint8Array direct;
     if (!bad) {
       captured_++;
       size_t out = jpeg && fixHuffman_ ? JpegOutputSize(src, used) : used;
@@ -241,8 +245,7 @@ void Camera::Drain(int status) {
           hasPending_ = false;
           dropped_++;
         }
-        direct = Napi::Buffer<uint8_t>::New(env, out);
-        dst = direct.Data();
+        direct = FrameMemory(env, out, &dst);
       } else {
         if (hasPending_) dropped_++;
         pending_.resize(out);
@@ -265,18 +268,61 @@ void Camera::Drain(int status) {
     Fail(OwnFailure("ERR_CAMERA_GONE", "poll", "the device reported POLLERR: it was unplugged or reset"));
 }
 
-void Camera::Emit(Napi::Buffer<uint8_t> data, const Meta& meta) {
+namespace {
+// Recycled buffers kept at most: the frames the inference workers can hold at once, with room.
+constexpr size_t kSpares = 16;
+}  // namespace
+
+Napi::Uint8Array Camera::FrameMemory(Napi::Env env, size_t size, uint8_t** dst) {
+  // The newest spare that holds the frame (a detached one reads as 0 bytes and never does).
+  for (size_t i = spare_.size(); i-- > 0;) {
+    Napi::ArrayBuffer ab = spare_[i].Value();
+    if (ab.IsEmpty() || ab.ByteLength() < size) continue;
+    spare_.erase(spare_.begin() + static_cast<std::ptrdiff_t>(i));
+    reused_++;
+    *dst = static_cast<uint8_t*>(ab.Data());
+    return Napi::Uint8Array::New(env, size, ab, 0);
+  }
+  // New memory, with room for a somewhat larger frame (JPEG sizes vary) when it comes back.
+  size_t capacity = (size + size / 4 + 4095) & ~static_cast<size_t>(4095);
+  Napi::ArrayBuffer ab = Napi::ArrayBuffer::New(env, capacity);
+  *dst = static_cast<uint8_t*>(ab.Data());
+  return Napi::Uint8Array::New(env, size, ab, 0);
+}
+
+void Camera::Recycle(const Napi::CallbackInfo& info) {
+  if (info.Length() < 1 || !info[0].IsArrayBuffer()) throw Napi::TypeError::New(info.Env(), "Expected an ArrayBuffer");
+  Napi::ArrayBuffer ab = info[0].As<Napi::ArrayBuffer>();
+  // A closed camera, a full shelf or an empty (detached) buffer: JavaScript's GC frees it.
+  if (state_ == State::Closed || spare_.size() >= kSpares || ab.ByteLength() == 0) return;
+  spare_.push_back(Napi::Persistent(ab));
+}
+
+void Camera::Emit(Napi::Uint8Array data, const Meta& meta) {
   Napi::Env env = Env();
+  // The names, and the format's, are made once: a name made per frame is a string-table lookup.
+  static constexpr const char* kNames[] = {"data",     "format",    "width",           "height", "stride",
+                                           "sequence", "timestamp", "huffmanInserted", "dropped"};
+  // (Node 20 references objects only: the strings are kept in an array.)
+  if (frameNames_.IsEmpty()) {
+    Napi::Array names = Napi::Array::New(env, std::size(kNames) + 1);
+    uint32_t i = 0;
+    for (const char* n : kNames) names.Set(i++, Napi::String::New(env, n));
+    names.Set(i, Napi::String::New(env, FormatName(dev_.fourcc)));
+    frameNames_ = Napi::Persistent(names);
+  }
+  Napi::Array names = frameNames_.Value();
+  auto name = [&names](uint32_t i) { return names.Get(i); };
   Napi::Object f = Napi::Object::New(env);
-  f.Set("data", data);
-  f.Set("format", FormatName(dev_.fourcc));
-  f.Set("width", dev_.width);
-  f.Set("height", dev_.height);
-  f.Set("stride", dev_.stride);
-  f.Set("sequence", meta.sequence);
-  f.Set("timestamp", meta.timestamp);
-  f.Set("huffmanInserted", meta.huffmanInserted);
-  f.Set("dropped", dropped_);
+  f.Set(name(0), data);
+  f.Set(name(1), name(9));
+  f.Set(name(2), Napi::Number::New(env, dev_.width));
+  f.Set(name(3), Napi::Number::New(env, dev_.height));
+  f.Set(name(4), Napi::Number::New(env, dev_.stride));
+  f.Set(name(5), Napi::Number::New(env, meta.sequence));
+  f.Set(name(6), Napi::Number::New(env, meta.timestamp));
+  f.Set(name(7), Napi::Boolean::New(env, meta.huffmanInserted));
+  f.Set(name(8), Napi::Number::New(env, dropped_));
   inFlight_ = true;
   delivered_++;
   Call(onFrame_, f);
@@ -287,7 +333,10 @@ void Camera::DeliverPending() {
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
   hasPending_ = false;
-  Emit(Napi::Buffer<uint8_t>::Copy(env, pending_.data(), pending_.size()), pendingMeta_);
+  uint8_t* dst;
+  Napi::Uint8Array data = FrameMemory(env, pending_.size(), &dst);
+  std::memcpy(dst, pending_.data(), pending_.size());
+  Emit(data, pendingMeta_);
 }
 
 void Camera::Done(const Napi::CallbackInfo&) {
@@ -340,6 +389,8 @@ void Camera::Teardown(bool finalizing) {
   if (addon_) addon_->live.erase(this);
   addon_ = nullptr;  // closed for good; the environment's data may go before this object does
   if (finalizing) return;  // references belong to a dying environment: leave them to it
+  spare_.clear();
+  frameNames_.Reset();
   onFrame_.Reset();
   onError_.Reset();
   if (pinned_) {
@@ -388,6 +439,7 @@ Napi::Value Camera::Stats(const Napi::CallbackInfo& info) {
   o.Set("dropped", dropped_);
   o.Set("corrupt", corrupt_);
   o.Set("driverDropped", driverDropped_);
+  o.Set("reused", reused_);
   const char* s = state_ == State::Idle ? "idle" : state_ == State::Opening ? "opening" : state_ == State::Streaming ? "streaming" : "closed";
   o.Set("state", s);
   return o;
