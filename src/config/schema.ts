@@ -3,7 +3,7 @@
 // scalar setting from the option table. A source is one object so new keys slot in beside uri.
 
 import { z } from 'zod';
-import { OPTIONS } from './options.js';
+import { OPTIONS, OPTION_LIST } from './options.js';
 import { scalarShape, type ScalarConfig } from './derive.js';
 import { num } from './value.js';
 
@@ -83,18 +83,17 @@ const normPoint = z.tuple([coord, coord], { error: 'expected a point [x, y] of t
 /** A polygon in normalised coordinates: 3 to 64 points, the last joined to the first. */
 export const polygonSchema = z.array(normPoint).min(3, 'a polygon needs at least 3 points [x, y]').max(64, 'a polygon has at most 64 points');
 
-/** A source's own motion settings: any of the motion.* settings, overriding the top-level ones. */
-export const sourceMotionSchema = z.strictObject({
-  enabled: OPTIONS.motion.type.zod.optional(),
-  keyframeSeconds: OPTIONS.motionKeyframeSeconds.type.zod.optional(),
-  idleFps: OPTIONS.motionIdleFps.type.zod.optional(),
-  threshold: OPTIONS.motionThreshold.type.zod.optional(),
-  minArea: OPTIONS.motionMinArea.type.zod.optional(),
-  frameHeight: OPTIONS.motionFrameHeight.type.zod.optional(),
-  backgroundWeight: OPTIONS.motionBackgroundWeight.type.zod.optional(),
-  recalibrateFraction: OPTIONS.motionRecalibrate.type.zod.optional(),
-  improveContrast: OPTIONS.motionContrast.type.zod.optional(),
-});
+/** Each motion.* row of the option table, under its name within motion (`keyframeSeconds`). */
+type Rows = typeof OPTIONS;
+type MotionName<K extends keyof Rows> = Rows[K]['key'] extends `motion.${infer N}` ? N : never;
+type MotionShape = { [K in keyof Rows as MotionName<K>]: z.ZodOptional<Rows[K]['type']['zod']> };
+const motionShape = Object.fromEntries(
+  OPTION_LIST.filter((o) => o.key.startsWith('motion.')).map((o) => [o.key.slice('motion.'.length), o.type.zod.optional()]),
+) as unknown as MotionShape;
+
+/** A source's own motion settings: any of the motion.* settings, overriding the top-level ones
+ * (derived from the table: a new motion.* row is a per-source setting too). */
+export const sourceMotionSchema = z.strictObject(motionShape);
 export type SourceMotion = z.infer<typeof sourceMotionSchema>;
 
 const name = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$/, 'letters, digits, space, _ . - (max 64), starting with a letter or digit');
