@@ -26,8 +26,9 @@ export interface CaptureBench {
 type Say = (line: string) => void;
 
 const CHILD = path.join(path.dirname(fileURLToPath(import.meta.url)), 'capture-child.js');
-/** Runs per backend: CPU per frame varies by a tenth from run to run on a quiet machine. */
-const RUNS = 5;
+/** Runs per backend: CPU per frame varies by a tenth from run to run on a quiet machine. A
+ * quick run (--seconds under 2, as the tests use) takes three. */
+const runsFor = (seconds: number) => (seconds >= 2 ? 5 : 3);
 const IMAGE = /\.(jpe?g|png)$/i;
 
 /** 1280x720 baseline JPEGs of the photos, as a camera's MJPEG frames look. */
@@ -106,11 +107,11 @@ export async function benchCapture(say: Say, seconds: number, inputs: { imagesDi
   try {
     const env = { ...process.env, LD_PRELOAD: fake, FAKE_V4L2_FRAMES: frames, PERCEPT_LOG_LEVEL: 'silent' };
     say(
-      `1280x720 MJPEG at 30 fps from ${fs.readdirSync(frames).length} photos; each frame handed to a worker thread and answered as the pool does (no inference); ${RUNS} runs of ${seconds} s per backend, alternating; ffmpeg side: ${input}`,
+      `1280x720 MJPEG at 30 fps from ${fs.readdirSync(frames).length} photos; each frame handed to a worker thread and answered as the pool does (no inference); ${runsFor(seconds)} runs of ${seconds} s per backend, alternating; ffmpeg side: ${input}`,
     );
     say(`counted: ${counted}`);
     const runs: Record<'native' | 'ffmpeg', CaptureRun[]> = { native: [], ffmpeg: [] };
-    for (let i = 0; i < RUNS; i++) {
+    for (let i = 0; i < runsFor(seconds); i++) {
       for (const backend of ['native', 'ffmpeg'] as const) {
         const r = await measure(backend, seconds, env);
         if (r.backend !== backend) throw new Error(`the ${backend} run read the camera through ${r.backend}`);

@@ -23,7 +23,7 @@ test('bench --section capture measures both backends on the same 1280x720 MJPEG 
     lines.some((l) => l.startsWith('counted: ')),
     'the counting is printed',
   );
-  // Three runs each, alternating, every frame a JPEG from the camera on both paths.
+  // Three runs each in a quick run, alternating, every frame a JPEG from the camera on both paths.
   const runs = lines.filter((l) => /^ {2}(native|ffmpeg) run \d: \d+ jpeg frames/.test(l));
   assert.deepEqual(
     runs.map((l) => l.trim().split(' ')[0]),
