@@ -11,9 +11,10 @@ import { at } from '../helpers/at.js';
 
 const OPEN = { format: 'mjpeg', width: 1280, height: 720, fps: 30 };
 
+const frames = await makeFrames();
+const files = frameFiles(frames);
+
 test('MJPEG frames written into recycled memory are the JPEG files, and every frame after the first reuses it', async () => {
-  const frames = await makeFrames();
-  const files = frameFiles(frames);
   const saveDir = tempDir();
   const r = await runFake('stream', { open: OPEN, count: 12, saveDir, recycle: 'yes' }, { FAKE_V4L2_FRAMES: frames });
   assert.equal(r.error, null);
@@ -30,8 +31,6 @@ test('MJPEG frames written into recycled memory are the JPEG files, and every fr
 });
 
 test('a buffer too small for a frame, or a value that is no ArrayBuffer, is refused without harm', async () => {
-  const frames = await makeFrames();
-  const files = frameFiles(frames);
   const saveDir = tempDir();
   const small = await runFake('stream', { open: OPEN, count: 5, saveDir, recycle: 'small' }, { FAKE_V4L2_FRAMES: frames });
   assert.equal(small.error, null);

@@ -74,6 +74,16 @@ const alive = (pid: number) => {
   }
 };
 
+/** The `percept hub` child of `pid`, or 0. */
+const emulatorOf = (pid: number) => childrenOf(pid).find((c) => /\bhub\b/.test(fs.readFileSync(`/proc/${c}/cmdline`, 'utf8').replace(/\0/g, ' '))) ?? 0;
+
+/** Whether `pid` has exited within `ms`. */
+async function gone(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (alive(pid) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
+  return !alive(pid);
+}
+
 test('closing the terminal (SIGHUP) stops percept start and its emulator child', async () => {
   const dir = tempDir();
   const hubState = path.join(dir, 'hub');
@@ -87,16 +97,14 @@ test('closing the terminal (SIGHUP) stops percept start and its emulator child',
     );
     const mqtt = Number(/mqtts:\/\/localhost:(\d+)/.exec(cli.stderr)![1]);
     // The emulator runs in a process group of its own: a terminal's SIGHUP reaches only percept.
-    emulator = childrenOf(cli.pid).find((pid) => /\bhub\b/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '))) ?? 0;
+    emulator = emulatorOf(cli.pid);
     assert.ok(emulator, 'the emulator child process');
     assert.ok(await listening(mqtt), 'the emulator listens');
     cli.child.kill('SIGHUP');
     const r = await cli.done;
     assert.equal(r.code, 0, `exit code ${r.code} (signal ${r.signal}); stderr: ${r.stderr.slice(-2000)}`);
     assert.match(r.stderr, /"signal":"SIGHUP","msg":"stopping"/);
-    const deadline = Date.now() + 10_000;
-    while (alive(emulator) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
-    assert.equal(alive(emulator), false, 'the emulator child is gone, not orphaned');
+    assert.ok(await gone(emulator, 10_000), 'the emulator child is gone, not orphaned');
     assert.equal(await listening(mqtt), false, 'its MQTT port is free');
   } finally {
     cli.killGroup();
@@ -114,14 +122,12 @@ test('a percept start killed outright (SIGKILL) does not leave its emulator behi
       await cli.waitFor((p) => /local IoT Hub emulator on mqtts:\/\/localhost:\d+/.test(p.stderr), 30_000),
       `the emulator started; stderr: ${cli.stderr}`,
     );
-    emulator = childrenOf(cli.pid).find((pid) => /\bhub\b/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' '))) ?? 0;
+    emulator = emulatorOf(cli.pid);
     assert.ok(emulator, 'the emulator child process');
     // No handler runs: only the closing of the pipe the emulator reads tells it.
     cli.child.kill('SIGKILL');
     await cli.done;
-    const deadline = Date.now() + 15_000;
-    while (alive(emulator) && Date.now() < deadline) await new Promise((res) => setTimeout(res, 100));
-    assert.equal(alive(emulator), false, 'the emulator stopped with its parent');
+    assert.ok(await gone(emulator, 15_000), 'the emulator stopped with its parent');
     assert.equal(fs.existsSync(path.join(hubState, 'ports.json')), false, 'and removed its ports file, as on a clean stop');
   } finally {
     cli.killGroup();
