@@ -13,7 +13,7 @@ import { download, safeUrl } from '../models/download.js';
 import { preparePackage, sha256File, verifyDigest } from '../models/package.js';
 import { unzip } from '../models/unzip.js';
 import { InferencePool } from '../inference/pool.js';
-import { loadModel } from '../pipeline/model.js';
+import { loadModel, type LoadedModel } from '../pipeline/model.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { FILE_CAPS, readRegularFileSync } from '../read-file.js';
 
@@ -349,24 +349,41 @@ export class ModelUpdater {
     return { name: model.manifest.name, version: model.manifest.version };
   }
 
-  /** Watches the new model's first frames; 5 failures in a row or a worker crash roll it back. */
+  /**
+   * Watches the new model's first frames: 5 failures in a row, or any exit of one of its workers
+   * (even one whose frames were retried elsewhere), rolls it back at once. Other models' frames
+   * and workers have no say.
+   */
   #watch(prev: InstalledModel | null): void {
     const p = this.#host.pipeline();
     const s = this.#state;
     if (!p || !s.active) return;
+    const dir = path.dirname(s.active.manifestPath) + path.sep;
+    const isNew = (m: LoadedModel) => m.path.startsWith(dir);
     let inARow = 0;
-    const onResult = () => (inARow = 0);
-    const onError = (e: PerceptError) => {
-      if (e.code === 'ERR_FRAME_CORRUPT' || e.code === 'ERR_POOL_CLOSED') return;
+    const onResult = (_r: unknown, m: LoadedModel) => {
+      if (isNew(m)) inARow = 0;
+    };
+    const onError = (e: PerceptError, at: { model: LoadedModel }) => {
+      if (!isNew(at.model) || e.code === 'ERR_FRAME_CORRUPT' || e.code === 'ERR_POOL_CLOSED') return;
       inARow++;
       if (e.code === 'ERR_WORKER_CRASHED')
         stop(new PerceptError('ERR_PACKAGE_ROLLED_BACK', `a worker crashed on the new model in its first ${TRIAL_MS / 1000} s: ${e.message}`));
       else if (inARow >= TRIAL_FAILURES)
         stop(new PerceptError('ERR_PACKAGE_ROLLED_BACK', `the new model failed ${TRIAL_FAILURES} frames in a row (${e.code}: ${e.message})`));
     };
+    const crashed = (code: number | null) =>
+      new PerceptError(
+        'ERR_PACKAGE_ROLLED_BACK',
+        `an inference worker running the new model died${code === null ? '' : ` (exit code ${code})`} in its first ${TRIAL_MS / 1000} s`,
+      );
+    const onExit = (m: LoadedModel, code: number) => {
+      if (isNew(m)) stop(crashed(code));
+    };
     const off = () => {
       p.off('result', onResult);
       p.off('frameError', onError);
+      p.off('workerExit', onExit);
       if (this.#trialTimer) clearTimeout(this.#trialTimer);
       this.#trialTimer = null;
       this.#trialOff = null;
@@ -375,19 +392,18 @@ export class ModelUpdater {
       off();
       void this.#rollback(prev, why);
     };
-    const restarts = () => p.status().models.reduce((n, m) => n + m.restarts, 0);
-    const restartsAtStart = restarts();
     p.on('result', onResult);
     p.on('frameError', onError);
+    p.on('workerExit', onExit);
     this.#trialOff = off;
     this.#trialTimer = setTimeout(() => {
       off();
-      if (restarts() > restartsAtStart)
-        return void this.#rollback(prev, new PerceptError('ERR_PACKAGE_ROLLED_BACK', 'a worker crashed on the new model in its first 30 s'));
       s.trial = null;
       this.#save();
     }, TRIAL_MS);
     this.#trialTimer.unref();
+    // A worker that died between the swap and this watch counts too.
+    if (p.workerRestarts(isNew) > 0) stop(crashed(null));
   }
 
   async #rollback(prev: InstalledModel | null, why: unknown): Promise<void> {
