@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { Config, PackageRef } from '../config/schema.js';
 import { PerceptError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { download, safeUrl } from '../models/download.js';
+import { TRANSIENT_DOWNLOAD_CODES, download, safeUrl } from '../models/download.js';
 import { preparePackage, sha256File, verifyDigest } from '../models/package.js';
 import { unzip } from '../models/unzip.js';
 import { InferencePool } from '../inference/pool.js';
@@ -48,8 +48,10 @@ interface State {
   /**
    * What failed last: the same reference (url, sha256, signature, size) is not fetched again
    * until the twin changes it; a model that was rolled back (`sha:<sha256>`) is not tried again.
+   * A `transient` failure (the network, a server answering 5xx) is tried again with backoff and
+   * at every start, resuming the partial file.
    */
-  failed: { id: string } | null;
+  failed: { id: string; transient?: boolean } | null;
   report: ModelReport | null;
 }
 
@@ -64,6 +66,12 @@ export interface UpdateHost {
 /** Frames that may fail in a row, and how long a new model is watched for a worker crash. */
 export const TRIAL_FAILURES = 5;
 export const TRIAL_MS = 30_000;
+
+/**
+ * Waits between attempts after a transient download failure: doubling from `minMs` to `maxMs`.
+ * Not a setting; tests shorten it in process.
+ */
+export const retryBackoff = { minMs: 30_000, maxMs: 3_600_000 };
 
 function refId(p: PackageRef): string {
   return JSON.stringify([p.url, p.sha256?.toLowerCase() ?? null, p.signature ?? null, p.size ?? null]);
@@ -83,6 +91,9 @@ export class ModelUpdater {
   #counts: Record<string, number> = {};
   #trialTimer: NodeJS.Timeout | null = null;
   #trialOff: (() => void) | null = null;
+  /** The next attempt after a transient failure, and how many came before it. */
+  #retry: { key: string; timer: NodeJS.Timeout } | null = null;
+  #attempts = 0;
 
   /** `ca`: PEMs the agent was given (--ca), trusted for downloads beside modelUpdate.caFiles. */
   constructor(cfg: Config, host: UpdateHost, ca: string[]) {
@@ -160,6 +171,7 @@ export class ModelUpdater {
     const s = this.#state;
     if (!pkg) {
       this.#job?.abort();
+      this.#cancelRetry();
       if (s.active) {
         // The twin no longer names a package: the configuration's own model runs again.
         this.#host.logger.info({ sha256: s.active.sha256.slice(0, 12) }, 'the twin names no model package: back to the configured model');
@@ -174,13 +186,37 @@ export class ModelUpdater {
     const key = pkg.sha256?.toLowerCase() ?? crypto.createHash('sha256').update(pkg.url).digest('hex');
     if (s.active && pkg.sha256 && s.active.sha256 === key) return;
     if (s.pending?.key === key && this.#job) return;
-    if (s.failed && (s.failed.id === refId(pkg) || s.failed.id === `sha:${key}`)) return;
+    // The same package after a transient failure: its retry is already set (at a start, none is: go now).
+    if (this.#retry?.key === refId(pkg)) return;
+    if (s.failed && !s.failed.transient && (s.failed.id === refId(pkg) || s.failed.id === `sha:${key}`)) return;
+    if (!(s.failed?.transient && s.failed.id === refId(pkg))) this.#attempts = 0;
+    this.#cancelRetry();
     this.#job?.abort();
     const job = new AbortController();
     this.#job = job;
     void this.#run(pkg, key, job.signal).finally(() => {
       if (this.#job === job) this.#job = null;
     });
+  }
+
+  #cancelRetry(): void {
+    if (this.#retry) clearTimeout(this.#retry.timer);
+    this.#retry = null;
+  }
+
+  /** Tries `pkg` again after the backoff; a twin change in between cancels it. */
+  #scheduleRetry(pkg: PackageRef): number {
+    const ms = Math.min(retryBackoff.maxMs, retryBackoff.minMs * 2 ** this.#attempts);
+    this.#attempts++;
+    const id = refId(pkg);
+    const timer = setTimeout(() => {
+      if (this.#retry?.timer !== timer) return;
+      this.#retry = null;
+      this.request(pkg);
+    }, ms);
+    timer.unref();
+    this.#retry = { key: id, timer };
+    return ms;
   }
 
   #set(status: UpdateStatus, sha256: string | null, error?: PerceptError, progress?: number): void {
@@ -285,6 +321,7 @@ export class ModelUpdater {
       s.pending = null;
       s.trial = { sha256: sha, since: Date.now() };
       s.failed = null;
+      this.#attempts = 0;
       this.#save();
       // A model still in its trial is replaced: its watch ends, or it would judge the new model's frames.
       this.#trialOff?.();
@@ -302,13 +339,17 @@ export class ModelUpdater {
     } catch (e) {
       if (signal.aborted) return;
       const err = PerceptError.is(e) ? e : new PerceptError('ERR_PACKAGE_LAYOUT', `model package: ${(e as Error).message}`);
-      s.pending = null;
-      s.failed = { id: refId(pkg) };
+      const transient = TRANSIENT_DOWNLOAD_CODES.has(err.code);
+      s.pending = transient ? s.pending : null;
+      s.failed = { id: refId(pkg), ...(transient ? { transient } : {}) };
       // A download cut short is resumed by the next attempt; anything else starts afresh.
-      if (err.code !== 'ERR_DOWNLOAD' && err.code !== 'ERR_DOWNLOAD_STALLED') fs.rmSync(part, { force: true });
+      if (!transient) fs.rmSync(part, { force: true });
       this.#set('failed', pkg.sha256 ?? null, err);
       this.#finish('failed');
-      log.warn({ code: err.code, url: safeUrl(pkg.url) }, `model update failed: ${err.message}`);
+      if (transient) {
+        const ms = this.#scheduleRetry(pkg);
+        log.warn({ code: err.code, url: safeUrl(pkg.url), retryInSeconds: Math.round(ms / 1000) }, `model download failed, trying again later: ${err.message}`);
+      } else log.warn({ code: err.code, url: safeUrl(pkg.url) }, `model update failed: ${err.message}`);
     }
   }
 
@@ -439,6 +480,7 @@ export class ModelUpdater {
 
   close(): void {
     this.#job?.abort();
+    this.#cancelRetry();
     this.#trialOff?.();
   }
 }

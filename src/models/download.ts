@@ -51,6 +51,16 @@ export function safeUrl(u: string): string {
   }
 }
 
+/**
+ * Failures of the network or of a server that may be back later: the partial file is kept and
+ * the download is tried again from where it ends. Every other download error is permanent for
+ * that URL (refused, missing, too large, untrusted).
+ */
+export const TRANSIENT_DOWNLOAD_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_DOWNLOAD', 'ERR_DOWNLOAD_STALLED', 'ERR_DOWNLOAD_UNAVAILABLE']);
+
+/** HTTP answers that mean "later", not "no". */
+const UNAVAILABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
+
 /** A failure worth another attempt from where the partial file ends. */
 class Dropped extends Error {
   constructor(
@@ -75,7 +85,10 @@ export async function download(o: DownloadOptions): Promise<number> {
     }
   }
   const code = last?.stalled ? 'ERR_DOWNLOAD_STALLED' : 'ERR_DOWNLOAD';
-  throw err(code, `${safeUrl(o.url)}: ${last?.message} (after ${retries + 1} attempts); check the network and the server, the twin's next change retries`);
+  throw err(
+    code,
+    `${safeUrl(o.url)}: ${last?.message} (after ${retries + 1} attempts); check the network and the server; the download is tried again later, from where it stopped`,
+  );
 }
 
 function partialSize(file: string): number {
@@ -105,7 +118,7 @@ function request(url: string, o: DownloadOptions): Promise<{ redirect: string } 
   try {
     u = new URL(url);
   } catch {
-    return Promise.reject(err('ERR_DOWNLOAD', 'the package URL is not a URL; give an https:// URL'));
+    return Promise.reject(err('ERR_CONFIG', 'the package URL is not a URL; give an https:// URL'));
   }
   if (u.protocol === 'http:' && !o.allowHttp) {
     return Promise.reject(
@@ -162,6 +175,12 @@ function request(url: string, o: DownloadOptions): Promise<{ redirect: string } 
         if (total === have) return settle(() => resolve({ size: have }));
         fs.truncateSync(o.dest, 0);
         return settle(() => reject(new Dropped(false, 'the partial download does not fit the file on the server; starting again')));
+      }
+      if (UNAVAILABLE.has(status)) {
+        res.resume();
+        return settle(() =>
+          reject(err('ERR_DOWNLOAD_UNAVAILABLE', `${safeUrl(url)} answered HTTP ${status}; the download is tried again later, from where it stopped`)),
+        );
       }
       if (status !== 200 && status !== 206) {
         res.resume();

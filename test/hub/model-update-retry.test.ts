@@ -1,0 +1,95 @@
+// A model download that fails on the network is tried again with backoff, with no twin change:
+// the server drops the connection after 1 MiB, then answers 503 (reported as `failed`, the
+// partial file kept); once it is back, the next attempt resumes with Range from where the file
+// ends, and the package goes active.
+import test from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import https from 'node:https';
+import type net from 'node:net';
+import path from 'node:path';
+import { startTestHub } from '../helpers/emulator.js';
+import { until } from '../helpers/agent.js';
+import { ROOT, YOLOX_NANO, image, tempDir } from '../helpers/paths.js';
+import { memoryLogger } from '../web/helpers.js';
+import { buildPackage } from '../../src/models/package.js';
+import { runAgent } from '../../src/agent/run.js';
+import { parseConfig } from '../../src/config/load.js';
+import { retryBackoff } from '../../src/agent/model-update.js';
+
+type ModelReport = { status: string; name: string | null; error: { code: string; message: string } | null };
+type Reported = { percept?: { model?: ModelReport | null } };
+
+test('a download failing on the network is retried and resumed without a twin change', { timeout: 120_000 }, async () => {
+  const hub = await startTestHub();
+  const state = tempDir('percept-retry-');
+  const pkg = buildPackage({ manifestPath: path.join(ROOT, 'models/yolox-nano.json'), modelPath: YOLOX_NANO });
+  const requests: Array<string | undefined> = [];
+  const sockets = new Set<net.Socket>();
+  let phase: 'drop' | 'down' | 'up' = 'drop';
+  const server = https.createServer(
+    { key: fs.readFileSync(path.join(hub.stateDir, 'server-key.pem')), cert: fs.readFileSync(path.join(hub.stateDir, 'server-cert.pem')) },
+    (req, res) => {
+      requests.push(req.headers.range);
+      if (phase === 'down') return void res.writeHead(503).end('busy');
+      const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+      const start = m ? Number(m[1]) : 0;
+      res.writeHead(m ? 206 : 200, {
+        'content-length': String(pkg.size - start),
+        ...(m ? { 'content-range': `bytes ${start}-${pkg.size - 1}/${pkg.size}` } : {}),
+      });
+      if (phase === 'drop') {
+        phase = 'down';
+        res.write(pkg.zip.subarray(0, 1024 * 1024), () => setTimeout(() => req.socket.destroy(), 50));
+      } else res.end(pkg.zip.subarray(start));
+    },
+  );
+  server.on('connection', (s: net.Socket) => sockets.add(s));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `https://127.0.0.1:${(server.address() as net.AddressInfo).port}/pkg.zip`;
+  const part = path.join(state, 'models', `${pkg.sha256}.part`);
+  const saved = { ...retryBackoff };
+  retryBackoff.minMs = 1500;
+  const { logger, text } = memoryLogger('info');
+  const cfg = parseConfig({
+    sources: [{ id: 'dog', kind: 'image', uri: image('dog.jpg'), loop: true, fps: 4 }],
+    model: { name: 'blazeface-back' },
+    workers: 1,
+    threads: 1,
+    output: 'none',
+    stateDir: state,
+    preview: { port: 0 },
+    hub: { connectionString: hub.connectionString, ca: path.join(hub.stateDir, 'ca.pem') },
+  });
+  let stop!: () => void;
+  const running = runAgent(cfg, { logger, stop: new Promise<void>((r) => (stop = r)) });
+  const report = () => (hub.hub.twin(hub.deviceId).reported as Reported).percept?.model ?? null;
+  try {
+    await hub.hub.waitForMessages(1, { deviceId: hub.deviceId }, 30_000);
+    hub.hub.patchDesired(hub.deviceId, { model: { package: { url, sha256: pkg.sha256 } } });
+    const failed = await until('the failure reported', () => (report()?.status === 'failed' ? report() : null), 30_000);
+    assert.equal(failed.error?.code, 'ERR_DOWNLOAD_UNAVAILABLE', JSON.stringify(failed));
+    assert.match(failed.error.message, /HTTP 503/);
+    const have = fs.statSync(part).size;
+    assert.equal(have, 1024 * 1024, 'the partial file is kept');
+    const desiredVersion = hub.hub.twin(hub.deviceId).desired.$version;
+    phase = 'up';
+    const active = await until('active after a retry', () => (report()?.status === 'active' ? report() : null), 60_000).catch((e: Error) => {
+      throw new Error(`${e.message}: ${JSON.stringify(report())} ${JSON.stringify(requests)}\n${text().slice(-2000)}`);
+    });
+    assert.equal(active.name, 'yolox-nano');
+    assert.equal(hub.hub.twin(hub.deviceId).desired.$version, desiredVersion, 'no twin change');
+    assert.equal(requests[0], undefined, 'the first request is fresh');
+    assert.ok(requests.length >= 3, JSON.stringify(requests));
+    assert.deepEqual(new Set(requests.slice(1)), new Set([`bytes=${have}-`]), 'every later request resumes from the partial file');
+    assert.match(text(), /trying again later/);
+    assert.equal(fs.existsSync(part), false, 'the partial file is gone once installed');
+  } finally {
+    stop();
+    await running;
+    Object.assign(retryBackoff, saved);
+    for (const s of sockets) s.destroy();
+    server.close();
+    await hub.close();
+  }
+});
