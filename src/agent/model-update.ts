@@ -93,6 +93,8 @@ export class ModelUpdater {
   #trialOff: (() => void) | null = null;
   /** The next attempt after a transient failure, and how many came before it. */
   #retry: { key: string; timer: NodeJS.Timeout } | null = null;
+  /** The folder of a package unpacked but not yet active (named by its hash, which may not be the pending key). */
+  #staging: string | null = null;
   #attempts = 0;
 
   /** `ca`: PEMs the agent was given (--ca), trusted for downloads beside modelUpdate.caFiles. */
@@ -108,6 +110,7 @@ export class ModelUpdater {
     this.#state = this.#load();
     // A rollback decided at boot is kept even if the agent stops again before its next step.
     if (this.#counts.rolledBack) this.#save();
+    this.#prune();
   }
 
   /** Results of finished updates by outcome (active, failed, rolledBack), for /metrics. */
@@ -172,19 +175,31 @@ export class ModelUpdater {
     if (!pkg) {
       this.#job?.abort();
       this.#cancelRetry();
-      if (s.active) {
+      // A download in progress or waiting for its retry is abandoned with its partial file.
+      const changed = s.active !== null || s.pending !== null || s.failed !== null;
+      s.pending = null;
+      s.failed = null;
+      const was = s.active;
+      if (was) {
         // The twin no longer names a package: the configuration's own model runs again.
-        this.#host.logger.info({ sha256: s.active.sha256.slice(0, 12) }, 'the twin names no model package: back to the configured model');
-        s.previous = s.active;
+        this.#host.logger.info({ sha256: was.sha256.slice(0, 12) }, 'the twin names no model package: back to the configured model');
+        s.previous = was;
         s.active = null;
         s.report = null;
-        this.#save();
-        void this.#host.reapply().catch(() => undefined);
       }
+      if (changed) {
+        this.#save();
+        this.#prune();
+      }
+      if (was) void this.#host.reapply().catch(() => undefined);
       return;
     }
     const key = pkg.sha256?.toLowerCase() ?? crypto.createHash('sha256').update(pkg.url).digest('hex');
-    if (s.active && pkg.sha256 && s.active.sha256 === key) return;
+    if (s.active && pkg.sha256 && s.active.sha256 === key) {
+      // It runs again after a start that could not use it (see standby).
+      if (s.report?.status === 'failed' && s.report.sha256 === key && !this.#job) this.#set('active', key);
+      return;
+    }
     if (s.pending?.key === key && this.#job) return;
     // The same package after a transient failure: its retry is already set (at a start, none is: go now).
     if (this.#retry?.key === refId(pkg)) return;
@@ -197,6 +212,24 @@ export class ModelUpdater {
     void this.#run(pkg, key, job.signal).finally(() => {
       if (this.#job === job) this.#job = null;
     });
+  }
+
+  /**
+   * No configuration naming the active package could start, so the configuration's own model
+   * runs: the package stays installed and active for the next configuration that starts, and
+   * the report says why it is not running.
+   */
+  standby(why: PerceptError | null): void {
+    const a = this.#state.active;
+    if (!a) return;
+    this.#job?.abort();
+    this.#cancelRetry();
+    const err = new PerceptError(
+      why?.code ?? 'ERR_CONFIG',
+      `the model package ${a.name} ${a.version} is installed but not running: the desired configuration did not start${why ? ` (${why.message})` : ''}; the local configuration's model runs until a desired change starts`,
+    );
+    this.#host.logger.warn({ sha256: a.sha256.slice(0, 12) }, err.message);
+    this.#set('failed', a.sha256, err);
   }
 
   #cancelRetry(): void {
@@ -305,11 +338,13 @@ export class ModelUpdater {
         s.pending.step = 'staging';
         log.info({ sha256: sha.slice(0, 12), signed: this.#keys.length > 0 }, 'model package: unpacking and staging');
         this.#set('staging', sha);
+        this.#staging = sha;
         if (!staged(sha)) await this.#stage(part, path.join(this.#dir, sha), sha);
         fs.rmSync(part, { force: true });
       }
       signal.throwIfAborted();
       if (sha === null) throw new PerceptError('ERR_PACKAGE_HASH', 'model package: no hash'); // unreachable: set above
+      this.#staging = sha;
       const manifestPath = path.join(this.#dir, sha, 'percept-staged.json');
       log.info({ sha256: sha.slice(0, 12) }, 'model package: loading it beside the running model and trying a frame');
       const meta = await this.#probe(manifestPath);
@@ -319,6 +354,7 @@ export class ModelUpdater {
       s.previous = prev;
       s.active = next;
       s.pending = null;
+      this.#staging = null;
       s.trial = { sha256: sha, since: Date.now() };
       s.failed = null;
       this.#attempts = 0;
@@ -338,6 +374,7 @@ export class ModelUpdater {
       this.#watch(prev);
     } catch (e) {
       if (signal.aborted) return;
+      this.#staging = null;
       const err = PerceptError.is(e) ? e : new PerceptError('ERR_PACKAGE_LAYOUT', `model package: ${(e as Error).message}`);
       const transient = TRANSIENT_DOWNLOAD_CODES.has(err.code);
       s.pending = transient ? s.pending : null;
@@ -346,6 +383,7 @@ export class ModelUpdater {
       if (!transient) fs.rmSync(part, { force: true });
       this.#set('failed', pkg.sha256 ?? null, err);
       this.#finish('failed');
+      this.#prune();
       if (transient) {
         const ms = this.#scheduleRetry(pkg);
         log.warn({ code: err.code, url: safeUrl(pkg.url), retryInSeconds: Math.round(ms / 1000) }, `model download failed, trying again later: ${err.message}`);
@@ -466,15 +504,20 @@ export class ModelUpdater {
     await this.#host.reapply().catch((e: Error) => this.#host.logger.error({ err: e }, 'could not restart the previous model'));
     this.#set('rolledBack', bad?.sha256 ?? null, err);
     this.#finish('rolledBack');
+    this.#prune();
   }
 
-  /** Keeps the active and the previous package folders; deletes the others. */
+  /**
+   * Keeps the active and the previous package folders, and the package being fetched or staged
+   * (its partial file, its folder); deletes every other folder and partial file.
+   */
   #prune(): void {
-    const keep = new Set([this.#state.active?.sha256, this.#state.previous?.sha256]);
+    const s = this.#state;
+    const keep = new Set([s.active?.sha256, s.previous?.sha256, s.pending?.key, this.#staging]);
     for (const f of fs.readdirSync(this.#dir)) {
-      if (/^[0-9a-f]{64}$/.test(f) && !keep.has(f)) fs.rmSync(path.join(this.#dir, f), { recursive: true, force: true });
-      // Partial downloads of packages the twin no longer names.
-      if (f.endsWith('.part') && f !== `${this.#state.pending?.key}.part`) fs.rmSync(path.join(this.#dir, f), { force: true });
+      const file = path.join(this.#dir, f);
+      if (/^[0-9a-f]{64}$/.test(f) && !keep.has(f)) fs.rmSync(file, { recursive: true, force: true });
+      else if (f.endsWith('.part') && !keep.has(f.slice(0, -'.part'.length))) fs.rmSync(file, { force: true });
     }
   }
 

@@ -104,6 +104,11 @@ test('a worker of the new model that dies in its trial rolls it back at once', {
     );
     assert.equal((agent as Agent | null)?.modelUpdates?.counts.rolledBack, 1);
     assert.match(text(), /model package rolled back/);
+    // The rolled-back package's folder is deleted; YOLOX comes from the configuration, not a package.
+    assert.deepEqual(
+      fs.readdirSync(path.join(state, 'models')).filter((f) => /^[0-9a-f]{64}/.test(f)),
+      [],
+    );
   } finally {
     stop();
     await running;
