@@ -16,6 +16,8 @@ export interface DownloadOptions {
   allowHttp?: boolean;
   /** Extra CA certificates (PEM), trusted beside the system's. */
   ca?: readonly string[];
+  /** Where the operating system's CA bundle is looked for, the first readable one (default SYSTEM_CA_BUNDLES). */
+  caBundles?: readonly string[];
   /** No byte for this long fails the attempt (default 30 s). */
   stallMs?: number;
   maxRedirects?: number;
@@ -36,6 +38,42 @@ const TLS_CODES = new Set([
   'CERT_UNTRUSTED',
   'CERT_NOT_YET_VALID',
 ]);
+
+/** The operating system's CA bundle on Debian, Ubuntu and Alpine; Fedora and RHEL; openSUSE. */
+export const SYSTEM_CA_BUNDLES: readonly string[] = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/ca-bundle.pem'];
+
+/** A PEM bundle far larger than any system's is not read. */
+const MAX_BUNDLE_BYTES = 8 * 1024 * 1024;
+
+function readBundle(file: string): string | null {
+  try {
+    const st = fs.statSync(file);
+    return st.isFile() && st.size <= MAX_BUNDLE_BYTES ? fs.readFileSync(file, 'utf8') : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What a download trusts: Node's bundled CAs, the operating system's bundle (where a device's
+ * image adds its own CAs), the file NODE_EXTRA_CA_CERTS names, and `extra` (--ca and
+ * modelUpdate.caFiles). Node applies NODE_EXTRA_CA_CERTS and its own list only when no `ca` is
+ * given, so all of them are given here.
+ */
+export function trustedCas(extra: readonly string[] = [], bundles: readonly string[] = SYSTEM_CA_BUNDLES): string[] {
+  const out: string[] = [...tls.rootCertificates];
+  for (const f of bundles) {
+    const pem = readBundle(f);
+    if (pem) {
+      out.push(pem);
+      break;
+    }
+  }
+  const fromEnv = process.env.NODE_EXTRA_CA_CERTS;
+  const pem = fromEnv ? readBundle(fromEnv) : null;
+  if (pem) out.push(pem);
+  return [...out, ...extra];
+}
 
 function err(code: ErrorCode, message: string, cause?: unknown): PerceptError {
   return new PerceptError(code, `model download: ${message}`, cause === undefined ? undefined : { cause });
@@ -129,6 +167,7 @@ function request(url: string, o: DownloadOptions): Promise<{ redirect: string } 
     return Promise.reject(err('ERR_DOWNLOAD_INSECURE', `${u.protocol} URLs are not fetched; give an https:// URL`));
   const have = partialSize(o.dest);
   const stallMs = o.stallMs ?? 30_000;
+  const ca = u.protocol === 'https:' ? trustedCas(o.ca, o.caBundles) : [];
   return new Promise((resolve, reject) => {
     let settled = false;
     const settle = (f: () => void) => {
@@ -141,7 +180,7 @@ function request(url: string, o: DownloadOptions): Promise<{ redirect: string } 
     const req = lib.request(u, {
       method: 'GET',
       headers: { 'user-agent': 'percept', ...(have > 0 ? { range: `bytes=${have}-` } : {}) },
-      ...(u.protocol === 'https:' ? { ca: [...tls.rootCertificates, ...(o.ca ?? [])], rejectUnauthorized: true } : {}),
+      ...(u.protocol === 'https:' ? { ca, rejectUnauthorized: true } : {}),
       signal: o.signal,
     });
     let stalled = false;
