@@ -12,7 +12,6 @@ import type { Logger } from '../log.js';
 import { TRANSIENT_DOWNLOAD_CODES, download, safeUrl } from '../models/download.js';
 import { preparePackage, sha256File, verifyDigest } from '../models/package.js';
 import { unzip } from '../models/unzip.js';
-import { InferencePool } from '../inference/pool.js';
 import { loadModel, type LoadedModel } from '../pipeline/model.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { FILE_CAPS, readRegularFileSync } from '../read-file.js';
@@ -346,11 +345,14 @@ export class ModelUpdater {
       if (sha === null) throw new PerceptError('ERR_PACKAGE_HASH', 'model package: no hash'); // unreachable: set above
       this.#staging = sha;
       const manifestPath = path.join(this.#dir, sha, 'percept-staged.json');
-      log.info({ sha256: sha.slice(0, 12) }, 'model package: loading it beside the running model and trying a frame');
-      const meta = await this.#probe(manifestPath);
+      // The manifest only: the swap below loads the model beside the running one, checks it
+      // against the graph and runs it on a frame before any camera frame goes to it.
+      const meta = (await loadModel({ name: manifestPath })).manifest;
       signal.throwIfAborted();
+      log.info({ sha256: sha.slice(0, 12) }, 'model package: loading it beside the running model and trying a frame');
       const next: InstalledModel = { sha256: sha, manifestPath, name: meta.name, version: meta.version };
       const prev = s.active;
+      const before = s.previous;
       s.previous = prev;
       s.active = next;
       s.pending = null;
@@ -364,8 +366,13 @@ export class ModelUpdater {
       try {
         await this.#host.reapply();
       } catch (e) {
-        await this.#rollback(prev, e);
-        return;
+        // It did not load or run its first frame, and the agent went back to what ran: a
+        // refusal like any other (reported as failed), not a rollback.
+        s.active = prev;
+        s.previous = before;
+        s.trial = null;
+        this.#save();
+        throw e;
       }
       this.#set('active', sha);
       this.#finish('active');
@@ -405,27 +412,6 @@ export class ModelUpdater {
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }
-  }
-
-  /** Loads the staged model in a pool of its own (the worker checks it against the graph) and runs one frame. */
-  async #probe(manifestPath: string): Promise<{ name: string; version: string }> {
-    const model = await loadModel({ name: manifestPath });
-    const pool = await InferencePool.start({
-      manifest: model.manifest,
-      modelPath: model.path,
-      workers: 1,
-      threads: this.#cfg.threads,
-      providers: this.#cfg.providers,
-      logger: this.#host.logger,
-    });
-    try {
-      const w = Math.max(64, model.manifest.input.width);
-      const h = Math.max(64, model.manifest.input.height);
-      await pool.run({ source: 'model-update', seq: 1, capturedAt: Date.now(), width: w, height: h, format: 'rgb24', data: Buffer.alloc(w * h * 3, 114) }, {});
-    } finally {
-      await pool.close();
-    }
-    return { name: model.manifest.name, version: model.manifest.version };
   }
 
   /**

@@ -1,7 +1,7 @@
 // A model download that fails on the network is tried again with backoff, with no twin change:
 // the server drops the connection after 1 MiB, then answers 503 (reported as `failed`, the
 // partial file kept); once it is back, the next attempt resumes with Range from where the file
-// ends, and the package goes active.
+// ends, and the package goes active, its model loaded once.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -83,6 +83,11 @@ test('a download failing on the network is retried and resumed without a twin ch
     assert.ok(requests.length >= 3, JSON.stringify(requests));
     assert.deepEqual(new Set(requests.slice(1)), new Set([`bytes=${have}-`]), 'every later request resumes from the partial file');
     assert.match(text(), /trying again later/);
+    // The new model is loaded once (its pool in the swap, which checks it on a frame), not also in a trial pool before.
+    const loads = text()
+      .split('\n')
+      .filter((l) => l.includes('"msg":"execution provider in use"') && l.includes('"model":"yolox-nano"'));
+    assert.equal(loads.length, 1, loads.join('\n'));
     assert.equal(fs.existsSync(part), false, 'the partial file is gone once installed');
   } finally {
     stop();
