@@ -423,8 +423,21 @@ export class ModelUpdater {
     const p = this.#host.pipeline();
     const s = this.#state;
     if (!p || !s.active) return;
-    const dir = path.dirname(s.active.manifestPath) + path.sep;
-    const isNew = (m: LoadedModel) => m.path.startsWith(dir);
+    // Paths compared as the file system resolves them (the state folder may be reached through a link).
+    const real = (p: string) => {
+      try {
+        return fs.realpathSync(p);
+      } catch {
+        return path.resolve(p);
+      }
+    };
+    const dir = real(path.dirname(s.active.manifestPath)) + path.sep;
+    const seen = new WeakMap<LoadedModel, boolean>();
+    const isNew = (m: LoadedModel) => {
+      let v = seen.get(m);
+      if (v === undefined) seen.set(m, (v = real(m.path).startsWith(dir)));
+      return v;
+    };
     let inARow = 0;
     const onResult = (_r: unknown, m: LoadedModel) => {
       if (isNew(m)) inARow = 0;
