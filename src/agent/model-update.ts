@@ -12,7 +12,8 @@ import type { Logger } from '../log.js';
 import { TRANSIENT_DOWNLOAD_CODES, download, safeUrl } from '../models/download.js';
 import { preparePackage, sha256File, verifyDigest } from '../models/package.js';
 import { unzip } from '../models/unzip.js';
-import { loadModel, type LoadedModel } from '../pipeline/model.js';
+import { loadModel } from '../pipeline/model.js';
+import { watchTrial } from './model-trial.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { FILE_CAPS, readRegularFileSync } from '../read-file.js';
 
@@ -62,9 +63,7 @@ export interface UpdateHost {
   report(m: ModelReport): void;
 }
 
-/** Frames that may fail in a row, and how long a new model is watched for a worker crash. */
-export const TRIAL_FAILURES = 5;
-export const TRIAL_MS = 30_000;
+export { TRIAL_FAILURES, TRIAL_MS } from './model-trial.js';
 
 /**
  * Waits between attempts after a transient download failure: doubling from `minMs` to `maxMs`.
@@ -88,7 +87,6 @@ export class ModelUpdater {
   #state: State;
   #job: AbortController | null = null;
   #counts: Record<string, number> = {};
-  #trialTimer: NodeJS.Timeout | null = null;
   #trialOff: (() => void) | null = null;
   /** The next attempt after a transient failure, and how many came before it. */
   #retry: { key: string; timer: NodeJS.Timeout } | null = null;
@@ -414,74 +412,26 @@ export class ModelUpdater {
     }
   }
 
-  /**
-   * Watches the new model's first frames: 5 failures in a row, or any exit of one of its workers
-   * (even one whose frames were retried elsewhere), rolls it back at once. Other models' frames
-   * and workers have no say.
-   */
+  /** The trial of the model just swapped in (model-trial.ts): a failure rolls it back to `prev`. */
   #watch(prev: InstalledModel | null): void {
     const p = this.#host.pipeline();
     const s = this.#state;
     if (!p || !s.active) return;
-    // Paths compared as the file system resolves them (the state folder may be reached through a link).
-    const real = (p: string) => {
-      try {
-        return fs.realpathSync(p);
-      } catch {
-        return path.resolve(p);
-      }
-    };
-    const dir = real(path.dirname(s.active.manifestPath)) + path.sep;
-    const seen = new WeakMap<LoadedModel, boolean>();
-    const isNew = (m: LoadedModel) => {
-      let v = seen.get(m);
-      if (v === undefined) seen.set(m, (v = real(m.path).startsWith(dir)));
-      return v;
-    };
-    let inARow = 0;
-    const onResult = (_r: unknown, m: LoadedModel) => {
-      if (isNew(m)) inARow = 0;
-    };
-    const onError = (e: PerceptError, at: { model: LoadedModel }) => {
-      if (!isNew(at.model) || e.code === 'ERR_FRAME_CORRUPT' || e.code === 'ERR_POOL_CLOSED') return;
-      inARow++;
-      if (e.code === 'ERR_WORKER_CRASHED')
-        stop(new PerceptError('ERR_PACKAGE_ROLLED_BACK', `a worker crashed on the new model in its first ${TRIAL_MS / 1000} s: ${e.message}`));
-      else if (inARow >= TRIAL_FAILURES)
-        stop(new PerceptError('ERR_PACKAGE_ROLLED_BACK', `the new model failed ${TRIAL_FAILURES} frames in a row (${e.code}: ${e.message})`));
-    };
-    const crashed = (code: number | null) =>
-      new PerceptError(
-        'ERR_PACKAGE_ROLLED_BACK',
-        `an inference worker running the new model died${code === null ? '' : ` (exit code ${code})`} in its first ${TRIAL_MS / 1000} s`,
-      );
-    const onExit = (m: LoadedModel, code: number) => {
-      if (isNew(m)) stop(crashed(code));
-    };
-    const off = () => {
-      p.off('result', onResult);
-      p.off('frameError', onError);
-      p.off('workerExit', onExit);
-      if (this.#trialTimer) clearTimeout(this.#trialTimer);
-      this.#trialTimer = null;
+    const off = watchTrial(p, path.dirname(s.active.manifestPath), {
+      fail: (why) => {
+        this.#trialOff = null;
+        void this.#rollback(prev, why);
+      },
+      pass: () => {
+        this.#trialOff = null;
+        s.trial = null;
+        this.#save();
+      },
+    });
+    this.#trialOff = () => {
+      off();
       this.#trialOff = null;
     };
-    const stop = (why: PerceptError) => {
-      off();
-      void this.#rollback(prev, why);
-    };
-    p.on('result', onResult);
-    p.on('frameError', onError);
-    p.on('workerExit', onExit);
-    this.#trialOff = off;
-    this.#trialTimer = setTimeout(() => {
-      off();
-      s.trial = null;
-      this.#save();
-    }, TRIAL_MS);
-    this.#trialTimer.unref();
-    // A worker that died between the swap and this watch counts too.
-    if (p.workerRestarts(isNew) > 0) stop(crashed(null));
   }
 
   async #rollback(prev: InstalledModel | null, why: unknown): Promise<void> {
