@@ -8,6 +8,7 @@ import { FILE_CAPS, readRegularFileSync } from '../read-file.js';
 import type { Logger } from '../log.js';
 import { Pipeline } from '../pipeline/pipeline.js';
 import type { InferenceResult } from '../inference/pool.js';
+import type { WorkerFaults } from '../inference/protocol.js';
 import type { LoadedModel } from '../pipeline/model.js';
 import type { PerceptEvent } from '../events/types.js';
 import { Outbox } from '../hub/outbox.js';
@@ -26,7 +27,8 @@ import { allTallies, eventFeed, layoutOf, sourceTallies } from './events.js';
 
 export interface AgentOptions {
   logger: Logger;
-  faultInjection?: boolean;
+  /** Tests only: worker faults for every pool, or per model (see the pipeline). */
+  faultInjection?: boolean | ((model: LoadedModel) => WorkerFaults);
   /** Called for every result (jsonl / summary output). */
   onResult?: (r: InferenceResult, m: LoadedModel) => void;
   /** Called for every track event (new, update, end), in capture order per source (events output). */

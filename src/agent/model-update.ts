@@ -9,11 +9,11 @@ import path from 'node:path';
 import type { Config, PackageRef } from '../config/schema.js';
 import { PerceptError } from '../errors.js';
 import type { Logger } from '../log.js';
-import { download, safeUrl } from '../models/download.js';
+import { TRANSIENT_DOWNLOAD_CODES, download, safeUrl } from '../models/download.js';
 import { preparePackage, sha256File, verifyDigest } from '../models/package.js';
 import { unzip } from '../models/unzip.js';
-import { InferencePool } from '../inference/pool.js';
 import { loadModel } from '../pipeline/model.js';
+import { watchTrial } from './model-trial.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { FILE_CAPS, readRegularFileSync } from '../read-file.js';
 
@@ -48,8 +48,10 @@ interface State {
   /**
    * What failed last: the same reference (url, sha256, signature, size) is not fetched again
    * until the twin changes it; a model that was rolled back (`sha:<sha256>`) is not tried again.
+   * A `transient` failure (the network, a server answering 5xx) is tried again with backoff and
+   * at every start, resuming the partial file.
    */
-  failed: { id: string } | null;
+  failed: { id: string; transient?: boolean } | null;
   report: ModelReport | null;
 }
 
@@ -61,9 +63,13 @@ export interface UpdateHost {
   report(m: ModelReport): void;
 }
 
-/** Frames that may fail in a row, and how long a new model is watched for a worker crash. */
-export const TRIAL_FAILURES = 5;
-export const TRIAL_MS = 30_000;
+export { TRIAL_FAILURES, TRIAL_MS } from './model-trial.js';
+
+/**
+ * Waits between attempts after a transient download failure: doubling from `minMs` to `maxMs`.
+ * Not a setting; tests shorten it in process.
+ */
+export const retryBackoff = { minMs: 30_000, maxMs: 3_600_000 };
 
 function refId(p: PackageRef): string {
   return JSON.stringify([p.url, p.sha256?.toLowerCase() ?? null, p.signature ?? null, p.size ?? null]);
@@ -81,8 +87,12 @@ export class ModelUpdater {
   #state: State;
   #job: AbortController | null = null;
   #counts: Record<string, number> = {};
-  #trialTimer: NodeJS.Timeout | null = null;
   #trialOff: (() => void) | null = null;
+  /** The next attempt after a transient failure, and how many came before it. */
+  #retry: { key: string; timer: NodeJS.Timeout } | null = null;
+  /** The folder of a package unpacked but not yet active (named by its hash, which may not be the pending key). */
+  #staging: string | null = null;
+  #attempts = 0;
 
   /** `ca`: PEMs the agent was given (--ca), trusted for downloads beside modelUpdate.caFiles. */
   constructor(cfg: Config, host: UpdateHost, ca: string[]) {
@@ -97,6 +107,7 @@ export class ModelUpdater {
     this.#state = this.#load();
     // A rollback decided at boot is kept even if the agent stops again before its next step.
     if (this.#counts.rolledBack) this.#save();
+    this.#prune();
   }
 
   /** Results of finished updates by outcome (active, failed, rolledBack), for /metrics. */
@@ -160,27 +171,82 @@ export class ModelUpdater {
     const s = this.#state;
     if (!pkg) {
       this.#job?.abort();
-      if (s.active) {
+      this.#cancelRetry();
+      // A download in progress or waiting for its retry is abandoned with its partial file.
+      const changed = s.active !== null || s.pending !== null || s.failed !== null;
+      s.pending = null;
+      s.failed = null;
+      const was = s.active;
+      if (was) {
         // The twin no longer names a package: the configuration's own model runs again.
-        this.#host.logger.info({ sha256: s.active.sha256.slice(0, 12) }, 'the twin names no model package: back to the configured model');
-        s.previous = s.active;
+        this.#host.logger.info({ sha256: was.sha256.slice(0, 12) }, 'the twin names no model package: back to the configured model');
+        s.previous = was;
         s.active = null;
         s.report = null;
-        this.#save();
-        void this.#host.reapply().catch(() => undefined);
       }
+      if (changed) {
+        this.#save();
+        this.#prune();
+      }
+      if (was) void this.#host.reapply().catch(() => undefined);
       return;
     }
     const key = pkg.sha256?.toLowerCase() ?? crypto.createHash('sha256').update(pkg.url).digest('hex');
-    if (s.active && pkg.sha256 && s.active.sha256 === key) return;
+    if (s.active && pkg.sha256 && s.active.sha256 === key) {
+      // It runs again after a start that could not use it (see standby).
+      if (s.report?.status === 'failed' && s.report.sha256 === key && !this.#job) this.#set('active', key);
+      return;
+    }
     if (s.pending?.key === key && this.#job) return;
-    if (s.failed && (s.failed.id === refId(pkg) || s.failed.id === `sha:${key}`)) return;
+    // The same package after a transient failure: its retry is already set (at a start, none is: go now).
+    if (this.#retry?.key === refId(pkg)) return;
+    if (s.failed && !s.failed.transient && (s.failed.id === refId(pkg) || s.failed.id === `sha:${key}`)) return;
+    if (!(s.failed?.transient && s.failed.id === refId(pkg))) this.#attempts = 0;
+    this.#cancelRetry();
     this.#job?.abort();
     const job = new AbortController();
     this.#job = job;
     void this.#run(pkg, key, job.signal).finally(() => {
       if (this.#job === job) this.#job = null;
     });
+  }
+
+  /**
+   * No configuration naming the active package could start, so the configuration's own model
+   * runs: the package stays installed and active for the next configuration that starts, and
+   * the report says why it is not running.
+   */
+  standby(why: PerceptError | null): void {
+    const a = this.#state.active;
+    if (!a) return;
+    this.#job?.abort();
+    this.#cancelRetry();
+    const err = new PerceptError(
+      why?.code ?? 'ERR_CONFIG',
+      `the model package ${a.name} ${a.version} is installed but not running: the desired configuration did not start${why ? ` (${why.message})` : ''}; the local configuration's model runs until a desired change starts`,
+    );
+    this.#host.logger.warn({ sha256: a.sha256.slice(0, 12) }, err.message);
+    this.#set('failed', a.sha256, err);
+  }
+
+  #cancelRetry(): void {
+    if (this.#retry) clearTimeout(this.#retry.timer);
+    this.#retry = null;
+  }
+
+  /** Tries `pkg` again after the backoff; a twin change in between cancels it. */
+  #scheduleRetry(pkg: PackageRef): number {
+    const ms = Math.min(retryBackoff.maxMs, retryBackoff.minMs * 2 ** this.#attempts);
+    this.#attempts++;
+    const id = refId(pkg);
+    const timer = setTimeout(() => {
+      if (this.#retry?.timer !== timer) return;
+      this.#retry = null;
+      this.request(pkg);
+    }, ms);
+    timer.unref();
+    this.#retry = { key: id, timer };
+    return ms;
   }
 
   #set(status: UpdateStatus, sha256: string | null, error?: PerceptError, progress?: number): void {
@@ -269,30 +335,42 @@ export class ModelUpdater {
         s.pending.step = 'staging';
         log.info({ sha256: sha.slice(0, 12), signed: this.#keys.length > 0 }, 'model package: unpacking and staging');
         this.#set('staging', sha);
+        this.#staging = sha;
         if (!staged(sha)) await this.#stage(part, path.join(this.#dir, sha), sha);
         fs.rmSync(part, { force: true });
       }
       signal.throwIfAborted();
       if (sha === null) throw new PerceptError('ERR_PACKAGE_HASH', 'model package: no hash'); // unreachable: set above
+      this.#staging = sha;
       const manifestPath = path.join(this.#dir, sha, 'percept-staged.json');
-      log.info({ sha256: sha.slice(0, 12) }, 'model package: loading it beside the running model and trying a frame');
-      const meta = await this.#probe(manifestPath);
+      // The manifest only: the swap below loads the model beside the running one, checks it
+      // against the graph and runs it on a frame before any camera frame goes to it.
+      const meta = (await loadModel({ name: manifestPath })).manifest;
       signal.throwIfAborted();
+      log.info({ sha256: sha.slice(0, 12) }, 'model package: loading it beside the running model and trying a frame');
       const next: InstalledModel = { sha256: sha, manifestPath, name: meta.name, version: meta.version };
       const prev = s.active;
+      const before = s.previous;
       s.previous = prev;
       s.active = next;
       s.pending = null;
+      this.#staging = null;
       s.trial = { sha256: sha, since: Date.now() };
       s.failed = null;
+      this.#attempts = 0;
       this.#save();
       // A model still in its trial is replaced: its watch ends, or it would judge the new model's frames.
       this.#trialOff?.();
       try {
         await this.#host.reapply();
       } catch (e) {
-        await this.#rollback(prev, e);
-        return;
+        // It did not load or run its first frame, and the agent went back to what ran: a
+        // refusal like any other (reported as failed), not a rollback.
+        s.active = prev;
+        s.previous = before;
+        s.trial = null;
+        this.#save();
+        throw e;
       }
       this.#set('active', sha);
       this.#finish('active');
@@ -301,14 +379,20 @@ export class ModelUpdater {
       this.#watch(prev);
     } catch (e) {
       if (signal.aborted) return;
+      this.#staging = null;
       const err = PerceptError.is(e) ? e : new PerceptError('ERR_PACKAGE_LAYOUT', `model package: ${(e as Error).message}`);
-      s.pending = null;
-      s.failed = { id: refId(pkg) };
+      const transient = TRANSIENT_DOWNLOAD_CODES.has(err.code);
+      s.pending = transient ? s.pending : null;
+      s.failed = { id: refId(pkg), ...(transient ? { transient } : {}) };
       // A download cut short is resumed by the next attempt; anything else starts afresh.
-      if (err.code !== 'ERR_DOWNLOAD' && err.code !== 'ERR_DOWNLOAD_STALLED') fs.rmSync(part, { force: true });
+      if (!transient) fs.rmSync(part, { force: true });
       this.#set('failed', pkg.sha256 ?? null, err);
       this.#finish('failed');
-      log.warn({ code: err.code, url: safeUrl(pkg.url) }, `model update failed: ${err.message}`);
+      this.#prune();
+      if (transient) {
+        const ms = this.#scheduleRetry(pkg);
+        log.warn({ code: err.code, url: safeUrl(pkg.url), retryInSeconds: Math.round(ms / 1000) }, `model download failed, trying again later: ${err.message}`);
+      } else log.warn({ code: err.code, url: safeUrl(pkg.url) }, `model update failed: ${err.message}`);
     }
   }
 
@@ -328,66 +412,26 @@ export class ModelUpdater {
     }
   }
 
-  /** Loads the staged model in a pool of its own (the worker checks it against the graph) and runs one frame. */
-  async #probe(manifestPath: string): Promise<{ name: string; version: string }> {
-    const model = await loadModel({ name: manifestPath });
-    const pool = await InferencePool.start({
-      manifest: model.manifest,
-      modelPath: model.path,
-      workers: 1,
-      threads: this.#cfg.threads,
-      providers: this.#cfg.providers,
-      logger: this.#host.logger,
-    });
-    try {
-      const w = Math.max(64, model.manifest.input.width);
-      const h = Math.max(64, model.manifest.input.height);
-      await pool.run({ source: 'model-update', seq: 1, capturedAt: Date.now(), width: w, height: h, format: 'rgb24', data: Buffer.alloc(w * h * 3, 114) }, {});
-    } finally {
-      await pool.close();
-    }
-    return { name: model.manifest.name, version: model.manifest.version };
-  }
-
-  /** Watches the new model's first frames; 5 failures in a row or a worker crash roll it back. */
+  /** The trial of the model just swapped in (model-trial.ts): a failure rolls it back to `prev`. */
   #watch(prev: InstalledModel | null): void {
     const p = this.#host.pipeline();
     const s = this.#state;
     if (!p || !s.active) return;
-    let inARow = 0;
-    const onResult = () => (inARow = 0);
-    const onError = (e: PerceptError) => {
-      if (e.code === 'ERR_FRAME_CORRUPT' || e.code === 'ERR_POOL_CLOSED') return;
-      inARow++;
-      if (e.code === 'ERR_WORKER_CRASHED')
-        stop(new PerceptError('ERR_PACKAGE_ROLLED_BACK', `a worker crashed on the new model in its first ${TRIAL_MS / 1000} s: ${e.message}`));
-      else if (inARow >= TRIAL_FAILURES)
-        stop(new PerceptError('ERR_PACKAGE_ROLLED_BACK', `the new model failed ${TRIAL_FAILURES} frames in a row (${e.code}: ${e.message})`));
-    };
-    const off = () => {
-      p.off('result', onResult);
-      p.off('frameError', onError);
-      if (this.#trialTimer) clearTimeout(this.#trialTimer);
-      this.#trialTimer = null;
+    const off = watchTrial(p, path.dirname(s.active.manifestPath), {
+      fail: (why) => {
+        this.#trialOff = null;
+        void this.#rollback(prev, why);
+      },
+      pass: () => {
+        this.#trialOff = null;
+        s.trial = null;
+        this.#save();
+      },
+    });
+    this.#trialOff = () => {
+      off();
       this.#trialOff = null;
     };
-    const stop = (why: PerceptError) => {
-      off();
-      void this.#rollback(prev, why);
-    };
-    const restarts = () => p.status().models.reduce((n, m) => n + m.restarts, 0);
-    const restartsAtStart = restarts();
-    p.on('result', onResult);
-    p.on('frameError', onError);
-    this.#trialOff = off;
-    this.#trialTimer = setTimeout(() => {
-      off();
-      if (restarts() > restartsAtStart)
-        return void this.#rollback(prev, new PerceptError('ERR_PACKAGE_ROLLED_BACK', 'a worker crashed on the new model in its first 30 s'));
-      s.trial = null;
-      this.#save();
-    }, TRIAL_MS);
-    this.#trialTimer.unref();
   }
 
   async #rollback(prev: InstalledModel | null, why: unknown): Promise<void> {
@@ -409,20 +453,26 @@ export class ModelUpdater {
     await this.#host.reapply().catch((e: Error) => this.#host.logger.error({ err: e }, 'could not restart the previous model'));
     this.#set('rolledBack', bad?.sha256 ?? null, err);
     this.#finish('rolledBack');
+    this.#prune();
   }
 
-  /** Keeps the active and the previous package folders; deletes the others. */
+  /**
+   * Keeps the active and the previous package folders, and the package being fetched or staged
+   * (its partial file, its folder); deletes every other folder and partial file.
+   */
   #prune(): void {
-    const keep = new Set([this.#state.active?.sha256, this.#state.previous?.sha256]);
+    const s = this.#state;
+    const keep = new Set([s.active?.sha256, s.previous?.sha256, s.pending?.key, this.#staging]);
     for (const f of fs.readdirSync(this.#dir)) {
-      if (/^[0-9a-f]{64}$/.test(f) && !keep.has(f)) fs.rmSync(path.join(this.#dir, f), { recursive: true, force: true });
-      // Partial downloads of packages the twin no longer names.
-      if (f.endsWith('.part') && f !== `${this.#state.pending?.key}.part`) fs.rmSync(path.join(this.#dir, f), { force: true });
+      const file = path.join(this.#dir, f);
+      if (/^[0-9a-f]{64}$/.test(f) && !keep.has(f)) fs.rmSync(file, { recursive: true, force: true });
+      else if (f.endsWith('.part') && !keep.has(f.slice(0, -'.part'.length))) fs.rmSync(file, { force: true });
     }
   }
 
   close(): void {
     this.#job?.abort();
+    this.#cancelRetry();
     this.#trialOff?.();
   }
 }

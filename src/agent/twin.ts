@@ -96,6 +96,7 @@ export class TwinControl {
       if (saved)
         candidates.push({ config: this.#withPackage(saved.config, saved.package), version: saved.version, ignored: [], package: saved.package, from: 'saved' });
       let chosen: (typeof candidates)[number] | null = null;
+      let startError: PerceptError | null = null;
       for (const c of candidates) {
         if (c.from === 'saved') log.info({ version: c.version }, 'running on the saved twin configuration');
         try {
@@ -104,6 +105,7 @@ export class TwinControl {
           chosen = c;
           break;
         } catch (e) {
+          startError = this.#asConfigError(e);
           // A document that validates but cannot run (a model that does not load) must not
           // keep the device down: the next candidate runs, and the hub is told.
           if (c.from === 'hub') reject(e, c.version);
@@ -126,7 +128,9 @@ export class TwinControl {
           await this.#report({ status: 'applied', ignored: chosen?.ignored ?? [] });
         }
       }
-      this.#updates?.request(chosen?.package);
+      // Nothing the twin asked for started: an installed package is kept for when something does.
+      if (chosen) this.#updates?.request(chosen.package);
+      else if (candidates.length) this.#updates?.standby(startError);
     } finally {
       booted();
     }

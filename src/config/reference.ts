@@ -3,7 +3,7 @@
 // a test fails when the committed file differs, so the two cannot drift apart).
 
 import { COMMAND_FLAGS, GROUPS, OPTION_LIST, type Group, type Option } from './options.js';
-import { modelRefSchema, sourceSchema } from './schema.js';
+import { modelRefSchema, modelUpdateSchema, sourceSchema } from './schema.js';
 
 /** The default as words: the row's own text, else its value. */
 export function defaultOf(o: Option): string | undefined {
@@ -109,6 +109,19 @@ export function renderReference(): string {
     '',
     `\`model\` (and a source's own \`model\`) is an object with the keys ${Object.keys(modelRefSchema.shape).map(code).join(', ')}.`,
     'The twin names a model by name only (a built-in model or a manifest in `modelDirs`), never by path.',
+    '',
+    '## Model updates',
+    '',
+    "Over-the-air model packages (the twin's `model.package` or `ModelZipUrl`, see docs/models.md) are bounded by",
+    '`modelUpdate`, an object in the config file only: no flag, no environment variable, and the twin is refused',
+    'if it tries to set it, so a cloud account cannot loosen what a device accepts.',
+    '',
+    '| key | default | description |',
+    '| --- | --- | --- |',
+    ...Object.entries(modelUpdateSchema.unwrap().shape).map(
+      ([k, v]) =>
+        `| ${code(`modelUpdate.${k}`)} | ${code(JSON.stringify((modelUpdateSchema.parse({}) as Record<string, unknown>)[k]))} | ${cell(v.description ?? '')}. |`,
+    ),
     '',
     '## Flags of the command',
     '',

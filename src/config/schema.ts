@@ -43,23 +43,26 @@ export type PackageRef = z.infer<typeof packageRefSchema>;
  */
 export const modelUpdateSchema = z
   .strictObject({
-    /** Refuse a package the twin gives without a sha256. */
-    requireHash: z.boolean().default(true),
-    /** Fetch plain http:// URLs (development only). */
-    allowHttp: z.boolean().default(false),
-    /** PEM public keys (EC P-256), inline or as file paths; when set, a package must be signed by one. */
-    trustedKeys: z.array(z.string().min(1)).max(16).default([]),
-    /** Bound on a package's download and on its uncompressed contents. */
+    requireHash: z.boolean().default(true).describe('refuse a package the twin gives without a sha256'),
+    allowHttp: z.boolean().default(false).describe('fetch plain http:// package URLs (development only)'),
+    trustedKeys: z
+      .array(z.string().min(1))
+      .max(16)
+      .default([])
+      .describe('PEM public keys (EC P-256), inline or as file paths; when set, a package must be signed by one of them'),
     maxBytes: z
       .number()
       .int()
       .min(1024)
       .max(4 * 1024 * 1024 * 1024)
-      .default(200 * 1024 * 1024),
-    /** CA certificates (PEM files) trusted for downloads, beside the system's and hub.ca. */
-    caFiles: z.array(z.string().min(1)).max(16).default([]),
-    /** A download with no data for this long fails (and is resumed by the next attempt). */
-    stallMs: z.number().int().min(100).max(600_000).default(30_000),
+      .default(200 * 1024 * 1024)
+      .describe("bound in bytes on a package's download and on its unpacked contents"),
+    caFiles: z
+      .array(z.string().min(1))
+      .max(16)
+      .default([])
+      .describe("CA certificates (PEM files) trusted for downloads, beside the system's, NODE_EXTRA_CA_CERTS and hub.ca"),
+    stallMs: z.number().int().min(100).max(600_000).default(30_000).describe('a download with no data for this long fails; it is tried again later, resumed'),
   })
   .prefault({});
 export type ModelUpdateConfig = z.infer<typeof modelUpdateSchema>;

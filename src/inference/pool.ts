@@ -9,7 +9,7 @@ import type { Frame, Detection } from '../types.js';
 import type { ModelManifest } from '../models/types.js';
 import type { Logger } from '../log.js';
 import { PerceptError, abortReason } from '../errors.js';
-import type { JobMessage, Thresholds, Timings, WorkerInit, WorkerMessage } from './protocol.js';
+import type { JobMessage, Thresholds, Timings, WorkerFaults, WorkerInit, WorkerMessage } from './protocol.js';
 import { Metrics, type Count } from '../metrics.js';
 import type { TrackView } from '../events/types.js';
 
@@ -22,7 +22,7 @@ export interface PoolOptions {
   /** Jobs that may wait for a worker, beyond one running per worker. */
   queueDepth?: number;
   logger?: Logger;
-  faultInjection?: boolean;
+  faultInjection?: WorkerFaults;
   /** Replacements allowed in a row that die before becoming ready. */
   maxStartFailures?: number;
   /**
@@ -83,9 +83,9 @@ interface Slot {
 
 const WORKER_URL = new URL('./worker.js', import.meta.url);
 
-/** What the pool tells its owner: a worker replaced after a crash, or the pool given up. */
+/** What the pool tells its owner: a worker replaced after a crash (and its exit code), or the pool given up. */
 export interface PoolEvents {
-  restart: [index: number];
+  restart: [index: number, code: number];
   fatal: [error: PerceptError];
 }
 
@@ -248,7 +248,7 @@ export class InferencePool extends EventEmitter<PoolEvents> {
     if (slot.ready || this.#startFailures > 0) {
       this.#stats.restarts++;
       this.#restarts.inc();
-      this.emit('restart', slot.index);
+      this.emit('restart', slot.index, code);
       this.#spawn(slot.index).catch((e: PerceptError) => this.#opts.logger?.error({ err: e }, 'replacement worker failed to start'));
     }
   }

@@ -10,9 +10,15 @@ export interface WorkerInit {
   modelPath: string;
   providers: string[];
   threads: number;
-  /** Lets tests make a worker throw or exit on demand. */
-  faultInjection: boolean;
+  /**
+   * Lets tests make a worker throw or exit on demand (a job's `fault`), or, with `exitAfterMs`,
+   * exit that long after it becomes ready, holding a job or not.
+   */
+  faultInjection: WorkerFaults;
 }
+
+/** Test-only faults, set by the code that builds the pool (never by configuration or the twin). */
+export type WorkerFaults = boolean | { exitAfterMs: number };
 
 export interface JobMessage {
   type: 'job';

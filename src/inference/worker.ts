@@ -69,6 +69,7 @@ async function main(): Promise<void> {
     session = r.session;
     checkAgainstSession(init.manifest, [...r.session.inputNames], [...r.session.outputNames], r.session.inputMetadata, r.session.outputMetadata);
     post({ type: 'ready', provider: r.provider, fallbacks: r.fallbacks, inputNames: [...r.session.inputNames], outputNames: [...r.session.outputNames] });
+    if (typeof init.faultInjection === 'object') setTimeout(() => process.exit(4), init.faultInjection.exitAfterMs).unref();
   } catch (e) {
     post({ type: 'startError', error: errorOf(e, 'ERR_WORKER_START') });
     await leave();

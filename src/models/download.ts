@@ -16,6 +16,8 @@ export interface DownloadOptions {
   allowHttp?: boolean;
   /** Extra CA certificates (PEM), trusted beside the system's. */
   ca?: readonly string[];
+  /** Where the operating system's CA bundle is looked for, the first readable one (default SYSTEM_CA_BUNDLES). */
+  caBundles?: readonly string[];
   /** No byte for this long fails the attempt (default 30 s). */
   stallMs?: number;
   maxRedirects?: number;
@@ -37,6 +39,42 @@ const TLS_CODES = new Set([
   'CERT_NOT_YET_VALID',
 ]);
 
+/** The operating system's CA bundle on Debian, Ubuntu and Alpine; Fedora and RHEL; openSUSE. */
+export const SYSTEM_CA_BUNDLES: readonly string[] = ['/etc/ssl/certs/ca-certificates.crt', '/etc/pki/tls/certs/ca-bundle.crt', '/etc/ssl/ca-bundle.pem'];
+
+/** A PEM bundle far larger than any system's is not read. */
+const MAX_BUNDLE_BYTES = 8 * 1024 * 1024;
+
+function readBundle(file: string): string | null {
+  try {
+    const st = fs.statSync(file);
+    return st.isFile() && st.size <= MAX_BUNDLE_BYTES ? fs.readFileSync(file, 'utf8') : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * What a download trusts: Node's bundled CAs, the operating system's bundle (where a device's
+ * image adds its own CAs), the file NODE_EXTRA_CA_CERTS names, and `extra` (--ca and
+ * modelUpdate.caFiles). Node applies NODE_EXTRA_CA_CERTS and its own list only when no `ca` is
+ * given, so all of them are given here.
+ */
+export function trustedCas(extra: readonly string[] = [], bundles: readonly string[] = SYSTEM_CA_BUNDLES): string[] {
+  const out: string[] = [...tls.rootCertificates];
+  for (const f of bundles) {
+    const pem = readBundle(f);
+    if (pem) {
+      out.push(pem);
+      break;
+    }
+  }
+  const fromEnv = process.env.NODE_EXTRA_CA_CERTS;
+  const pem = fromEnv ? readBundle(fromEnv) : null;
+  if (pem) out.push(pem);
+  return [...out, ...extra];
+}
+
 function err(code: ErrorCode, message: string, cause?: unknown): PerceptError {
   return new PerceptError(code, `model download: ${message}`, cause === undefined ? undefined : { cause });
 }
@@ -50,6 +88,16 @@ export function safeUrl(u: string): string {
     return '(not a URL)';
   }
 }
+
+/**
+ * Failures of the network or of a server that may be back later: the partial file is kept and
+ * the download is tried again from where it ends. Every other download error is permanent for
+ * that URL (refused, missing, too large, untrusted).
+ */
+export const TRANSIENT_DOWNLOAD_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_DOWNLOAD', 'ERR_DOWNLOAD_STALLED', 'ERR_DOWNLOAD_UNAVAILABLE']);
+
+/** HTTP answers that mean "later", not "no". */
+const UNAVAILABLE = new Set([408, 425, 429, 500, 502, 503, 504]);
 
 /** A failure worth another attempt from where the partial file ends. */
 class Dropped extends Error {
@@ -75,7 +123,10 @@ export async function download(o: DownloadOptions): Promise<number> {
     }
   }
   const code = last?.stalled ? 'ERR_DOWNLOAD_STALLED' : 'ERR_DOWNLOAD';
-  throw err(code, `${safeUrl(o.url)}: ${last?.message} (after ${retries + 1} attempts); check the network and the server, the twin's next change retries`);
+  throw err(
+    code,
+    `${safeUrl(o.url)}: ${last?.message} (after ${retries + 1} attempts); check the network and the server; the download is tried again later, from where it stopped`,
+  );
 }
 
 function partialSize(file: string): number {
@@ -105,7 +156,7 @@ function request(url: string, o: DownloadOptions): Promise<{ redirect: string } 
   try {
     u = new URL(url);
   } catch {
-    return Promise.reject(err('ERR_DOWNLOAD', 'the package URL is not a URL; give an https:// URL'));
+    return Promise.reject(err('ERR_CONFIG', 'the package URL is not a URL; give an https:// URL'));
   }
   if (u.protocol === 'http:' && !o.allowHttp) {
     return Promise.reject(
@@ -116,6 +167,7 @@ function request(url: string, o: DownloadOptions): Promise<{ redirect: string } 
     return Promise.reject(err('ERR_DOWNLOAD_INSECURE', `${u.protocol} URLs are not fetched; give an https:// URL`));
   const have = partialSize(o.dest);
   const stallMs = o.stallMs ?? 30_000;
+  const ca = u.protocol === 'https:' ? trustedCas(o.ca, o.caBundles) : [];
   return new Promise((resolve, reject) => {
     let settled = false;
     const settle = (f: () => void) => {
@@ -128,7 +180,7 @@ function request(url: string, o: DownloadOptions): Promise<{ redirect: string } 
     const req = lib.request(u, {
       method: 'GET',
       headers: { 'user-agent': 'percept', ...(have > 0 ? { range: `bytes=${have}-` } : {}) },
-      ...(u.protocol === 'https:' ? { ca: [...tls.rootCertificates, ...(o.ca ?? [])], rejectUnauthorized: true } : {}),
+      ...(u.protocol === 'https:' ? { ca, rejectUnauthorized: true } : {}),
       signal: o.signal,
     });
     let stalled = false;
@@ -162,6 +214,12 @@ function request(url: string, o: DownloadOptions): Promise<{ redirect: string } 
         if (total === have) return settle(() => resolve({ size: have }));
         fs.truncateSync(o.dest, 0);
         return settle(() => reject(new Dropped(false, 'the partial download does not fit the file on the server; starting again')));
+      }
+      if (UNAVAILABLE.has(status)) {
+        res.resume();
+        return settle(() =>
+          reject(err('ERR_DOWNLOAD_UNAVAILABLE', `${safeUrl(url)} answered HTTP ${status}; the download is tried again later, from where it stopped`)),
+        );
       }
       if (status !== 200 && status !== 206) {
         res.resume();

@@ -116,12 +116,25 @@ export async function preparePackage(dir: string, opts: { fallbackName: string; 
     const labels = labelsRel ? readLabels(member(dir, labelsRel, 'LabelFileName')) : undefined;
     const domain = typeof cfg.DomainType === 'string' ? cfg.DomainType : '';
     manifest = fromDomain(domain, await inspect(onnx), modelFile, labels, opts.fallbackName);
-  } else if (has('cvexport.manifest') || has('model.onnx')) {
+  } else if (has('cvexport.manifest')) {
     kind = 'custom-vision';
-    const onnx = member(dir, 'model.onnx', 'Custom Vision model');
-    assertOnnx(onnx, 'model.onnx');
-    const labels = has('labels.txt') ? readLabels(member(dir, 'labels.txt', 'labels')) : undefined;
-    // The export's manifest says the domain; the graph says the same more reliably.
+    // A JSON document: {"DomainType": "ObjectDetection", "Platform": "ONNX", "ModelFileName":
+    // "model.onnx", "LabelFileName": "labels.txt", ...}; its DomainType maps as config.json's does.
+    const cv = readJson(path.join(dir, 'cvexport.manifest'), 'cvexport.manifest');
+    const platform = typeof cv.Platform === 'string' ? cv.Platform : 'ONNX';
+    if (platform.toLowerCase() !== 'onnx')
+      throw new PerceptError(
+        'ERR_PACKAGE_NOT_ONNX',
+        `model package: cvexport.manifest says Platform '${platform.slice(0, 40)}'; percept runs ONNX only (export the Custom Vision iteration as ONNX)`,
+      );
+    const domain = typeof cv.DomainType === 'string' ? cv.DomainType : '';
+    if (domain === '') throw layout('cvexport.manifest has no DomainType; export the Custom Vision iteration again');
+    const modelFile = typeof cv.ModelFileName === 'string' && cv.ModelFileName !== '' ? cv.ModelFileName : 'model.onnx';
+    const labelsFile = typeof cv.LabelFileName === 'string' && cv.LabelFileName !== '' ? cv.LabelFileName : 'labels.txt';
+    const onnx = member(dir, modelFile, 'Custom Vision model');
+    assertOnnx(onnx, modelFile);
+    if (!has(labelsFile)) throw layout(`a Custom Vision export holds its labels in '${labelsFile}', which the package lacks`);
+    const labels = readLabels(member(dir, labelsFile, 'labels'));
     const graph = await inspect(onnx);
     if (graph.outputs.includes('model_outputs0')) {
       // The older compact exports: a raw YOLOv2 grid with anchors baked into Custom Vision's own post-processing.
@@ -130,10 +143,10 @@ export async function preparePackage(dir: string, opts: { fallbackName: string; 
         'it is the older YOLOv2-style export whose grid percept does not decode; export the iteration again with a compact (S1) domain',
       );
     }
-    manifest = fromDomain(graph.outputs.includes('detected_boxes') ? 's1' : 'classification', graph, 'model.onnx', labels, opts.fallbackName);
+    manifest = fromDomain(domain, graph, modelFile, labels, opts.fallbackName);
   } else {
     throw layout(
-      'neither percept-model.json, config.json (Azure Percept) nor model.onnx with cvexport.manifest (Custom Vision) at its top; build it with `percept model pack`',
+      `neither percept-model.json, config.json (Azure Percept) nor cvexport.manifest (Custom Vision) at its top${has('model.onnx') ? " (a model.onnx alone does not say how to read the model's outputs)" : ''}; build it with \`percept model pack\``,
     );
   }
   const out = path.join(dir, STAGED_MANIFEST);

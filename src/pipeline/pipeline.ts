@@ -14,7 +14,7 @@ import type { Logger } from '../log.js';
 import { PerceptError } from '../errors.js';
 import { createSource, type FrameSource } from '../capture/index.js';
 import { InferencePool, type InferenceResult } from '../inference/pool.js';
-import type { Thresholds } from '../inference/protocol.js';
+import type { Thresholds, WorkerFaults } from '../inference/protocol.js';
 import { loadModel, type LoadedModel } from './model.js';
 import { LatencyWindow, RateMeter } from './stats.js';
 import { Metrics } from '../metrics.js';
@@ -104,7 +104,9 @@ export interface PipelineEvents {
   result: [InferenceResult, LoadedModel];
   /** Emitted only while someone listens: the frame bytes are copied just for them. */
   frame: [TappedFrame];
-  frameError: [PerceptError, { source: string; seq: number }];
+  frameError: [PerceptError, { source: string; seq: number; model: LoadedModel }];
+  /** A worker of this model's pool died (exit code) and is being replaced; its frames are retried. */
+  workerExit: [LoadedModel, number];
   /** A track's new, update or end (in capture order per source). */
   event: [PerceptEvent];
   end: [];
@@ -138,7 +140,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
   #lastResultAt: number | null = null;
   #lastSkippedAt: number | null = null;
   #stopping: Promise<void> | null = null;
-  readonly #faultInjection: boolean;
+  readonly #faultInjection: boolean | ((model: LoadedModel) => WorkerFaults);
   #thresholds: Thresholds | undefined;
   readonly #metrics: Metrics;
   readonly #m: PipelineMetrics;
@@ -163,7 +165,8 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
 
   /** `metrics`: the agent's registry, where a rebuilt pipeline continues the same series (default: its own). */
   /** `eventDir`: where the event store keeps snapshots (without it, a temporary folder removed at stop). */
-  constructor(cfg: Config, opts: { logger: Logger; faultInjection?: boolean; metrics?: Metrics; eventDir?: string }) {
+  /** `faultInjection` (tests only): worker faults for every pool, or per model. */
+  constructor(cfg: Config, opts: { logger: Logger; faultInjection?: boolean | ((model: LoadedModel) => WorkerFaults); metrics?: Metrics; eventDir?: string }) {
     super();
     this.#cfg = cfg;
     this.#log = opts.logger;
@@ -235,8 +238,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       threads: this.#cfg.threads,
       providers: this.#cfg.providers,
       logger: this.#log,
-      faultInjection: this.#faultInjection,
+      faultInjection: typeof this.#faultInjection === 'function' ? this.#faultInjection(model) : this.#faultInjection,
       metrics: this.#metrics,
+    });
+    pool.on('restart', (_index, code) => {
+      if ([...this.#pools.values()].some((p) => p.pool === pool)) this.emit('workerExit', model, code);
     });
     pool.on('fatal', (e: PerceptError) => {
       // A pool already swapped out has no say over the pipeline.
@@ -433,7 +439,7 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
                   { source: run.cfg.id, seq, origin, code: e.code },
                   `source '${run.cfg.id}' frame ${seq}${origin ? ` (${origin})` : ''}: ${e.message}`,
                 );
-                this.emit('frameError', e, { source: run.cfg.id, seq });
+                this.emit('frameError', e, { source: run.cfg.id, seq, model });
               }
               this.#deliver(run, seq, null, model);
             },
@@ -527,6 +533,11 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       this.lineCounts(),
       this.#runs.flatMap((r) => r.events.trackStates()),
     );
+  }
+
+  /** Workers replaced after a crash in the running pools of the models `match` picks. */
+  workerRestarts(match: (model: LoadedModel) => boolean): number {
+    return [...this.#pools.values()].reduce((n, { pool, model }) => n + (match(model) ? pool.stats().restarts : 0), 0);
   }
 
   status(): PipelineStatus {

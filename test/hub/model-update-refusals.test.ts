@@ -1,8 +1,10 @@
 // Every bad model package is refused with its own code, reported in percept.model, while the
-// running model (YOLOX-Nano) keeps sending telemetry; on a device that requires signatures
+// running model (YOLOX-Nano) keeps sending telemetry (among them a Custom Vision export of a
+// DomainType percept cannot decode, and a model.onnx with no manifest saying what it is); on a device that requires signatures
 // (modelUpdate.trustedKeys in its own configuration), a signed good package then goes active.
-import test from 'node:test';
+import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -20,6 +22,12 @@ type Reported = { percept?: { model?: ModelReport | null } };
 type Body = { model?: { name: string }; frames: Array<{ detections: unknown[] }> };
 
 const MiB = 1024 * 1024;
+const models = tempDir('percept-refusal-models-');
+
+before(() => {
+  const r = spawnSync('/usr/bin/python3', [path.join(ROOT, 'scripts', 'make-test-models.py'), models], { encoding: 'utf8' });
+  assert.equal(r.status, 0, `make-test-models.py failed: ${r.stderr}`);
+});
 
 test('bad packages are refused with their own codes while YOLOX keeps running; a signed one goes active', { timeout: 300_000 }, async () => {
   const hub = await startTestHub();
@@ -68,6 +76,13 @@ test('bad packages are refused with their own codes while YOLOX keeps running; a
   const good = buildPackage({ manifestPath: path.join(ROOT, 'models/yolox-nano.json'), modelPath: YOLOX_NANO });
   const goodRef = await publish(good.zip, 'good.zip');
   const truncated = good.zip.subarray(0, good.zip.length - 1000);
+  const cvModel = fs.readFileSync(path.join(models, 'ssd-customvision.onnx'));
+  const cvZip = (manifest: object | null) =>
+    writeZip([
+      ...(manifest ? [{ name: 'cvexport.manifest', data: Buffer.from(JSON.stringify(manifest)) }] : []),
+      { name: 'model.onnx', data: cvModel },
+      { name: 'labels.txt', data: Buffer.from('cat\ndog\nbird\n') },
+    ]);
   const cases: Array<[string, Record<string, unknown>, string]> = [
     ['missing signature', { ...goodRef, signature: null }, 'ERR_PACKAGE_SIGNATURE'],
     ['signature by an untrusted key', { ...goodRef, signature: signDigest(goodRef.sha256, otherKey) }, 'ERR_PACKAGE_SIGNATURE'],
@@ -87,6 +102,12 @@ test('bad packages are refused with their own codes while YOLOX keeps running; a
       await publish(perceptZip({ ...manifest, input: { ...(manifest.input as object), name: 'pixels' } }, onnx), 'misfit.zip'),
       'ERR_MANIFEST_MISMATCH',
     ],
+    [
+      'a Custom Vision export of an unknown DomainType',
+      await publish(cvZip({ DomainType: 'Segmentation', Platform: 'ONNX', ModelFileName: 'model.onnx', LabelFileName: 'labels.txt' }), 'cv-seg.zip'),
+      'ERR_PACKAGE_UNSUPPORTED',
+    ],
+    ['a model.onnx with no cvexport.manifest', await publish(cvZip(null), 'cv-bare.zip'), 'ERR_PACKAGE_LAYOUT'],
     ['404', { ...goodRef, url: hub.hub.fileUrl('no-such.zip') }, 'ERR_DOWNLOAD_HTTP'],
     ['a download that stalls', { ...goodRef, url: `https://127.0.0.1:${(staller.address() as net.AddressInfo).port}/pkg.zip` }, 'ERR_DOWNLOAD_STALLED'],
     ['larger than the cap', await publish(crypto.randomBytes(9 * MiB), 'huge.zip'), 'ERR_DOWNLOAD_TOO_LARGE'],

@@ -1,6 +1,8 @@
 // An Azure Percept package through ModelZipUrl + ModelSha256 (config.json with DomainType s1,
-// a Custom Vision-shaped ONNX) goes active; then a package whose model passes the load check and
-// the trial frame but fails on camera frames is rolled back to it, and the reason is reported.
+// a Custom Vision-shaped ONNX) goes active; then a Custom Vision export (cvexport.manifest,
+// model.onnx, labels.txt) through model.package; then a package whose model passes the load
+// check and the trial frame but fails on camera frames is rolled back to it, and the reason is
+// reported.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -71,7 +73,7 @@ before(() => {
   assert.equal(f.status, 0, `building the failing model failed: ${f.stderr}`);
 });
 
-test('a Percept ModelZipUrl package goes active; a model failing on frames is rolled back to it', { timeout: 180_000 }, async () => {
+test('a Percept ModelZipUrl package, then a Custom Vision export, go active; a model failing on frames is rolled back', { timeout: 180_000 }, async () => {
   const hub = await startTestHub();
   const state = tempDir();
   const work = tempDir('percept-rollback-');
@@ -116,6 +118,34 @@ test('a Percept ModelZipUrl package goes active; a model failing on frames is ro
       ['bird', 'cat'],
     );
 
+    // A Custom Vision export, its labels in its own order: the manifest's DomainType says how to read it.
+    const cvExport = await publish(
+      'cv-export.zip',
+      writeZip([
+        {
+          name: 'cvexport.manifest',
+          data: Buffer.from(
+            JSON.stringify({ DomainType: 'ObjectDetection', Platform: 'ONNX', Flavor: 'ONNX12', ModelFileName: 'model.onnx', LabelFileName: 'labels.txt' }),
+          ),
+        },
+        { name: 'model.onnx', data: fs.readFileSync(path.join(models, 'ssd-customvision.onnx')) },
+        { name: 'labels.txt', data: Buffer.from('fox\nowl\nbee\n') },
+      ]),
+    );
+    const t1 = report()!.at;
+    await patch({ ModelZipUrl: null, ModelSha256: null, model: { package: cvExport } });
+    const exportName = `package-${cvExport.sha256.slice(0, 12)}`;
+    const cvActive = await until('Custom Vision export active', () => (report()?.at !== t1 && report()?.status === 'active' ? report() : null), 60_000);
+    assert.equal(cvActive.name, exportName, JSON.stringify(cvActive));
+    const from2 = hub.hub.messages(hub.deviceId).length;
+    const ex = await until('telemetry from the export', () => windows(from2).find((b) => b.model!.name === exportName && b.frames.length > 0), 20_000);
+    assert.deepEqual(
+      at(ex.frames, 0)
+        .detections.map((d) => d.label)
+        .sort(),
+      ['bee', 'fox'],
+    );
+
     const manifest = {
       name: 'fails-on-photos',
       input: { name: 'images', width: 64, height: 64, resize: 'stretch' },
@@ -145,11 +175,11 @@ test('a Percept ModelZipUrl package goes active; a model failing on frames is ro
     assert.equal(back.error?.code, 'ERR_PACKAGE_ROLLED_BACK');
     assert.match(back.error.message, /5 frames in a row/);
     assert.equal(back.sha256, failing.sha256, JSON.stringify(back));
-    assert.equal(back.previous?.name, cvName, 'the Percept package runs again');
+    assert.equal(back.previous?.name, exportName, 'the Custom Vision export runs again');
     const after = hub.hub.messages(hub.deviceId).length;
     // Windows, not the track events beside them.
     const later = await until('windows after the rollback', () => (windows(after).length >= 3 ? windows(after) : null), 20_000);
-    assert.ok(later.length > 0 && later.every((b) => b.model!.name === cvName), 'telemetry comes from the Percept package again');
+    assert.ok(later.length > 0 && later.every((b) => b.model!.name === exportName), 'telemetry comes from the Custom Vision export again');
     assert.match(agent.stdout() + agent.stderr(), /model package rolled back/);
     assert.equal(await agent.stop(), 0, agent.stderr());
   } finally {

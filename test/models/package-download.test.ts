@@ -130,6 +130,25 @@ test('without the CA the server is not trusted', async () => {
   assert.match(await refused(opts(`${base}/pkg.zip`, { ca: [] }), 'ERR_DOWNLOAD_TLS'), /--ca/);
 });
 
+test("the operating system's CA bundle and NODE_EXTRA_CA_CERTS are trusted beside Node's own list", async () => {
+  const bundle = path.join(dir, 'os-bundle.pem');
+  fs.writeFileSync(bundle, ca);
+  const missing = path.join(dir, 'no-such-bundle.pem');
+  // The first readable bundle counts.
+  const o = opts(`${base}/pkg.zip`, { ca: [], caBundles: [missing, bundle] });
+  assert.equal(await download(o), body.length);
+  assert.deepEqual(fs.readFileSync(o.dest), body);
+  await refused(opts(`${base}/pkg.zip`, { ca: [], caBundles: [missing] }), 'ERR_DOWNLOAD_TLS');
+  const saved = process.env.NODE_EXTRA_CA_CERTS;
+  process.env.NODE_EXTRA_CA_CERTS = bundle;
+  try {
+    assert.equal(await download(opts(`${base}/pkg.zip`, { ca: [], caBundles: [missing] })), body.length);
+  } finally {
+    if (saved === undefined) delete process.env.NODE_EXTRA_CA_CERTS;
+    else process.env.NODE_EXTRA_CA_CERTS = saved;
+  }
+});
+
 test('redirects: 5 are followed, 6 are refused', async () => {
   const o = opts(`${base}/redirect/4`);
   assert.equal(await download(o), body.length);

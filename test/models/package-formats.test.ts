@@ -90,8 +90,56 @@ test('a Custom Vision export (model.onnx, labels.txt, cvexport.manifest) is reco
   await fits(p.manifestPath);
 });
 
+test("a Custom Vision export's cvexport.manifest decides: its DomainType, its Platform, its labels", async () => {
+  const cv = fs.readFileSync(path.join(models, 'ssd-customvision.onnx'));
+  const manifest = (m: object) => JSON.stringify({ Platform: 'ONNX', ModelFileName: 'model.onnx', LabelFileName: 'labels.txt', ...m });
+  // A classifier is read as one because the manifest says so.
+  const c = await preparePackage(
+    folder({
+      'model.onnx': fs.readFileSync(path.join(models, 'classifier.onnx')),
+      'labels.txt': 'a\nb\nc',
+      'cvexport.manifest': manifest({ DomainType: 'Classification' }),
+    }),
+    { fallbackName: 'x' },
+  );
+  assert.equal((await loadManifest(c.manifestPath)).manifest.decoder.type, 'classification');
+  await fits(c.manifestPath);
+  // Its own file names are followed.
+  const named = await preparePackage(
+    folder({
+      'det.onnx': cv,
+      'tags.txt': 'cat\ndog',
+      'cvexport.manifest': manifest({ DomainType: 'ObjectDetection', ModelFileName: 'det.onnx', LabelFileName: 'tags.txt' }),
+    }),
+    { fallbackName: 'x' },
+  );
+  assert.deepEqual((await loadManifest(named.manifestPath)).manifest.labels, ['cat', 'dog']);
+  assert.match(
+    await refused(folder({ 'model.onnx': cv, 'labels.txt': 'a', 'cvexport.manifest': manifest({ DomainType: 'Segmentation' }) }), 'ERR_PACKAGE_UNSUPPORTED'),
+    /Segmentation/,
+  );
+  assert.match(await refused(folder({ 'model.onnx': cv, 'labels.txt': 'a', 'cvexport.manifest': manifest({}) }), 'ERR_PACKAGE_LAYOUT'), /DomainType/);
+  assert.match(
+    await refused(
+      folder({ 'model.onnx': cv, 'labels.txt': 'a', 'cvexport.manifest': manifest({ DomainType: 'ObjectDetection', Platform: 'CoreML' }) }),
+      'ERR_PACKAGE_NOT_ONNX',
+    ),
+    /CoreML/,
+  );
+  assert.match(
+    await refused(folder({ 'model.onnx': cv, 'cvexport.manifest': manifest({ DomainType: 'ObjectDetection' }) }), 'ERR_PACKAGE_LAYOUT'),
+    /labels\.txt/,
+  );
+  // A model.onnx alone says nothing of its outputs: no layout.
+  assert.match(await refused(folder({ 'model.onnx': cv, 'labels.txt': 'a' }), 'ERR_PACKAGE_LAYOUT'), /cvexport\.manifest/);
+});
+
 test("Custom Vision's older YOLOv2-style export (model_outputs0) is refused, not guessed at", async () => {
-  const d = folder({ 'model.onnx': fs.readFileSync(path.join(models, 'ssd-customvision.onnx')), 'labels.txt': 'a', 'cvexport.manifest': '{}' });
+  const d = folder({
+    'model.onnx': fs.readFileSync(path.join(models, 'ssd-customvision.onnx')),
+    'labels.txt': 'a',
+    'cvexport.manifest': JSON.stringify({ DomainType: 'ObjectDetection', Platform: 'ONNX' }),
+  });
   const e = await preparePackage(d, {
     fallbackName: 'x',
     inspect: async () => ({ inputs: [{ name: 'data', shape: [1, 3, 416, 416] }], outputs: ['model_outputs0'] }),
