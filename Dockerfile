@@ -61,7 +61,9 @@ ENV NODE_ENV=production \
 USER percept
 # The outbox, the saved twin and the software signing key outlive the container.
 VOLUME /var/lib/percept
+# The health check reads the port and address the agent reads (PERCEPT_PREVIEW_PORT, default
+# 8090; PERCEPT_PREVIEW_HOST): /healthz is served there even with the preview page disabled.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=90s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:8090/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "const e = process.env, h = e.PERCEPT_PREVIEW_HOST || '127.0.0.1', host = ['0.0.0.0', '::', '[::]'].includes(h) ? '127.0.0.1' : h.includes(':') && !h.startsWith('[') ? '[' + h + ']' : h; fetch('http://' + host + ':' + (e.PERCEPT_PREVIEW_PORT || 8090) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "/opt/percept/dist/src/cli.js"]
 CMD ["run", "--edge", "--state-dir", "/var/lib/percept"]
