@@ -3,6 +3,7 @@
 // with a deadline after which the whole group gets SIGTERM (the scripts' exit traps unmount
 // and remove what they built) and, 30 s later, SIGKILL.
 import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
 import { ROOT } from './paths.js';
 
 export interface LongResult {
@@ -13,8 +14,16 @@ export interface LongResult {
   timedOut: boolean;
 }
 
-/** `npm run <script>` in the checkout, niced, as a process group; settles when it is gone. */
-export function runLong(script: string, timeoutMs: number): Promise<LongResult> {
+/**
+ * `npm run <script>` in the checkout, niced, as a process group; settles when it is gone.
+ * `stopWhen`, checked every 250 ms with what it printed so far, stops it early as the deadline
+ * does (SIGTERM to the group, SIGKILL 30 s later).
+ */
+export function runLong(
+  script: string,
+  timeoutMs: number,
+  opts: { stopWhen?: (out: { stdout: string; stderr: string }) => boolean } = {},
+): Promise<LongResult> {
   const child = spawn('nice', ['-n', '10', 'npm', 'run', '--silent', script], {
     cwd: ROOT,
     detached: true,
@@ -43,15 +52,28 @@ export function runLong(script: string, timeoutMs: number): Promise<LongResult> 
   process.once('SIGTERM', onSignal);
   let timedOut = false;
   let hardKill: NodeJS.Timeout | undefined;
-  const timer = setTimeout(() => {
-    timedOut = true;
+  const stop = () => {
+    if (hardKill) return;
     signalGroup('SIGTERM');
     hardKill = setTimeout(killGroup, 30_000);
+  };
+  const timer = setTimeout(() => {
+    timedOut = true;
+    stop();
   }, timeoutMs);
+  const watch = opts.stopWhen
+    ? setInterval(() => {
+        if (opts.stopWhen?.({ stdout, stderr })) {
+          clearInterval(watch);
+          stop();
+        }
+      }, 250)
+    : undefined;
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      clearInterval(watch);
       clearTimeout(hardKill);
       process.off('exit', killGroup);
       process.off('SIGINT', onSignal);
@@ -60,6 +82,20 @@ export function runLong(script: string, timeoutMs: number): Promise<LongResult> 
       resolve({ code, signal, stdout, stderr, timedOut });
     });
   });
+}
+
+/** Mount points under `prefix` in this process's mount namespace (a path prefix, not a folder). */
+export function mountsUnder(prefix: string): string[] {
+  return fs
+    .readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.startsWith(prefix));
+}
+
+/** Unmounts (lazily, deepest first) what `mountsUnder(prefix)` finds, so a checkout stays deletable. */
+export function unmountUnder(prefix: string): void {
+  for (const m of mountsUnder(prefix).sort().reverse()) spawnSync('umount', ['-l', m], { stdio: 'ignore' });
 }
 
 /** The last non-empty line a command printed. */
