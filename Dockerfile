@@ -19,6 +19,8 @@ WORKDIR /build
 COPY package.json package-lock.json ./
 # Install scripts off: onnxruntime-node and sharp ship prebuilt binaries per cpu (and
 # onnxruntime's script would fetch CUDA); better-sqlite3 compiles against the image's Node.
+# This stage runs on the target platform, so its Node's process.arch (x64, arm64) names the
+# onnxruntime binaries to keep; the package carries every platform's.
 RUN npm ci --ignore-scripts --no-audit --no-fund \
  && (cd node_modules/better-sqlite3 && node ../node-gyp/bin/node-gyp.js rebuild --release)
 COPY tsconfig.json ./
@@ -30,7 +32,10 @@ RUN node node_modules/typescript/bin/tsc -p tsconfig.json \
  && npm prune --omit=dev --no-audit --no-fund \
  && mkdir addons \
  && for d in native/*/build/Release; do a="${d%/build/Release}"; mkdir -p "addons/${a#native/}/build/Release"; cp "$d"/*.node "addons/${a#native/}/build/Release/"; done \
+ && arch="$(node -p process.arch)" \
  && find node_modules/onnxruntime-node/bin -mindepth 2 -maxdepth 2 ! -name linux -exec rm -rf {} + \
+ && find node_modules/onnxruntime-node/bin -mindepth 3 -maxdepth 3 ! -name "$arch" -exec rm -rf {} + \
+ && ls node_modules/onnxruntime-node/bin/*/linux/"$arch"/onnxruntime_binding.node >/dev/null \
  && rm -rf node_modules/better-sqlite3/deps node_modules/better-sqlite3/src node_modules/better-sqlite3/build/Release/obj*
 
 FROM ${BASE}
@@ -61,7 +66,9 @@ ENV NODE_ENV=production \
 USER percept
 # The outbox, the saved twin and the software signing key outlive the container.
 VOLUME /var/lib/percept
+# The health check reads the port and address the agent reads (PERCEPT_PREVIEW_PORT, default
+# 8090; PERCEPT_PREVIEW_HOST): /healthz is served there even with the preview page disabled.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=90s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:8090/healthz').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+  CMD ["node", "-e", "const e = process.env, h = e.PERCEPT_PREVIEW_HOST || '127.0.0.1', host = ['0.0.0.0', '::', '[::]'].includes(h) ? '127.0.0.1' : h.includes(':') && !h.startsWith('[') ? '[' + h + ']' : h; fetch('http://' + host + ':' + (e.PERCEPT_PREVIEW_PORT || 8090) + '/healthz', { signal: AbortSignal.timeout(4000) }).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
 ENTRYPOINT ["node", "/opt/percept/dist/src/cli.js"]
 CMD ["run", "--edge", "--state-dir", "/var/lib/percept"]

@@ -55,8 +55,9 @@ EOT
 elif [ -n "$cs" ]; then
   sed -i "s|^PERCEPT_CONNECTION_STRING=.*|PERCEPT_CONNECTION_STRING=$cs|" "$envfile"
 fi
-chown root:percept "$envfile"
-chmod 0640 "$envfile"
+# systemd (root) reads it for the service: no one else needs it, the percept user included.
+chown root:root "$envfile"
+chmod 0600 "$envfile"
 
 install -m 0644 "$prefix/percept.service" /etc/systemd/system/percept.service
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then

@@ -9,6 +9,8 @@
 # percept image and its containers are removed (PERCEPT_KEEP_IMAGE=1 keeps the image); the
 # locally made base image stays for the next run, and on overlay the build's cached layers
 # while the store is under PERCEPT_IMAGE_CACHE_GB (default 6; 0 removes them every run).
+# Whether it passes, fails or is stopped (SIGTERM, SIGINT), nothing stays mounted under .cache:
+# a leftover overlay mount would keep the checkout from being deleted.
 # Usage: npm run image   (root; set BASE=<image> to use an existing node:20-bookworm-slim)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +23,32 @@ LOCAL_BASE="localhost/percept-base:bookworm-node20-amd64"
 start=$(date +%s)
 
 say() { echo "image: $*" >&2; }
+# A signal ends the script through its exit trap (below), with the usual status.
+trap 'exit 143' TERM
+trap 'exit 130' INT
+trap 'exit 129' HUP
+# Every mount under this checkout's stores, deepest first: a container's root, the overlay
+# driver's bind of its own folder. buildah removes them when it ends normally; a buildah that
+# was killed leaves them, and they keep .cache (and the checkout) from being deleted.
+unmount_stores() {
+  local m
+  for m in $(awk -v p="$CACHE/containers-" 'index($5, p) == 1 { print $5 }' /proc/self/mountinfo | sort -r); do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || say "could not unmount $m"
+  done
+}
+# Until the full cleanup is in place (below), a stopped run still leaves nothing mounted.
+trap unmount_stores EXIT
+# The build runs in the background so that a signal reaches the trap at once; the trap stops it
+# before it cleans up, as a build still running would mount again.
+bud_pid=""
+stop_build() {
+  [ -n "$bud_pid" ] || return 0
+  kill -TERM "$bud_pid" 2>/dev/null || true
+  for _ in $(seq 1 40); do kill -0 "$bud_pid" 2>/dev/null || break; sleep 0.25; done
+  kill -KILL "$bud_pid" 2>/dev/null || true
+  wait "$bud_pid" 2>/dev/null || true
+  bud_pid=""
+}
 failed=0
 fail() {
   say "FAILED: $1"
@@ -57,7 +85,14 @@ err_line=""
 trap 'err_line=$LINENO' ERR
 cleanup() {
   rc=$?
+  # A second signal must not cut the cleanup short.
+  trap '' TERM INT HUP
+  stop_build
+  # Containers (and their mounts) first, as the runner that stopped this script may kill it
+  # for good shortly after; the images can wait for the next run.
   "${B[@]}" rm --all >/dev/null 2>&1 || true
+  "${B[@]}" umount --all >/dev/null 2>&1 || true
+  unmount_stores
   [ "${PERCEPT_KEEP_IMAGE:-0}" = 1 ] || "${B[@]}" rmi "$TAG" >/dev/null 2>&1 || true
   if [ "$LAYERS" = false ] || [ "$(du -sm "$STORE" 2>/dev/null | cut -f1)" -gt $((CACHE_GB * 1024)) ]; then
     for _ in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20; do
@@ -65,14 +100,20 @@ cleanup() {
       "${B[@]}" rmi --prune >/dev/null 2>&1 || break
     done
   fi
+  unmount_stores
   if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
-    say "FAILED: exit $rc at scripts/build-image.sh line ${err_line:-?}"
-    echo "image: FAILED: exit $rc at scripts/build-image.sh line ${err_line:-?}"
+    case "$rc" in
+      129 | 130 | 143) why="exit $rc: stopped by a signal" ;;
+      *) why="exit $rc at scripts/build-image.sh line ${err_line:-?}" ;;
+    esac
+    say "FAILED: $why"
+    echo "image: FAILED: $why"
   fi
 }
 trap cleanup EXIT
-# Containers an interrupted run left behind.
+# Containers and mounts an interrupted run left behind.
 "${B[@]}" rm --all >/dev/null 2>&1 || true
+unmount_stores
 
 fetch_npm() { # <package@range> <dir>: an npm package unpacked into <dir>/package, cached
   [ -d "$2/package" ] && return 0
@@ -119,7 +160,12 @@ say "building $TAG from the Dockerfile (BASE=$BASE)"
 ca_args=()
 [ -n "${NODE_EXTRA_CA_CERTS:-}" ] && ca_args=(--build-arg "NODE_EXTRA_CA_CERTS=$NODE_EXTRA_CA_CERTS")
 nice -n 10 "${B[@]}" bud --isolation chroot --format docker --layers="$LAYERS" --build-arg BASE="$BASE" "${ca_args[@]}" -t "$TAG" -f Dockerfile . \
-  >"$CACHE/image-build.log" 2>&1 || { tail -30 "$CACHE/image-build.log" >&2; fail "buildah bud failed (see .cache/image-build.log)"; }
+  >"$CACHE/image-build.log" 2>&1 &
+bud_pid=$!
+bud_rc=0
+wait "$bud_pid" || bud_rc=$?
+bud_pid=""
+[ "$bud_rc" -eq 0 ] || { tail -30 "$CACHE/image-build.log" >&2; fail "buildah bud failed (see .cache/image-build.log)"; }
 
 # What the runtime configuration promises, read back from the built image.
 # (buildah 1.28's --format has no json function: the whole record goes to node.)
@@ -141,6 +187,12 @@ in_image() { "${B[@]}" run --isolation chroot --user percept --workingdir /opt/p
 got="$(in_image percept --version)" || fail "percept --version failed in the image"
 [ "$got" = "$VERSION" ] || fail "percept --version printed '$got', expected $VERSION"
 say "percept --version in the image: $got"
+# Only this architecture's onnxruntime binaries (the package carries every platform's).
+ort="$(in_image sh -c 'cd /opt/percept/node_modules/onnxruntime-node/bin && echo */*/*')" || fail "cannot list onnxruntime's binaries in the image"
+for d in $ort; do
+  case "$d" in */linux/x64) ;; *) fail "the image carries onnxruntime binaries for another platform: $d (all: $ort)" ;; esac
+done
+say "onnxruntime binaries in the image: $ort"
 in_image id | grep -q '(video).*(tss)\|(tss).*(video)' || fail "the percept user is not in the video and tss groups"
 # doctor exits 1 when something the defaults need is missing: here that is a failure. With no
 # camera here, the defaults read the demo photos, which the image does not ship (a module gets

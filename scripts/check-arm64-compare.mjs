@@ -1,7 +1,8 @@
 #!/usr/bin/env node
-// Compares two `percept run --output jsonl` runs frame by frame (matched by file name): the
-// same labels, and each box overlapping its counterpart with IoU >= 0.98. Prints
-// "N/N frames match x64" and exits 0, or names the first difference and exits 1.
+// Compares two `percept run --output jsonl` runs frame by frame (matched by file name), both
+// ways: every x64 frame has its arm64 counterpart and no arm64 frame lacks an x64 one (nor
+// comes twice), with the same labels, each box overlapping its counterpart with IoU >= 0.98.
+// Prints "N/N frames match x64" and exits 0, or names the differences and exits 1.
 // Usage: node scripts/check-arm64-compare.mjs <x64.jsonl> <arm64.jsonl> <frames>
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,8 +11,10 @@ const [refFile, gotFile, framesArg] = process.argv.slice(2);
 const want = Number(framesArg);
 const MIN_IOU = 0.98;
 
+/** Frames by file name; a name that comes more than once is counted in `dupes`. */
 function frames(file) {
   const out = new Map();
+  out.dupes = [];
   for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
     if (!line.startsWith('{')) continue;
     const r = JSON.parse(line);
@@ -21,7 +24,9 @@ function frames(file) {
       label: d.label,
       box: [d.boxNorm[0] * r.width, d.boxNorm[1] * r.height, d.boxNorm[2] * r.width, d.boxNorm[3] * r.height],
     }));
-    out.set(path.basename(String(r.source)), dets);
+    const name = path.basename(String(r.source));
+    if (out.has(name)) out.dupes.push(name);
+    out.set(name, dets);
   }
   return out;
 }
@@ -63,7 +68,11 @@ for (const [name, dets] of ref) {
   if (why) problems.push(`${name}: ${why}`);
   else matched++;
 }
+for (const name of got.keys()) if (!ref.has(name)) problems.push(`${name}: an arm64 result with no x64 counterpart`);
+for (const name of ref.dupes) problems.push(`${name}: more than one x64 result`);
+for (const name of got.dupes) problems.push(`${name}: more than one arm64 result`);
 if (ref.size !== want) problems.push(`the x64 run gave ${ref.size} frames, expected ${want}`);
+if (got.size !== want) problems.push(`the arm64 run gave ${got.size} frames, expected ${want}`);
 if (problems.length || matched !== want) {
   console.log(`${matched}/${want} frames match x64 (${problems.join('; ')})`);
   process.exit(1);

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Builds the bare-board bundle percept-<version>-linux-<arch>.tar.gz: the compiled agent, its
 // production node_modules for that architecture, the native addons (cross-compiled when the
-// target is not this machine), its own Node.js 20, the systemd unit and the install script.
+// target is not this machine), its own Node.js 20, the systemd unit, the install script and
+// the README with the docs.
 //
 // Usage: npm run package -- --arch arm64|x64 [--out <folder>]   (default folder: build/)
 // Needs: npm registry access (first run), node-gyp (dev dependency), and for arm64 on x64
@@ -178,6 +179,9 @@ fs.mkdirSync(stage, { recursive: true });
 fs.cpSync(path.join(compiled, 'src'), path.join(stage, 'dist', 'src'), { recursive: true, filter: (f) => !f.endsWith('.map') });
 fs.cpSync(path.join(root, 'models'), path.join(stage, 'models'), { recursive: true });
 fs.copyFileSync(path.join(root, 'package.json'), path.join(stage, 'package.json'));
+// percept.service's Documentation= points at these.
+fs.copyFileSync(path.join(root, 'README.md'), path.join(stage, 'README.md'));
+fs.cpSync(path.join(root, 'docs'), path.join(stage, 'docs'), { recursive: true });
 for (const f of ['percept.service', 'install.sh']) fs.copyFileSync(path.join(root, 'deploy', f), path.join(stage, f));
 fs.cpSync(deps(nodedir), path.join(stage, 'node_modules'), { recursive: true, verbatimSymlinks: true });
 const built = addons(stage, nodedir);

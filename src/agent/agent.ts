@@ -189,9 +189,10 @@ export class Agent {
     this.#preview?.setPipeline(p);
   }
 
+  /** The HTTP listener: /healthz, /readyz and /metrics always (orchestrators probe them), the page only when enabled. */
   async #startPreview(): Promise<void> {
     const pv = this.#cfg.preview;
-    if (!pv.enabled || !this.#pipeline) return;
+    if (!this.#pipeline) return;
     try {
       this.#preview = await startPreview({
         host: pv.host,
@@ -204,9 +205,11 @@ export class Agent {
         metrics: this.#metrics,
         layout: () => layoutOf(this.#cfg.sources),
         events: () => eventFeed(this.#pipeline)?.events ?? null,
+        page: pv.enabled,
       });
     } catch (e) {
-      this.#log.warn({ code: (e as PerceptError).code, port: pv.port }, `preview not started: ${(e as Error).message}`);
+      const what = pv.enabled ? 'preview' : 'health and metrics endpoints';
+      this.#log.warn({ code: (e as PerceptError).code, port: pv.port }, `${what} not started: ${(e as Error).message}`);
     }
   }
 
@@ -302,7 +305,11 @@ export class Agent {
       const eventKey = (c: Config) => ({ t: c.tracker, l: c.labelThresholds, z: c.sources.map((x) => [x.id, x.zones, x.lines]) });
       if (!same(eventKey(next), eventKey(prev))) this.#pipeline?.configureEvents(next);
     }
-    if (!same(next.preview, prev.preview)) {
+    const listener = (c: Config) => ({ ...c.preview, enabled: undefined });
+    if (this.#preview && same(listener(next), listener(prev))) {
+      // Only the page switched: the listener stays, so /healthz never stops answering.
+      this.#preview.setPage(next.preview.enabled);
+    } else if (!same(next.preview, prev.preview)) {
       await this.#preview?.close();
       this.#preview = null;
       await this.#startPreview();

@@ -19,7 +19,7 @@ export const GROUPS = {
   hub: 'IoT Hub (telemetry, module twin, direct methods)',
   attest: 'Attestation (signed hash chain over the telemetry)',
   motion: 'Motion gate (infer only while something moves, a track lives, or a keyframe is due; per source: sources[].motion, sources[].motionMasks)',
-  preview: 'Preview (http://127.0.0.1:8090: live frames with boxes, /metrics, /healthz, /readyz)',
+  preview: 'Preview (http://127.0.0.1:8090: live frames with boxes; /metrics, /healthz, /readyz even with the page off)',
   events: 'Events (tracks across frames; zones and lines are per source, in the config file or the twin)',
   output: 'Output',
 } as const;
@@ -614,7 +614,7 @@ export const OPTIONS = {
     negate: true,
     twin: ['preview.enabled'],
     group: 'preview',
-    help: 'do not serve the preview (PERCEPT_PREVIEW=false)',
+    help: 'do not serve the preview page and streams; /healthz, /readyz and /metrics stay on the port (PERCEPT_PREVIEW=false)',
   },
 
   trackHighScore: {

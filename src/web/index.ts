@@ -1,8 +1,9 @@
 // The local preview server: a live page of frames, detections and tracks (with the sources'
 // zones and lines, and the recent track events with their snapshots), /metrics for
-// Prometheus, /healthz and /readyz for orchestrators. It listens to the pipeline's results
-// always and to its frames only while a page or stream is open; the pipeline can be swapped
-// under it.
+// Prometheus, /healthz and /readyz for orchestrators. The page and its streams can be switched
+// off; health and metrics are served whatever that switch says, as orchestrators probe them.
+// It listens to the pipeline's results always and to its frames only while a page or stream
+// is open; the pipeline can be swapped under it.
 
 import http from 'node:http';
 import net from 'node:net';
@@ -70,6 +71,8 @@ export interface PreviewOptions {
   layout?: () => SourceLayout[];
   /** The recent track events and their snapshots (/recent-events, /event-snapshot); null while there are none. */
   events?: () => EventReader | null;
+  /** Serve the page and its streams (default true); false leaves /healthz, /readyz and /metrics only. */
+  page?: boolean;
 }
 
 export interface PreviewServer {
@@ -83,6 +86,8 @@ export interface PreviewServer {
   observePublish(seconds: number): void;
   /** A track event, sent to the open pages. */
   pushEvent(e: PerceptEvent): void;
+  /** Switches the page and its streams on or off (off closes the open ones); health and metrics stay. */
+  setPage(on: boolean): void;
   close(): Promise<void>;
 }
 
@@ -103,6 +108,7 @@ export async function startPreview(opts: PreviewOptions): Promise<PreviewServer>
   const token = opts.token ?? (loopback ? undefined : generateToken());
 
   let pipeline = opts.pipeline;
+  let page = opts.page ?? true;
   let lastResultAt: number | null = null;
   const metrics = new PreviewMetrics(opts.metrics ?? opts.pipeline.metrics);
   const pipelineStatus = () => pipeline.status?.() ?? opts.status().pipeline;
@@ -140,6 +146,7 @@ export async function startPreview(opts: PreviewOptions): Promise<PreviewServer>
       readyz: () => readiness(opts.status(), lastResultAt),
       firstSource: () => pipelineStatus().sources[0]?.id ?? null,
       events: () => opts.events?.() ?? null,
+      page: () => page,
     }),
   );
   // Streams stay open for hours; only the request head has a deadline.
@@ -149,7 +156,10 @@ export async function startPreview(opts: PreviewOptions): Promise<PreviewServer>
   const port = await listen(server, opts.host, opts.port);
   pipeline.on('result', onResult);
   const url = `http://${hostForUrl(opts.host, true)}:${port}/`;
-  log.info({ url, host: opts.host, port, maxFps: opts.maxFps, auth: token ? 'token' : 'loopback' }, 'preview listening');
+  log.info(
+    { url, host: opts.host, port, maxFps: opts.maxFps, auth: token ? 'token' : 'loopback', page },
+    page ? 'preview listening' : 'health and metrics listening (the preview page is disabled)',
+  );
   if (generated) {
     // The one line that carries the token, as the user has no other way to learn it. The
     // logger scrubs any `token=` pair (so no copy-paste URL), so it rides in its own field.
@@ -174,6 +184,12 @@ export async function startPreview(opts: PreviewOptions): Promise<PreviewServer>
     },
     observePublish: (seconds: number) => metrics.observePublish(seconds),
     pushEvent: (e: PerceptEvent) => hub.broadcast('track', scrubDeep(eventView(e))),
+    setPage(on: boolean): void {
+      if (on === page) return;
+      page = on;
+      if (!on) hub.close();
+      log.info({ port, page }, on ? 'preview page enabled' : 'preview page disabled; /healthz, /readyz and /metrics stay');
+    },
     close(): Promise<void> {
       closing ??= (async () => {
         hub.close();

@@ -23,6 +23,8 @@ export interface Routes {
   firstSource: () => string | null;
   /** The recent track events and their snapshots; null while the pipeline keeps none. */
   events: () => EventReader | null;
+  /** Whether the page and its streams are served (health and metrics always are). */
+  page: () => boolean;
 }
 
 /** Events the page asks for at most (it lists the newest few). */
@@ -30,6 +32,9 @@ const MAX_RECENT = 200;
 
 /** Routes anyone who can reach the port may use: orchestrators probe without credentials. */
 const OPEN = new Set(['/healthz', '/readyz']);
+
+/** Routes of the page, served only while the preview is enabled. */
+const PAGE = new Set(['/', '/events', '/stream', '/recent-events', '/event-snapshot']);
 
 const BASE_HEADERS: Record<string, string> = {
   'X-Content-Type-Options': 'nosniff',
@@ -80,6 +85,10 @@ export function createHandler(r: Routes): (req: IncomingMessage, res: ServerResp
 }
 
 function route(r: Routes, path: string, url: URL, res: ServerResponse, head: boolean): void {
+  if (PAGE.has(path) && !r.page()) {
+    json(res, 404, { error: 'the preview is disabled (preview.enabled is false): this port serves /healthz, /readyz and /metrics only' }, head);
+    return;
+  }
   switch (path) {
     case '/':
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': PAGE_CSP, 'Content-Length': Buffer.byteLength(PAGE_HTML) });

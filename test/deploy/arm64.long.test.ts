@@ -36,4 +36,7 @@ test('npm run check:arm64: the arm64 bundle under qemu matches x64 on 9 frames a
   assert.equal(r.timedOut, false, `npm run check:arm64 was still running after ${DEADLINE_MS / 60_000} min${tail}`);
   assert.equal(lastLine(r.stdout), 'arm64: 9/9 frames match x64; tpm sign ok', tail);
   assert.equal(r.code, 0, tail);
+  // Its duration is part of what it prints, on the line before the verdict.
+  const lines = r.stdout.trimEnd().split('\n');
+  assert.match(lines[lines.length - 2] ?? '', /^arm64: percept \S+ checked in \d+ s \(the arm64 run of 9 frames under qemu: \d+ s\)$/, tail);
 });

@@ -5,9 +5,11 @@ import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import util from 'node:util';
 import { ROOT } from '../helpers/paths.js';
 import { applyDesired } from '../../src/config/desired.js';
 import { defaultSource, parseConfig } from '../../src/config/load.js';
+import { OPTIONS, type OptionDef } from '../../src/config/options.js';
 
 /* eslint-disable @typescript-eslint/no-unsafe-argument, @typescript-eslint/no-unsafe-assignment, @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-member-access, @typescript-eslint/no-unsafe-return -- walking the parsed manifest (Json) */
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any -- walking parsed JSON
@@ -77,6 +79,22 @@ test("the percept module's desired properties pass the agent's own validation", 
   assert.equal(config.telemetry.intervalMs, desired.telemetry.intervalMs);
   // The validation is real: the same document with one bad value is refused.
   assert.throws(() => applyDesired(base, { ...desired, telemetry: { intervalMs: 5 } }), { code: 'ERR_CONFIG' });
+});
+
+test("the percept module's desired properties hold every twin-settable default of the option table", () => {
+  const desired = content.percept['properties.desired'] as Json;
+  const at = (key: string): unknown => key.split('.').reduce<unknown>((o, k) => (o as Json | undefined)?.[k], desired);
+  const checked: string[] = [];
+  const missing: string[] = [];
+  for (const o of Object.values(OPTIONS) as OptionDef[]) {
+    // A default that depends on the machine (workers) or on the model (scoreThreshold) has no one value to write down.
+    if (!o.twin || o.default === undefined || typeof o.default === 'function') continue;
+    const key = o.twin[0]!;
+    checked.push(key);
+    if (!util.isDeepStrictEqual(at(key), o.default)) missing.push(`${key}: ${JSON.stringify(at(key))} instead of the default ${JSON.stringify(o.default)}`);
+  }
+  assert.deepEqual(missing, [], 'the manifest states the defaults the twin may change');
+  assert.ok(checked.length >= 20, `${checked.length} twin-settable defaults checked`);
 });
 
 test('module.json names the image and builds it for amd64 and arm64v8 at the package version', () => {

@@ -25,11 +25,12 @@ export interface CliProcess {
   killGroup(): void;
 }
 
-export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliProcess {
+/** `exactEnv`: the command gets `env` and nothing else (no variable of the test's own environment). */
+export function startCli(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; exactEnv?: boolean } = {}): CliProcess {
   const child = spawn(process.execPath, [CLI, ...args], {
     cwd: ROOT,
     // Each call its own state folder (a run locks its folder), never the user's home.
-    env: { ...process.env, PERCEPT_LOG_LEVEL: 'info', PERCEPT_STATE_DIR: tempDir('percept-cli-state-'), ...opts.env },
+    env: opts.exactEnv ? { ...opts.env } : { ...process.env, PERCEPT_LOG_LEVEL: 'info', PERCEPT_STATE_DIR: tempDir('percept-cli-state-'), ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
