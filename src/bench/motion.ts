@@ -10,6 +10,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { Pipeline } from '../pipeline/pipeline.js';
 import { parseConfig } from '../config/load.js';
+import { OPTIONS } from '../config/options.js';
 import { createLogger } from '../log.js';
 import { PerceptError } from '../errors.js';
 
@@ -38,7 +39,10 @@ export interface MotionBench {
   /** The sliding-motorcycle clip (the events issue's acceptance clip), gate off and on. */
   motion_clip_events_off: string;
   motion_clip_events_on: string;
+  /** Same (type, label) sequence, and each track's first and last sighting within one keyframe interval. */
   motion_clip_same_events: boolean;
+  /** What differs, `; `-separated; empty when the same. */
+  motion_clip_differences: string;
   motion_clip_inferred_off: number;
   motion_clip_inferred_on: number;
 }
@@ -61,8 +65,49 @@ export function makeSlidingClip(imagesDir: string, out: string): void {
   if (r.status !== 0) throw new PerceptError('ERR_INPUT', `ffmpeg could not make the sliding clip from ${imagesDir}: ${r.error?.message ?? r.stderr}`);
 }
 
-/** The clip's track events with the gate on or off, as `type:label` in order (ids left out), and the frames inferred. */
-async function clipEvents(clip: string, modelPath: string, enabled: 'on' | 'off'): Promise<{ events: string[]; inferred: number }> {
+/** One `new` or `end` of the clip, with its track's first and last sighting in media time (s). */
+export interface ClipEvent {
+  type: 'new' | 'end';
+  label: string;
+  startS: number;
+  endS: number;
+}
+
+/** As the bench prints an event: `new:cup@0.00-9.93`. */
+const clipEventText = (e: ClipEvent) => `${e.type}:${e.label}@${e.startS.toFixed(2)}-${e.endS.toFixed(2)}`;
+
+/**
+ * What differs between the clip's events with the gate off and on: the ordered (type, label)
+ * sequences must be equal and each pair's track must start and end (first and last sighting, in
+ * media time) within `toleranceS` (one keyframe interval: with the gate on, a still object may
+ * wait for a keyframe to be seen again). Empty when they are the same.
+ */
+export function clipDifferences(off: readonly ClipEvent[], on: readonly ClipEvent[], toleranceS: number): string[] {
+  const out: string[] = [];
+  const n = Math.max(off.length, on.length);
+  for (let i = 0; i < n; i++) {
+    const a = off[i];
+    const b = on[i];
+    if (!a || !b || a.type !== b.type || a.label !== b.label) {
+      out.push(`event ${i + 1}: ${a ? `${a.type}:${a.label}` : 'none'} off, ${b ? `${b.type}:${b.label}` : 'none'} on`);
+      continue;
+    }
+    for (const k of ['startS', 'endS'] as const) {
+      if (Math.abs(a[k] - b[k]) > toleranceS)
+        out.push(
+          `${a.type}:${a.label} ${k === 'startS' ? 'start' : 'end'} ${a[k].toFixed(2)} s off, ${b[k].toFixed(2)} s on (more than ${toleranceS} s apart)`,
+        );
+    }
+  }
+  return out;
+}
+
+/**
+ * The clip's `new` and `end` events with the gate on or off, in order, each with its track's first
+ * and last sighting in media time (from the frames' sequence numbers and the tracks on each
+ * result), and the frames inferred.
+ */
+async function clipEvents(clip: string, modelPath: string, enabled: 'on' | 'off'): Promise<{ events: ClipEvent[]; inferred: number }> {
   const cfg = parseConfig({
     sources: [{ id: 'clip', kind: 'video', uri: clip }],
     model: { name: 'yolox-nano', path: modelPath },
@@ -71,14 +116,28 @@ async function clipEvents(clip: string, modelPath: string, enabled: 'on' | 'off'
     output: 'none',
   });
   const pipeline = new Pipeline(cfg, { logger: createLogger({ level: 'warn' }) });
-  const events: string[] = [];
+  const seen = new Map<string, { first: number; last: number }>();
+  pipeline.on('result', (r) => {
+    for (const t of r.tracks ?? []) {
+      if (!t.seen) continue;
+      const s = seen.get(t.id);
+      if (s) s.last = r.seq;
+      else seen.set(t.id, { first: r.seq, last: r.seq });
+    }
+  });
+  const raw: Array<{ type: 'new' | 'end'; id: string; label: string }> = [];
   pipeline.on('event', (e) => {
-    if (e.type !== 'update') events.push(`${e.type}:${e.label}`);
+    if (e.type !== 'update') raw.push({ type: e.type, id: e.id, label: e.label });
   });
   const ended = new Promise<void>((resolve) => pipeline.once('end', resolve));
   await pipeline.start();
   await ended;
   await pipeline.stop();
+  const media = (seq: number) => (seq - 1) / FPS;
+  const events = raw.map(({ type, id, label }) => {
+    const s = seen.get(id) ?? { first: 0, last: 0 };
+    return { type, label, startS: media(s.first), endS: media(s.last) };
+  });
   return { events, inferred: pipeline.status().frames.inferred };
 }
 
@@ -93,6 +152,8 @@ function verdict(ratio: number, goal: number): string {
 }
 
 const FPS = 15;
+/** The gate's default keyframe interval (motion.keyframeSeconds), which the bench runs with. */
+const KEYFRAME_S = OPTIONS.motionKeyframeSeconds.default;
 /**
  * Shortest window: a run's first frame is a keyframe (inferred with the gate on), so a window
  * shorter than that would measure little else. Windows of 5 s or more also hold a later keyframe.
@@ -162,7 +223,7 @@ export async function benchMotion(say: Say, seconds: number, inputs: { modelPath
     await sharp(source).removeAlpha().resize(1280, 720, { fit: 'cover' }).jpeg({ quality: 85 }).toFile(photo);
     const window = Math.max(seconds, MIN_WINDOW_S);
     say(
-      `${path.basename(source)} as a 1280x720 JPEG at ${FPS} fps, ${window} s per run after ${SETTLE_S} s of start-up, gate off then on (keyframe every 5 s)`,
+      `${path.basename(source)} as a 1280x720 JPEG at ${FPS} fps, ${window} s per run after ${SETTLE_S} s of start-up, gate off then on (keyframe every ${KEYFRAME_S} s)`,
     );
     const off = await measure(photo, inputs.modelPath, 'off', window);
     say(
@@ -199,14 +260,21 @@ export async function benchMotion(say: Say, seconds: number, inputs: { modelPath
     makeSlidingClip(inputs.imagesDir, clip);
     const clipOff = await clipEvents(clip, inputs.modelPath, 'off');
     const clipOn = await clipEvents(clip, inputs.modelPath, 'on');
-    const same = clipOff.events.length === clipOn.events.length && [...clipOff.events].sort().join() === [...clipOn.events].sort().join();
-    say(`sliding clip, gate off: ${clipOff.inferred} inferred, events ${clipOff.events.join(' ')}`);
-    say(`sliding clip, gate on:  ${clipOn.inferred} inferred, events ${clipOn.events.join(' ')}; ${same ? 'the same events' : 'DIFFERENT events'}`);
+    const differences = clipDifferences(clipOff.events, clipOn.events, KEYFRAME_S);
+    const same = differences.length === 0;
+    say(`sliding clip, gate off: ${clipOff.inferred} inferred, events ${clipOff.events.map(clipEventText).join(' ')}`);
+    say(`sliding clip, gate on:  ${clipOn.inferred} inferred, events ${clipOn.events.map(clipEventText).join(' ')}`);
+    say(
+      same
+        ? `the same events, in the same order, each track's first and last sighting within ${KEYFRAME_S} s (one keyframe interval)`
+        : `DIFFERENT events: ${differences.join('; ')}`,
+    );
     return {
       ...figures,
-      motion_clip_events_off: clipOff.events.join(' '),
-      motion_clip_events_on: clipOn.events.join(' '),
+      motion_clip_events_off: clipOff.events.map(clipEventText).join(' '),
+      motion_clip_events_on: clipOn.events.map(clipEventText).join(' '),
       motion_clip_same_events: same,
+      motion_clip_differences: differences.join('; '),
       motion_clip_inferred_off: clipOff.inferred,
       motion_clip_inferred_on: clipOn.inferred,
     };
