@@ -43,10 +43,19 @@ const when = z.union([z.number().int().min(0), z.iso.datetime({ offset: true }).
 const eventsPayload = z.strictObject({ since: when.optional(), limit: z.number().int().min(1).max(1000).optional() }).nullable();
 
 /**
- * getEvents {since?, limit?}: the recent track events with `at` >= since (ms or ISO 8601),
- * oldest first, at most `limit` (default 100, at most 1000); the newest are kept when the list
- * is cut by the limit or by the 128 KB answer, and `truncated` says so. `next` is the `since`
- * that continues after the last event returned.
+ * getEvents {since?, limit?}: recent track events, oldest first, within the 128 KB answer.
+ *
+ * - With `since` (ms or ISO 8601): a page forward from `since`: the oldest events with `at` >=
+ *   since, at most `limit` (default 100, at most 1000). `truncated` says more remain, and `next`
+ *   (just after the last event returned) is the `since` of the page that continues, so a caller
+ *   paging with it sees every event once. A page never ends inside a group of events with the same
+ *   `at` (one frame's), as the next page could not start inside it: it ends before the group, or
+ *   holds the group whole when the group alone is over `limit`.
+ * - Without `since`: the newest `limit` events (the older ones left out when the limit or the
+ *   answer's size cuts the list, `truncated` then true); `next` is the `since` that continues
+ *   after them.
+ *
+ * `next` is `since` (or null) when nothing is returned.
  */
 export async function getEvents(reader: EventReader | null, payload: unknown): Promise<MethodResult> {
   const r = eventsPayload.safeParse(payload ?? null);
@@ -54,17 +63,47 @@ export async function getEvents(reader: EventReader | null, payload: unknown): P
   if (!reader) return NO_EVENTS;
   const limit = r.data?.limit ?? 100;
   const since = r.data?.since;
-  // One more than asked tells whether the limit cut the list.
-  const found = reader.list({ ...(since !== undefined ? { since } : {}), limit: limit + 1 });
-  let truncated = found.length > limit;
-  const events: EventView[] = found.slice(truncated ? 1 : 0).map(eventView);
-  let bytes = events.reduce((n, e) => n + Buffer.byteLength(JSON.stringify(e)) + 1, 0);
-  while (events.length && bytes > METHOD_LIMIT - ENVELOPE) {
-    bytes -= Buffer.byteLength(JSON.stringify(events.shift())) + 1;
-    truncated = true;
-  }
-  const last = found.at(-1);
-  return { status: 200, payload: { events, count: events.length, truncated, next: last ? last.at + 1 : (since ?? null) } };
+  // By time, as `since` and `next` count (the store keeps them in the order they were sent).
+  const found = reader
+    .list(since !== undefined ? { since } : {})
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => a.e.at - b.e.at || a.i - b.i)
+    .map(({ e }) => eventView(e));
+  const events = since !== undefined ? pageForward(found, limit) : pageNewest(found, limit);
+  const lastAt = events.length ? Date.parse(events[events.length - 1]!.at) : null;
+  return {
+    status: 200,
+    payload: { events, count: events.length, truncated: events.length < found.length, next: lastAt !== null ? lastAt + 1 : (since ?? null) },
+  };
+}
+
+/** The bytes an event adds to the answer's list. */
+const sizeOf = (e: EventView) => Buffer.byteLength(JSON.stringify(e)) + 1;
+const BUDGET = METHOD_LIMIT - ENVELOPE;
+
+/** The oldest events that fit `limit` and the answer, ending at a change of `at` when more remain. */
+function pageForward(found: EventView[], limit: number): EventView[] {
+  let n = 0;
+  let bytes = 0;
+  while (n < found.length && n < limit && bytes + sizeOf(found[n]!) <= BUDGET) bytes += sizeOf(found[n++]!);
+  if (n === found.length || n === 0) return found.slice(0, n);
+  const cutAt = found[n]!.at;
+  if (found[n - 1]!.at !== cutAt) return found.slice(0, n);
+  // The cut falls inside one frame's group: end before it, or take it whole when it is the first.
+  let start = n - 1;
+  while (start > 0 && found[start - 1]!.at === cutAt) start--;
+  if (start > 0) return found.slice(0, start);
+  // (Only a group over the 128 KB answer, some 200 events of one millisecond, is cut here.)
+  while (n < found.length && found[n]!.at === cutAt && bytes + sizeOf(found[n]!) <= BUDGET) bytes += sizeOf(found[n++]!);
+  return found.slice(0, n);
+}
+
+/** The newest `limit` events that fit the answer. */
+function pageNewest(found: EventView[], limit: number): EventView[] {
+  let n = 0;
+  let bytes = 0;
+  while (n < found.length && n < limit && bytes + sizeOf(found[found.length - 1 - n]!) <= BUDGET) bytes += sizeOf(found[found.length - 1 - n++]!);
+  return found.slice(found.length - n);
 }
 
 const snapshotPayload = z.strictObject({ id: z.string().min(1).max(256) });

@@ -1,5 +1,5 @@
 // Where a window or a track event becomes a signed message: results gather in windows; a
-// closed window (with its source's zone and line counts) or a track event is encoded, chained
+// closed window or a track event (each with its source's zone and line counts) is encoded, chained
 // and (when a checkpoint is due) signed by the chain writer, committed to the outbox, and the
 // sender is poked. telemetry.mode picks windows, events or both. Also the idle-checkpoint
 // timer and the publish error log.
@@ -33,7 +33,7 @@ export interface TelemetryPathOptions {
   telemetry: Config['telemetry'];
   checkpointMs: number;
   logger: Logger;
-  /** A source's zone and line counts at the moment its window closes (none: windows carry none). */
+  /** A source's zone and line counts at the moment its window closes or its event is sent (none: messages carry none). */
   tallies?: (source: string) => SourceTallies | undefined;
 }
 
@@ -103,7 +103,7 @@ export class TelemetryPath {
   /** A track event becomes one message, in the same chain as the windows (not in `windows` mode). */
   addEvent(e: PerceptEvent, sourceKind: string): void {
     if (this.#telemetry.mode === 'windows') return;
-    this.#send([encodeEvent(e, sourceKind, this.#identity)], e.source);
+    this.#send([encodeEvent(e, sourceKind, this.#identity, this.#tallies(e.source))], e.source);
   }
 
   #publish(w: ClosedWindow): void {

@@ -46,7 +46,7 @@ export const SECTION_TABLE: ReadonlyArray<{ name: string; title: string; run: (s
   },
   {
     name: 'motion',
-    title: 'motion (a still photo as a 15 fps source, YOLOX-Nano: motion gate off against on)',
+    title: 'motion (a still photo as a live 15 fps source, YOLOX-Nano: motion gate off against on)',
     run: async (say, seconds, inputs) => (await import('../bench/motion.js')).benchMotion(say, seconds, inputs),
   },
   {

@@ -1,7 +1,8 @@
-// Video files, RTSP/HTTP streams, webcams (V4L2) and the synthetic test pattern, read through
-// an ffmpeg child process that writes MJPEG to a pipe. Opening waits for the first frame, so
-// a source that can never work fails at once; one that dies or stalls after it delivered
-// frames is restarted with exponential backoff. Live sources keep only the newest frame.
+// Video files, RTSP/HTTP streams, webcams (V4L2) and the synthetic source (the test pattern, or a
+// still photo played as a camera would), read through an ffmpeg child process that writes MJPEG
+// to a pipe. Opening waits for the first frame, so a source that can never work fails at once;
+// one that dies or stalls after it delivered frames is restarted with exponential backoff. Live
+// sources keep only the newest frame.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -37,6 +38,8 @@ export function inputArgs(cfg: SourceConfig, mjpegCamera = true): string[] {
     case 'rtsp':
       return [...(/^rtsps?:/i.test(cfg.uri) ? ['-rtsp_transport', 'tcp'] : []), '-i', cfg.uri];
     case 'synthetic': {
+      // A still photo as a live camera: ffmpeg repeats it at the rate, on the clock.
+      if (cfg.uri) return ['-re', '-loop', '1', '-framerate', String(cfg.fps ?? 30), '-i', cfg.uri];
       const size = `${cfg.width ?? 1280}x${cfg.height ?? 720}`;
       return ['-re', '-f', 'lavfi', '-i', `testsrc2=size=${size}:rate=${cfg.fps ?? 30}`];
     }
@@ -85,7 +88,8 @@ export class FfmpegSource implements FrameSource {
   }
 
   async open(): Promise<void> {
-    const exists = this.kind === 'webcam' ? await cameraExists(this.cfg.uri) : this.kind !== 'video' || fs.existsSync(this.cfg.uri);
+    const isFile = this.kind === 'video' || (this.kind === 'synthetic' && this.cfg.uri !== '');
+    const exists = this.kind === 'webcam' ? await cameraExists(this.cfg.uri) : !isFile || fs.existsSync(this.cfg.uri);
     if (!exists) {
       const what = this.kind === 'webcam' ? `no such device ${this.cfg.uri}` : `${this.cfg.uri} not found (no such file or folder)`;
       throw unreadable(this.id, what, this.kind === 'webcam' ? 'check that the camera is plugged in' : 'check the path');

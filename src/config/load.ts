@@ -92,7 +92,8 @@ export function parseSourceSpec(spec: string, index: number, extra: Partial<Sour
   // Without `<id>=`: `src<N>` by position from 0; `demo` and `synthetic` by kind, with the
   // position appended after the first place (`synthetic1`), so ids stay unique.
   const defaultId = kind === 'demo' || kind === 'synthetic' ? (index === 0 ? kind : `${kind}${index}`) : `src${index}`;
-  return { id: sid ?? defaultId, kind, uri, loop: false, ...extra };
+  // `demo` and `synthetic` name a kind, not a file (a synthetic source with a uri plays that photo).
+  return { id: sid ?? defaultId, kind, uri: kind === 'demo' || kind === 'synthetic' ? '' : uri, loop: false, ...extra };
 }
 
 /**

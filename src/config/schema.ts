@@ -131,7 +131,7 @@ export const linesSchema = z.array(lineSchema).max(32).superRefine(uniqueNames('
 export const sourceSchema = z.strictObject({
   id,
   kind: z.enum(SOURCE_KINDS),
-  /** Path, device or URL; unused by `synthetic` and `demo`. */
+  /** Path, device or URL; unused by `demo`; for `synthetic`, a still photo played live instead of the test pattern. */
   uri: z.string().default(''),
   /** Pace to this rate; for live sources the capture rate asked of the device. */
   fps: OPTIONS.fps.type.zod.optional(),

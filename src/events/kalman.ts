@@ -22,12 +22,13 @@ class Axis {
     this.c = (10 * STD_VELOCITY * scale) ** 2;
   }
 
-  predict(scale: number, move: boolean): void {
-    if (move) this.p += this.v;
-    // P = F P F' + Q with F = [[1, 1], [0, 1]].
-    this.a += 2 * this.b + this.c + (STD_POSITION * scale) ** 2;
-    this.b += this.c;
-    this.c += (STD_VELOCITY * scale) ** 2;
+  /** `dt` frames ahead (a fraction when frames come closer than the rate, several when some were not looked at). */
+  predict(scale: number, move: boolean, dt: number): void {
+    if (move) this.p += this.v * dt;
+    // P = F P F' + Q with F = [[1, dt], [0, 1]], the noise of one frame times dt (a random walk).
+    this.a += 2 * dt * this.b + dt * dt * this.c + dt * (STD_POSITION * scale) ** 2;
+    this.b += dt * this.c;
+    this.c += dt * (STD_VELOCITY * scale) ** 2;
   }
 
   update(z: number, scale: number): void {
@@ -55,17 +56,19 @@ export class BoxFilter {
   }
 
   /**
-   * One frame ahead. While the object is unseen its size is not extrapolated (a box that grew as
-   * the object entered the frame would otherwise keep growing), and a prediction that has left
-   * the frame stops there.
+   * `frames` of the source ahead (1 by default; more when frames between were skipped or
+   * dropped, so the prediction keeps up with the object's speed). While the object is unseen its
+   * size is not extrapolated (a box that grew as the object entered the frame would otherwise
+   * keep growing), and a prediction that has left the frame stops there.
    */
-  predict(seenLastFrame: boolean): void {
+  predict(seenLastFrame: boolean, frames = 1): void {
     const [x, y, w, h] = this.#axes;
     const scale = Math.max(h.p, 1e-3);
-    x.predict(scale, true);
-    y.predict(scale, true);
-    w.predict(scale, seenLastFrame);
-    h.predict(scale, seenLastFrame);
+    const dt = Math.max(frames, 0);
+    x.predict(scale, true, dt);
+    y.predict(scale, true, dt);
+    w.predict(scale, seenLastFrame, dt);
+    h.predict(scale, seenLastFrame, dt);
     if (x.p < 0 || x.p > 1) x.v = 0;
     if (y.p < 0 || y.p > 1) y.v = 0;
   }

@@ -121,6 +121,8 @@ export class SourceEvents {
     const st = this.#tracker.update(
       r.detections.map((d) => ({ label: d.label, score: d.confidence, box: d.boxNorm })),
       at,
+      // A file's frames by number (frames the gate skipped count); a live source's by the clock.
+      this.#trackerOpts.live ? undefined : r.seq,
     );
     const { decisions, better } = this.#lifecycle.step(clock, st, this.#zones);
     if (frame) for (const t of better) this.#pending.set(t.id, { frame, box: t.lastBox, score: t.score, at });

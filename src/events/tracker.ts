@@ -67,9 +67,11 @@ export class Track {
   score: number;
   lastBox: Box;
   topScore: number;
-  /** Frame index (tracker's own count) and capture time of the first and last match. */
+  /** Capture time of the first and last match. */
   startedAt: number;
   lastSeenAt: number;
+  /** The source's frame (Tracker's position, see update) of the last match. */
+  lastSeenFrame: number;
   readonly #votes = new Map<string, number>();
   #label: string;
   readonly #hist = new Uint32Array(BINS + 1);
@@ -78,8 +80,9 @@ export class Track {
   #anchorAt: number;
   #still = 0;
 
-  constructor(id: string, d: TrackerInput, at: number) {
+  constructor(id: string, d: TrackerInput, at: number, frame: number) {
     this.id = id;
+    this.lastSeenFrame = frame;
     this.filter = new BoxFilter(d.box);
     this.score = d.score;
     this.topScore = d.score;
@@ -132,8 +135,9 @@ export class Track {
     return o.live ? (this.lastSeenAt - this.#anchorAt) / 1000 : this.#still / o.fps;
   }
 
-  match(d: TrackerInput, at: number, o: Pick<TrackerOptions, 'live' | 'fps' | 'stationarySeconds'>): void {
+  match(d: TrackerInput, at: number, frame: number, o: Pick<TrackerOptions, 'live' | 'fps' | 'stationarySeconds'>): void {
     this.#record(d);
+    this.lastSeenFrame = frame;
     this.filter.update(d.box);
     this.seen = true;
     this.unseen = 0;
@@ -174,6 +178,9 @@ export class Tracker {
   readonly #opts: TrackerOptions;
   readonly #nextId: () => string;
   #tracks: Track[] = [];
+  /** Where the source is, in its frames (fractional on a live source), and the capture time there. */
+  #frame = 0;
+  #at: number | null = null;
 
   /** `nextId` names a new track (`<source>-<n>`, unique within the agent's state). */
   constructor(opts: TrackerOptions, nextId: () => string) {
@@ -187,16 +194,34 @@ export class Tracker {
   }
 
   /**
-   * Whether a track unseen in this frame has been gone long enough to end. A file's frames are
-   * counted one by one. On a live source the capture clock counts, frames the motion gate skipped
-   * included; but a track standing still, which the gate leaves to keyframes (one every few
-   * seconds), must also have been missed by a second of inferred frames: one keyframe that misses
-   * it does not end it, it makes the track live (hasLive) so the next frames are inferred.
+   * Whether a track unseen in this frame has been gone long enough to end: `maxUnseen` of the
+   * source's frames since it was last seen (a file's frames by number, a live source's by the
+   * capture clock), frames the motion gate skipped or the source dropped included. On a live
+   * source a track standing still, which the gate leaves to keyframes (one every few seconds),
+   * must also have been missed by a second of inferred frames: one keyframe that misses it does
+   * not end it, it makes the track live (hasLive) so the next frames are inferred.
    */
-  #overdue(t: Track, at: number, maxUnseen: number): boolean {
-    if (!this.#opts.live) return t.unseen > maxUnseen;
-    const clock = ((at - t.lastSeenAt) * this.#opts.fps) / 1000 > maxUnseen;
-    return clock && t.unseen >= Math.min(maxUnseen, Math.max(2, Math.round(this.#opts.fps)));
+  #overdue(t: Track, maxUnseen: number): boolean {
+    // (A live source's position is a sum of fractions: a hair's tolerance.)
+    const gone = this.#frame - t.lastSeenFrame >= maxUnseen - 1e-6;
+    if (!this.#opts.live) return gone;
+    return gone && t.unseen >= Math.min(maxUnseen, Math.max(2, Math.round(this.#opts.fps)));
+  }
+
+  /**
+   * The source's position in frames at this update: `frame` when given (a file's frame number),
+   * else on a live source the last position plus the capture time since it times the rate, else
+   * the next frame.
+   */
+  #advance(at: number, frame: number | undefined): number {
+    let next: number;
+    if (frame !== undefined) next = frame;
+    else if (this.#opts.live) next = this.#at === null ? 0 : this.#frame + (Math.max(at - this.#at, 0) * this.#opts.fps) / 1000;
+    else next = this.#at === null ? 0 : this.#frame + 1;
+    const frames = this.#at === null ? 1 : next - this.#frame;
+    this.#frame = next;
+    this.#at = at;
+    return frames;
   }
 
   /** Frames unseen that end a track. */
@@ -217,11 +242,18 @@ export class Tracker {
     return this.#tracks.some((t) => t.state === 'tentative' || t.unseen > 0 || (t.state === 'confirmed' && t.stillSeconds(this.#opts) < LIVE_STILL_SECONDS));
   }
 
-  /** One frame's detections (normalised boxes) at capture time `at` (ms). */
-  update(detections: readonly TrackerInput[], at: number): TrackerStep {
+  /**
+   * One frame's detections (normalised boxes) at capture time `at` (ms). `frame`: the frame's
+   * number in the source, for a file (its media time in frames); without it a live source's
+   * frames are counted on the capture clock and a file's as the next one. The predictions move on
+   * by the source's frames since the last update, so frames skipped by the gate or dropped by a
+   * live source do not slow them down.
+   */
+  update(detections: readonly TrackerInput[], at: number, frame?: number): TrackerStep {
     const o = this.#opts;
+    const elapsed = this.#advance(at, frame);
     for (const t of this.#tracks) {
-      t.filter.predict(t.seen);
+      t.filter.predict(t.seen, elapsed);
       t.seen = false;
     }
     const dets = dedupe(detections);
@@ -230,7 +262,7 @@ export class Tracker {
     const active = this.#tracks.filter((t) => t.confirmed);
     const tentative = this.#tracks.filter((t) => !t.confirmed);
     const take = (pairs: Array<[Track, TrackerInput]>) => {
-      for (const [t, d] of pairs) t.match(d, at, o);
+      for (const [t, d] of pairs) t.match(d, at, this.#frame, o);
     };
 
     // 1. Confirmed tracks, lost ones included, against the confident detections.
@@ -255,7 +287,7 @@ export class Tracker {
         t.unseen++;
         if (!t.confirmed) {
           if (++t.misses > TENTATIVE_MAX_MISSES) continue;
-        } else if (this.#overdue(t, at, maxUnseen)) {
+        } else if (this.#overdue(t, maxUnseen)) {
           ended.push(t);
           continue;
         }
@@ -266,7 +298,7 @@ export class Tracker {
       next.push(t);
     }
     // 4. Confident detections nobody claimed start tentative tracks.
-    for (const d of s3.dets) next.push(new Track(this.#nextId(), d, at));
+    for (const d of s3.dets) next.push(new Track(this.#nextId(), d, at, this.#frame));
     this.#tracks = next;
     return { tracks: next, confirmed, ended };
   }

@@ -1,7 +1,8 @@
 // Telemetry encoders: the percept schema (one JSON message per window and source), the
 // Percept-compatible body azureeyemodule sent, and one message per track event
-// (percept.event/1). A window whose message would pass IoT Hub's 256 KB limit is split by
-// frames before encoding, so nothing is dropped for size.
+// (percept.event/1). Each kind carries its source's zone and line counts, so they reach the cloud
+// whatever the mode and schema. A window whose message would pass IoT Hub's 256 KB limit is split
+// by frames before encoding, so nothing is dropped for size.
 
 import type { ClosedWindow, WindowFrame } from './window.js';
 import type { LineCount, PerceptEvent, ZoneCount } from '../events/types.js';
@@ -33,7 +34,7 @@ export interface Identity {
   moduleId?: string;
 }
 
-/** A source's zone and line counts since the agent started, carried by its window messages. */
+/** A source's zone and line counts since the agent started, carried by its window and event messages. */
 export interface SourceTallies {
   zones: ZoneCount[];
   lines: LineCount[];
@@ -77,21 +78,24 @@ function perceptBody(w: ClosedWindow, frames: WindowFrame[], id: Identity, part?
   );
 }
 
-/** azureeyemodule's body: normalised [x0,y0,x1,y1], confidence as a string, timestamp in ns. */
-function compatBody(frames: WindowFrame[]): Buffer {
+/**
+ * azureeyemodule's body: normalised [x0,y0,x1,y1], confidence as a string, timestamp in ns. A
+ * source with zones or lines (which azureeyemodule never had) adds their counts beside it.
+ */
+function compatBody(frames: WindowFrame[], tallies?: SourceTallies): Buffer {
   const nn: Array<{ bbox: number[]; label: string; confidence: string; timestamp: string }> = [];
   for (const f of frames) {
     const ts = (BigInt(Math.round(f.capturedAt)) * 1_000_000n).toString();
     for (const d of f.detections)
       nn.push({ bbox: d.boxNorm.map((v) => Math.round(v * 1000) / 1000), label: d.label, confidence: String(d.confidence), timestamp: ts });
   }
-  return Buffer.from(JSON.stringify({ NEURAL_NETWORK: nn }), 'utf8');
+  return Buffer.from(JSON.stringify({ NEURAL_NETWORK: nn, ...talliesBody(tallies) }), 'utf8');
 }
 
 /**
  * Encodes a window as one or more messages, each within the hub's limit. Percept-compat
  * windows with no detections send nothing, as azureeyemodule did not. `tallies`: the source's
- * zone and line counts (percept schema only; every part carries them).
+ * zone and line counts (every part carries them).
  */
 export function encodeWindow(
   w: ClosedWindow,
@@ -114,7 +118,8 @@ export function encodeWindow(
   });
   if (schema === 'percept-compat') {
     if (!w.frames.some((f) => f.detections.length)) return [];
-    return partition(w.frames, limit, compatBody).map((fs) => msg(compatBody(fs)));
+    const encode = (fs: WindowFrame[]) => compatBody(fs, tallies);
+    return partition(w.frames, limit, encode).map((fs) => msg(encode(fs)));
   }
   const whole = perceptBody(w, w.frames, id, undefined, tallies);
   if (whole.length <= limit) return [msg(whole)];
@@ -126,15 +131,20 @@ export function encodeWindow(
 /**
  * One track event as one message (percept.event/1). Its properties name the schema, the
  * message kind (`eventType: event`, so routes and the link can tell it from windows), the
- * source, the event's type and its label. An event is a few hundred bytes: no split.
+ * source, the event's type and its label. `tallies`: the source's zone and line counts as they
+ * stand when the event is sent (`sourceCounts`, beside the track's own `zones`), so they reach
+ * the cloud in `events` mode too. An event is a few hundred bytes (a few KB with 32 zones and
+ * 32 lines): no split.
  */
-export function encodeEvent(e: PerceptEvent, sourceKind: string, id: Identity): OutgoingMessage {
+export function encodeEvent(e: PerceptEvent, sourceKind: string, id: Identity, tallies?: SourceTallies): OutgoingMessage {
+  const counts = talliesBody(tallies);
   const body = {
     schema: SCHEMA_EVENT,
     deviceId: id.deviceId,
     ...(id.moduleId ? { moduleId: id.moduleId } : {}),
     ...eventView(e),
     source: { id: e.source, kind: sourceKind },
+    ...('zones' in counts ? { sourceCounts: counts } : {}),
   };
   return {
     body: Buffer.from(JSON.stringify(body), 'utf8'),

@@ -1,11 +1,13 @@
 // ffmpeg-backed sources with a real ffmpeg: a video file is lossless (every frame, in order);
-// a live test pattern drops to the newest frame when nobody takes frames; a source that never
-// delivers a frame fails its open; one that worked and then dies or stalls is restarted.
+// a live test pattern, or a still photo played live, drops to the newest frame when nobody takes
+// frames; a source that never delivers a frame fails its open; one that worked and then dies or
+// stalls is restarted.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
+import sharp from 'sharp';
 import { FfmpegSource } from '../../src/capture/ffmpeg.js';
 import { PerceptError } from '../../src/errors.js';
 import { image, tempDir } from '../helpers/paths.js';
@@ -67,6 +69,44 @@ test('a live source keeps only the newest frame and counts the drops', async () 
   assert.ok(src.stats.captured >= 20, `captured ${src.stats.captured}`);
   assert.ok(src.stats.dropped >= src.stats.captured - 2, `dropped ${src.stats.dropped} of ${src.stats.captured}`);
   assert.ok(f.seq >= src.stats.captured - 1, 'the frame handed over is the newest');
+});
+
+test('a synthetic source given a still photo plays it as a live camera: the photo, at its rate on the clock, newest frame wins', async () => {
+  const src = new FfmpegSource(cfg({ kind: 'synthetic', uri: image('dog.jpg'), fps: 20 }));
+  assert.equal(src.live, true);
+  await src.open();
+  const first = await src.next();
+  const t0 = performance.now();
+  const captured0 = src.stats.captured;
+  await sleep(2000);
+  const last = await src.next();
+  const seconds = (performance.now() - t0) / 1000;
+  const captured = src.stats.captured - captured0;
+  await src.close();
+  assert.ok(first && last);
+  // The photo itself (dog.jpg is 768x576; the test pattern would be 1280x720), the same every frame.
+  const meta = await sharp(last.data).metadata();
+  assert.deepEqual([meta.width, meta.height], [768, 576]);
+  // (ffmpeg's JPEG encoder may word the same picture differently from frame to frame, so compare pixels.)
+  const pixels = (f: typeof first) => sharp(f.data).greyscale().raw().toBuffer();
+  const [a, b] = [await pixels(first), await pixels(last)];
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff += Math.abs((a[i] ?? 0) - (b[i] ?? 0));
+  assert.ok(diff / a.length < 1, `a still photo gives the same picture every frame (mean difference ${(diff / a.length).toFixed(2)} grey levels)`);
+  // Paced by the clock like a camera (unpaced, ffmpeg would deliver hundreds a second), newest wins.
+  assert.ok(captured <= seconds * 20 + 3, `captured ${captured} in ${seconds.toFixed(2)} s at 20 fps`);
+  assert.ok(captured >= seconds * 20 * 0.5, `captured ${captured} in ${seconds.toFixed(2)} s at 20 fps`);
+  assert.ok(src.stats.dropped >= src.stats.captured - 3, `dropped ${src.stats.dropped} of ${src.stats.captured}`);
+  assert.ok(last.seq >= src.stats.captured - 1, 'the frame handed over is the newest');
+});
+
+test('a synthetic source whose photo is missing is ERR_SOURCE_UNREADABLE naming it', async () => {
+  const src = new FfmpegSource(cfg({ kind: 'synthetic', uri: '/nonexistent/still.jpg' }));
+  // (Should it open after all, it is closed, so its ffmpeg does not outlive the test.)
+  await assert.rejects(
+    src.open().then(() => src.close()),
+    (e: unknown) => PerceptError.is(e, 'ERR_SOURCE_UNREADABLE') && /\/nonexistent\/still\.jpg not found/.test(e.message),
+  );
 });
 
 test('a stream never reached fails its open at once with the reason', async () => {

@@ -13,6 +13,9 @@ import { at } from '../helpers/at.js';
 test('source specs are classified', () => {
   assert.equal(parseSourceSpec('demo', 0).kind, 'demo');
   assert.equal(parseSourceSpec('synthetic', 0).kind, 'synthetic');
+  // The word names the kind: no uri, which for a synthetic source would be a photo to play.
+  assert.equal(parseSourceSpec('synthetic', 0).uri, '');
+  assert.equal(parseSourceSpec('cam=testsrc', 0).uri, '');
   assert.equal(parseSourceSpec('/dev/video2', 0).kind, 'webcam');
   assert.equal(parseSourceSpec('rtsp://10.0.0.2/stream', 0).kind, 'rtsp');
   assert.equal(parseSourceSpec(SHARED_IMAGES, 0).kind, 'folder');

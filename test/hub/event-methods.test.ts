@@ -1,7 +1,8 @@
 // The direct methods getEvents {since?, limit?} and getEventSnapshot {id}, answered through a
-// real link and the emulator's method API: recent events oldest first with the newest kept
-// when cut (by the limit or by IoT Hub's 128 KB answer), snapshots as base64 JPEG that fit
-// the answer (re-encoded smaller when they would not), and bad payloads as 400 ERR_USAGE.
+// real link and the emulator's method API: events oldest first; without `since` the newest kept
+// when cut (by the limit or by IoT Hub's 128 KB answer), with `since` pages forward whose `next`
+// loses nothing, never splitting one frame's events; snapshots as base64 JPEG that fit the answer
+// (re-encoded smaller when they would not), and bad payloads as 400 ERR_USAGE.
 // The methods read the contract's EventReader, fed here; the tracker's own run is
 // test/hub/events-e2e.test.ts.
 import test from 'node:test';
@@ -21,6 +22,21 @@ interface EventsAnswer {
   next: number | null;
 }
 
+/** Pages forward from `since` with each answer's `next` until one is not truncated: every answer, in order. */
+async function pageAll(call: (payload: unknown) => Promise<{ status: number; payload: unknown }>, since: number, limit?: number): Promise<EventsAnswer[]> {
+  const pages: EventsAnswer[] = [];
+  for (let next: number | null = since; ;) {
+    const r = await call({ since: next, ...(limit ? { limit } : {}) });
+    assert.equal(r.status, 200);
+    const a = r.payload as EventsAnswer;
+    pages.push(a);
+    if (!a.truncated) return pages;
+    assert.ok(a.count > 0 && a.next !== null && a.next > next, `a truncated page moves on: ${JSON.stringify({ count: a.count, next: a.next })}`);
+    next = a.next;
+    assert.ok(pages.length < 1000, 'paging ends');
+  }
+}
+
 test('getEvents: since and limit, oldest first, newest kept when cut; typed refusals', async () => {
   const reader = new MemoryEventReader();
   for (let i = 0; i < 10; i++) reader.add(trackEvent({ id: `door-${i}`, at: T0 + i * 1000, startedAt: T0 + i * 1000 }));
@@ -36,13 +52,35 @@ test('getEvents: since and limit, oldest first, newest kept when cut; typed refu
   assert.equal(a.next, T0 + 9000 + 1);
   assert.equal(a.events[0]!.at, new Date(T0).toISOString());
 
-  const cut = (await getEvents(reader, { since: T0 + 2000, limit: 3 })).payload as EventsAnswer;
+  const newest = (await getEvents(reader, { limit: 3 })).payload as EventsAnswer;
   assert.deepEqual(
-    cut.events.map((e) => e.id),
+    newest.events.map((e) => e.id),
     ['door-7', 'door-8', 'door-9'],
-    'the newest three since door-2',
+    'without since: the newest three',
   );
-  assert.equal(cut.truncated, true);
+  assert.equal(newest.truncated, true);
+  assert.equal(newest.next, T0 + 9000 + 1);
+
+  // With since: a page forward from it, the oldest first; next continues right after it.
+  const first = (await getEvents(reader, { since: T0 + 2000, limit: 3 })).payload as EventsAnswer;
+  assert.deepEqual(
+    first.events.map((e) => e.id),
+    ['door-2', 'door-3', 'door-4'],
+    'the first three from door-2 on',
+  );
+  assert.equal(first.truncated, true);
+  assert.equal(first.next, T0 + 4000 + 1);
+  const pages = await pageAll((p) => getEvents(reader, p), T0 + 2000, 3);
+  assert.deepEqual(
+    pages.map((p) => p.events.map((e) => e.id)),
+    [
+      ['door-2', 'door-3', 'door-4'],
+      ['door-5', 'door-6', 'door-7'],
+      ['door-8', 'door-9'],
+    ],
+  );
+  const cut = pages.at(-1)!;
+  assert.equal(cut.next, T0 + 9000 + 1);
   const iso = (await getEvents(reader, { since: new Date(T0 + 8000).toISOString() })).payload as EventsAnswer;
   assert.deepEqual(
     iso.events.map((e) => e.id),
@@ -62,6 +100,31 @@ test('getEvents: since and limit, oldest first, newest kept when cut; typed refu
   assert.equal((none.payload as { error: { code: string } }).error.code, 'ERR_SOURCE_FAILED');
 });
 
+test('getEvents paging with since never splits the events of one frame (same at), so none is skipped', async () => {
+  const reader = new MemoryEventReader();
+  // Frames at T0 (two events), T0+1 (three), T0+2 (one), T0+3 (two).
+  const ats = [0, 0, 1, 1, 1, 2, 3, 3];
+  ats.forEach((dt, i) => reader.add(trackEvent({ id: `door-${i}`, at: T0 + dt })));
+  const pages = await pageAll((p) => getEvents(reader, p), T0, 2);
+  assert.deepEqual(
+    pages.map((p) => p.events.map((e) => e.id)),
+    [
+      ['door-0', 'door-1'],
+      // A frame's group over the limit comes whole rather than being split (or never ending).
+      ['door-2', 'door-3', 'door-4'],
+      ['door-5'],
+      ['door-6', 'door-7'],
+    ],
+  );
+  // With limit 4 the cut after door-3 would split T0+1's group: the page ends before it.
+  const four = (await getEvents(reader, { since: T0, limit: 4 })).payload as EventsAnswer;
+  assert.deepEqual(
+    four.events.map((e) => e.id),
+    ['door-0', 'door-1'],
+  );
+  assert.equal(four.next, T0 + 1);
+});
+
 test('getEventSnapshot: typed refusals for bad payloads, 404 for an unknown track', async () => {
   const reader = new MemoryEventReader();
   for (const bad of [null, {}, { id: '' }, { id: 7 }, { id: 'x'.repeat(300) }, { id: 'a', extra: 1 }]) {
@@ -76,7 +139,7 @@ test('getEventSnapshot: typed refusals for bad payloads, 404 for an unknown trac
 });
 
 test(
-  'over the emulator: a long list is cut to the 128 KB answer keeping the newest, and a large snapshot is re-encoded to fit',
+  'over the emulator: a long list is cut to the 128 KB answer keeping the newest, paged forward with since it gives every event once, and a large snapshot is re-encoded to fit',
   { timeout: 60_000 },
   async () => {
     const hub = await startTestHub();
@@ -115,6 +178,15 @@ test(
       assert.equal(a.events.at(-1)!.id, 'door-999', 'the newest is kept');
       assert.equal(a.events[0]!.id, `door-${1000 - a.count}`, 'the oldest were left out, none in between');
       assert.deepEqual(a.events[0]!.zones, zones);
+
+      // Paged forward from the first with since and next: every answer within 128 KB, every event once, in order.
+      const pages = await pageAll((p) => call('getEvents', p), T0, 1000);
+      assert.ok(pages.length > 1, `${pages.length} pages`);
+      for (const p of pages) assert.ok(Buffer.byteLength(JSON.stringify(p)) <= METHOD_LIMIT);
+      assert.deepEqual(
+        pages.flatMap((p) => p.events.map((e) => e.id)),
+        Array.from({ length: 1000 }, (_, i) => `door-${i}`),
+      );
 
       const s = await call('getEventSnapshot', { id: 'door-999' });
       assert.equal(s.status, 200);

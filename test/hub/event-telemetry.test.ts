@@ -1,6 +1,6 @@
 // Track events reach the hub as percept.event/1 messages through the same chained, durable
 // outbox as the windows: as an IoT Edge module they leave by output `events`, windows by
-// `detections`, in one unbroken chain; window messages carry the zone and line counts;
+// `detections`, in one unbroken chain; window and event messages carry the zone and line counts;
 // telemetry.mode windows|events|both picks what is sent, live. The telemetry path runs in this
 // process (real outbox, link, sender and software signer against the emulator) and is fed
 // events here; the tracker's own run is test/hub/events-e2e.test.ts.
@@ -120,6 +120,11 @@ test(
         assert.equal(b.deviceId, 'edge-box');
         assert.equal(b.moduleId, 'percept');
         assert.deepEqual(b.source, { id: 'door', kind: 'demo' });
+        // The counts reach the cloud in events mode too (door-9 was sent with no window after it).
+        assert.deepEqual((m.body as { sourceCounts?: unknown }).sourceCounts, {
+          zones: [{ zone: 'entrance', entered: 1, exited: 0, present: 1 }],
+          lines: [{ line: 'threshold', forward: 1, backward: 0 }],
+        });
       }
       for (const m of windows) {
         assert.equal(outputOf(m), 'detections');

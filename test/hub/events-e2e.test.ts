@@ -1,8 +1,8 @@
 // The whole way of a track event, on the issue's sliding-motorcycle clip with real
 // YOLOX-Nano: the agent, as an IoT Edge module, sends percept.event/1 messages on output
 // `events` (one `new` and one `end` for the motorcycle, the same id, in the chain with the
-// windows), windows carry the zone and line counts, getStatus reports them, and getEvents and
-// getEventSnapshot answer over the emulator's method API.
+// windows), windows and events carry the zone and line counts, getStatus reports them, and
+// getEvents and getEventSnapshot answer over the emulator's method API.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -26,6 +26,7 @@ interface EventBody {
   startedAt: string;
   endedAt: string | null;
   snapshot: { at: string } | null;
+  sourceCounts?: { zones: Array<{ zone: string; entered: number }>; lines: Array<{ line: string; forward: number; backward: number }> };
 }
 
 test('clip -> agent -> the emulator receives percept.event/1 on output events; getEvents, getEventSnapshot and getStatus answer', async (t) => {
@@ -111,6 +112,11 @@ test('clip -> agent -> the emulator receives percept.event/1 on output events; g
       if (m.properties.source === 'clip') assert.deepEqual((m.body as EventBody).source, { id: 'clip', kind: 'video' });
     }
     const endBody = ended.body as EventBody;
+    // The motorcycle's end comes after it crossed the middle into the right half: its message says so.
+    const counts = endBody.sourceCounts;
+    assert.ok((counts?.zones.find((z) => z.zone === 'right')?.entered ?? 0) >= 1, `the end event's counts: ${JSON.stringify(counts)}`);
+    const crossed = counts?.lines.find((l) => l.line === 'middle');
+    assert.ok((crossed?.forward ?? 0) + (crossed?.backward ?? 0) >= 1, `the end event's counts: ${JSON.stringify(counts)}`);
     const secs = (Date.parse(endBody.endedAt!) - Date.parse(endBody.startedAt)) / 1000;
     assert.ok(secs > 1 && secs <= 6.5, `the track lasted ${secs} s (the motorcycle is in the picture for 6 s, and detected for part of it)`);
 

@@ -1,5 +1,5 @@
 // A track event becomes one percept.event/1 message with the documented body and properties;
-// window messages carry their source's zone and line counts (and only the percept schema does).
+// window and event messages carry their source's zone and line counts, in either schema.
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { encodeEvent, encodeWindow, SCHEMA_EVENT } from '../../src/telemetry/encode.js';
@@ -72,17 +72,37 @@ test('window messages carry the zone and line counts of their source', () => {
   assert.equal(m!.properties.eventType, 'detections');
 });
 
-test('without zones or lines, and in the compat schema, windows carry no counts', () => {
+test("without zones or lines, windows carry no counts (the compat body is then exactly azureeyemodule's)", () => {
   for (const t of [undefined, { zones: [], lines: [] }]) {
     const b = JSON.parse(encodeWindow(window, 'percept', { deviceId: 'dev' }, undefined, t)[0]!.body.toString('utf8')) as Record<string, unknown>;
     assert.equal('zones' in b, false);
     assert.equal('lines' in b, false);
+    const compat = JSON.parse(encodeWindow(window, 'percept-compat', { deviceId: 'dev' }, undefined, t)[0]!.body.toString('utf8')) as Record<string, unknown>;
+    assert.deepEqual(Object.keys(compat), ['NEURAL_NETWORK']);
   }
-  const compat = JSON.parse(encodeWindow(window, 'percept-compat', { deviceId: 'dev' }, undefined, tallies)[0]!.body.toString('utf8')) as Record<
-    string,
-    unknown
-  >;
-  assert.deepEqual(Object.keys(compat), ['NEURAL_NETWORK']);
+});
+
+test('compat windows of a source with zones or lines carry the counts beside NEURAL_NETWORK', () => {
+  const [m] = encodeWindow(window, 'percept-compat', { deviceId: 'dev' }, undefined, tallies);
+  const b = JSON.parse(m!.body.toString('utf8')) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(b), ['NEURAL_NETWORK', 'zones', 'lines']);
+  assert.equal((b.NEURAL_NETWORK as unknown[]).length, 1);
+  assert.deepEqual(b.zones, [{ zone: 'entrance', entered: 3, exited: 2, present: 1 }]);
+  assert.deepEqual(b.lines, [{ line: 'threshold', forward: 2, backward: 1 }]);
+  assert.equal(m!.properties.schema, 'azureeye.neural-network/1');
+});
+
+test("event messages carry their source's counts as sourceCounts, beside the track's own zones; none without zones or lines", () => {
+  const b = JSON.parse(encodeEvent(event(), 'webcam', { deviceId: 'dev' }, tallies).body.toString('utf8')) as Record<string, unknown>;
+  assert.deepEqual(b.zones, ['entrance'], "the track's zones stay as they are");
+  assert.deepEqual(b.sourceCounts, {
+    zones: [{ zone: 'entrance', entered: 3, exited: 2, present: 1 }],
+    lines: [{ line: 'threshold', forward: 2, backward: 1 }],
+  });
+  for (const t of [undefined, { zones: [], lines: [] }]) {
+    const plain = JSON.parse(encodeEvent(event(), 'webcam', { deviceId: 'dev' }, t).body.toString('utf8')) as Record<string, unknown>;
+    assert.equal('sourceCounts' in plain, false);
+  }
 });
 
 test('a window split into parts carries the counts in every part', () => {
