@@ -27,10 +27,26 @@ const FROM = 'desired properties';
 /** Sources that run until stopped; the others end the run when they are read through. */
 export const LIVE_KINDS: readonly SourceKind[] = ['webcam', 'rtsp', 'demo', 'synthetic'];
 
-const liveSource = twinSourceSchema.refine((s) => LIVE_KINDS.includes(s.kind), {
-  path: ['kind'],
-  message: `the twin may set only live sources (${LIVE_KINDS.join(', ')}): a file, folder or video would end the run; give those on the command line`,
-});
+/** What a live source's uri may name when the twin gives it: never a file on the device. */
+const TWIN_URI: Record<string, { test: (uri: string) => boolean; what: string }> = {
+  webcam: { test: (u) => /^\/dev\/video\d{1,3}$/.test(u), what: 'a camera device, /dev/videoN' },
+  rtsp: {
+    test: (u) => /^(rtsps?|https?|rtmp|srt|udp|tcp):\/\/[^\s]+$/i.test(u),
+    what: 'a network stream URL (rtsp://, rtsps://, http(s)://, rtmp://, srt://, udp://, tcp://)',
+  },
+  demo: { test: (u) => u === '', what: 'nothing (the demo plays built-in photos)' },
+  synthetic: { test: (u) => u === '', what: 'nothing (a still photo played live is a file on the device: give it on the command line)' },
+};
+
+const liveSource = twinSourceSchema
+  .refine((s) => LIVE_KINDS.includes(s.kind), {
+    path: ['kind'],
+    message: `the twin may set only live sources (${LIVE_KINDS.join(', ')}): a file, folder or video would end the run; give those on the command line`,
+  })
+  .superRefine((s, ctx) => {
+    const rule = TWIN_URI[s.kind];
+    if (rule && !rule.test(s.uri)) ctx.addIssue({ code: 'custom', path: ['uri'], message: `from the twin, a ${s.kind} source's uri must be ${rule.what}` });
+  });
 
 /**
  * What the twin may set: live sources and a model by name (by hand), and each setting the option

@@ -34,3 +34,26 @@ test('merging a patch that holds __proto__ changes no prototype', () => {
   assert.equal(({} as Record<string, unknown>).polluted, undefined);
   assert.deepEqual(merged, { telemetry: { intervalMs: 1000 } });
 });
+
+test('a live source from the twin names no file on the device: a webcam is /dev/videoN, a stream a network URL, demo and synthetic nothing', () => {
+  const ok = [
+    { id: 'a', kind: 'webcam', uri: '/dev/video0' },
+    { id: 'a', kind: 'rtsp', uri: 'rtsp://192.0.2.1:554/stream' },
+    { id: 'a', kind: 'demo' },
+    { id: 'a', kind: 'synthetic' },
+  ];
+  for (const s of ok) assert.doesNotThrow(() => applyDesired(base, { sources: [s] }), JSON.stringify(s));
+  const bad = [
+    { id: 'a', kind: 'synthetic', uri: '/etc/shadow' },
+    { id: 'a', kind: 'webcam', uri: '/etc/passwd' },
+    { id: 'a', kind: 'rtsp', uri: '/var/lib/percept/outbox.db' },
+    { id: 'a', kind: 'rtsp', uri: 'file:///etc/passwd' },
+    { id: 'a', kind: 'demo', uri: '/home' },
+  ];
+  for (const s of bad)
+    assert.throws(
+      () => applyDesired(base, { sources: [s] }),
+      (e: unknown) => PerceptError.is(e, 'ERR_CONFIG') && /sources\.0\.uri: from the twin, a \w+ source's uri must be/.test((e as Error).message),
+      JSON.stringify(s),
+    );
+});
