@@ -111,7 +111,7 @@ say "installing the bundle with its install.sh"
 in_rootfs /bin/sh -c "PATH=/usr/sbin:/usr/bin:/sbin:/bin /data/bundle/percept-$VERSION-linux-arm64/install.sh --no-start --connection-string 'HostName=h;DeviceId=d;SharedAccessKey=a2V5' >/dev/null && id percept" \
   >"$WORK/install.log" 2>&1 || { cat "$WORK/install.log" >&2; fail "install.sh failed in the arm64 root file system"; }
 grep -q '(video).*(tss)' "$WORK/install.log" || { cat "$WORK/install.log" >&2; fail "install.sh did not put the user percept in video and tss"; }
-[ "$(stat -c %a "$RFS/etc/percept/percept.env")" = 640 ] || fail "install.sh left /etc/percept/percept.env readable by others"
+[ "$(stat -c '%a %U:%G' "$RFS/etc/percept/percept.env")" = "600 root:root" ] || fail "install.sh left /etc/percept/percept.env readable by others than root"
 
 run_args=(run --source /data/images --model yolox-nano --model-path /data/yolox_nano.onnx --frames "$FRAMES" --output jsonl --no-preview --workers 2 --state-dir /tmp/percept-state)
 say "running the bundle under qemu-aarch64 ($FRAMES frames)"
