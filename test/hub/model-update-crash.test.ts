@@ -2,57 +2,37 @@
 // frame fails (the worker held no job, or its jobs were retried elsewhere), and the report names
 // the crash. The worker exit is real: the agent's test-only fault makes the new model's workers
 // leave (exit code 4) 3 s after they start; the running model's workers are left alone.
-import { test, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { JSON_HEADERS, startTestHub } from '../helpers/emulator.js';
 import { until } from '../helpers/agent.js';
-import { ROOT, YOLOX_NANO, image, tempDir } from '../helpers/paths.js';
-import { memoryLogger } from '../web/helpers.js';
+import { startInProcess, testModels } from '../helpers/in-process.js';
+import { YOLOX_NANO, image, tempDir } from '../helpers/paths.js';
 import { writeZip } from '../../src/models/zip-write.js';
 import { publishFile } from '../../src/emulator/files.js';
 import type { Agent } from '../../src/agent/agent.js';
-import { runAgent } from '../../src/agent/run.js';
-import { parseConfig } from '../../src/config/load.js';
 import { TRIAL_MS } from '../../src/agent/model-update.js';
 
 type ModelReport = { status: string; sha256: string | null; error: { code: string; message: string } | null; at: string };
 type Reported = { percept?: { model?: ModelReport | null } };
 type Body = { model?: { name: string }; frames: unknown[] };
 
-const models = tempDir('percept-crash-models-');
-
-before(() => {
-  const r = spawnSync('/usr/bin/python3', [path.join(ROOT, 'scripts', 'make-test-models.py'), models], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `make-test-models.py failed: ${r.stderr}`);
-});
+const models = testModels('percept-crash-models-');
 
 test('a worker of the new model that dies in its trial rolls it back at once', { timeout: 120_000 }, async () => {
   const hub = await startTestHub();
   const state = tempDir('percept-crash-state-');
   const work = tempDir('percept-crash-');
   const packages = path.join(state, 'models') + path.sep;
-  const { logger, text } = memoryLogger('info');
-  const cfg = parseConfig({
-    sources: [{ id: 'dog', kind: 'image', uri: image('dog.jpg'), loop: true, fps: 2 }],
-    model: { name: 'yolox-nano', path: YOLOX_NANO },
-    workers: 1,
-    threads: 1,
-    output: 'none',
-    stateDir: state,
-    preview: { port: 0 },
-    hub: { connectionString: hub.connectionString, ca: path.join(hub.stateDir, 'ca.pem') },
-  });
-  let stop!: () => void;
   let agent: Agent | null = null;
-  const running = runAgent(cfg, {
-    logger,
-    faultInjection: (m) => (m.path.startsWith(packages) ? { exitAfterMs: 3000 } : false),
-    stop: new Promise<void>((r) => (stop = r)),
-    onStarted: (a) => (agent = a),
-  });
+  const { text, stop } = startInProcess(
+    hub,
+    state,
+    { sources: [{ id: 'dog', kind: 'image', uri: image('dog.jpg'), loop: true, fps: 2 }], model: { name: 'yolox-nano', path: YOLOX_NANO } },
+    { faultInjection: (m) => (m.path.startsWith(packages) ? { exitAfterMs: 3000 } : false), onStarted: (a) => (agent = a) },
+  );
   const report = () => (hub.hub.twin(hub.deviceId).reported as Reported).percept?.model ?? null;
   try {
     await hub.hub.waitForMessages(1, { deviceId: hub.deviceId }, 30_000).catch((e: Error) => {
@@ -110,8 +90,7 @@ test('a worker of the new model that dies in its trial rolls it back at once', {
       [],
     );
   } finally {
-    stop();
-    await running;
+    await stop();
     await hub.close();
   }
 });

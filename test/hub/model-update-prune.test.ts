@@ -2,57 +2,25 @@
 // twin drops the package, the package before it goes too; and a boot where no configuration
 // naming the active package can start keeps that package installed and reports why it is not
 // running, instead of quietly forgetting it.
-import { test, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { startTestHub, type TestHub } from '../helpers/emulator.js';
 import { until } from '../helpers/agent.js';
-import { ROOT, YOLOX_NANO, image, tempDir } from '../helpers/paths.js';
-import { memoryLogger } from '../web/helpers.js';
+import { startInProcess, testModels } from '../helpers/in-process.js';
+import { ROOT, YOLOX_NANO, tempDir } from '../helpers/paths.js';
 import { writeZip } from '../../src/models/zip-write.js';
 import { buildPackage } from '../../src/models/package.js';
 import { publishFile } from '../../src/emulator/files.js';
-import { runAgent } from '../../src/agent/run.js';
-import { parseConfig } from '../../src/config/load.js';
 import { TRIAL_MS } from '../../src/agent/model-update.js';
 
 type ModelReport = { status: string; name: string | null; sha256: string | null; error: { code: string; message: string } | null };
 type Reported = { percept?: { model?: ModelReport | null } };
 type Body = { model?: { name: string }; frames: unknown[] };
 
-const models = tempDir('percept-prune-models-');
-
-before(() => {
-  const r = spawnSync('/usr/bin/python3', [path.join(ROOT, 'scripts', 'make-test-models.py'), models], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `make-test-models.py failed: ${r.stderr}`);
-});
-
-/** The agent in this process on BlazeFace, against `hub`, with its state in `state`. */
-function start(hub: TestHub, state: string) {
-  const { logger, text } = memoryLogger('info');
-  const cfg = parseConfig({
-    sources: [{ id: 'dog', kind: 'image', uri: image('dog.jpg'), loop: true, fps: 4 }],
-    model: { name: 'blazeface-back' },
-    workers: 1,
-    threads: 1,
-    output: 'none',
-    stateDir: state,
-    preview: { port: 0 },
-    hub: { connectionString: hub.connectionString, ca: path.join(hub.stateDir, 'ca.pem') },
-  });
-  let stop!: () => void;
-  const running = runAgent(cfg, { logger, stop: new Promise<void>((r) => (stop = r)) });
-  return {
-    text,
-    async stop() {
-      stop();
-      await running;
-    },
-  };
-}
+const models = testModels('percept-prune-models-');
 
 /** Package folders and partial files in <state>/models/. */
 function contents(state: string): string[] {
@@ -87,7 +55,7 @@ test('stray packages go at start; dropping the package deletes the one before it
   fs.mkdirSync(path.join(state, 'models', stray), { recursive: true });
   fs.writeFileSync(path.join(state, 'models', stray, 'model.onnx'), 'old');
   fs.writeFileSync(path.join(state, 'models', `${strayPart}.part`), 'half');
-  const agent = start(hub, state);
+  const agent = startInProcess(hub, state);
   try {
     await hub.hub.waitForMessages(1, { deviceId: hub.deviceId }, 30_000);
     assert.deepEqual(contents(state), [], 'the stray folder and partial file are gone at start');
@@ -122,7 +90,7 @@ test('a boot where the configuration naming the package cannot start keeps the p
   const hub = await startTestHub();
   const state = tempDir('percept-keep-');
   const work = tempDir('percept-keep-work-');
-  let agent = start(hub, state);
+  let agent = startInProcess(hub, state);
   const yolox = await publish(hub, work, 'yolox.zip', yoloxZip());
   try {
     await hub.hub.waitForMessages(1, { deviceId: hub.deviceId }, 30_000);
@@ -136,7 +104,7 @@ test('a boot where the configuration naming the package cannot start keeps the p
     const dir = path.join(state, 'models', yolox.sha256);
     for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.onnx'))) fs.writeFileSync(path.join(dir, f), 'not a model any more');
     const from = hub.hub.messages(hub.deviceId).length;
-    agent = start(hub, state);
+    agent = startInProcess(hub, state);
     const failed = await until('the report', () => (report(hub)?.status === 'failed' ? report(hub) : null), 60_000).catch((e: Error) => {
       throw new Error(`${e.message}: ${JSON.stringify(report(hub))}\n${agent.text().slice(-3000)}`);
     });

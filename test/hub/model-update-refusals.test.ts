@@ -2,9 +2,8 @@
 // running model (YOLOX-Nano) keeps sending telemetry (among them a Custom Vision export of a
 // DomainType percept cannot decode, and a model.onnx with no manifest saying what it is); on a device that requires signatures
 // (modelUpdate.trustedKeys in its own configuration), a signed good package then goes active.
-import { test, before } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import https from 'node:https';
@@ -13,6 +12,7 @@ import path from 'node:path';
 import { startTestHub, JSON_HEADERS } from '../helpers/emulator.js';
 import { agentArgs, startAgent, until } from '../helpers/agent.js';
 import { ROOT, YOLOX_NANO, tempDir } from '../helpers/paths.js';
+import { testModels } from '../helpers/in-process.js';
 import { buildPackage, signDigest } from '../../src/models/package.js';
 import { writeZip } from '../../src/models/zip-write.js';
 import { publishFile } from '../../src/emulator/files.js';
@@ -22,12 +22,7 @@ type Reported = { percept?: { model?: ModelReport | null } };
 type Body = { model?: { name: string }; frames: Array<{ detections: unknown[] }> };
 
 const MiB = 1024 * 1024;
-const models = tempDir('percept-refusal-models-');
-
-before(() => {
-  const r = spawnSync('/usr/bin/python3', [path.join(ROOT, 'scripts', 'make-test-models.py'), models], { encoding: 'utf8' });
-  assert.equal(r.status, 0, `make-test-models.py failed: ${r.stderr}`);
-});
+const models = testModels('percept-refusal-models-');
 
 test('bad packages are refused with their own codes while YOLOX keeps running; a signed one goes active', { timeout: 300_000 }, async () => {
   const hub = await startTestHub();

@@ -11,11 +11,9 @@ import type net from 'node:net';
 import path from 'node:path';
 import { startTestHub, type TestHub } from '../helpers/emulator.js';
 import { until } from '../helpers/agent.js';
-import { ROOT, YOLOX_NANO, image, tempDir } from '../helpers/paths.js';
-import { memoryLogger } from '../web/helpers.js';
+import { startInProcess } from '../helpers/in-process.js';
+import { ROOT, YOLOX_NANO, tempDir } from '../helpers/paths.js';
 import { buildPackage } from '../../src/models/package.js';
-import { runAgent } from '../../src/agent/run.js';
-import { parseConfig } from '../../src/config/load.js';
 import { retryBackoff } from '../../src/agent/model-update.js';
 
 type ModelReport = { status: string; name: string | null; error: { code: string; message: string } | null };
@@ -59,30 +57,6 @@ async function flakyServer(hub: TestHub, pkg: ReturnType<typeof buildPackage>) {
   };
 }
 
-/** The agent in this process on BlazeFace, against `hub`, with its state in `state`. */
-function start(hub: TestHub, state: string) {
-  const { logger, text } = memoryLogger('info');
-  const cfg = parseConfig({
-    sources: [{ id: 'dog', kind: 'image', uri: image('dog.jpg'), loop: true, fps: 4 }],
-    model: { name: 'blazeface-back' },
-    workers: 1,
-    threads: 1,
-    output: 'none',
-    stateDir: state,
-    preview: { port: 0 },
-    hub: { connectionString: hub.connectionString, ca: path.join(hub.stateDir, 'ca.pem') },
-  });
-  let stop!: () => void;
-  const running = runAgent(cfg, { logger, stop: new Promise<void>((r) => (stop = r)) });
-  return {
-    text,
-    async stop() {
-      stop();
-      await running;
-    },
-  };
-}
-
 const report = (hub: TestHub) => (hub.hub.twin(hub.deviceId).reported as Reported).percept?.model ?? null;
 const yolox = () => buildPackage({ manifestPath: path.join(ROOT, 'models/yolox-nano.json'), modelPath: YOLOX_NANO });
 
@@ -94,7 +68,7 @@ test('a download failing on the network is retried and resumed without a twin ch
   const part = path.join(state, 'models', `${pkg.sha256}.part`);
   const saved = { ...retryBackoff };
   retryBackoff.minMs = 1500;
-  const agent = start(hub, state);
+  const agent = startInProcess(hub, state);
   try {
     await hub.hub.waitForMessages(1, { deviceId: hub.deviceId }, 30_000);
     hub.hub.patchDesired(hub.deviceId, { model: { package: { url: server.url, sha256: pkg.sha256 } } });
@@ -137,7 +111,7 @@ test('a restart tries a download that failed on the network again at once, resum
   const saved = { ...retryBackoff };
   // No timed retry within the test: only the restart can fetch again.
   retryBackoff.minMs = 600_000;
-  let agent = start(hub, state);
+  let agent = startInProcess(hub, state);
   try {
     await hub.hub.waitForMessages(1, { deviceId: hub.deviceId }, 30_000);
     hub.hub.patchDesired(hub.deviceId, { model: { package: { url: server.url, sha256: pkg.sha256 } } });
@@ -147,7 +121,7 @@ test('a restart tries a download that failed on the network again at once, resum
     const have = fs.statSync(path.join(state, 'models', `${pkg.sha256}.part`)).size;
     const before = server.requests.length;
     server.up();
-    agent = start(hub, state);
+    agent = startInProcess(hub, state);
     const active = await until('active after the restart', () => (report(hub)?.status === 'active' ? report(hub) : null), 60_000).catch((e: Error) => {
       throw new Error(`${e.message}: ${JSON.stringify(report(hub))} ${JSON.stringify(server.requests)}\n${agent.text().slice(-2000)}`);
     });
