@@ -63,7 +63,7 @@ export class Agent {
   configVersion: number | null = null;
   configError: string | null = null;
   /** Over-the-air model updates (set by the twin control when there is a hub). */
-  modelUpdates: { close(): void; readonly counts: Readonly<Record<string, number>> } | null = null;
+  modelUpdates: { close(requested?: boolean): void; readonly counts: Readonly<Record<string, number>> } | null = null;
 
   constructor(cfg: Config, opts: AgentOptions) {
     this.#cfg = cfg;
@@ -339,9 +339,12 @@ export class Agent {
     });
   }
 
-  /** Stops capture, publishes the open windows, waits up to `drainMs` for acknowledgements. */
-  async stop(drainMs = 10_000): Promise<{ drained: boolean }> {
-    this.modelUpdates?.close();
+  /**
+   * Stops capture, publishes the open windows, waits up to `drainMs` for acknowledgements.
+   * `requested`: asked to stop (a signal), not stopping on an error.
+   */
+  async stop(drainMs = 10_000, requested = false): Promise<{ drained: boolean }> {
+    this.modelUpdates?.close(requested);
     await this.#pipeline?.stop();
     await this.#preview?.close();
     let drained = true;

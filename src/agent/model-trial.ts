@@ -22,11 +22,11 @@ function real(p: string): string {
 }
 
 /**
- * Watches the models loaded from `modelDir` in `p` for TRIAL_MS: `fail` is called once with
+ * Watches the models loaded from `modelDir` in `p` for `ms` (TRIAL_MS, or what is left of it): `fail` is called once with
  * ERR_PACKAGE_ROLLED_BACK and why, or `pass` when the time is up. Returns a function that ends
  * the watch without either.
  */
-export function watchTrial(p: Pipeline, modelDir: string, on: { fail(why: PerceptError): void; pass(): void }): () => void {
+export function watchTrial(p: Pipeline, modelDir: string, on: { fail(why: PerceptError): void; pass(): void }, ms = TRIAL_MS): () => void {
   const dir = real(modelDir) + path.sep;
   const seen = new WeakMap<LoadedModel, boolean>();
   const isNew = (m: LoadedModel) => {
@@ -70,7 +70,7 @@ export function watchTrial(p: Pipeline, modelDir: string, on: { fail(why: Percep
   const timer = setTimeout(() => {
     off();
     on.pass();
-  }, TRIAL_MS);
+  }, ms);
   timer.unref();
   // A worker that died between the swap and this watch counts too.
   if (p.workerRestarts(isNew) > 0) stop(crashed(null));

@@ -13,7 +13,7 @@ import { TRANSIENT_DOWNLOAD_CODES, download, safeUrl } from '../models/download.
 import { preparePackage, sha256File, verifyDigest } from '../models/package.js';
 import { unzip } from '../models/unzip.js';
 import { loadModel } from '../pipeline/model.js';
-import { watchTrial } from './model-trial.js';
+import { TRIAL_MS, watchTrial } from './model-trial.js';
 import type { Pipeline } from '../pipeline/pipeline.js';
 import { FILE_CAPS, readRegularFileSync } from '../read-file.js';
 
@@ -43,8 +43,12 @@ interface State {
   previous: InstalledModel | null;
   /** The package being fetched or staged, and the step it reached. */
   pending: { ref: PackageRef; key: string; step: UpdateStatus } | null;
-  /** Set while a freshly swapped model is watched; found at boot, it means the agent died on it. */
-  trial: { sha256: string; since: number } | null;
+  /**
+   * Set while a freshly swapped model is watched; found at boot, it means the agent died on it,
+   * unless the agent was asked to stop (a signal) while the model was doing well: then
+   * `pausedAfterMs` says how much of the trial had passed, and the rest runs after the start.
+   */
+  trial: { sha256: string; since: number; pausedAfterMs?: number } | null;
   /**
    * What failed last: the same reference (url, sha256, signature, size) is not fetched again
    * until the twin changes it; a model that was rolled back (`sha:<sha256>`) is not tried again.
@@ -93,6 +97,8 @@ export class ModelUpdater {
   /** The folder of a package unpacked but not yet active (named by its hash, which may not be the pending key). */
   #staging: string | null = null;
   #attempts = 0;
+  /** How much of a trial had passed when a requested stop paused it; its rest waits for the model to run. */
+  #paused: number | null = null;
 
   /** `ca`: PEMs the agent was given (--ca), trusted for downloads beside modelUpdate.caFiles. */
   constructor(cfg: Config, host: UpdateHost, ca: string[]) {
@@ -106,7 +112,7 @@ export class ModelUpdater {
     this.#keys = cfg.modelUpdate.trustedKeys.map((k) => (k.includes('-----BEGIN') ? k : read(k, 'modelUpdate.trustedKeys')));
     this.#state = this.#load();
     // A rollback decided at boot is kept even if the agent stops again before its next step.
-    if (this.#counts.rolledBack) this.#save();
+    if (this.#counts.rolledBack || this.#paused !== null) this.#save();
     this.#prune();
   }
 
@@ -132,8 +138,13 @@ export class ModelUpdater {
     const exists = (m: InstalledModel | null) => (m && fs.existsSync(m.manifestPath) ? m : null);
     s.active = exists(s.active);
     s.previous = exists(s.previous);
-    if (s.trial) {
-      // The agent stopped while the new model was on trial: it may be what killed it.
+    if (s.trial && s.trial.pausedAfterMs !== undefined && s.trial.sha256 === s.active?.sha256) {
+      // Stopped on request mid-trial: the rest of the trial runs once the model runs again. A
+      // death from here on (before or during that rest) is blamed on the model again.
+      this.#paused = s.trial.pausedAfterMs;
+      s.trial = { sha256: s.trial.sha256, since: Date.now() - s.trial.pausedAfterMs };
+    } else if (s.trial) {
+      // The agent died while the new model was on trial: it may be what killed it.
       const bad = s.active;
       s.active = s.previous;
       s.previous = null;
@@ -177,6 +188,10 @@ export class ModelUpdater {
       s.pending = null;
       s.failed = null;
       const was = s.active;
+      // A model on trial that the twin drops is no longer on trial.
+      this.#trialOff?.();
+      this.#paused = null;
+      if (s.trial) s.trial = null;
       if (was) {
         // The twin no longer names a package: the configuration's own model runs again.
         this.#host.logger.info({ sha256: was.sha256.slice(0, 12) }, 'the twin names no model package: back to the configured model');
@@ -195,6 +210,7 @@ export class ModelUpdater {
     if (s.active && pkg.sha256 && s.active.sha256 === key) {
       // It runs again after a start that could not use it (see standby).
       if (s.report?.status === 'failed' && s.report.sha256 === key && !this.#job) this.#set('active', key);
+      this.#resumeTrial();
       return;
     }
     if (s.pending?.key === key && this.#job) return;
@@ -356,6 +372,7 @@ export class ModelUpdater {
       s.pending = null;
       this.#staging = null;
       s.trial = { sha256: sha, since: Date.now() };
+      this.#paused = null;
       s.failed = null;
       this.#attempts = 0;
       this.#save();
@@ -412,22 +429,41 @@ export class ModelUpdater {
     }
   }
 
+  /** A trial paused by a requested stop goes on for what was left of it, now that the model runs again. */
+  #resumeTrial(): void {
+    const s = this.#state;
+    const t = s.trial;
+    const paused = this.#paused;
+    if (paused === null || !t || t.sha256 !== s.active?.sha256 || this.#trialOff || !this.#host.pipeline()) return;
+    this.#paused = null;
+    const left = Math.max(0, TRIAL_MS - paused);
+    t.since = Date.now() - paused;
+    this.#save();
+    this.#host.logger.info({ sha256: t.sha256.slice(0, 12), leftMs: left }, "model package: the new model's trial goes on after the restart");
+    this.#watch(s.previous, left);
+  }
+
   /** The trial of the model just swapped in (model-trial.ts): a failure rolls it back to `prev`. */
-  #watch(prev: InstalledModel | null): void {
+  #watch(prev: InstalledModel | null, ms = TRIAL_MS): void {
     const p = this.#host.pipeline();
     const s = this.#state;
     if (!p || !s.active) return;
-    const off = watchTrial(p, path.dirname(s.active.manifestPath), {
-      fail: (why) => {
-        this.#trialOff = null;
-        void this.#rollback(prev, why);
+    const off = watchTrial(
+      p,
+      path.dirname(s.active.manifestPath),
+      {
+        fail: (why) => {
+          this.#trialOff = null;
+          void this.#rollback(prev, why);
+        },
+        pass: () => {
+          this.#trialOff = null;
+          s.trial = null;
+          this.#save();
+        },
       },
-      pass: () => {
-        this.#trialOff = null;
-        s.trial = null;
-        this.#save();
-      },
-    });
+      ms,
+    );
     this.#trialOff = () => {
       off();
       this.#trialOff = null;
@@ -470,7 +506,16 @@ export class ModelUpdater {
     }
   }
 
-  close(): void {
+  /**
+   * Ends the updater's work. `requested`: the agent was asked to stop (a signal), so a new model
+   * still on trial and doing well is not blamed for the stop: its trial resumes at the next start.
+   */
+  close(requested = false): void {
+    const t = this.#state.trial;
+    if (requested && t && (this.#trialOff || this.#paused !== null)) {
+      t.pausedAfterMs = this.#paused ?? Date.now() - t.since;
+      this.#save();
+    }
     this.#job?.abort();
     this.#cancelRetry();
     this.#trialOff?.();

@@ -24,6 +24,9 @@ export async function runAgent(config: Config, opts: RunOptions): Promise<void> 
   const agent = new Agent(config, opts);
   const control = new TwinControl(agent, config);
   let started = false;
+  // Asked to stop (a signal), as opposed to stopping on an error.
+  let requested = false;
+  void opts.stop.then(() => (requested = true));
   try {
     // Connects first, so the hub's twin decides what runs (see TwinControl.boot).
     await control.boot(opts.stop);
@@ -33,7 +36,7 @@ export async function runAgent(config: Config, opts: RunOptions): Promise<void> 
   } finally {
     opts.onStopping?.();
     if (!started) log.debug('start failed; cleaning up');
-    const { drained } = await agent.stop();
+    const { drained } = await agent.stop(undefined, requested);
     // A run that never started has nothing to account for: its error is the one line to read.
     if (started) {
       const s = agent.status();

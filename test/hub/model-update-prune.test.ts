@@ -1,7 +1,8 @@
 // What stays in <state>/models/: stray package folders and partial files go at start; when the
 // twin drops the package, the package before it goes too; and a boot where no configuration
 // naming the active package can start keeps that package installed and reports why it is not
-// running, instead of quietly forgetting it.
+// running, instead of quietly forgetting it. A stop asked for during a new model's trial does not
+// count against it: the package stays, and the rest of the trial runs after the next start.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
@@ -123,6 +124,49 @@ test('a boot where the configuration naming the package cannot start keeps the p
     const saved = JSON.parse(fs.readFileSync(path.join(state, 'models', 'state.json'), 'utf8')) as { active: { sha256: string } | null };
     assert.equal(saved.active?.sha256, yolox.sha256, 'the package is still the active one');
     assert.deepEqual(contents(state), [yolox.sha256]);
+  } finally {
+    await agent.stop();
+    await hub.close();
+  }
+});
+
+test('a stop asked for during the trial keeps the package: the next start runs the rest of the trial', { timeout: 150_000 }, async () => {
+  const hub = await startTestHub();
+  const state = tempDir('percept-pause-');
+  const work = tempDir('percept-pause-work-');
+  type Saved = { trial: { sha256: string; since: number; pausedAfterMs?: number } | null };
+  const saved = () => JSON.parse(fs.readFileSync(path.join(state, 'models', 'state.json'), 'utf8')) as Saved;
+  let agent = startInProcess(hub, state);
+  const yolox = await publish(hub, work, 'yolox.zip', yoloxZip());
+  try {
+    await hub.hub.waitForMessages(1, { deviceId: hub.deviceId }, 30_000);
+    hub.hub.patchDesired(hub.deviceId, { model: { package: yolox } });
+    await until('the package active', () => report(hub)?.status === 'active' && report(hub)?.sha256 === yolox.sha256, 60_000);
+    await agent.stop();
+    const paused = saved().trial;
+    assert.equal(paused?.sha256, yolox.sha256, 'stopped within the trial');
+    assert.ok(paused.pausedAfterMs !== undefined && paused.pausedAfterMs < TRIAL_MS, JSON.stringify(paused));
+
+    const from = hub.hub.messages(hub.deviceId).length;
+    agent = startInProcess(hub, state);
+    await until(
+      'YOLOX windows after the restart',
+      () =>
+        hub.hub
+          .messages(hub.deviceId)
+          .slice(from)
+          .some((m) => (m.body as Body).model?.name === 'yolox-nano' && (m.body as Body).frames.length > 0),
+      60_000,
+    ).catch((e: Error) => {
+      throw new Error(`${e.message}: ${JSON.stringify(report(hub))}\n${agent.text().slice(-3000)}`);
+    });
+    assert.equal(report(hub)?.status, 'active');
+    assert.equal(report(hub)?.sha256, yolox.sha256);
+    assert.match(agent.text(), /trial goes on after the restart/);
+    // No pause stays on record: a death from now on is blamed on the model again.
+    assert.equal(saved().trial?.pausedAfterMs, undefined);
+    await until('the rest of the trial over', () => saved().trial === null, TRIAL_MS + 15_000, 500);
+    assert.equal(report(hub)?.status, 'active');
   } finally {
     await agent.stop();
     await hub.close();
