@@ -321,7 +321,11 @@ export class ModelUpdater {
           ca: this.#ca,
           stallMs: mu.stallMs,
           signal,
-          onProgress: (n, total) => this.#set('downloading', pkg.sha256 ?? null, undefined, total ? Math.min(1, n / total) : 0),
+          // Without a length from the server, the twin's size (checked at the end) gives the share.
+          onProgress: (n, total) => {
+            const of = total ?? pkg.size ?? null;
+            this.#set('downloading', pkg.sha256 ?? null, undefined, of ? Math.min(1, n / of) : 0);
+          },
         });
         s.pending.step = 'verifying';
         log.info({ bytes: size }, 'model package: verifying');
