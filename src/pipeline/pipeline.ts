@@ -241,12 +241,13 @@ export class Pipeline extends EventEmitter<PipelineEvents> {
       faultInjection: typeof this.#faultInjection === 'function' ? this.#faultInjection(model) : this.#faultInjection,
       metrics: this.#metrics,
     });
+    // A pool already swapped out has no say over the pipeline.
+    const current = () => [...this.#pools.values()].some((p) => p.pool === pool);
     pool.on('restart', (_index, code) => {
-      if ([...this.#pools.values()].some((p) => p.pool === pool)) this.emit('workerExit', model, code);
+      if (current()) this.emit('workerExit', model, code);
     });
     pool.on('fatal', (e: PerceptError) => {
-      // A pool already swapped out has no say over the pipeline.
-      if (![...this.#pools.values()].some((p) => p.pool === pool)) return;
+      if (!current()) return;
       this.#log.error({ code: e.code }, e.message);
       void this.stop();
     });
