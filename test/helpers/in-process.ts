@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { TestHub } from './emulator.js';
+import { until } from './agent.js';
 import { ROOT, image, tempDir } from './paths.js';
 import { memoryLogger } from '../web/helpers.js';
 import { runAgent, type RunOptions } from '../../src/agent/run.js';
@@ -47,4 +48,18 @@ export function startInProcess(hub: TestHub, state: string, config: Record<strin
       await running;
     },
   };
+}
+
+/** Waits for a window of model `name` with frames among the device's messages after the first `from`. */
+export function modelWindows(hub: TestHub, from: number, name: string, ms: number): Promise<unknown> {
+  type Body = { model?: { name: string }; frames?: unknown[] };
+  return until(
+    `${name} windows`,
+    () =>
+      hub.hub
+        .messages(hub.deviceId)
+        .slice(from)
+        .some((m) => (m.body as Body).model?.name === name && ((m.body as Body).frames?.length ?? 0) > 0),
+    ms,
+  );
 }

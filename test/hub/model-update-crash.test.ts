@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { JSON_HEADERS, startTestHub } from '../helpers/emulator.js';
 import { until } from '../helpers/agent.js';
-import { startInProcess, testModels } from '../helpers/in-process.js';
+import { modelWindows, startInProcess, testModels } from '../helpers/in-process.js';
 import { YOLOX_NANO, image, tempDir } from '../helpers/paths.js';
 import { writeZip } from '../../src/models/zip-write.js';
 import { publishFile } from '../../src/emulator/files.js';
@@ -17,7 +17,6 @@ import { TRIAL_MS } from '../../src/agent/model-update.js';
 
 type ModelReport = { status: string; sha256: string | null; error: { code: string; message: string } | null; at: string };
 type Reported = { percept?: { model?: ModelReport | null } };
-type Body = { model?: { name: string }; frames: unknown[] };
 
 const models = testModels('percept-crash-models-');
 
@@ -72,16 +71,7 @@ test('a worker of the new model that dies in its trial rolls it back at once', {
     assert.ok(after < TRIAL_MS - 10_000, `rolled back ${after} ms after going active`);
     // YOLOX-Nano runs again: its windows name it.
     const from = hub.hub.messages(hub.deviceId).length;
-    await until(
-      'YOLOX windows after the rollback',
-      () =>
-        hub.hub
-          .messages(hub.deviceId)
-          .slice(from)
-          .map((m) => m.body as Body)
-          .some((b) => b.model?.name === 'yolox-nano' && b.frames.length > 0),
-      20_000,
-    );
+    await modelWindows(hub, from, 'yolox-nano', 20_000);
     assert.equal((agent as Agent | null)?.modelUpdates?.counts.rolledBack, 1);
     assert.match(text(), /model package rolled back/);
     // The rolled-back package's folder is deleted; YOLOX comes from the configuration, not a package.

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { startTestHub, type TestHub } from '../helpers/emulator.js';
 import { until } from '../helpers/agent.js';
-import { startInProcess, testModels } from '../helpers/in-process.js';
+import { modelWindows, startInProcess, testModels } from '../helpers/in-process.js';
 import { ROOT, YOLOX_NANO, tempDir } from '../helpers/paths.js';
 import { writeZip } from '../../src/models/zip-write.js';
 import { buildPackage } from '../../src/models/package.js';
@@ -19,7 +19,6 @@ import { TRIAL_MS } from '../../src/agent/model-update.js';
 
 type ModelReport = { status: string; name: string | null; sha256: string | null; error: { code: string; message: string } | null };
 type Reported = { percept?: { model?: ModelReport | null } };
-type Body = { model?: { name: string }; frames: unknown[] };
 
 const models = testModels('percept-prune-models-');
 
@@ -71,15 +70,7 @@ test('stray packages go at start; dropping the package deletes the one before it
 
     hub.hub.patchDesired(hub.deviceId, { model: { package: null } });
     const from = hub.hub.messages(hub.deviceId).length;
-    await until(
-      'BlazeFace windows again',
-      () =>
-        hub.hub
-          .messages(hub.deviceId)
-          .slice(from)
-          .some((m) => (m.body as Body).model?.name === 'blazeface-back' && (m.body as Body).frames.length > 0),
-      30_000,
-    );
+    await modelWindows(hub, from, 'blazeface-back', 30_000);
     assert.deepEqual(contents(state), [yolox.sha256], 'only the package that was active stays, as the previous one');
   } finally {
     await agent.stop();
@@ -112,15 +103,8 @@ test('a boot where the configuration naming the package cannot start keeps the p
     assert.equal(failed.sha256, yolox.sha256);
     assert.ok(failed.error?.code, JSON.stringify(failed));
     assert.match(failed.error.message, /installed but not running/);
-    await until(
-      "windows of the configuration's own model",
-      () =>
-        hub.hub
-          .messages(hub.deviceId)
-          .slice(from)
-          .some((m) => (m.body as Body).model?.name === 'blazeface-back' && (m.body as Body).frames.length > 0),
-      30_000,
-    );
+    // Windows of the configuration's own model.
+    await modelWindows(hub, from, 'blazeface-back', 30_000);
     const saved = JSON.parse(fs.readFileSync(path.join(state, 'models', 'state.json'), 'utf8')) as { active: { sha256: string } | null };
     assert.equal(saved.active?.sha256, yolox.sha256, 'the package is still the active one');
     assert.deepEqual(contents(state), [yolox.sha256]);
@@ -149,15 +133,7 @@ test('a stop asked for during the trial keeps the package: the next start runs t
 
     const from = hub.hub.messages(hub.deviceId).length;
     agent = startInProcess(hub, state);
-    await until(
-      'YOLOX windows after the restart',
-      () =>
-        hub.hub
-          .messages(hub.deviceId)
-          .slice(from)
-          .some((m) => (m.body as Body).model?.name === 'yolox-nano' && (m.body as Body).frames.length > 0),
-      60_000,
-    ).catch((e: Error) => {
+    await modelWindows(hub, from, 'yolox-nano', 60_000).catch((e: Error) => {
       throw new Error(`${e.message}: ${JSON.stringify(report(hub))}\n${agent.text().slice(-3000)}`);
     });
     assert.equal(report(hub)?.status, 'active');
